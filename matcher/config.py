@@ -1,0 +1,118 @@
+"""Settings: defaults, then environment variables, then what a test passes in.
+
+Matching weights and the rules that are policy rather than law (which roles need
+which training, when follow-up chats happen) are configuration, so a programme
+can change them without a code change: ``QIMATCH_MATCHING_CONFIG`` may name a
+JSON file whose keys override ``MatchingConfig``'s defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    # Each factor contributes between 0 and its weight; the score is their sum.
+    "availability": 0.25,
+    "place": 0.10,
+    "experience": 0.20,
+    "topics": 0.10,
+    "language": 0.05,
+    "role_preference": 0.05,
+    "stage_readiness": 0.05,
+    "fairness": 0.20,
+}
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # Roles that need the QI introduction before anyone is suggested for them.
+    role_trainings: dict[str, list[str]] = field(
+        default_factory=lambda: {
+            "project_team_member": ["qi_introduction"],
+            "training_cofacilitator": ["qi_introduction"],
+        }
+    )
+    alternates_per_request: int = 5
+    follow_up_weeks: tuple[int, ...] = (2, 8)
+    # The informal introductory chat is offered this many days after approval.
+    intro_after_days: int = 7
+    intro_minutes: int = 30
+    # Follow-up invitations go out this long before the chat; reminders a day before.
+    invite_lead_days: int = 7
+    reminder_lead_hours: int = 24
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str] | None) -> MatchingConfig:
+        base = cls()
+        if not path:
+            return base
+        data: dict[str, Any] = json.loads(Path(path).read_text())
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown matching settings: {', '.join(sorted(unknown))}")
+        if "weights" in data:
+            data["weights"] = {**base.weights, **data["weights"]}
+        if "follow_up_weeks" in data:
+            data["follow_up_weeks"] = tuple(data["follow_up_weeks"])
+        return replace(base, **data)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    broker_url: str
+    smtp_url: str | None
+    secret_key: str
+    base_url: str
+    data_dir: Path
+    mail_from: str = "qimatch <involvement@qimatch.local>"
+    template_dir: Path | None = None
+    # How long a claimed-but-unsent email stays claimed before another try may take it.
+    delivery_lease_seconds: int = 120
+    token_hours: int = 12
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("QIMATCH_DATA_DIR") or Path.cwd() / "data").resolve()
+        template_dir = env.get("QIMATCH_TEMPLATE_DIR")
+        values: dict[str, Any] = dict(
+            database_url=env.get("QIMATCH_DATABASE_URL") or f"sqlite:///{data_dir / 'qimatch.sqlite'}",
+            # kombu's SQLAlchemy transport over a SQLite file: a broker with no server.
+            broker_url=env.get("QIMATCH_BROKER_URL") or f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
+            smtp_url=env.get("QIMATCH_SMTP_URL") or None,
+            secret_key=env.get("QIMATCH_SECRET_KEY") or _local_secret(data_dir),
+            base_url=(env.get("QIMATCH_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            data_dir=data_dir,
+            template_dir=Path(template_dir) if template_dir else None,
+            delivery_lease_seconds=int(env.get("QIMATCH_DELIVERY_LEASE_SECONDS") or 120),
+            matching=MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG")),
+        )
+        values.update(overrides)
+        return cls(**values)
+
+
+def _local_secret(data_dir: Path) -> str:
+    # The embedded default keeps a random key beside its data, so sessions and
+    # tokens survive a restart without anyone having to choose a secret.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    import secrets
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,239 @@
+"""What qimatch is about: offers, team requests, matches and follow-up chats.
+
+Plain dataclasses, mapped onto tables by ``matcher.adapters.orm`` so that the
+use cases and the rules never see a database session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class VolunteerStatus:
+    ACTIVE = "active"
+    PAUSED = "paused"
+    WITHDRAWN = "withdrawn"
+    ALL = (ACTIVE, PAUSED, WITHDRAWN)
+
+
+class RequestStatus:
+    OPEN = "open"  # places still to fill
+    FILLED = "filled"  # every role's count approved
+    CLOSED = "closed"  # the team ended it; nothing more is sent
+    ALL = (OPEN, FILLED, CLOSED)
+
+
+class MatchStatus:
+    SUGGESTED = "suggested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    INTRODUCED = "introduced"
+    CLOSED = "closed"
+    ALL = (SUGGESTED, APPROVED, REJECTED, INTRODUCED, CLOSED)
+    # A commitment is a match that holds a place and a slice of the volunteer's capacity.
+    COMMITTED = (APPROVED, INTRODUCED)
+
+
+class FollowUpStatus:
+    SCHEDULED = "scheduled"
+    INVITED = "invited"  # the invitation went out; a reminder is still due
+    REMINDED = "reminded"
+    CANCELLED = "cancelled"
+    ALL = (SCHEDULED, INVITED, REMINDED, CANCELLED)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A weekly window: day code and "HH:MM" times, Europe/London."""
+
+    day: str
+    start: str
+    end: str
+
+    def within(self, window: Slot) -> bool:
+        # Zero-padded "HH:MM" strings compare in time order.
+        return self.day == window.day and window.start <= self.start and self.end <= window.end
+
+    def minutes(self) -> int:
+        return _minutes(self.end) - _minutes(self.start)
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def slots(rows: list[dict[str, str]] | None) -> list[Slot]:
+    return [Slot(r["day"], r["start"], r["end"]) for r in rows or []]
+
+
+@dataclass(eq=False)
+class Volunteer:
+    name: str
+    email: str
+    kind: str
+    home_area: str
+    roles: list[str]
+    modes: list[str]
+    availability: list[dict[str, str]]
+    max_commitments: int
+    consent_version: str
+    consent_given_at: datetime
+    id: str = field(default_factory=new_id)
+    status: str = VolunteerStatus.ACTIVE
+    phone: str | None = None
+    preferred_contact: str = "email"
+    travel_areas: list[str] = field(default_factory=list)
+    experience: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    trainings: list[dict[str, Any]] = field(default_factory=list)
+    access_needs: str | None = None
+    exclusions: str | None = None
+    excluded_teams: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def has_consent(self) -> bool:
+        return bool(self.consent_version) and self.consent_given_at is not None
+
+    @property
+    def training_codes(self) -> set[str]:
+        return {t["code"] for t in self.trainings}
+
+    @property
+    def reachable_areas(self) -> set[str]:
+        return {self.home_area, *self.travel_areas}
+
+
+@dataclass(eq=False)
+class TeamRequest:
+    team_name: str
+    project_title: str
+    area: str
+    qi_stage: str
+    roles: list[dict[str, Any]]  # [{"role": code, "count": n}]
+    modes: list[str]
+    contact_name: str
+    contact_email: str
+    id: str = field(default_factory=new_id)
+    status: str = RequestStatus.OPEN
+    aim: str | None = None
+    topics: list[str] = field(default_factory=list)
+    experience_sought: list[str] = field(default_factory=list)
+    meeting_slots: list[dict[str, str]] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    required_trainings: list[str] = field(default_factory=list)
+    start_date: date | None = None
+    hours_per_month: int | None = None
+    duration_weeks: int | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def role_count(self, role: str) -> int:
+        return sum(int(r["count"]) for r in self.roles if r["role"] == role)
+
+    @property
+    def role_codes(self) -> list[str]:
+        return [r["role"] for r in self.roles]
+
+    @property
+    def places(self) -> int:
+        return sum(int(r["count"]) for r in self.roles)
+
+
+@dataclass(eq=False)
+class Match:
+    team_request_id: str
+    volunteer_id: str
+    role: str
+    score: float
+    factors: dict[str, float]
+    id: str = field(default_factory=new_id)
+    status: str = MatchStatus.SUGGESTED
+    origin: str = "engine"  # engine | coordinator
+    proposed: bool = True  # part of the assignment, not an alternate
+    rank: int = 0
+    reject_reason: str | None = None
+    decided_by: str | None = None
+    intro_at: datetime | None = None  # the informal introductory chat
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class FollowUp:
+    match_id: str
+    sequence: int
+    due_at: datetime  # when the chat takes place
+    id: str = field(default_factory=new_id)
+    status: str = FollowUpStatus.SCHEDULED
+    invited_at: datetime | None = None
+    reminded_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class Coordinator:
+    email: str
+    password_hash: str
+    areas: list[str]
+    id: str = field(default_factory=new_id)
+    name: str | None = None
+    created_at: datetime | None = None
+
+    def covers(self, area: str) -> bool:
+        return area in self.areas
+
+
+@dataclass(eq=False)
+class Event:
+    """One thing that happened: a timeline entry and, until published, an outbox row.
+
+    ``data`` carries identifiers and codes only: events are what the relay
+    turns into broker messages, and a broker must never hold personal data.
+    """
+
+    kind: str
+    occurred_at: datetime
+    id: int | None = None
+    team_request_id: str | None = None
+    volunteer_id: str | None = None
+    match_id: str | None = None
+    follow_up_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    published_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class Delivery:
+    """A claim on one email that must go out exactly once, under a unique key."""
+
+    key: str
+    claimed_at: datetime
+    id: int | None = None
+    status: str = "claimed"  # claimed | sent
+    attempts: int = 1
+    sent_at: datetime | None = None
+    message_id: str | None = None
+
+
+@dataclass(eq=False)
+class Term:
+    """One entry of a controlled vocabulary: data a trust edits, not code."""
+
+    vocabulary: str
+    code: str
+    label: str
+    position: int = 0
+    active: bool = True
+    id: int | None = None

@@ -1,0 +1,35 @@
+"""One family of failures the use cases raise; web maps each to one HTTP code."""
+
+from __future__ import annotations
+
+
+class QimatchError(Exception):
+    message = "error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class NotFound(QimatchError):
+    message = "not found"
+
+
+class Forbidden(QimatchError):
+    message = "not allowed"
+
+
+class Conflict(QimatchError):
+    message = "state conflict"
+
+
+class Unauthorised(QimatchError):
+    message = "not signed in"
+
+
+class Invalid(QimatchError):
+    """Input that breaks a rule; ``errors`` names every bad field at once."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
