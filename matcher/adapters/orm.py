@@ -1,0 +1,225 @@
+"""Tables, and the imperative mapping of the domain's dataclasses onto them.
+
+The domain classes stay plain; this module is the only place that knows they
+are stored. Lists of codes and slots are JSON columns: they are read whole and
+written whole, and the matcher encodes them into arrays anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+
+from matcher import domain
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+mapper_registry = registry(metadata=metadata)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+TZ = UTCDateTime()
+
+terms = Table(
+    "terms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vocabulary", String(40), nullable=False),
+    Column("code", String(60), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    UniqueConstraint("vocabulary", "code", name="uq_terms_vocabulary_code"),
+)
+
+volunteers = Table(
+    "volunteers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, index=True),
+    Column("phone", String(40)),
+    Column("kind", String(20), nullable=False),
+    Column("home_area", String(60), nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("roles", JSON, nullable=False),
+    Column("modes", JSON, nullable=False),
+    Column("availability", JSON, nullable=False),
+    Column("max_commitments", Integer, nullable=False),
+    Column("consent_version", String(40), nullable=False),
+    Column("consent_given_at", TZ, nullable=False),
+    Column("preferred_contact", String(10), nullable=False),
+    Column("travel_areas", JSON, nullable=False),
+    Column("experience", JSON, nullable=False),
+    Column("interests", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("trainings", JSON, nullable=False),
+    Column("access_needs", Text),
+    Column("exclusions", Text),
+    Column("excluded_teams", JSON, nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+team_requests = Table(
+    "team_requests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("team_name", String(200), nullable=False),
+    Column("project_title", String(300), nullable=False),
+    Column("area", String(60), nullable=False, index=True),
+    Column("qi_stage", String(40), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("roles", JSON, nullable=False),
+    Column("modes", JSON, nullable=False),
+    Column("contact_name", String(200), nullable=False),
+    Column("contact_email", String(320), nullable=False),
+    Column("aim", Text),
+    Column("topics", JSON, nullable=False),
+    Column("experience_sought", JSON, nullable=False),
+    Column("meeting_slots", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("required_trainings", JSON, nullable=False),
+    Column("start_date", Date),
+    Column("hours_per_month", Integer),
+    Column("duration_weeks", Integer),
+    Column("notes", Text),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("team_request_id", ForeignKey("team_requests.id"), nullable=False),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("role", String(60), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("origin", String(20), nullable=False),
+    Column("proposed", Boolean, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("factors", JSON, nullable=False),
+    Column("reject_reason", Text),
+    Column("decided_by", String(32)),
+    Column("intro_at", TZ),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    # Rule 9 held by the database too: one match per volunteer per request.
+    UniqueConstraint("team_request_id", "volunteer_id", name="uq_matches_request_volunteer"),
+)
+
+follow_ups = Table(
+    "follow_ups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("match_id", ForeignKey("matches.id"), nullable=False, index=True),
+    Column("sequence", Integer, nullable=False),
+    Column("due_at", TZ, nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("invited_at", TZ),
+    Column("reminded_at", TZ),
+    Column("created_at", TZ, nullable=False),
+    UniqueConstraint("match_id", "sequence", name="uq_follow_ups_match_sequence"),
+)
+
+coordinators = Table(
+    "coordinators",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200)),
+    Column("password_hash", String(200), nullable=False),
+    Column("areas", JSON, nullable=False),
+    Column("created_at", TZ, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(60), nullable=False),
+    Column("occurred_at", TZ, nullable=False),
+    Column("team_request_id", String(32), index=True),
+    Column("volunteer_id", String(32), index=True),
+    Column("match_id", String(32), index=True),
+    Column("follow_up_id", String(32)),
+    Column("data", JSON, nullable=False),
+    Column("published_at", TZ),
+    Index("ix_events_unpublished", "published_at", "id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The claim: a second INSERT with the same key fails, so only one sender wins.
+    Column("key", String(200), nullable=False, unique=True),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("claimed_at", TZ, nullable=False),
+    Column("sent_at", TZ),
+    Column("message_id", String(200)),
+)
+
+_mapped = False
+
+
+def start_mappers() -> None:
+    global _mapped
+    if _mapped:
+        return
+    _mapped = True
+    for cls, table in (
+        (domain.Term, terms),
+        (domain.Volunteer, volunteers),
+        (domain.TeamRequest, team_requests),
+        (domain.Match, matches),
+        (domain.FollowUp, follow_ups),
+        (domain.Coordinator, coordinators),
+        (domain.Event, events),
+        (domain.Delivery, deliveries),
+    ):
+        mapper_registry.map_imperatively(cls, table)

@@ -1,0 +1,187 @@
+"""The SQLAlchemy unit of work: one transaction per use case, outbox included."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from matcher import domain
+from matcher.adapters import orm
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class SqlRepository(Generic[T]):
+    def __init__(self, session: Session, cls: type[T]) -> None:
+        self.session = session
+        self.cls = cls
+
+    def add(self, obj: T) -> None:
+        self.session.add(obj)
+
+    def get(self, id: Any) -> T | None:
+        return self.session.get(self.cls, id)
+
+    def delete(self, obj: T) -> None:
+        self.session.delete(obj)
+
+    def _filtered(self, criteria: dict[str, Any]) -> Any:
+        stmt = select(self.cls)
+        for name, value in criteria.items():
+            column = getattr(self.cls, name)
+            if isinstance(value, list | tuple | set | frozenset):
+                stmt = stmt.where(column.in_(list(value)))
+            elif value is None:
+                stmt = stmt.where(column.is_(None))
+            else:
+                stmt = stmt.where(column == value)
+        return stmt
+
+    def where(
+        self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any
+    ) -> list[T]:
+        stmt = self._filtered(criteria)
+        key = getattr(self.cls, order_by, None) or getattr(self.cls, "id")  # noqa: B009
+        stmt = stmt.order_by(key, getattr(self.cls, "id"))  # noqa: B009
+        if limit is not None:
+            stmt = stmt.limit(limit).offset(offset)
+        return list(self.session.scalars(stmt))
+
+    def count(self, **criteria: Any) -> int:
+        from sqlalchemy import func
+
+        stmt = self._filtered(criteria).with_only_columns(func.count())
+        return int(self.session.scalar(stmt) or 0)
+
+
+class SqlEventLog(SqlRepository[domain.Event]):
+    """Events also remember which were added in this unit of work, for the relay's fast path."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, domain.Event)
+        self.added: list[domain.Event] = []
+
+    def add(self, obj: domain.Event) -> None:
+        super().add(obj)
+        self.added.append(obj)
+
+
+class SqlDeliveries:
+    """Claim-once bookkeeping for emails, each call its own short transaction.
+
+    The claim is committed before the email is sent, so a second worker sees it
+    at once; a claim left unsent by a dead worker may be taken again once its
+    lease has run out.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
+        with self.session_factory() as s:
+            try:
+                s.execute(
+                    insert(orm.deliveries).values(
+                        key=key, status="claimed", attempts=1, claimed_at=now
+                    )
+                )
+                s.commit()
+                return True
+            except IntegrityError:
+                s.rollback()
+            stale = now - timedelta(seconds=lease_seconds)
+            result = s.execute(
+                update(orm.deliveries)
+                .where(
+                    orm.deliveries.c.key == key,
+                    orm.deliveries.c.status == "claimed",
+                    orm.deliveries.c.claimed_at < stale,
+                )
+                .values(claimed_at=now, attempts=orm.deliveries.c.attempts + 1)
+            )
+            s.commit()
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
+        with self.session_factory() as s:
+            s.execute(
+                update(orm.deliveries)
+                .where(orm.deliveries.c.key == key)
+                .values(status="sent", sent_at=now, message_id=message_id)
+            )
+            s.commit()
+
+    def is_sent(self, key: str) -> bool:
+        with self.session_factory() as s:
+            status = s.scalar(select(orm.deliveries.c.status).where(orm.deliveries.c.key == key))
+            return status == "sent"
+
+
+class SqlUnitOfWork:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        on_commit: Callable[[list[domain.Event]], None] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.on_commit = on_commit
+        self.deliveries = SqlDeliveries(session_factory)
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.session = self.session_factory()
+        s = self.session
+        self.volunteers = SqlRepository(s, domain.Volunteer)
+        self.requests = SqlRepository(s, domain.TeamRequest)
+        self.matches = SqlRepository(s, domain.Match)
+        self.follow_ups = SqlRepository(s, domain.FollowUp)
+        self.coordinators = SqlRepository(s, domain.Coordinator)
+        self.events = SqlEventLog(s)
+        self.terms = SqlRepository(s, domain.Term)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.rollback()  # anything not committed is dropped: nothing half-stored
+        self.session.close()
+
+    def commit(self) -> None:
+        new_events, self.events.added = self.events.added, []
+        self.session.commit()
+        if new_events and self.on_commit is not None:
+            # Fast path only: if the broker is unreachable the relay publishes later.
+            try:
+                self.on_commit(new_events)
+            except Exception:  # noqa: BLE001
+                log.warning("publishing after commit failed; the outbox relay will retry", exc_info=True)
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets the web process read while a worker writes.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    orm.start_mappers()
+    # expire_on_commit=False: use cases return the objects they stored.
+    return sessionmaker(engine, expire_on_commit=False)

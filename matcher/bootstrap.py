@@ -1,0 +1,77 @@
+"""The composition root: the one place that picks the real adapters.
+
+The web app and the Celery workers both start here, so they share one idea of
+the database, the mailer and the clock. Tests build ``Services`` with fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from matcher.adapters import migrate
+from matcher.adapters.clock import SystemClock
+from matcher.adapters.letters import TemplateLetters
+from matcher.adapters.mailers import FolderMailer, SmtpMailer
+from matcher.adapters.store import SqlUnitOfWork, make_engine, session_factory
+from matcher.config import Settings
+from matcher.ports import Clock, Letters, Mailer, Publisher, UnitOfWork
+
+
+@dataclass
+class Services:
+    settings: Settings
+    uow_factory: Any
+    clock: Clock
+    mailer: Mailer
+    letters: Letters
+    engine: Engine | None = None
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work for one use case (not shared between threads)."""
+        uow: UnitOfWork = self.uow_factory()
+        return uow
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    publisher: Publisher | None = None,
+    *,
+    migrate_database: bool = False,
+    mailer: Mailer | None = None,
+    clock: Clock | None = None,
+) -> Services:
+    settings = settings or Settings.from_env()
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    if migrate_database:
+        migrate.upgrade(engine)
+    sessions = session_factory(engine)
+
+    def uow_factory() -> SqlUnitOfWork:
+        return SqlUnitOfWork(sessions, on_commit=publisher)
+
+    def role_labels() -> dict[str, str]:
+        with uow_factory() as uow:
+            return {t.code: t.label for t in uow.terms.where(vocabulary="roles", order_by="position")}
+
+    if mailer is None:
+        mailer = (
+            SmtpMailer(settings.smtp_url, settings.mail_from)
+            if settings.smtp_url
+            else FolderMailer(settings.mail_dir, settings.mail_from)
+        )
+    return Services(
+        settings=settings,
+        uow_factory=uow_factory,
+        clock=clock or SystemClock(),
+        mailer=mailer,
+        letters=TemplateLetters(settings, role_labels),
+        engine=engine,
+    )
+
+
+__all__ = ["Services", "bootstrap"]

@@ -1,0 +1,114 @@
+"""The small interfaces use cases take as arguments: store, mail, clock.
+
+Production wires the SQLAlchemy store, an SMTP or folder mailer and the system
+clock (``matcher.bootstrap``); unit tests pass the fakes in ``tests/fakes.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from matcher import domain
+
+T = TypeVar("T")
+
+
+class Repository(Protocol[T]):
+    def add(self, obj: T) -> None: ...
+
+    def get(self, id: Any) -> T | None: ...
+
+    def delete(self, obj: T) -> None: ...
+
+    def where(
+        self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any
+    ) -> list[T]:
+        """Objects whose attributes equal each criterion (a list, tuple or set means "one of")."""
+        ...
+
+    def count(self, **criteria: Any) -> int: ...
+
+
+class Deliveries(Protocol):
+    def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
+        """True for exactly one caller per key, until a claim goes stale unsent."""
+        ...
+
+    def mark_sent(self, key: str, message_id: str, now: datetime) -> None: ...
+
+    def is_sent(self, key: str) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    volunteers: Repository[domain.Volunteer]
+    requests: Repository[domain.TeamRequest]
+    matches: Repository[domain.Match]
+    follow_ups: Repository[domain.FollowUp]
+    coordinators: Repository[domain.Coordinator]
+    events: Repository[domain.Event]
+    terms: Repository[domain.Term]
+    deliveries: Deliveries
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str  # derived from the delivery key, so a duplicate is recognisable
+    attachments: tuple[Attachment, ...] = ()
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> None: ...
+
+
+class Publisher(Protocol):
+    def __call__(self, events: Iterable[domain.Event]) -> None:
+        """Hand events to the broker; raises if the broker cannot take them."""
+        ...
+
+
+class Letters(Protocol):
+    """Turns a moment of the workflow into an email for one party ("team" or "volunteer")."""
+
+    def introduction(
+        self, party: str, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer, key: str
+    ) -> Email: ...
+
+    def follow_up(
+        self,
+        stage: str,
+        party: str,
+        follow_up: domain.FollowUp,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        key: str,
+    ) -> Email: ...

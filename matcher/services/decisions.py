@@ -1,0 +1,169 @@
+"""What coordinators decide: approve, reject, or make a match of their own."""
+
+from __future__ import annotations
+
+from matcher.config import MatchingConfig
+from matcher.domain import (
+    Coordinator,
+    Event,
+    Match,
+    MatchStatus,
+    RequestStatus,
+    TeamRequest,
+    VolunteerStatus,
+)
+from matcher.errors import Conflict, Invalid, NotFound
+from matcher.ports import Clock, UnitOfWork
+from matcher.rules import REASONS, Standing, screen
+from matcher.scoring import score_pair
+from matcher.services.suggestions import open_counts, standings
+
+# Rules a coordinator cannot override: they protect the volunteer's own choices.
+NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
+
+
+def visible_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> TeamRequest:
+    request = uow.requests.get(request_id)
+    # Another area's request is reported as missing, so ids reveal nothing.
+    if request is None or not coordinator.covers(request.area):
+        raise NotFound("team request not found")
+    return request
+
+
+def visible_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple[Match, TeamRequest]:
+    match = uow.matches.get(match_id)
+    if match is None:
+        raise NotFound("match not found")
+    request = uow.requests.get(match.team_request_id)
+    if request is None or not coordinator.covers(request.area):
+        raise NotFound("match not found")
+    return match, request
+
+
+def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator: Coordinator, clock: Clock) -> None:
+    """Checks that still hold at the moment of approval, then the approval itself."""
+    now = clock.now()
+    if request.status != RequestStatus.OPEN:
+        raise Conflict(f"the request is {request.status}")
+    volunteer = uow.volunteers.get(match.volunteer_id)
+    if volunteer is None or volunteer.status != VolunteerStatus.ACTIVE:
+        raise Conflict("the volunteer is not active")
+    on_request = uow.matches.where(team_request_id=request.id)
+    if open_counts(request, on_request).get(match.role, 0) <= 0:
+        raise Conflict(f"no place is open for the role {match.role}")
+    standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
+    if standing.active_commitments >= volunteer.max_commitments:
+        raise Conflict("the volunteer already holds as many commitments as they offered")
+
+    match.status = MatchStatus.APPROVED
+    match.decided_by = coordinator.id
+    match.updated_at = now
+    uow.events.add(
+        Event(
+            "match.approved",
+            now,
+            match_id=match.id,
+            team_request_id=request.id,
+            volunteer_id=volunteer.id,
+            data={"by": coordinator.id, "role": match.role},
+        )
+    )
+    still_open = open_counts(request, uow.matches.where(team_request_id=request.id))
+    if all(n <= 0 for n in still_open.values()):
+        request.status = RequestStatus.FILLED
+        request.updated_at = now
+        uow.events.add(Event("request.filled", now, team_request_id=request.id))
+
+
+def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> Match:
+    with uow:
+        match, request = visible_match(uow, match_id, coordinator)
+        if match.status in MatchStatus.COMMITTED:
+            return match  # approving twice changes nothing
+        if match.status != MatchStatus.SUGGESTED:
+            raise Conflict(f"a {match.status} match cannot be approved")
+        _commit_to(uow, match, request, coordinator, clock)
+        uow.commit()
+        return match
+
+
+def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str, clock: Clock) -> Match:
+    now = clock.now()
+    with uow:
+        match, request = visible_match(uow, match_id, coordinator)
+        if match.status == MatchStatus.REJECTED:
+            return match
+        if match.status != MatchStatus.SUGGESTED:
+            raise Conflict(f"a {match.status} match cannot be rejected")
+        match.status = MatchStatus.REJECTED
+        match.reject_reason = reason
+        match.decided_by = coordinator.id
+        match.updated_at = now
+        # The request is rescored on this event, so an alternate moves up.
+        uow.events.add(
+            Event(
+                "match.rejected",
+                now,
+                match_id=match.id,
+                team_request_id=request.id,
+                volunteer_id=match.volunteer_id,
+                data={"by": coordinator.id},
+            )
+        )
+        uow.commit()
+        return match
+
+
+def make_match(
+    uow: UnitOfWork,
+    request_id: str,
+    volunteer_id: str,
+    role: str,
+    coordinator: Coordinator,
+    config: MatchingConfig,
+    clock: Clock,
+) -> Match:
+    """A coordinator's own match: approved at once, with the rules it overrides on record."""
+    now = clock.now()
+    with uow:
+        request = visible_request(uow, request_id, coordinator)
+        volunteer = uow.volunteers.get(volunteer_id)
+        if volunteer is None:
+            raise Invalid({"volunteer_id": ["No such volunteer."]})
+        if role not in request.role_codes:
+            raise Invalid({"role": [f"The request does not ask for {role}."]})
+        existing = uow.matches.where(team_request_id=request.id, volunteer_id=volunteer.id)
+        suggestion = existing[0] if existing and existing[0].status == MatchStatus.SUGGESTED else None
+        if existing and suggestion is None:
+            raise Conflict("the volunteer already has a match on this request")
+        standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
+        broken = screen(volunteer, request, role, standing, config)
+        blocking = [code for code in broken if code in NOT_OVERRIDABLE]
+        if blocking:
+            raise Conflict("cannot match: the volunteer " + "; ".join(REASONS[c] for c in blocking))
+        scored = score_pair(volunteer, request, role, standing, config)
+        match = suggestion or Match(
+            team_request_id=request.id,
+            volunteer_id=volunteer.id,
+            role=role,
+            score=scored.score,
+            factors=scored.factors,
+            created_at=now,
+        )
+        match.role, match.score, match.factors = role, scored.score, scored.factors
+        match.origin, match.proposed = "coordinator", True
+        if suggestion is None:
+            uow.matches.add(match)
+        uow.events.add(
+            Event(
+                "match.created",
+                now,
+                match_id=match.id,
+                team_request_id=request.id,
+                volunteer_id=volunteer.id,
+                data={"by": coordinator.id, "role": role, "overrides": broken},
+            )
+        )
+        _commit_to(uow, match, request, coordinator, clock)
+        uow.commit()
+        return match

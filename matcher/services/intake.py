@@ -1,0 +1,135 @@
+"""Offers and requests coming in, and volunteers changing their offer.
+
+Input reaching these functions has passed the schemas (types, codes, ranges);
+what is checked here is what needs the stored state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from matcher.domain import (
+    Event,
+    MatchStatus,
+    RequestStatus,
+    TeamRequest,
+    Volunteer,
+    VolunteerStatus,
+)
+from matcher.errors import Invalid, NotFound
+from matcher.ports import Clock, UnitOfWork
+
+# What a volunteer (or a coordinator on their behalf) may change after registering.
+CHANGEABLE = {
+    "status",
+    "availability",
+    "roles",
+    "modes",
+    "travel_areas",
+    "max_commitments",
+    "experience",
+    "interests",
+    "languages",
+    "trainings",
+    "access_needs",
+    "exclusions",
+    "excluded_teams",
+    "phone",
+    "preferred_contact",
+    "name",
+}
+
+
+def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> Volunteer:
+    now = clock.now()
+    consent = offer.pop("consent")
+    volunteer = Volunteer(
+        **offer,
+        consent_version=consent["version"],
+        consent_given_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    with uow:
+        uow.volunteers.add(volunteer)
+        uow.events.add(Event("volunteer.registered", now, volunteer_id=volunteer.id))
+        uow.commit()
+    return volunteer
+
+
+def update_volunteer(uow: UnitOfWork, volunteer_id: str, changes: dict[str, Any], clock: Clock) -> Volunteer:
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise Invalid({name: ["Unknown field."] for name in sorted(unknown)})
+    now = clock.now()
+    with uow:
+        volunteer = uow.volunteers.get(volunteer_id)
+        if volunteer is None:
+            raise NotFound("volunteer not found")
+        before = volunteer.status
+        for name, value in changes.items():
+            setattr(volunteer, name, value)
+        volunteer.updated_at = now
+        uow.events.add(
+            Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": sorted(changes)})
+        )
+        if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
+            _withdraw(uow, volunteer, clock)
+        uow.commit()
+    return volunteer
+
+
+def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
+    # Withdrawing ends open suggestions and commitments; follow-ups are skipped
+    # by the dispatcher, which re-checks the volunteer's status.
+    now = clock.now()
+    for match in uow.matches.where(
+        volunteer_id=volunteer.id, status=[MatchStatus.SUGGESTED, *MatchStatus.COMMITTED]
+    ):
+        if match.status == MatchStatus.SUGGESTED:
+            uow.matches.delete(match)
+            continue
+        match.status = MatchStatus.CLOSED
+        match.updated_at = now
+        uow.events.add(
+            Event(
+                "match.closed",
+                now,
+                match_id=match.id,
+                team_request_id=match.team_request_id,
+                volunteer_id=volunteer.id,
+                data={"reason": "volunteer_withdrew"},
+            )
+        )
+
+
+def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) -> TeamRequest:
+    now = clock.now()
+    contact = request_in.pop("contact")
+    request = TeamRequest(
+        **request_in,
+        contact_name=contact["name"],
+        contact_email=contact["email"],
+        created_at=now,
+        updated_at=now,
+    )
+    with uow:
+        uow.requests.add(request)
+        uow.events.add(Event("request.submitted", now, team_request_id=request.id))
+        uow.commit()
+    return request
+
+
+def close_request(uow: UnitOfWork, request_id: str, clock: Clock) -> TeamRequest:
+    now = clock.now()
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("team request not found")
+        request.status = RequestStatus.CLOSED
+        request.updated_at = now
+        for match in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
+            uow.matches.delete(match)
+        uow.events.add(Event("request.closed", now, team_request_id=request.id))
+        uow.commit()
+    return request

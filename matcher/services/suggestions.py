@@ -1,0 +1,159 @@
+"""Scoring requests against offers and keeping each request's suggestions current."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from matcher.config import MatchingConfig
+from matcher.domain import (
+    Event,
+    Match,
+    MatchStatus,
+    RequestStatus,
+    TeamRequest,
+    Volunteer,
+    VolunteerStatus,
+)
+from matcher.errors import NotFound
+from matcher.ports import Clock, UnitOfWork
+from matcher.proposals import Candidate, propose_for_request
+from matcher.rules import REASONS, Standing, screen
+
+
+def open_counts(request: TeamRequest, matches: list[Match]) -> dict[str, int]:
+    taken = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
+    return {r["role"]: int(r["count"]) - taken[r["role"]] for r in request.roles}
+
+
+def standings(uow: UnitOfWork, volunteer_ids: list[str] | None = None) -> dict[str, Standing]:
+    """Commitments, past involvement and matched requests for each volunteer."""
+    criteria = {} if volunteer_ids is None else {"volunteer_id": volunteer_ids}
+    held = uow.matches.where(
+        status=[MatchStatus.APPROVED, MatchStatus.INTRODUCED, MatchStatus.CLOSED, MatchStatus.REJECTED],
+        **criteria,
+    )
+    active: Counter[str] = Counter()
+    past: Counter[str] = Counter()
+    requests: dict[str, set[str]] = defaultdict(set)
+    for m in held:
+        requests[m.volunteer_id].add(m.team_request_id)
+        if m.status in MatchStatus.COMMITTED:
+            active[m.volunteer_id] += 1
+        elif m.status == MatchStatus.CLOSED:
+            past[m.volunteer_id] += 1
+    ids = set(active) | set(past) | set(requests)
+    return {
+        vid: Standing(
+            active_commitments=active[vid],
+            matched_request_ids=frozenset(requests[vid]),
+            involvements=past[vid],
+        )
+        for vid in ids
+    }
+
+
+def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig, clock: Clock) -> int:
+    """Recompute one request's suggestions; returns how many it now has."""
+    now = clock.now()
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("team request not found")
+        on_request = uow.matches.where(team_request_id=request.id)
+        current = {m.volunteer_id: m for m in on_request if m.status == MatchStatus.SUGGESTED}
+        proposals = []
+        if request.status == RequestStatus.OPEN:
+            volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
+            standing = standings(uow)
+            reserved = Counter(
+                m.volunteer_id
+                for m in uow.matches.where(status=MatchStatus.SUGGESTED, proposed=True)
+                if m.team_request_id != request.id
+            )
+            candidates = [
+                Candidate(v, standing.get(v.id, Standing()), reserved_elsewhere=reserved[v.id])
+                for v in volunteers
+            ]
+            proposals = propose_for_request(request, candidates, open_counts(request, on_request), config)
+
+        for p in proposals:
+            match = current.pop(p.volunteer_id, None)
+            if match is None:
+                match = Match(
+                    team_request_id=request.id,
+                    volunteer_id=p.volunteer_id,
+                    role=p.role,
+                    score=p.score,
+                    factors=p.factors,
+                    created_at=now,
+                )
+                uow.matches.add(match)
+                uow.events.add(
+                    Event(
+                        "match.suggested",
+                        now,
+                        match_id=match.id,
+                        team_request_id=request.id,
+                        volunteer_id=p.volunteer_id,
+                        data={"role": p.role, "score": p.score},
+                    )
+                )
+            match.role, match.score, match.factors = p.role, p.score, p.factors
+            match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
+        for stale in current.values():
+            # No longer suggested (now ineligible, or others fit better): nobody acted on it yet.
+            uow.matches.delete(stale)
+        uow.commit()
+        return len(proposals)
+
+
+def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig) -> list[str]:
+    """Open requests a changed offer could serve, and those where it is suggested now."""
+    with uow:
+        volunteer = uow.volunteers.get(volunteer_id)
+        if volunteer is None:
+            raise NotFound("volunteer not found")
+        suggested_on = {
+            m.team_request_id
+            for m in uow.matches.where(volunteer_id=volunteer_id, status=MatchStatus.SUGGESTED)
+        }
+        standing = standings(uow, [volunteer_id]).get(volunteer_id, Standing())
+        could_serve = [
+            r.id
+            for r in uow.requests.where(status=RequestStatus.OPEN)
+            if any(not screen(volunteer, r, role, standing, config) for role in r.role_codes)
+        ]
+        return sorted(set(could_serve) | suggested_on)
+
+
+def rescore_for_volunteer(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig, clock: Clock) -> int:
+    touched = requests_touching(uow, volunteer_id, config)
+    for request_id in touched:
+        suggest_for_request(uow, request_id, config, clock)
+    return len(touched)
+
+
+def why_not(
+    uow: UnitOfWork, request_id: str, volunteer: Volunteer, config: MatchingConfig
+) -> dict[str, list[dict[str, str]]]:
+    """For each of the request's roles, every rule that keeps this volunteer out."""
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("team request not found")
+        standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
+        suggested = {
+            m.team_request_id
+            for m in uow.matches.where(volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED)
+        }
+        if request.id in suggested:
+            # Their own suggestion is not a reason to leave them out.
+            standing = Standing(
+                standing.active_commitments,
+                standing.matched_request_ids - {request.id},
+                standing.involvements,
+            )
+        return {
+            role: [{"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)]
+            for role in request.role_codes
+        }

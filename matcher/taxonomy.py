@@ -1,0 +1,95 @@
+"""The starting vocabularies. They are seeded into the ``terms`` table, where a
+trust edits them; code reads the table, never this list, once seeded."""
+
+from __future__ import annotations
+
+STARTING_TERMS: dict[str, list[tuple[str, str]]] = {
+    "areas": [
+        ("tower_hamlets", "Tower Hamlets"),
+        ("newham", "Newham"),
+        ("city_hackney", "City & Hackney"),
+        ("bedfordshire", "Bedfordshire"),
+        ("luton", "Luton"),
+        ("forensic", "Forensic services directorate"),
+        ("specialist", "Specialist services directorate"),
+    ],
+    "roles": [
+        ("project_team_member", "Project team member (Big I)"),
+        ("co_design", "Co-design workshop participant"),
+        ("focus_group", "Focus group participant"),
+        ("pdsa_tester", "PDSA tester"),
+        ("data_collector", "Data collector / interviewer"),
+        ("reviewer", "Materials reviewer"),
+        ("speaker", "Speaker (sharing a story at an event)"),
+        ("training_cofacilitator", "QI training co-facilitator"),
+    ],
+    "qi_stages": [
+        ("understanding", "Understanding the system"),
+        ("change_ideas", "Developing change ideas"),
+        ("testing", "Testing (PDSA cycles)"),
+        ("implementation", "Implementation"),
+        ("spread", "Spread and sustain"),
+    ],
+    "modes": [("in_person", "In person"), ("video", "Video call"), ("phone", "Phone")],
+    "days": [
+        ("mon", "Monday"),
+        ("tue", "Tuesday"),
+        ("wed", "Wednesday"),
+        ("thu", "Thursday"),
+        ("fri", "Friday"),
+        ("sat", "Saturday"),
+        ("sun", "Sunday"),
+    ],
+    "experience": [
+        ("inpatient", "Inpatient care"),
+        ("community_mental_health", "Community mental health"),
+        ("crisis_care", "Crisis care"),
+        ("camhs", "Child and adolescent mental health (CAMHS)"),
+        ("perinatal", "Perinatal mental health"),
+        ("learning_disability", "Learning disability"),
+        ("addictions", "Addictions"),
+        ("older_adults", "Older adults' services"),
+        ("forensic_services", "Forensic services"),
+        ("psychosis", "Psychosis"),
+        ("mood_disorders", "Mood disorders"),
+        ("anxiety", "Anxiety"),
+        ("eating_disorders", "Eating disorders"),
+        ("carer_experience", "Caring for someone"),
+    ],
+    "topics": [
+        ("violence_reduction", "Reducing violence"),
+        ("restrictive_practice", "Restrictive practice"),
+        ("physical_health", "Physical health"),
+        ("medication", "Medication"),
+        ("access_waiting_times", "Access and waiting times"),
+        ("discharge_transitions", "Discharge and transitions"),
+        ("carer_support", "Carer support"),
+        ("patient_experience", "Patient experience"),
+        ("recovery_employment", "Recovery and employment"),
+        ("crisis_pathway", "Crisis pathway"),
+    ],
+    "trainings": [
+        ("qi_introduction", "Introduction to QI"),
+        ("qi_pocket", "Pocket QI"),
+        ("improvement_coach", "Improvement coach"),
+    ],
+}
+
+# Which vocabulary each coded field of an offer or a request draws on.
+VOCABULARY_OF_FIELD: dict[str, str] = {
+    "home_area": "areas",
+    "travel_areas": "areas",
+    "area": "areas",
+    "roles": "roles",
+    "role": "roles",
+    "qi_stage": "qi_stages",
+    "modes": "modes",
+    "day": "days",
+    "experience": "experience",
+    "experience_sought": "experience",
+    "interests": "topics",
+    "topics": "topics",
+    "trainings": "trainings",
+    "required_trainings": "trainings",
+    "code": "trainings",
+}
