@@ -79,6 +79,10 @@ class Settings:
     matching: MatchingConfig = field(default_factory=MatchingConfig)
 
     @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
@@ -89,8 +93,9 @@ class Settings:
         template_dir = env.get("QIMATCH_TEMPLATE_DIR")
         values: dict[str, Any] = dict(
             database_url=env.get("QIMATCH_DATABASE_URL") or f"sqlite:///{data_dir / 'qimatch.sqlite'}",
-            # kombu's SQLAlchemy transport over a SQLite file: a broker with no server.
-            broker_url=env.get("QIMATCH_BROKER_URL") or f"sqla+sqlite:///{data_dir / 'broker.sqlite'}",
+            # kombu's filesystem transport (messages as files under the data folder):
+            # a broker with no server to install, for one machine.
+            broker_url=env.get("QIMATCH_BROKER_URL") or "filesystem://",
             smtp_url=env.get("QIMATCH_SMTP_URL") or None,
             secret_key=env.get("QIMATCH_SECRET_KEY") or _local_secret(data_dir),
             base_url=(env.get("QIMATCH_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),

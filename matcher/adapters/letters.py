@@ -50,11 +50,15 @@ class TemplateLetters:
         first, _, body = text.partition("\n")
         subject = first.removeprefix("Subject:").strip()
         html = self.html_env.get_template(f"{name}.html").render(**context)
-        attachments = (
-            (Attachment("invite.ics", "text/calendar; method=REQUEST", ics_bytes),) if ics_bytes else ()
+        attachments = (Attachment("invite.ics", "text/calendar; method=REQUEST", ics_bytes),) if ics_bytes else ()
+        return Email(
+            to=to,
+            subject=subject,
+            text=body.lstrip("\n"),
+            html=html,
+            message_id=message_id(key),
+            attachments=attachments,
         )
-        return Email(to=to, subject=subject, text=body.lstrip("\n"), html=html, message_id=message_id(key),
-                     attachments=attachments)
 
     def _context(self, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> dict[str, Any]:
         shared = [m for m in request.modes if m in volunteer.modes] or request.modes
@@ -66,37 +70,54 @@ class TemplateLetters:
             "volunteer_first_name": volunteer.name.split()[0],
             "role_label": self.role_labels().get(match.role, match.role.replace("_", " ")),
             "intro_mode": MODE_WORDS.get(mode, mode),
-            "follow_up_weeks": self.settings.matching.follow_up_weeks[0] if self.settings.matching.follow_up_weeks else 0,
+            "follow_up_weeks": self.settings.matching.follow_up_weeks[0]
+            if self.settings.matching.follow_up_weeks
+            else 0,
             "base_url": self.settings.base_url,
         }
 
-    def _invite(self, uid: str, start: Any, summary: str, request: domain.TeamRequest,
-                volunteer: domain.Volunteer, mode: str) -> bytes:
+    def _invite(
+        self, uid: str, start: Any, summary: str, request: domain.TeamRequest, volunteer: domain.Volunteer, mode: str
+    ) -> bytes:
         return ics.invitation(
             uid=uid,
             start=start,
             minutes=self.settings.matching.intro_minutes,
             summary=summary,
-            description=f"An informal chat about the QI project \"{request.project_title}\".",
+            description=f'An informal chat about the QI project "{request.project_title}".',
             organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
             attendees=[(request.contact_name, request.contact_email), (volunteer.name, volunteer.email)],
             location=mode,
             stamp=start,
         )
 
-    def introduction(self, party: str, match: domain.Match, request: domain.TeamRequest,
-                     volunteer: domain.Volunteer, key: str) -> Email:
+    def introduction(
+        self, party: str, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer, key: str
+    ) -> Email:
         assert match.intro_at is not None
         context = self._context(match, request, volunteer)
         context["intro_when"] = when(match.intro_at)
-        invite = self._invite(f"introduction-{match.id}@qimatch", match.intro_at,
-                              f"Introductory chat: {request.project_title}", request, volunteer,
-                              context["intro_mode"])
+        invite = self._invite(
+            f"introduction-{match.id}@qimatch",
+            match.intro_at,
+            f"Introductory chat: {request.project_title}",
+            request,
+            volunteer,
+            context["intro_mode"],
+        )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"introduction_{party}", to, key, context, invite)
 
-    def follow_up(self, stage: str, party: str, follow_up: domain.FollowUp, match: domain.Match,
-                  request: domain.TeamRequest, volunteer: domain.Volunteer, key: str) -> Email:
+    def follow_up(
+        self,
+        stage: str,
+        party: str,
+        follow_up: domain.FollowUp,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        key: str,
+    ) -> Email:
         context = self._context(match, request, volunteer)
         context.update(
             follow_up=follow_up,
@@ -106,8 +127,13 @@ class TemplateLetters:
         )
         invite = None
         if stage == "invitation":
-            invite = self._invite(f"follow-up-{follow_up.id}@qimatch", follow_up.due_at,
-                                  f"Follow-up chat {follow_up.sequence}: {request.project_title}",
-                                  request, volunteer, context["intro_mode"])
+            invite = self._invite(
+                f"follow-up-{follow_up.id}@qimatch",
+                follow_up.due_at,
+                f"Follow-up chat {follow_up.sequence}: {request.project_title}",
+                request,
+                volunteer,
+                context["intro_mode"],
+            )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"follow_up_{stage}", to, key, context, invite)

@@ -87,11 +87,7 @@ class SqlDeliveries:
     def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
         with self.session_factory() as s:
             try:
-                s.execute(
-                    insert(orm.deliveries).values(
-                        key=key, status="claimed", attempts=1, claimed_at=now
-                    )
-                )
+                s.execute(insert(orm.deliveries).values(key=key, status="claimed", attempts=1, claimed_at=now))
                 s.commit()
                 return True
             except IntegrityError:
@@ -147,7 +143,8 @@ class SqlUnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.session.rollback()  # anything not committed is dropped: nothing half-stored
+        # close() rolls back anything not committed (nothing half-stored) without
+        # expiring what was read, so use cases can hand their objects back.
         self.session.close()
 
     def commit(self) -> None:

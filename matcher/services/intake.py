@@ -70,9 +70,7 @@ def update_volunteer(uow: UnitOfWork, volunteer_id: str, changes: dict[str, Any]
         for name, value in changes.items():
             setattr(volunteer, name, value)
         volunteer.updated_at = now
-        uow.events.add(
-            Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": sorted(changes)})
-        )
+        uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": sorted(changes)}))
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
         uow.commit()
@@ -83,9 +81,7 @@ def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
     # Withdrawing ends open suggestions and commitments; follow-ups are skipped
     # by the dispatcher, which re-checks the volunteer's status.
     now = clock.now()
-    for match in uow.matches.where(
-        volunteer_id=volunteer.id, status=[MatchStatus.SUGGESTED, *MatchStatus.COMMITTED]
-    ):
+    for match in uow.matches.where(volunteer_id=volunteer.id, status=[MatchStatus.SUGGESTED, *MatchStatus.COMMITTED]):
         if match.status == MatchStatus.SUGGESTED:
             uow.matches.delete(match)
             continue

@@ -79,8 +79,13 @@ def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: Match
         match.status = MatchStatus.INTRODUCED
         match.updated_at = now
         uow.events.add(
-            Event("match.introduced", now, match_id=match.id, team_request_id=match.team_request_id,
-                  volunteer_id=match.volunteer_id)
+            Event(
+                "match.introduced",
+                now,
+                match_id=match.id,
+                team_request_id=match.team_request_id,
+                volunteer_id=match.volunteer_id,
+            )
         )
         for follow_up in follow_ups_for(match, config, now):
             uow.follow_ups.add(follow_up)

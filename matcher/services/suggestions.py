@@ -71,8 +71,7 @@ def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig
                 if m.team_request_id != request.id
             )
             candidates = [
-                Candidate(v, standing.get(v.id, Standing()), reserved_elsewhere=reserved[v.id])
-                for v in volunteers
+                Candidate(v, standing.get(v.id, Standing()), reserved_elsewhere=reserved[v.id]) for v in volunteers
             ]
             proposals = propose_for_request(request, candidates, open_counts(request, on_request), config)
 
@@ -114,8 +113,7 @@ def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig
         if volunteer is None:
             raise NotFound("volunteer not found")
         suggested_on = {
-            m.team_request_id
-            for m in uow.matches.where(volunteer_id=volunteer_id, status=MatchStatus.SUGGESTED)
+            m.team_request_id for m in uow.matches.where(volunteer_id=volunteer_id, status=MatchStatus.SUGGESTED)
         }
         standing = standings(uow, [volunteer_id]).get(volunteer_id, Standing())
         could_serve = [
@@ -143,8 +141,7 @@ def why_not(
             raise NotFound("team request not found")
         standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
         suggested = {
-            m.team_request_id
-            for m in uow.matches.where(volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED)
+            m.team_request_id for m in uow.matches.where(volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED)
         }
         if request.id in suggested:
             # Their own suggestion is not a reason to leave them out.
@@ -154,6 +151,8 @@ def why_not(
                 standing.involvements,
             )
         return {
-            role: [{"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)]
+            role: [
+                {"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)
+            ]
             for role in request.role_codes
         }

@@ -153,9 +153,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["team_request_id"], ["team_requests.id"], name=op.f("fk_matches_team_request_id_team_requests")
         ),
-        sa.ForeignKeyConstraint(
-            ["volunteer_id"], ["volunteers.id"], name=op.f("fk_matches_volunteer_id_volunteers")
-        ),
+        sa.ForeignKeyConstraint(["volunteer_id"], ["volunteers.id"], name=op.f("fk_matches_volunteer_id_volunteers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matches")),
         sa.UniqueConstraint("team_request_id", "volunteer_id", name="uq_matches_request_volunteer"),
     )

@@ -1,0 +1,73 @@
+"""Matches: list, read with timeline and follow-ups, approve, reject, or make one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from matcher.services import decisions, queries
+from web.auth import current_coordinator
+from web.context import services
+from web.paging import paged
+from web.schemas import MatchDetailOut, MatchIn, MatchListArgs, MatchOut, RejectIn
+
+blp = Blueprint("matches", __name__, url_prefix="/api/v1/matches", description="Suggested and approved matches")
+
+
+@blp.route("")
+class Matches(MethodView):
+    @blp.arguments(MatchListArgs, location="query")
+    @blp.response(200, MatchOut(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        page = queries.list_matches(
+            services().uow(),
+            current_coordinator(),
+            args.get("area"),
+            args.get("status"),
+            args["page"],
+            args["per_page"],
+        )
+        return paged(page)
+
+    @blp.arguments(MatchIn)
+    @blp.response(201, MatchOut)
+    def post(self, match_in: dict[str, Any]) -> Any:
+        """A coordinator's own match: approved at once; the rules it overrides are on its timeline."""
+        s = services()
+        return decisions.make_match(
+            s.uow(),
+            match_in["team_request_id"],
+            match_in["volunteer_id"],
+            match_in["role"],
+            current_coordinator(),
+            s.settings.matching,
+            s.clock,
+        )
+
+
+@blp.route("/<match_id>")
+class OneMatch(MethodView):
+    @blp.response(200, MatchDetailOut)
+    def get(self, match_id: str) -> Any:
+        match, timeline, follow_ups = queries.get_match(services().uow(), match_id, current_coordinator())
+        match.timeline, match.follow_ups = timeline, follow_ups  # type: ignore[attr-defined]
+        return match
+
+
+@blp.route("/<match_id>/approve")
+class Approve(MethodView):
+    @blp.response(200, MatchOut)
+    def post(self, match_id: str) -> Any:
+        s = services()
+        return decisions.approve(s.uow(), match_id, current_coordinator(), s.clock)
+
+
+@blp.route("/<match_id>/reject")
+class Reject(MethodView):
+    @blp.arguments(RejectIn)
+    @blp.response(200, MatchOut)
+    def post(self, body: dict[str, Any], match_id: str) -> Any:
+        s = services()
+        return decisions.reject(s.uow(), match_id, current_coordinator(), body["reason"], s.clock)

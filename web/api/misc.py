@@ -1,0 +1,56 @@
+"""Vocabularies and coordinator tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from matcher.domain import Term
+from matcher.services import coordinators
+from web.auth import current_coordinator, issue_token
+from web.context import forget_taxonomy, services, taxonomy
+from web.limits import limiter
+from web.schemas import TermIn, TokenIn, TokenOut
+
+blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Vocabularies and sign-in")
+
+
+@blp.route("/taxonomy")
+class Taxonomy(MethodView):
+    def get(self) -> Any:
+        """The controlled vocabularies: every coded field uses one of these codes."""
+        return taxonomy()
+
+
+@blp.route("/taxonomy/<vocabulary>/<code>")
+class OneTerm(MethodView):
+    @blp.arguments(TermIn)
+    def put(self, body: dict[str, Any], vocabulary: str, code: str) -> Any:
+        """Add or relabel a code, or retire it (active=false). Coordinators only."""
+        current_coordinator()
+        if vocabulary not in taxonomy():
+            abort(404, message=f"no vocabulary {vocabulary}")
+        with services().uow() as uow:
+            found = uow.terms.where(vocabulary=vocabulary, code=code)
+            term = found[0] if found else Term(vocabulary=vocabulary, code=code, label=body["label"], position=999)
+            if not found:
+                uow.terms.add(term)
+            term.label, term.active = body["label"], body["active"]
+            uow.commit()
+        forget_taxonomy()
+        return {"vocabulary": vocabulary, "code": code, "label": body["label"], "active": body["active"]}
+
+
+@blp.route("/auth/token")
+class Token(MethodView):
+    decorators = [limiter.limit(lambda: __import__("flask").current_app.config["SIGN_IN_RATE_LIMIT"])]
+
+    @blp.arguments(TokenIn)
+    @blp.response(200, TokenOut)
+    def post(self, body: dict[str, Any]) -> Any:
+        s = services()
+        coordinator = coordinators.authenticate(s.uow(), body["email"], body["password"])
+        token, expires_at = issue_token(coordinator, s.clock.now())
+        return {"token": token, "expires_at": expires_at}

@@ -1,0 +1,95 @@
+"""QI teams' involvement requests, their suggestions and why someone was left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from matcher.services import intake, queries, suggestions
+from web.auth import current_coordinator
+from web.context import services
+from web.limits import submissions
+from web.paging import paged
+from web.schemas import (
+    Receipt,
+    RequestListArgs,
+    SuggestionOut,
+    TeamRequestIn,
+    TeamRequestOut,
+    TeamRequestSummaryOut,
+    WhyNotArgs,
+)
+
+blp = Blueprint("team_requests", __name__, url_prefix="/api/v1/team-requests", description="Teams' requests")
+
+
+@blp.route("")
+class TeamRequests(MethodView):
+    decorators = [submissions]
+
+    @blp.arguments(TeamRequestIn)
+    @blp.response(201, Receipt)
+    def post(self, request_in: dict[str, Any]) -> Any:
+        """Submit a request for involvement (no account needed)."""
+        s = services()
+        return intake.submit_request(s.uow(), request_in, s.clock)
+
+    @blp.arguments(RequestListArgs, location="query")
+    @blp.response(200, TeamRequestSummaryOut(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """List requests in your areas (coordinators)."""
+        page = queries.list_requests(
+            services().uow(),
+            current_coordinator(),
+            args.get("area"),
+            args.get("status"),
+            args["page"],
+            args["per_page"],
+        )
+        return paged(page)
+
+
+@blp.route("/<request_id>")
+class OneTeamRequest(MethodView):
+    @blp.response(200, TeamRequestOut)
+    def get(self, request_id: str) -> Any:
+        """A request with its status and the matches so far (suggestions are listed apart)."""
+        request, matches = queries.get_request(services().uow(), request_id, current_coordinator())
+        request.matches = matches  # type: ignore[attr-defined]
+        return request
+
+
+@blp.route("/<request_id>/suggestions")
+class Suggestions(MethodView):
+    @blp.response(200, SuggestionOut(many=True))
+    def get(self, request_id: str) -> Any:
+        """Ranked suggestions: the proposed assignment first, then alternates; each with its factors."""
+        found = queries.suggestions(services().uow(), request_id, current_coordinator())
+        return [
+            {
+                "match_id": m.id,
+                "volunteer_id": m.volunteer_id,
+                "volunteer_name": v.name,
+                "role": m.role,
+                "score": m.score,
+                "factors": m.factors,
+                "proposed": m.proposed,
+                "rank": m.rank,
+            }
+            for m, v in found
+        ]
+
+
+@blp.route("/<request_id>/why-not")
+class WhyNot(MethodView):
+    @blp.arguments(WhyNotArgs, location="query")
+    def get(self, args: dict[str, Any], request_id: str) -> Any:
+        """Every rule that keeps a volunteer from being suggested, per role of the request."""
+        s = services()
+        coordinator = current_coordinator()
+        queries.get_request(s.uow(), request_id, coordinator)
+        volunteer = queries.get_volunteer(s.uow(), args["volunteer_id"], coordinator)
+        roles = suggestions.why_not(s.uow(), request_id, volunteer, s.settings.matching)
+        return {"volunteer_id": volunteer.id, "roles": roles, "eligible": any(not r for r in roles.values())}

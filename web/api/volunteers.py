@@ -1,0 +1,59 @@
+"""Volunteers' offers: anyone may register one; coordinators read and change them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from matcher.services import intake, queries
+from web.auth import current_coordinator
+from web.context import services
+from web.limits import submissions
+from web.paging import paged
+from web.schemas import Receipt, VolunteerIn, VolunteerListArgs, VolunteerOut, VolunteerPatch
+
+blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers' offers")
+
+
+@blp.route("")
+class Volunteers(MethodView):
+    decorators = [submissions]
+
+    @blp.arguments(VolunteerIn)
+    @blp.response(201, Receipt)
+    def post(self, offer: dict[str, Any]) -> Any:
+        """Register an offer (no account needed)."""
+        s = services()
+        return intake.register_volunteer(s.uow(), offer, s.clock)
+
+    @blp.arguments(VolunteerListArgs, location="query")
+    @blp.response(200, VolunteerOut(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """List volunteers in your areas (coordinators)."""
+        page = queries.list_volunteers(
+            services().uow(),
+            current_coordinator(),
+            args.get("area"),
+            args.get("status"),
+            args["page"],
+            args["per_page"],
+        )
+        return paged(page)
+
+
+@blp.route("/<volunteer_id>")
+class OneVolunteer(MethodView):
+    @blp.response(200, VolunteerOut)
+    def get(self, volunteer_id: str) -> Any:
+        """One volunteer (coordinators of their areas)."""
+        return queries.get_volunteer(services().uow(), volunteer_id, current_coordinator())
+
+    @blp.arguments(VolunteerPatch)
+    @blp.response(200, VolunteerOut)
+    def patch(self, changes: dict[str, Any], volunteer_id: str) -> Any:
+        """Change status (active, paused, withdrawn), availability or preferences."""
+        s = services()
+        queries.get_volunteer(s.uow(), volunteer_id, current_coordinator())
+        return intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock)

@@ -1,0 +1,97 @@
+"""The Flask app factory: defaults, then environment (Settings), then test config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template_string
+from sqlalchemy import text
+
+from matcher.bootstrap import Services
+from matcher.config import Settings
+from web import errors
+from web.context import services, set_codes_in_force
+from web.limits import limiter
+
+HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>qimatch</title></head>
+<body><main><h1>qimatch</h1>
+<p>Service users and carers involved in the trust's Quality Improvement projects: QI teams ask for
+involvement, volunteers offer it, and coordinators approve the suggested matches.</p>
+<ul><li><a href="/api/docs">API documentation</a></li><li><a href="/api/openapi.json">OpenAPI document</a></li></ul>
+</main></body></html>"""
+
+
+def create_app(
+    settings: Settings | None = None, services_: Services | None = None, test_config: dict[str, Any] | None = None
+) -> Flask:
+    app = Flask(__name__)
+    if services_ is None:
+        from workers.wiring import wire
+
+        services_ = wire(settings)
+    settings = services_.settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        SUBMISSION_RATE_LIMIT="60 per minute",
+        SIGN_IN_RATE_LIMIT="10 per minute",
+        RATELIMIT_STORAGE_URI=_rate_limit_storage(settings),
+        RATELIMIT_HEADERS_ENABLED=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https"),
+        API_TITLE="qimatch",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="/docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+    )
+    app.config.update(test_config or {})
+    app.extensions["qimatch"] = services_
+
+    api = errors.QimatchApi(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    errors.register(app)
+    limiter.init_app(app)
+
+    from web.api import matches, misc, team_requests, volunteers
+
+    for blueprint in (volunteers.blp, team_requests.blp, matches.blp, misc.blp):
+        api.register_blueprint(blueprint)
+
+    app.before_request(set_codes_in_force)
+    app.after_request(_headers)
+
+    @app.get("/")
+    def home() -> str:
+        return render_template_string(HOME)
+
+    @app.get("/healthz")
+    def health() -> Any:
+        with services().engine.connect() as conn:  # type: ignore[union-attr]
+            conn.execute(text("select 1"))
+        return jsonify(status="ok")
+
+    return app
+
+
+def _rate_limit_storage(settings: Settings) -> str:
+    # Share counters between web processes when there is a Redis; else per process.
+    if settings.broker_url.startswith("redis://"):
+        return settings.broker_url
+    return "memory://"
+
+
+def _headers(response: Response) -> Response:
+    for name, value in getattr(g, "page_headers", {}).items():
+        response.headers[name] = value
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "application/json":
+        # API answers may carry personal details: never cache them.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

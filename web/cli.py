@@ -1,0 +1,162 @@
+"""The ``qimatch`` command: run the service, its parts, and the batch matcher."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import click
+
+from matcher.config import Settings
+
+
+def _celery(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.app:celery_app", *args]
+
+
+@click.group()
+def main() -> None:
+    """qimatch: involvement matching for QI projects."""
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database to the current schema."""
+    from matcher.bootstrap import bootstrap
+
+    bootstrap(Settings.from_env(), migrate_database=True)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--concurrency", default=2, show_default=True, type=int, help="worker processes")
+def up(host: str, port: int, concurrency: int) -> None:
+    """The whole service on this machine: web, a Celery worker and the scheduler."""
+    from werkzeug.serving import run_simple
+
+    from web.app import create_app
+    from workers.wiring import wire
+
+    settings = Settings.from_env()
+    os.environ.setdefault("QIMATCH_DATA_DIR", str(settings.data_dir))
+    os.environ.setdefault("QIMATCH_SECRET_KEY", settings.secret_key)
+    base = f"http://{host}:{port}"
+    os.environ.setdefault("QIMATCH_BASE_URL", base)
+    settings = Settings.from_env()
+    services = wire(settings, migrate_database=True)
+    app = create_app(services_=services)
+
+    children = [
+        subprocess.Popen(_celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-n", "qimatch@%h")),
+        subprocess.Popen(
+            _celery("beat", "--loglevel=INFO", "--schedule", str(settings.data_dir / "celerybeat-schedule"))
+        ),
+    ]
+
+    def stop(*_: object) -> None:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    with services.uow() as uow:
+        has_coordinator = uow.coordinators.count() > 0
+    click.echo(f"\n  qimatch is running at {base}/  (API docs: {base}/api/docs)")
+    click.echo(f"  database: {_safe(settings.database_url)}   broker: {_safe(settings.broker_url)}")
+    click.echo(f"  emails: {'SMTP ' + _safe(settings.smtp_url) if settings.smtp_url else settings.mail_dir}")
+    if has_coordinator:
+        click.echo("  sign in: POST /api/v1/auth/token with a coordinator's email and password")
+    else:
+        click.echo(
+            "  no coordinator yet; create one to sign in:\n"
+            "    qimatch create-coordinator --email you@example.nhs.uk --password 'a long passphrase'"
+            " --area tower_hamlets"
+        )
+    click.echo("  stop with Ctrl-C\n")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop()
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def web(host: str, port: int, workers: int) -> None:
+    """The web app under gunicorn (Redis + PostgreSQL deployments)."""
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"{host}:{port}", "web.wsgi:app"],
+    )
+
+
+@main.command()
+@click.option("--concurrency", default=2, show_default=True, type=int)
+def worker(concurrency: int) -> None:
+    """A Celery worker process."""
+    os.execvp(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}"))
+
+
+@main.command()
+def beat() -> None:
+    """The scheduler: the outbox relay, the follow-up dispatcher, the sweep."""
+    schedule = Settings.from_env().data_dir / "celerybeat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    os.execvp(sys.executable, _celery("beat", "--loglevel=INFO", "--schedule", str(schedule)))
+
+
+@main.command("create-coordinator")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--area", "areas", multiple=True, required=True, help="an area code; repeat for more")
+@click.option("--name", default=None)
+def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: str | None) -> None:
+    """Add a coordinator (works on a fresh database: it is migrated first)."""
+    from matcher.bootstrap import bootstrap
+    from matcher.errors import Conflict, Invalid
+    from matcher.services import coordinators
+
+    services = bootstrap(Settings.from_env(), migrate_database=True)
+    try:
+        made = coordinators.create_coordinator(services.uow(), email, password, list(areas), services.clock, name)
+    except Invalid as e:
+        for field, messages in e.errors.items():
+            click.echo(f"error: {field}: {' '.join(messages)}", err=True)
+        sys.exit(2)
+    except Conflict as e:
+        click.echo(f"error: {e.message}", err=True)
+        sys.exit(2)
+    click.echo(f"coordinator {made.email} created for {', '.join(made.areas)}")
+
+
+@main.command("dispatch")
+def dispatch() -> None:
+    """Run the follow-up dispatcher once now (beat runs it every minute)."""
+    from matcher.services import follow_ups
+    from workers.wiring import wire
+
+    services = wire(Settings.from_env())
+    counts = follow_ups.dispatch_due(services.uow(), services.clock, services.settings.matching)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+def _safe(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return ""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not every broker URL is a database URL
+        return url.split("@")[-1]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

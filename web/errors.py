@@ -1,0 +1,63 @@
+"""Every failure as JSON, mapped from one exception family in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from matcher import errors
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type[errors.QimatchError], int] = {
+    errors.Unauthorised: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Invalid: 422,
+}
+
+
+def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested errors as {"availability.0.end": ["..."]}: each names its field."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = "body" if key == "_schema" and not prefix else (prefix if key == "_schema" else f"{prefix}{key}")
+            if isinstance(value, dict):
+                out.update(flatten(value, f"{name}."))
+            else:
+                out.setdefault(name, []).extend(str(v) for v in value)
+    return out
+
+
+class QimatchApi(Api):
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:  # type: ignore[override]
+        data = getattr(error, "data", None) or {}
+        code = error.code or 500
+        if code == 422 and "messages" in data:
+            fields: dict[str, list[str]] = {}
+            for location_errors in data["messages"].values():  # {"json": {...}, "query": {...}}
+                fields.update(flatten(location_errors))
+            return jsonify(message="Invalid input.", errors=fields), 422
+        if code == 400 and "messages" in data:
+            return jsonify(message="Malformed JSON: the body could not be parsed."), 400
+        if code >= 500:
+            log.exception("server error")
+        message = data.get("message") or error.description or error.name
+        response = jsonify(message=message)
+        return response, code, dict(data.get("headers", {}))
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(errors.QimatchError)
+    def _domain_error(error: errors.QimatchError) -> ResponseReturnValue:
+        status = STATUS_OF.get(type(error), 400)
+        if isinstance(error, errors.Invalid):
+            return jsonify(message="Invalid input.", errors=error.errors), status
+        return jsonify(message=error.message), status

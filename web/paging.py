@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+
+from matcher.services.queries import Page
+
+
+def paged(page: Page) -> list[Any]:
+    # The total travels in headers so the body stays the plain list clients expect.
+    g.page_headers = {"X-Total-Count": str(page.total), "X-Page": str(page.page), "X-Per-Page": str(page.per_page)}
+    return page.items

@@ -1,0 +1,309 @@
+"""The API's marshmallow schemas: one source for validation and for OpenAPI.
+
+Unknown fields are refused (marshmallow's default RAISE) and every invalid
+field is reported at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from matcher.domain import MatchStatus, RequestStatus, VolunteerStatus
+from web.vocabulary import Code
+
+HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. 09:30.")
+SHORT = validate.Length(min=1, max=200)
+LONG = validate.Length(max=4000)
+
+
+def unique(values: list[Any]) -> None:
+    if len(values) != len(set(map(str, values))):
+        raise ValidationError("Each value may appear only once.")
+
+
+def codes(vocabulary: str, *, required: bool = False, at_least: int = 0) -> fields.List:
+    return fields.List(
+        Code(vocabulary),
+        required=required,
+        validate=[validate.Length(min=at_least, max=50), unique],
+    )
+
+
+class SlotSchema(Schema):
+    day = Code("days", required=True)
+    start = fields.String(required=True, validate=HHMM)
+    end = fields.String(required=True, validate=HHMM)
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
+            raise ValidationError("The end must be after the start.", "end")
+
+
+class TrainingSchema(Schema):
+    code = Code("trainings", required=True)
+    completed_on = fields.Date(load_default=None)
+
+    @post_load
+    def _as_json(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # Stored in a JSON column: the date as ISO text.
+        done = data.get("completed_on")
+        return {"code": data["code"], "completed_on": done.isoformat() if done else None}
+
+
+class ConsentSchema(Schema):
+    data_processing = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="We can only keep your offer with your consent."),
+    )
+    version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class VolunteerFields(Schema):
+    """Fields an offer may carry, shared by registering and changing it."""
+
+    name = fields.String(validate=SHORT)
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="Not a phone number."))
+    preferred_contact = fields.String(validate=validate.OneOf(["email", "phone"]))
+    roles = codes("roles", at_least=1)
+    modes = codes("modes", at_least=1)
+    availability = fields.List(fields.Nested(SlotSchema), validate=validate.Length(min=1, max=50))
+    max_commitments = fields.Integer(strict=True, validate=validate.Range(1, 5))
+    travel_areas = codes("areas")
+    experience = codes("experience")
+    interests = codes("topics")
+    languages = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z]{2}$", error="Use a two-letter ISO 639-1 code.")),
+        validate=[validate.Length(max=20), unique],
+    )
+    trainings = fields.List(fields.Nested(TrainingSchema), validate=validate.Length(max=20))
+    access_needs = fields.String(allow_none=True, validate=LONG)
+    exclusions = fields.String(allow_none=True, validate=LONG)
+    excluded_teams = fields.List(fields.String(validate=SHORT), validate=validate.Length(max=50))
+
+
+class VolunteerIn(VolunteerFields):
+    name = fields.String(required=True, validate=SHORT)
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    kind = fields.String(required=True, validate=validate.OneOf(["service_user", "carer", "both"]))
+    home_area = Code("areas", required=True)
+    roles = codes("roles", required=True, at_least=1)
+    modes = codes("modes", required=True, at_least=1)
+    availability = fields.List(fields.Nested(SlotSchema), required=True, validate=validate.Length(min=1, max=50))
+    max_commitments = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    consent = fields.Nested(ConsentSchema, required=True)
+
+    @validates_schema
+    def _reachable(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("preferred_contact") == "phone" and not data.get("phone"):
+            raise ValidationError("Give a phone number to be contacted by phone.", "phone")
+
+
+class VolunteerPatch(VolunteerFields):
+    status = fields.String(validate=validate.OneOf(VolunteerStatus.ALL))
+
+
+class ConsentOut(Schema):
+    version = fields.String(attribute="consent_version")
+    given_at = fields.DateTime(attribute="consent_given_at")
+
+
+class VolunteerOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    kind = fields.String()
+    home_area = fields.String()
+    preferred_contact = fields.String()
+    roles = fields.List(fields.String())
+    modes = fields.List(fields.String())
+    availability = fields.List(fields.Nested(SlotSchema))
+    max_commitments = fields.Integer()
+    travel_areas = fields.List(fields.String())
+    experience = fields.List(fields.String())
+    interests = fields.List(fields.String())
+    languages = fields.List(fields.String())
+    trainings = fields.List(fields.Dict())
+    access_needs = fields.String(allow_none=True)
+    exclusions = fields.String(allow_none=True)
+    excluded_teams = fields.List(fields.String())
+    consent = fields.Function(lambda v: ConsentOut().dump(v))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class Receipt(Schema):
+    """What an anonymous submitter gets back: enough to refer to it, nothing more."""
+
+    id = fields.String()
+    status = fields.String()
+
+
+class RoleCountSchema(Schema):
+    role = Code("roles", required=True)
+    count = fields.Integer(required=True, strict=True, validate=validate.Range(1, 20))
+
+
+class ContactSchema(Schema):
+    name = fields.String(required=True, validate=SHORT)
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+
+
+class TeamRequestIn(Schema):
+    team_name = fields.String(required=True, validate=SHORT)
+    project_title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    area = Code("areas", required=True)
+    qi_stage = Code("qi_stages", required=True)
+    roles = fields.List(fields.Nested(RoleCountSchema), required=True, validate=validate.Length(min=1, max=8))
+    modes = codes("modes", required=True, at_least=1)
+    contact = fields.Nested(ContactSchema, required=True)
+    aim = fields.String(allow_none=True, validate=LONG)
+    topics = codes("topics")
+    experience_sought = codes("experience")
+    meeting_slots = fields.List(fields.Nested(SlotSchema), validate=validate.Length(max=20))
+    languages = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z]{2}$", error="Use a two-letter ISO 639-1 code.")),
+        validate=[validate.Length(max=20), unique],
+    )
+    required_trainings = codes("trainings")
+    start_date = fields.Date(allow_none=True)
+    hours_per_month = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 200))
+    duration_weeks = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 104))
+    notes = fields.String(allow_none=True, validate=LONG)
+
+    @validates_schema
+    def _one_line_per_role(self, data: dict[str, Any], **_: Any) -> None:
+        roles = [r["role"] for r in data.get("roles", [])]
+        if len(roles) != len(set(roles)):
+            raise ValidationError("List each role once, with its count.", "roles")
+
+
+class MatchOut(Schema):
+    id = fields.String()
+    team_request_id = fields.String()
+    volunteer_id = fields.String()
+    role = fields.String()
+    status = fields.String()
+    origin = fields.String()
+    proposed = fields.Boolean()
+    rank = fields.Integer()
+    score = fields.Float()
+    factors = fields.Dict(keys=fields.String(), values=fields.Float())
+    reject_reason = fields.String(allow_none=True)
+    intro_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class TeamRequestOut(Schema):
+    id = fields.String()
+    status = fields.String()
+    team_name = fields.String()
+    project_title = fields.String()
+    area = fields.String()
+    qi_stage = fields.String()
+    roles = fields.List(fields.Nested(RoleCountSchema))
+    modes = fields.List(fields.String())
+    contact = fields.Function(lambda r: {"name": r.contact_name, "email": r.contact_email})
+    aim = fields.String(allow_none=True)
+    topics = fields.List(fields.String())
+    experience_sought = fields.List(fields.String())
+    meeting_slots = fields.List(fields.Nested(SlotSchema))
+    languages = fields.List(fields.String())
+    required_trainings = fields.List(fields.String())
+    start_date = fields.Date(allow_none=True)
+    hours_per_month = fields.Integer(allow_none=True)
+    duration_weeks = fields.Integer(allow_none=True)
+    notes = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    matches = fields.List(fields.Nested(MatchOut))
+
+
+class TeamRequestSummaryOut(TeamRequestOut):
+    class Meta:
+        exclude = ("matches",)
+
+
+class EventOut(Schema):
+    kind = fields.String()
+    at = fields.DateTime(attribute="occurred_at")
+    data = fields.Dict()
+
+
+class FollowUpOut(Schema):
+    id = fields.String()
+    sequence = fields.Integer()
+    due_at = fields.DateTime()
+    status = fields.String()
+    invited_at = fields.DateTime(allow_none=True)
+    reminded_at = fields.DateTime(allow_none=True)
+
+
+class MatchDetailOut(MatchOut):
+    timeline = fields.List(fields.Nested(EventOut))
+    follow_ups = fields.List(fields.Nested(FollowUpOut))
+
+
+class SuggestionOut(Schema):
+    match_id = fields.String()
+    volunteer_id = fields.String()
+    volunteer_name = fields.String()
+    role = fields.String()
+    score = fields.Float()
+    factors = fields.Dict(keys=fields.String(), values=fields.Float())
+    proposed = fields.Boolean(metadata={"description": "Part of the proposed assignment; false for alternates."})
+    rank = fields.Integer()
+
+
+class RejectIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class MatchIn(Schema):
+    team_request_id = fields.String(required=True, validate=SHORT)
+    volunteer_id = fields.String(required=True, validate=SHORT)
+    role = Code("roles", required=True)
+
+
+class TokenIn(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class TokenOut(Schema):
+    token = fields.String()
+    expires_at = fields.DateTime()
+
+
+class ListArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    area = Code("areas")
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class VolunteerListArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(VolunteerStatus.ALL))
+
+
+class RequestListArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(RequestStatus.ALL))
+
+
+class MatchListArgs(ListArgs):
+    status = fields.String(validate=validate.OneOf(MatchStatus.ALL))
+
+
+class WhyNotArgs(Schema):
+    volunteer_id = fields.String(required=True, validate=SHORT)
+
+
+class TermIn(Schema):
+    label = fields.String(required=True, validate=SHORT)
+    active = fields.Boolean(load_default=True)

@@ -1,0 +1,33 @@
+"""Turning outbox events into task messages: IDs in, nothing personal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from celery import Celery
+
+from matcher.domain import Event
+
+# Which tasks an event sets off, and the IDs each takes from the event.
+TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
+    "request.submitted": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
+    "match.rejected": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
+    "volunteer.registered": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    "volunteer.updated": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    "match.approved": [
+        ("qimatch.send_introductions", lambda e: [e.match_id or ""]),
+        # The volunteer now has less capacity: their other suggestions may change.
+        ("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""]),
+    ],
+    "follow_up.invitation_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "invitation"])],
+    "follow_up.reminder_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "reminder"])],
+}
+
+
+def celery_publisher(app: Celery) -> Callable[[Iterable[Event]], None]:
+    def publish(events: Iterable[Event]) -> None:
+        for event in events:
+            for task_name, args in TASKS_FOR_EVENT.get(event.kind, []):
+                app.send_task(task_name, args=args(event))
+
+    return publish

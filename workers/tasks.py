@@ -1,0 +1,82 @@
+"""Celery tasks: IDs in, one use case called, nothing else.
+
+Each task may run twice (acks_late, redelivery) and re-reads the state it acts on.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from matcher.bootstrap import Services
+from matcher.services import follow_ups, introductions, outbox, suggestions
+from workers.app import celery_app
+from workers.publisher import celery_publisher
+from workers.wiring import wire
+
+log = logging.getLogger(__name__)
+# Two workers rescoring one request at once collide on the unique match key;
+# a short retry (seconds, not days) settles it.
+RETRY = {"autoretry_for": (IntegrityError, OperationalError), "retry_backoff": True, "max_retries": 8}
+
+
+@cache
+def services() -> Services:
+    # Built lazily in each worker child, after the fork, so no connection is shared.
+    return wire(celery=celery_app)
+
+
+@celery_app.task(name="qimatch.suggest_for_request", **RETRY)
+def suggest_for_request(team_request_id: str) -> None:
+    s = services()
+    suggestions.suggest_for_request(s.uow(), team_request_id, s.settings.matching, s.clock)
+
+
+@celery_app.task(name="qimatch.rescore_for_volunteer", **RETRY)
+def rescore_for_volunteer(volunteer_id: str) -> None:
+    s = services()
+    suggestions.rescore_for_volunteer(s.uow(), volunteer_id, s.settings.matching, s.clock)
+
+
+@celery_app.task(name="qimatch.send_introductions", **RETRY)
+def send_introductions(match_id: str) -> None:
+    s = services()
+    introductions.send_introductions(
+        s.uow(), s.mailer, s.letters, match_id, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
+    )
+
+
+@celery_app.task(name="qimatch.send_follow_up", **RETRY)
+def send_follow_up(follow_up_id: str, stage: str) -> None:
+    s = services()
+    follow_ups.send_follow_up(
+        s.uow(), s.mailer, s.letters, follow_up_id, stage, s.clock, s.settings.delivery_lease_seconds
+    )
+
+
+@celery_app.task(name="qimatch.dispatch_follow_ups")
+def dispatch_follow_ups() -> None:
+    s = services()
+    counts = follow_ups.dispatch_due(s.uow(), s.clock, s.settings.matching)
+    if any(counts.values()):
+        log.info("follow-ups dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.relay_outbox")
+def relay_outbox() -> None:
+    s = services()
+    while outbox.relay(s.uow(), celery_publisher(celery_app), s.clock):
+        pass
+
+
+@celery_app.task(name="qimatch.sweep_stalled")
+def sweep_stalled() -> None:
+    """Emails a dead worker left unsent: queued again once their lease ran out."""
+    s = services()
+    lease = s.settings.delivery_lease_seconds
+    for match_id in introductions.stalled_introductions(s.uow(), s.clock, lease):
+        send_introductions.delay(match_id)
+    for follow_up_id, stage in follow_ups.stalled_follow_ups(s.uow(), s.clock, lease):
+        send_follow_up.delay(follow_up_id, stage)
