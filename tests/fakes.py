@@ -1,0 +1,126 @@
+"""In-memory stand-ins for the store, the clock and the mailer: unit tests only."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from matcher import domain
+from matcher.ports import Email
+from matcher.taxonomy import STARTING_TERMS
+
+T = TypeVar("T")
+_ids = itertools.count(1)
+
+
+class FakeRepository(Generic[T]):
+    def __init__(self) -> None:
+        self.rows: dict[Any, T] = {}
+
+    def add(self, obj: T) -> None:
+        if getattr(obj, "id", None) is None:
+            obj.id = next(_ids)  # type: ignore[attr-defined]
+        self.rows[obj.id] = obj  # type: ignore[attr-defined]
+
+    def get(self, id: Any) -> T | None:
+        return self.rows.get(id)
+
+    def delete(self, obj: T) -> None:
+        self.rows.pop(obj.id, None)  # type: ignore[attr-defined]
+
+    def where(self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any) -> list[T]:
+        def matches(obj: T) -> bool:
+            for name, want in criteria.items():
+                have = getattr(obj, name)
+                if isinstance(want, list | tuple | set | frozenset):
+                    if have not in want:
+                        return False
+                elif have != want:
+                    return False
+            return True
+
+        found = [o for o in self.rows.values() if matches(o)]
+        found.sort(key=lambda o: (str(getattr(o, order_by, "") or ""), str(getattr(o, "id"))))  # noqa: B009
+        return found[offset : None if limit is None else offset + limit]
+
+    def count(self, **criteria: Any) -> int:
+        return len(self.where(**criteria))
+
+
+class FakeDeliveries:
+    def __init__(self) -> None:
+        self.claims: dict[str, tuple[str, datetime]] = {}
+
+    def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
+        held = self.claims.get(key)
+        if held is None or (held[0] == "claimed" and held[1] < now - timedelta(seconds=lease_seconds)):
+            self.claims[key] = ("claimed", now)
+            return True
+        return False
+
+    def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
+        self.claims[key] = ("sent", now)
+
+    def is_sent(self, key: str) -> bool:
+        return self.claims.get(key, ("", now_utc()))[0] == "sent"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeUnitOfWork:
+    """Commit publishes nothing and rollback restores nothing: enough for use-case logic."""
+
+    def __init__(self) -> None:
+        self.volunteers: FakeRepository[domain.Volunteer] = FakeRepository()
+        self.requests: FakeRepository[domain.TeamRequest] = FakeRepository()
+        self.matches: FakeRepository[domain.Match] = FakeRepository()
+        self.follow_ups: FakeRepository[domain.FollowUp] = FakeRepository()
+        self.coordinators: FakeRepository[domain.Coordinator] = FakeRepository()
+        self.events: FakeRepository[domain.Event] = FakeRepository()
+        self.terms: FakeRepository[domain.Term] = FakeRepository()
+        self.deliveries = FakeDeliveries()
+        self.commits = 0
+        for vocabulary, entries in STARTING_TERMS.items():
+            for i, (code, label) in enumerate(entries):
+                self.terms.add(domain.Term(vocabulary, code, label, i))
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def rollback(self) -> None:
+        pass
+
+    def kinds(self, **about: Any) -> list[str]:
+        return [e.kind for e in self.events.where(order_by="id", **about)]
+
+
+class FakeClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+class FakeMailer:
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.sent: list[Email] = []
+        self.fail_on = fail_on
+
+    def send(self, email: Email) -> None:
+        if self.fail_on is not None and len(self.sent) + 1 == self.fail_on:
+            self.fail_on = None
+            raise ConnectionError("the SMTP server went away")
+        self.sent.append(email)

@@ -1,0 +1,226 @@
+"""The workflow's use cases with in-memory fakes: no database, broker or SMTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes
+
+import pytest
+from icalendar import Calendar
+
+from matcher.adapters.letters import TemplateLetters
+from matcher.config import MatchingConfig, Settings
+from matcher.domain import Coordinator, FollowUpStatus, MatchStatus, RequestStatus
+from matcher.errors import Conflict, NotFound
+from matcher.services import decisions, follow_ups, intake, introductions, suggestions
+from tests import factories
+from tests.fakes import FakeClock, FakeMailer, FakeUnitOfWork
+
+CONFIG = MatchingConfig()
+LEASE = 60
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def coordinator(uow: FakeUnitOfWork) -> Coordinator:
+    c = Coordinator(email="lead@nhs.example", password_hash="x", areas=["tower_hamlets"])
+    uow.coordinators.add(c)
+    return c
+
+
+@pytest.fixture
+def letters(tmp_path) -> TemplateLetters:  # type: ignore[no-untyped-def]
+    return TemplateLetters(Settings.from_env({"QIMATCH_DATA_DIR": str(tmp_path), "QIMATCH_SECRET_KEY": "k"}))
+
+
+def register(uow: FakeUnitOfWork, clock: FakeClock, **overrides):  # type: ignore[no-untyped-def]
+    return intake.register_volunteer(uow, factories.offer(**overrides), clock)
+
+
+def submit(uow: FakeUnitOfWork, clock: FakeClock, **overrides):  # type: ignore[no-untyped-def]
+    return intake.submit_request(uow, factories.team_request(**overrides), clock)
+
+
+def test_a_new_request_gets_suggestions_that_respect_the_rules(uow, clock) -> None:
+    fits = register(uow, clock)
+    paused = register(uow, clock)
+    intake.update_volunteer(uow, paused.id, {"status": "paused"}, clock)
+    busy_tuesday = register(uow, clock, availability=[{"day": "tue", "start": "09:00", "end": "12:00"}])
+    request = submit(uow, clock)
+
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+
+    suggested = uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED)
+    assert [m.volunteer_id for m in suggested] == [fits.id]
+    assert suggested[0].score == pytest.approx(sum(suggested[0].factors.values()))
+    assert uow.kinds(match_id=suggested[0].id) == ["match.suggested"]
+    why = suggestions.why_not(uow, request.id, busy_tuesday, CONFIG)
+    assert [r["rule"] for r in why["focus_group"]] == ["no_slot_fits"]
+    assert [r["rule"] for r in suggestions.why_not(uow, request.id, paused, CONFIG)["focus_group"]] == ["not_active"]
+
+
+def test_the_proposed_assignment_never_exceeds_the_open_count(uow, clock) -> None:
+    for _ in range(4):
+        register(uow, clock)
+    request = submit(uow, clock, roles=[{"role": "focus_group", "count": 2}])
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    found = uow.matches.where(team_request_id=request.id)
+    assert sum(m.proposed for m in found) == 2
+    assert len(found) == 4  # two proposed, two alternates
+
+
+def test_pausing_a_volunteer_withdraws_their_suggestions(uow, clock) -> None:
+    volunteer = register(uow, clock)
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    intake.update_volunteer(uow, volunteer.id, {"status": "paused"}, clock)
+    suggestions.rescore_for_volunteer(uow, volunteer.id, CONFIG, clock)
+    assert uow.matches.where(team_request_id=request.id) == []
+
+
+def test_approval_fills_the_request_and_cannot_follow_a_rejection(uow, clock, coordinator) -> None:
+    a, b = register(uow, clock), register(uow, clock)
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    by_volunteer = {m.volunteer_id: m for m in uow.matches.where(team_request_id=request.id)}
+
+    decisions.reject(uow, by_volunteer[b.id].id, coordinator, "already on another project", clock)
+    with pytest.raises(Conflict):
+        decisions.approve(uow, by_volunteer[b.id].id, coordinator, clock)
+    approved = decisions.approve(uow, by_volunteer[a.id].id, coordinator, clock)
+
+    assert approved.status == MatchStatus.APPROVED
+    assert uow.requests.get(request.id).status == RequestStatus.FILLED
+    assert uow.kinds(team_request_id=request.id)[-2:] == ["match.approved", "request.filled"]
+
+
+def test_a_coordinator_of_another_area_cannot_see_or_approve(uow, clock) -> None:
+    register(uow, clock)
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    match = uow.matches.where(team_request_id=request.id)[0]
+    elsewhere = Coordinator(email="luton@nhs.example", password_hash="x", areas=["luton"])
+    with pytest.raises(NotFound):
+        decisions.approve(uow, match.id, elsewhere, clock)
+    assert match.status == MatchStatus.SUGGESTED
+
+
+def test_a_coordinators_own_match_records_the_rules_it_overrides(uow, clock, coordinator) -> None:
+    volunteer = register(uow, clock, roles=["speaker"])
+    request = submit(uow, clock)
+    match = decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+    assert match.status == MatchStatus.APPROVED and match.origin == "coordinator"
+    created = uow.events.where(match_id=match.id, kind="match.created")[0]
+    assert created.data["overrides"] == ["role_not_offered"]
+
+
+def test_a_coordinator_cannot_override_a_volunteers_own_exclusion(uow, clock, coordinator) -> None:
+    request = submit(uow, clock)
+    volunteer = register(uow, clock, excluded_teams=[request.team_name.upper()])
+    with pytest.raises(Conflict, match="asked not to be matched"):
+        decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+
+
+def approved_match(uow, clock, coordinator):  # type: ignore[no-untyped-def]
+    volunteer = register(uow, clock)
+    request = submit(uow, clock)
+    return decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+
+
+def test_introductions_go_once_each_even_when_the_task_runs_twice(uow, clock, coordinator, letters) -> None:
+    match = approved_match(uow, clock, coordinator)
+    mailer = FakeMailer()
+    for _ in range(2):
+        introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+
+    assert sorted(e.to for e in mailer.sent) == sorted(
+        [uow.requests.get(match.team_request_id).contact_email, uow.volunteers.get(match.volunteer_id).email]
+    )
+    assert match.status == MatchStatus.INTRODUCED
+    chats = uow.follow_ups.where(match_id=match.id, order_by="sequence")
+    assert [f.due_at - match.intro_at for f in chats] == [timedelta(weeks=2), timedelta(weeks=8)]
+    ics = [a for a in mailer.sent[0].attachments if a.filename == "invite.ics"][0]
+    event = Calendar.from_ical(ics.data).walk("VEVENT")[0]
+    assert event.decoded("dtstart") == match.intro_at
+    # The introductory chat is at the team's Tuesday 14:00 meeting, a week or so on.
+    assert match.intro_at.strftime("%a %H:%M") == "Tue 14:00"
+    assert match.intro_at - clock.now() >= timedelta(days=CONFIG.intro_after_days)
+
+
+def test_a_send_that_failed_is_retried_without_repeating_the_one_that_went(
+    uow, clock, coordinator, letters
+) -> None:
+    match = approved_match(uow, clock, coordinator)
+    mailer = FakeMailer(fail_on=2)
+    with pytest.raises(ConnectionError):
+        introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    assert len(mailer.sent) == 1 and match.status == MatchStatus.APPROVED
+    # A retry inside the lease leaves the second claim alone; after it, sends just that one.
+    introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    assert len(mailer.sent) == 1
+    clock.advance(seconds=LEASE + 1)
+    assert introductions.stalled_introductions(uow, clock, LEASE) == [match.id]
+    introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    assert len({e.message_id for e in mailer.sent}) == len(mailer.sent) == 2
+    assert match.status == MatchStatus.INTRODUCED
+
+
+def test_follow_ups_are_invited_then_reminded_exactly_once(uow, clock, coordinator, letters) -> None:
+    match = approved_match(uow, clock, coordinator)
+    mailer = FakeMailer()
+    introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    first, second = uow.follow_ups.where(match_id=match.id, order_by="sequence")
+
+    assert follow_ups.dispatch_due(uow, clock, CONFIG)["invitation"] == 0
+    clock.current = first.due_at - timedelta(days=CONFIG.invite_lead_days)
+    assert follow_ups.dispatch_due(uow, clock, CONFIG)["invitation"] == 1
+    assert follow_ups.dispatch_due(uow, clock, CONFIG)["invitation"] == 0  # claimed already
+    assert first.status == FollowUpStatus.INVITED and second.status == FollowUpStatus.SCHEDULED
+    for _ in range(2):
+        follow_ups.send_follow_up(uow, mailer, letters, first.id, "invitation", clock, LEASE)
+    clock.current = first.due_at - timedelta(hours=12)
+    assert follow_ups.dispatch_due(uow, clock, CONFIG)["reminder"] == 1
+    follow_ups.send_follow_up(uow, mailer, letters, first.id, "reminder", clock, LEASE)
+
+    subjects = [e.subject for e in mailer.sent[2:]]
+    assert len(subjects) == 4
+    assert sum(s.startswith("Follow-up chat 1") for s in subjects) == 2
+    assert sum(s.startswith("Reminder") for s in subjects) == 2
+    assert first.status == FollowUpStatus.REMINDED
+
+
+@pytest.mark.parametrize("ending", ["withdraw", "close_request"])
+def test_no_follow_up_for_a_withdrawn_volunteer_or_closed_request(uow, clock, coordinator, letters, ending) -> None:
+    match = approved_match(uow, clock, coordinator)
+    mailer = FakeMailer()
+    introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    if ending == "withdraw":
+        intake.update_volunteer(uow, match.volunteer_id, {"status": "withdrawn"}, clock)
+    else:
+        intake.close_request(uow, match.team_request_id, clock)
+    clock.advance(weeks=20)
+    counts = follow_ups.dispatch_due(uow, clock, CONFIG)
+    assert counts["invitation"] == 0 and counts["cancelled"] == 2
+    assert len(mailer.sent) == 2  # the introductions only
+
+
+def test_letters_render_both_parts_and_the_subject(uow, clock, coordinator, letters) -> None:
+    match = approved_match(uow, clock, coordinator)
+    mailer = FakeMailer()
+    introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    from matcher.adapters.mailers import to_mime
+
+    raw = bytes(to_mime(mailer.sent[1], "qimatch <x@y>"))
+    msg = message_from_bytes(raw)
+    assert msg["Subject"].startswith("Your introduction to the Team")
+    kinds = [p.get_content_type() for p in msg.walk()]
+    assert {"text/plain", "text/html", "text/calendar"} <= set(kinds)
