@@ -1,0 +1,125 @@
+"""Real PostgreSQL, Redis and SMTP for the integration and end-to-end tests.
+
+A missing service is started from the system's packages if they are installed;
+otherwise the run stops at once and says what to install. Never a skip.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("QIMATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("QIMATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for(host: str, port: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _port_open(host, port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def ensure_redis() -> None:
+    if _port_open("127.0.0.1", 6379):
+        return
+    if shutil.which("redis-server") is None:
+        pytest.exit("Redis is not running on 127.0.0.1:6379 and redis-server is not installed: "
+                    "apt-get install redis-server (or set QIMATCH_TEST_REDIS_URL)", returncode=3)
+    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+                    "--save", "", "--appendonly", "no"], check=True)
+    if not _wait_for("127.0.0.1", 6379):
+        pytest.exit("redis-server was started but does not answer on 127.0.0.1:6379", returncode=3)
+
+
+def ensure_postgres() -> None:
+    if _port_open("127.0.0.1", 5432):
+        return
+    clusters = Path("/etc/postgresql")
+    if shutil.which("pg_ctlcluster") is None or not clusters.exists():
+        pytest.exit("PostgreSQL is not running on 127.0.0.1:5432 and is not installed: "
+                    "apt-get install postgresql (trust auth for 127.0.0.1), or set QIMATCH_TEST_PG_URL",
+                    returncode=3)
+    version = sorted(p.name for p in clusters.iterdir())[-1]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+    if not _wait_for("127.0.0.1", 5432, 30):
+        pytest.exit("PostgreSQL was started but does not answer on 127.0.0.1:5432", returncode=3)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Received:
+    envelope_to: list[str]
+    message: Message
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+    def part(self, content_type: str) -> Any:
+        for p in self.message.walk():
+            if p.get_content_type() == content_type:
+                return p.get_payload(decode=True)
+        return None
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free port, recording what it accepts."""
+
+    port: int
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with each message before it is accepted; returning a string refuses it with that reply.
+    before_accept: Callable[[Message], str | None] | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.original_content or envelope.content)
+        if self.before_accept is not None:
+            refusal = self.before_accept(message)
+            if refusal:
+                return refusal
+        with self.lock:
+            self.received.append(Received(list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, seconds: float = 60) -> list[Received]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.1)
+        with self.lock:
+            return list(self.received)
+
+    def to(self, address: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if address in r.envelope_to]
