@@ -23,6 +23,12 @@ class Conflict(QimatchError):
     message = "state conflict"
 
 
+class Concurrent(Conflict):
+    """Someone else changed the same thing at the same moment; trying again is safe."""
+
+    message = "changed by someone else at the same moment; please try again"
+
+
 class Unauthorised(QimatchError):
     message = "not signed in"
 

@@ -23,7 +23,7 @@ class FakeRepository(Generic[T]):
             obj.id = next(_ids)  # type: ignore[attr-defined]
         self.rows[obj.id] = obj  # type: ignore[attr-defined]
 
-    def get(self, id: Any) -> T | None:
+    def get(self, id: Any, for_update: bool = False) -> T | None:
         return self.rows.get(id)
 
     def delete(self, obj: T) -> None:

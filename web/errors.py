@@ -57,7 +57,7 @@ class QimatchApi(Api):
 def register(app: Flask) -> None:
     @app.errorhandler(errors.QimatchError)
     def _domain_error(error: errors.QimatchError) -> ResponseReturnValue:
-        status = STATUS_OF.get(type(error), 400)
+        status = next((STATUS_OF[k] for k in type(error).__mro__ if k in STATUS_OF), 400)
         if isinstance(error, errors.Invalid):
             return jsonify(message="Invalid input.", errors=error.errors), status
         return jsonify(message=error.message), status

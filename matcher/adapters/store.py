@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import domain
 from matcher.adapters import orm
+from matcher.errors import Concurrent
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,8 +27,10 @@ class SqlRepository(Generic[T]):
     def add(self, obj: T) -> None:
         self.session.add(obj)
 
-    def get(self, id: Any) -> T | None:
-        return self.session.get(self.cls, id)
+    def get(self, id: Any, for_update: bool = False) -> T | None:
+        # for_update locks the row until commit (PostgreSQL), so two approvals of the
+        # last open place are decided one after the other, not both from a stale count.
+        return self.session.get(self.cls, id, with_for_update=for_update or None)
 
     def delete(self, obj: T) -> None:
         self.session.delete(obj)
@@ -142,10 +145,13 @@ class SqlUnitOfWork:
         self.terms = SqlRepository(s, domain.Term)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         # close() rolls back anything not committed (nothing half-stored) without
         # expiring what was read, so use cases can hand their objects back.
         self.session.close()
+        if isinstance(exc, IntegrityError):
+            # A unique key another transaction took first: the domain's word for it.
+            raise Concurrent() from exc
 
     def commit(self) -> None:
         new_events, self.events.added = self.events.added, []

@@ -12,7 +12,7 @@ from matcher.domain import (
     TeamRequest,
     VolunteerStatus,
 )
-from matcher.errors import Conflict, Invalid, NotFound
+from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, Standing, screen
 from matcher.scoring import score_pair
@@ -22,19 +22,23 @@ from matcher.services.suggestions import open_counts, standings
 NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
 
 
-def visible_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> TeamRequest:
-    request = uow.requests.get(request_id)
+def visible_request(
+    uow: UnitOfWork, request_id: str, coordinator: Coordinator, for_update: bool = False
+) -> TeamRequest:
+    request = uow.requests.get(request_id, for_update=for_update)
     # Another area's request is reported as missing, so ids reveal nothing.
     if request is None or not coordinator.covers(request.area):
         raise NotFound("team request not found")
     return request
 
 
-def visible_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple[Match, TeamRequest]:
+def visible_match(
+    uow: UnitOfWork, match_id: str, coordinator: Coordinator, for_update: bool = False
+) -> tuple[Match, TeamRequest]:
     match = uow.matches.get(match_id)
     if match is None:
         raise NotFound("match not found")
-    request = uow.requests.get(match.team_request_id)
+    request = uow.requests.get(match.team_request_id, for_update=for_update)
     if request is None or not coordinator.covers(request.area):
         raise NotFound("match not found")
     return match, request
@@ -77,7 +81,7 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
 
 def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> Match:
     with uow:
-        match, request = visible_match(uow, match_id, coordinator)
+        match, request = visible_match(uow, match_id, coordinator, for_update=True)
         if match.status in MatchStatus.COMMITTED:
             return match  # approving twice changes nothing
         if match.status != MatchStatus.SUGGESTED:
@@ -124,9 +128,28 @@ def make_match(
     clock: Clock,
 ) -> Match:
     """A coordinator's own match: approved at once, with the rules it overrides on record."""
+    for attempt in range(3):
+        try:
+            return _make_match(uow, request_id, volunteer_id, role, coordinator, config, clock)
+        except Concurrent:
+            # A worker suggested this very pair a moment ago: read again, and take that suggestion.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _make_match(
+    uow: UnitOfWork,
+    request_id: str,
+    volunteer_id: str,
+    role: str,
+    coordinator: Coordinator,
+    config: MatchingConfig,
+    clock: Clock,
+) -> Match:
     now = clock.now()
     with uow:
-        request = visible_request(uow, request_id, coordinator)
+        request = visible_request(uow, request_id, coordinator, for_update=True)
         volunteer = uow.volunteers.get(volunteer_id)
         if volunteer is None:
             raise Invalid({"volunteer_id": ["No such volunteer."]})
@@ -149,6 +172,7 @@ def make_match(
             score=scored.score,
             factors=scored.factors,
             created_at=now,
+            updated_at=now,
         )
         match.role, match.score, match.factors = role, scored.score, scored.factors
         match.origin, match.proposed = "coordinator", True

@@ -85,6 +85,7 @@ def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig
                     score=p.score,
                     factors=p.factors,
                     created_at=now,
+                    updated_at=now,
                 )
                 uow.matches.add(match)
                 uow.events.add(

@@ -1,0 +1,110 @@
+"""Which pairs go into the assignment: the candidate graph.
+
+Scoring every pair is cheap; putting every eligible pair into the flow solver
+is not (tens of millions of arcs at trust scale). So each demand row keeps its
+best few volunteers, and each volunteer keeps their best few demand rows; the
+second list is what lets the solver move a person who is good for a crowded
+request to a scarce one they alone can fill.
+
+Pruning must never cost a filled place. ``matcher.engine.assign`` proves that
+for every solve (an augmenting-path search over the *unpruned* eligible pairs
+from each unfilled row) and widens the graph where the proof fails, so the
+lists here only decide how often that repair is needed, never the result's
+place count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.engine.score import Pairing
+
+# Candidates kept per demand row: this many per open place, plus a margin that
+# also feeds the coordinator's ranked alternates.
+PER_PLACE = 3
+MARGIN = 10
+# Demand rows kept per volunteer.
+PER_VOLUNTEER = 3
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Eligible (demand row, volunteer) pairs with their score, sorted by row then volunteer."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @classmethod
+    def union(cls, parts: list[Edges], n_cols: int) -> Edges:
+        rows = np.concatenate([p.rows for p in parts]) if parts else np.zeros(0, np.int64)
+        cols = np.concatenate([p.cols for p in parts]) if parts else np.zeros(0, np.int64)
+        score = np.concatenate([p.score for p in parts]) if parts else np.zeros(0)
+        _, first = np.unique(rows * n_cols + cols, return_index=True)
+        return cls(rows[first], cols[first], score[first])
+
+
+def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> Edges:
+    k = int(min(keep.max(), s.shape[1]))
+    if k < s.shape[1]:
+        idx = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    else:
+        idx = np.broadcast_to(np.arange(s.shape[1]), s.shape)
+    val = np.take_along_axis(s, idx, axis=1)
+    # Rank within the kept few by score, then volunteer index, so ties resolve the same way each run.
+    order = np.lexsort((idx, -val), axis=1)
+    idx = np.take_along_axis(idx, order, axis=1)
+    val = np.take_along_axis(val, order, axis=1)
+    mask = np.isfinite(val) & (np.arange(k)[None, :] < keep[:, None])
+    r = np.broadcast_to(rows[:, None], idx.shape)
+    return Edges(r[mask], idx[mask], val[mask])
+
+
+def prune(
+    pairing: Pairing,
+    per_place: int = PER_PLACE,
+    margin: int = MARGIN,
+    per_volunteer: int = PER_VOLUNTEER,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Edges:
+    """Score every pair once, in chunks, keeping the best candidates on both sides."""
+    n_vol = len(pairing.volunteers)
+    keep_rows = pairing.requests.row_open * per_place + margin
+    m = per_volunteer
+    best_val = np.full((m, n_vol), -np.inf)
+    best_row = np.zeros((m, n_vol), dtype=np.int64)
+    parts: list[Edges] = []
+    for rows, s in pairing.chunks():
+        parts.append(_top_per_row(rows, s, keep_rows[rows]))
+        if m:
+            # Running top-m per volunteer: the chunk's own top-m, merged with the best so far.
+            if len(rows) > m:
+                idx = np.argpartition(-s, m - 1, axis=0)[:m]
+                val, row = np.take_along_axis(s, idx, axis=0), rows[idx]
+            else:
+                val, row = s, np.broadcast_to(rows[:, None], s.shape)
+            val, row = np.concatenate([best_val, val]), np.concatenate([best_row, row])
+            idx = np.argpartition(-val, m - 1, axis=0)[:m]
+            best_val = np.take_along_axis(val, idx, axis=0)
+            best_row = np.take_along_axis(row, idx, axis=0)
+        if on_chunk:
+            on_chunk(len(rows))
+    finite = np.isfinite(best_val)
+    cols = np.broadcast_to(np.arange(n_vol)[None, :], best_val.shape)
+    parts.append(Edges(best_row[finite], cols[finite], best_val[finite]))
+    return Edges.union(parts, n_vol)
+
+
+def everything(pairing: Pairing) -> Edges:
+    """Every eligible pair: the unpruned graph, for proofs and benchmarks."""
+    parts = []
+    for rows, s in pairing.chunks():
+        r, c = np.nonzero(np.isfinite(s))
+        parts.append(Edges(rows[r], c, s[r, c]))
+    return Edges.union(parts, len(pairing.volunteers))
