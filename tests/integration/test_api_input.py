@@ -1,0 +1,149 @@
+"""Bad input gets a clear error naming the field, and nothing is stored (real PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from matcher.bootstrap import Services
+from matcher.services import coordinators
+from tests import factories
+
+pytestmark = pytest.mark.integration
+
+
+def without(data: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != key}
+
+
+O, R = factories.offer, factories.team_request
+MALFORMED: list[tuple[str, str, dict[str, Any], str]] = [
+    # (what is wrong, path, body, the field the error must name)
+    ("name missing", "volunteers", without(O(), "name"), "name"),
+    ("email not an email", "volunteers", O(email="not-an-email"), "email"),
+    ("kind unknown", "volunteers", O(kind="doctor"), "kind"),
+    ("area code unknown", "volunteers", O(home_area="atlantis"), "home_area"),
+    ("no roles", "volunteers", O(roles=[]), "roles"),
+    ("role code unknown", "volunteers", O(roles=["juggler"]), "roles.0"),
+    ("modes wrong type", "volunteers", O(modes="video"), "modes"),
+    ("no availability", "volunteers", O(availability=[]), "availability"),
+    ("inverted time range", "volunteers", O(availability=[{"day": "mon", "start": "17:00", "end": "09:00"}]),
+     "availability.0.end"),
+    ("time not HH:MM", "volunteers", O(availability=[{"day": "mon", "start": "9am", "end": "17:00"}]),
+     "availability.0.start"),
+    ("day code unknown", "volunteers", O(availability=[{"day": "someday", "start": "09:00", "end": "10:00"}]),
+     "availability.0.day"),
+    ("capacity too high", "volunteers", O(max_commitments=9), "max_commitments"),
+    ("capacity a string", "volunteers", O(max_commitments="2"), "max_commitments"),
+    ("consent false", "volunteers", O(consent={"data_processing": False, "version": "2026-01"}),
+     "consent.data_processing"),
+    ("consent missing", "volunteers", without(O(), "consent"), "consent"),
+    ("oversized access needs", "volunteers", O(access_needs="x" * 5000), "access_needs"),
+    ("unknown field", "volunteers", O(favourite_colour="blue"), "favourite_colour"),
+    ("phone wanted but none", "volunteers", O(preferred_contact="phone"), "phone"),
+    ("language not ISO 639-1", "volunteers", O(languages=["english"]), "languages.0"),
+    ("training code unknown", "volunteers", O(trainings=[{"code": "karate"}]), "trainings.0.code"),
+    ("team name missing", "team-requests", without(R(), "team_name"), "team_name"),
+    ("stage unknown", "team-requests", R(qi_stage="finished"), "qi_stage"),
+    ("role count zero", "team-requests", R(roles=[{"role": "focus_group", "count": 0}]), "roles.0.count"),
+    ("role listed twice", "team-requests",
+     R(roles=[{"role": "focus_group", "count": 1}, {"role": "focus_group", "count": 2}]), "roles"),
+    ("contact email bad", "team-requests", R(contact={"name": "Sam", "email": "sam"}), "contact.email"),
+    ("meeting slot inverted", "team-requests", R(meeting_slots=[{"day": "tue", "start": "15:00", "end": "14:00"}]),
+     "meeting_slots.0.end"),
+    ("start date not a date", "team-requests", R(start_date="next week"), "start_date"),
+    ("oversized title", "team-requests", R(project_title="t" * 301), "project_title"),
+    ("unknown field", "team-requests", R(budget=100), "budget"),
+    ("body not an object", "team-requests", [], "body"),  # type: ignore[list-item]
+]
+
+
+def row_counts(services: Services) -> tuple[int, ...]:
+    assert services.engine is not None
+    with services.engine.connect() as conn:
+        return tuple(
+            conn.execute(text(f"select count(*) from {table}")).scalar_one()
+            for table in ("volunteers", "team_requests", "matches", "events")
+        )
+
+
+@pytest.mark.parametrize(("what", "path", "body", "field"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_submission_is_refused_naming_its_field(app, services, what, path, body, field) -> None:
+    client = app.test_client()
+    before = row_counts(services)
+    response = client.post(f"/api/v1/{path}", json=body)
+    assert response.status_code == 422, response.json
+    assert field in response.json["errors"], response.json["errors"]
+    assert all(isinstance(m, str) and m for m in response.json["errors"][field])
+    assert row_counts(services) == before
+
+
+def test_every_bad_field_is_named_at_once(app) -> None:
+    body = factories.offer(email="nope", roles=[], max_commitments=0, zzz=1)
+    errors = app.test_client().post("/api/v1/volunteers", json=body).json["errors"]
+    assert {"email", "roles", "max_commitments", "zzz"} <= set(errors)
+
+
+def test_malformed_json_oversized_body_and_wrong_method(app, services) -> None:
+    client = app.test_client()
+    before = row_counts(services)
+    bad = client.post("/api/v1/volunteers", data="{not json", content_type="application/json")
+    assert bad.status_code == 400 and "JSON" in bad.json["message"]
+    huge = client.post("/api/v1/volunteers", data="x" * (300 * 1024), content_type="application/json")
+    assert huge.status_code == 413 and huge.json["message"]
+    assert client.delete("/api/v1/volunteers").status_code == 405
+    assert row_counts(services) == before
+
+
+def test_a_good_offer_is_stored_and_only_coordinators_can_read_it(app, services) -> None:
+    client = app.test_client()
+    response = client.post("/api/v1/volunteers", json=factories.offer(home_area="newham"))
+    assert response.status_code == 201
+    assert set(response.json) == {"id", "status"}  # nothing personal echoed to an anonymous caller
+    volunteer_id = response.json["id"]
+    assert client.get(f"/api/v1/volunteers/{volunteer_id}").status_code == 401
+    assert client.get("/api/v1/volunteers", headers={"Authorization": "Bearer forged"}).status_code == 401
+
+    def token(email: str, areas: list[str]) -> dict[str, str]:
+        coordinators.create_coordinator(services.uow(), email, "a long passphrase", areas, services.clock)
+        got = client.post("/api/v1/auth/token", json={"email": email, "password": "a long passphrase"})
+        assert got.status_code == 200 and got.json["expires_at"]
+        return {"Authorization": f"Bearer {got.json['token']}"}
+
+    newham, luton = token("newham@nhs.example", ["newham"]), token("luton@nhs.example", ["luton"])
+    assert client.post("/api/v1/auth/token", json={"email": "newham@nhs.example", "password": "wrong"}).status_code == 401
+    shown = client.get(f"/api/v1/volunteers/{volunteer_id}", headers=newham)
+    assert shown.status_code == 200 and shown.json["home_area"] == "newham"
+    assert client.get(f"/api/v1/volunteers/{volunteer_id}", headers=luton).status_code == 404
+    assert [v["id"] for v in client.get("/api/v1/volunteers", headers=newham).json] == [volunteer_id]
+    assert client.get("/api/v1/volunteers", headers=luton).json == []
+    assert client.get("/api/v1/volunteers?area=newham", headers=luton).status_code == 403
+
+    paused = client.patch(f"/api/v1/volunteers/{volunteer_id}", json={"status": "paused"}, headers=newham)
+    assert paused.status_code == 200 and paused.json["status"] == "paused"
+    refused = client.patch(f"/api/v1/volunteers/{volunteer_id}", json={"status": "asleep"}, headers=newham)
+    assert refused.status_code == 422 and "status" in refused.json["errors"]
+
+
+def test_the_openapi_document_comes_from_the_same_schemas(app) -> None:
+    client = app.test_client()
+    spec = client.get("/api/openapi.json").json
+    assert {"/api/v1/volunteers", "/api/v1/team-requests", "/api/v1/matches/{match_id}/approve"} <= set(spec["paths"])
+    volunteer_in = spec["components"]["schemas"]["VolunteerIn"]
+    assert {"name", "email", "consent", "availability"} <= set(volunteer_in["required"])
+    assert client.get("/api/docs").status_code == 200
+
+
+def test_vocabularies_are_data_that_a_coordinator_edits(app, services) -> None:
+    client = app.test_client()
+    assert "peer_support" not in {r["code"] for r in client.get("/api/v1/taxonomy").json["roles"]}
+    coordinators.create_coordinator(services.uow(), "lead@nhs.example", "a long passphrase", ["newham"], services.clock)
+    token = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "a long passphrase"}).json
+    auth = {"Authorization": f"Bearer {token['token']}"}
+    added = client.put("/api/v1/taxonomy/roles/peer_support", json={"label": "Peer support worker"}, headers=auth)
+    assert added.status_code == 200
+    assert "peer_support" in {r["code"] for r in client.get("/api/v1/taxonomy").json["roles"]}
+    accepted = client.post("/api/v1/volunteers", json=factories.offer(roles=["peer_support"]))
+    assert accepted.status_code == 201, accepted.json
