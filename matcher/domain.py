@@ -237,3 +237,29 @@ class Term:
     position: int = 0
     active: bool = True
     id: int | None = None
+
+
+class TokenPurpose:
+    VOLUNTEER_LINK = "volunteer_link"  # the emailed magic link: single use, expiring
+    REQUEST_STATUS = "request_status"  # a team's private status link: read-only, long-lived
+    VOLUNTEER_SESSION = "volunteer_session"  # a signed-in browser, after a link was used
+    COORDINATOR_SESSION = "coordinator_session"
+    SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
+    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION)
+
+
+@dataclass(eq=False)
+class AccessToken:
+    """A random secret given to one person, stored only as its SHA-256 hash.
+
+    The same shape serves emailed links and signed-in browser sessions: what a
+    token lets its holder do follows from its purpose and subject.
+    """
+
+    id: str  # hex SHA-256 of the secret; the secret itself is never stored
+    purpose: str
+    subject_id: str  # a volunteer, team request or coordinator id
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None  # links: when used up; sessions: when ended
+    last_seen_at: datetime | None = None

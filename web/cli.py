@@ -59,9 +59,13 @@ def up(host: str, port: int, concurrency: int) -> None:
 
     def stop(*_: object) -> None:
         for child in children:
-            child.terminate()
+            if child.poll() is None:
+                child.terminate()  # warm shutdown: running tasks finish first
         for child in children:
-            child.wait(timeout=30)
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()  # safe: tasks are idempotent and the database keeps the work
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)

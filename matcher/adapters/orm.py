@@ -204,6 +204,18 @@ deliveries = Table(
     Column("message_id", String(200)),
 )
 
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("purpose", String(40), nullable=False),
+    Column("subject_id", String(32), nullable=False, index=True),
+    Column("created_at", TZ, nullable=False),
+    Column("expires_at", TZ, nullable=False),
+    Column("used_at", TZ),
+    Column("last_seen_at", TZ),
+)
+
 _mapped = False
 
 
@@ -221,5 +233,6 @@ def start_mappers() -> None:
         (domain.Coordinator, coordinators),
         (domain.Event, events),
         (domain.Delivery, deliveries),
+        (domain.AccessToken, access_tokens),
     ):
         mapper_registry.map_imperatively(cls, table)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, insert, select, update
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,8 +35,8 @@ class SqlRepository(Generic[T]):
     def delete(self, obj: T) -> None:
         self.session.delete(obj)
 
-    def _filtered(self, criteria: dict[str, Any]) -> Any:
-        stmt = select(self.cls)
+    def _filtered(self, criteria: dict[str, Any], stmt: Any = None) -> Any:
+        stmt = select(self.cls) if stmt is None else stmt
         for name, value in criteria.items():
             column = getattr(self.cls, name)
             if isinstance(value, list | tuple | set | frozenset):
@@ -58,9 +58,7 @@ class SqlRepository(Generic[T]):
         return list(self.session.scalars(stmt))
 
     def count(self, **criteria: Any) -> int:
-        from sqlalchemy import func
-
-        stmt = self._filtered(criteria).with_only_columns(func.count())
+        stmt = self._filtered(criteria, select(func.count()).select_from(self.cls))
         return int(self.session.scalar(stmt) or 0)
 
 

@@ -1,0 +1,187 @@
+"""What volunteers do for themselves through their private link: see their
+introductions and chats, pause until a date, withdraw, export, be erased."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from matcher.domain import Event, FollowUp, FollowUpStatus, Match, MatchStatus, TeamRequest, Volunteer, VolunteerStatus
+from matcher.errors import Invalid, NotFound
+from matcher.ports import Clock, UnitOfWork
+from matcher.scheduling import LONDON
+from matcher.services import intake
+
+PAUSED_EVENT = "volunteer.paused"
+ERASED_NAME = "Erased volunteer"
+
+
+@dataclass
+class Involvement:
+    match: Match
+    request: TeamRequest
+    follow_ups: list[FollowUp]
+
+
+@dataclass
+class Overview:
+    volunteer: Volunteer
+    paused_until: date | None
+    involvements: list[Involvement]  # introduced (or approved, on its way) and past ones
+    upcoming: list[tuple[datetime, str, Involvement]]  # (when, what, which) ahead of now
+
+
+def _get(uow: UnitOfWork, volunteer_id: str) -> Volunteer:
+    volunteer = uow.volunteers.get(volunteer_id)
+    if volunteer is None or volunteer.status == VolunteerStatus.WITHDRAWN and volunteer.name == ERASED_NAME:
+        raise NotFound("volunteer not found")
+    return volunteer
+
+
+def paused_until(uow: UnitOfWork, volunteer: Volunteer) -> date | None:
+    if volunteer.status != VolunteerStatus.PAUSED:
+        return None
+    pauses = uow.events.where(volunteer_id=volunteer.id, kind=PAUSED_EVENT, order_by="id")
+    if not pauses or not pauses[-1].data.get("until"):
+        return None
+    return date.fromisoformat(pauses[-1].data["until"])
+
+
+def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
+    now = clock.now()
+    with uow:
+        volunteer = _get(uow, volunteer_id)
+        shown = uow.matches.where(
+            volunteer_id=volunteer.id, status=[*MatchStatus.COMMITTED, MatchStatus.CLOSED], order_by="created_at"
+        )
+        requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in shown])}
+        involvements = []
+        upcoming: list[tuple[datetime, str, Involvement]] = []
+        for m in shown:
+            chats = uow.follow_ups.where(match_id=m.id, order_by="sequence")
+            inv = Involvement(m, requests[m.team_request_id], chats)
+            involvements.append(inv)
+            if m.status == MatchStatus.CLOSED:
+                continue
+            if m.intro_at is not None and m.intro_at >= now:
+                upcoming.append((m.intro_at, "Introductory chat", inv))
+            for f in chats:
+                if f.status != FollowUpStatus.CANCELLED and f.due_at >= now:
+                    upcoming.append((f.due_at, f"Follow-up chat {f.sequence}", inv))
+        upcoming.sort(key=lambda item: item[0])
+        return Overview(volunteer, paused_until(uow, volunteer), involvements, upcoming)
+
+
+def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -> Volunteer:
+    now = clock.now()
+    today = now.astimezone(LONDON).date()
+    if until <= today:
+        raise Invalid({"until": ["Choose a date after today."]})
+    if (until - today).days > 366:
+        raise Invalid({"until": ["Choose a date within the next year."]})
+    with uow:
+        volunteer = _get(uow, volunteer_id)
+        if volunteer.status == VolunteerStatus.WITHDRAWN:
+            raise Invalid({"until": ["You have withdrawn; sign up again to take part."]})
+        volunteer.status = VolunteerStatus.PAUSED
+        volunteer.updated_at = now
+        # volunteer.updated rescoring drops their open suggestions; the pause keeps its date.
+        uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": ["status"]}))
+        uow.events.add(Event(PAUSED_EVENT, now, volunteer_id=volunteer.id, data={"until": until.isoformat()}))
+        uow.commit()
+    return volunteer
+
+
+def resume(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Volunteer:
+    return intake.update_volunteer(uow, volunteer_id, {"status": VolunteerStatus.ACTIVE}, clock)
+
+
+def resume_due(uow: UnitOfWork, clock: Clock) -> list[str]:
+    """Volunteers whose pause has run out, made active again (a daily periodic task)."""
+    today = clock.now().astimezone(LONDON).date()
+    due = []
+    with uow:
+        for volunteer in uow.volunteers.where(status=VolunteerStatus.PAUSED):
+            until = paused_until(uow, volunteer)
+            if until is not None and until <= today:
+                due.append(volunteer.id)
+    for volunteer_id in due:
+        intake.update_volunteer(uow, volunteer_id, {"status": VolunteerStatus.ACTIVE}, clock)
+    return due
+
+
+def withdraw(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Volunteer:
+    return intake.update_volunteer(uow, volunteer_id, {"status": VolunteerStatus.WITHDRAWN}, clock)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
+    """Everything held about a volunteer, as they would ask for it (a subject access request)."""
+    with uow:
+        v = _get(uow, volunteer_id)
+        offer = {
+            name: _iso(getattr(v, name))
+            for name in (
+                "id", "status", "name", "email", "phone", "kind", "home_area", "preferred_contact", "roles", "modes",
+                "availability", "max_commitments", "travel_areas", "experience", "interests", "languages",
+                "trainings", "access_needs", "exclusions", "excluded_teams", "consent_version", "consent_given_at",
+                "created_at", "updated_at",
+            )
+        }  # fmt: skip
+        matches = uow.matches.where(volunteer_id=v.id, order_by="created_at")
+        requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches])}
+        involvements = [
+            {
+                "team": requests[m.team_request_id].team_name,
+                "project": requests[m.team_request_id].project_title,
+                "role": m.role,
+                "status": m.status,
+                "introductory_chat": _iso(m.intro_at),
+                "follow_up_chats": [
+                    {"sequence": f.sequence, "at": _iso(f.due_at), "status": f.status}
+                    for f in uow.follow_ups.where(match_id=m.id, order_by="sequence")
+                ],
+            }
+            for m in matches
+            if m.status != MatchStatus.SUGGESTED  # suggestions are the programme's drafts, not decisions about you
+        ]
+        timeline = [
+            {"what": e.kind, "at": _iso(e.occurred_at)} for e in uow.events.where(volunteer_id=v.id, order_by="id")
+        ]
+    return {
+        "exported_at": _iso(clock.now()),
+        "offer": offer,
+        "involvements": involvements,
+        "timeline": timeline,
+    }
+
+
+def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
+    """Withdraw and anonymise: what identifies the person goes; the counts stay.
+
+    Kept: kind, area, roles and the matches' dates and statuses, which the
+    programme's figures are made of. Gone: name, contact details, lived
+    experience, interests, access needs, exclusions, availability.
+    """
+    withdraw(uow, volunteer_id, clock)
+    now = clock.now()
+    with uow:
+        v = _get(uow, volunteer_id)
+        v.name = ERASED_NAME
+        v.email = f"erased-{v.id}@invalid"
+        v.phone = None
+        v.preferred_contact = "email"
+        v.experience, v.interests, v.languages, v.trainings = [], [], [], []
+        v.travel_areas, v.excluded_teams, v.availability = [], [], []
+        v.access_needs = v.exclusions = None
+        v.updated_at = now
+        for m in uow.matches.where(volunteer_id=v.id, status=MatchStatus.REJECTED):
+            m.reject_reason = None  # a coordinator's words about the person
+        for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
+            token.used_at = now
+        uow.events.add(Event("volunteer.erased", now, volunteer_id=v.id))
+        uow.commit()

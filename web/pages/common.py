@@ -1,0 +1,157 @@
+"""What every page shares: the unit of work with access tokens, CSRF, the
+signed-in person, vocabulary labels, and the rule that personal pages are never cached."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from matcher.adapters.store import SqlRepository
+from matcher.domain import AccessToken, Coordinator, TokenPurpose
+from matcher.services import links
+from web.context import services, taxonomy
+
+CSRF_FIELD = "csrf_token"
+SESSION_KEY = "sid"
+
+
+class _WithTokens:
+    """A unit of work that also holds access tokens.
+
+    SqlUnitOfWork does not (yet) build an ``access_tokens`` repository itself;
+    this adds one on each ``with`` and otherwise hands everything through.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __enter__(self) -> Any:
+        self._inner.__enter__()
+        if not hasattr(self._inner, "access_tokens") or getattr(self._inner, "_tokens_added", False):
+            self._inner.access_tokens = SqlRepository(self._inner.session, AccessToken)
+            self._inner._tokens_added = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._inner.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def uow() -> Any:
+    return _WithTokens(services().uow())
+
+
+# --- CSRF: a per-session secret in every form, checked on every POST -------------------------
+
+
+def csrf_token() -> str:
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return str(session[CSRF_FIELD])
+
+
+def check_csrf() -> None:
+    if request.method != "POST":
+        return
+    sent = request.form.get(CSRF_FIELD, "")
+    expected = session.get(CSRF_FIELD, "")
+    if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(400, description="This form has expired. Please go back, reload the page and try again.")
+
+
+# --- Signed-in people --------------------------------------------------------------------------
+
+
+def begin_session(purpose: str, subject_id: str, secret: str | None = None) -> None:
+    """A fresh session at sign-in: the old one ended, a new secret and CSRF token issued."""
+    s = services()
+    links.end_session(uow(), session.get(SESSION_KEY), s.clock)
+    session.clear()
+    session[SESSION_KEY] = secret or links.start_session(uow(), purpose, subject_id, s.clock)
+    session.permanent = True
+    csrf_token()
+
+
+def end_session() -> None:
+    links.end_session(uow(), session.get(SESSION_KEY), services().clock)
+    session.clear()
+
+
+def signed_in(purpose: str) -> str | None:
+    cached = g.get("signed_in")
+    if cached is not None and cached[0] == purpose:
+        return str(cached[1])
+    subject = links.session_subject(uow(), session.get(SESSION_KEY), purpose, services().clock)
+    if subject is not None:
+        g.signed_in = (purpose, subject)
+    return subject
+
+
+def current_coordinator() -> Coordinator | None:
+    coordinator_id = signed_in(TokenPurpose.COORDINATOR_SESSION)
+    if coordinator_id is None:
+        return None
+    with services().uow() as u:
+        coordinator = u.coordinators.get(coordinator_id)
+    if coordinator is not None:
+        g.coordinator = coordinator  # what web.auth.current_coordinator returns for this request
+    return coordinator
+
+
+def coordinator_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        coordinator = current_coordinator()
+        if coordinator is None:
+            if session.get(SESSION_KEY):
+                session.pop(SESSION_KEY, None)
+                g.notice = "You were signed out after a while without activity. Please sign in again."
+            return redirect(url_for("coordinator.sign_in", next=request.full_path.rstrip("?")))
+        return view(coordinator, *args, **kwargs)
+
+    return wrapper
+
+
+def volunteer_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        volunteer_id = signed_in(TokenPurpose.VOLUNTEER_SESSION)
+        if volunteer_id is None:
+            return redirect(url_for("public.new_link", expired=1))
+        return view(volunteer_id, *args, **kwargs)
+
+    return wrapper
+
+
+def safe_next(target: str | None, default: str) -> str:
+    # Only a path on this site: never an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+# --- Vocabularies ------------------------------------------------------------------------------
+
+
+def labels(vocabulary: str) -> dict[str, str]:
+    return {t["code"]: t["label"] for t in taxonomy().get(vocabulary, [])}
+
+
+def label(vocabulary: str, code: str | None) -> str:
+    if code is None:
+        return ""
+    return labels(vocabulary).get(code, code.replace("_", " "))
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
