@@ -89,10 +89,8 @@ class Mailer(Protocol):
     def send(self, email: Email) -> None: ...
 
 
-class Publisher(Protocol):
-    def __call__(self, events: Iterable[domain.Event]) -> None:
-        """Hand events to the broker; raises if the broker cannot take them."""
-        ...
+# Hands events to the broker; raises if the broker cannot take them.
+Publisher = Callable[[Iterable[domain.Event]], None]
 
 
 class Letters(Protocol):

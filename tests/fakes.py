@@ -29,7 +29,9 @@ class FakeRepository(Generic[T]):
     def delete(self, obj: T) -> None:
         self.rows.pop(obj.id, None)  # type: ignore[attr-defined]
 
-    def where(self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any) -> list[T]:
+    def where(
+        self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any
+    ) -> list[T]:
         def matches(obj: T) -> bool:
             for name, want in criteria.items():
                 have = getattr(obj, name)

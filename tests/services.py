@@ -46,10 +46,27 @@ def ensure_redis() -> None:
     if _port_open("127.0.0.1", 6379):
         return
     if shutil.which("redis-server") is None:
-        pytest.exit("Redis is not running on 127.0.0.1:6379 and redis-server is not installed: "
-                    "apt-get install redis-server (or set QIMATCH_TEST_REDIS_URL)", returncode=3)
-    subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                    "--save", "", "--appendonly", "no"], check=True)
+        pytest.exit(
+            "Redis is not running on 127.0.0.1:6379 and redis-server is not installed: "
+            "apt-get install redis-server (or set QIMATCH_TEST_REDIS_URL)",
+            returncode=3,
+        )
+    subprocess.run(
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+    )
     if not _wait_for("127.0.0.1", 6379):
         pytest.exit("redis-server was started but does not answer on 127.0.0.1:6379", returncode=3)
 
@@ -59,9 +76,11 @@ def ensure_postgres() -> None:
         return
     clusters = Path("/etc/postgresql")
     if shutil.which("pg_ctlcluster") is None or not clusters.exists():
-        pytest.exit("PostgreSQL is not running on 127.0.0.1:5432 and is not installed: "
-                    "apt-get install postgresql (trust auth for 127.0.0.1), or set QIMATCH_TEST_PG_URL",
-                    returncode=3)
+        pytest.exit(
+            "PostgreSQL is not running on 127.0.0.1:5432 and is not installed: "
+            "apt-get install postgresql (trust auth for 127.0.0.1), or set QIMATCH_TEST_PG_URL",
+            returncode=3,
+        )
     version = sorted(p.name for p in clusters.iterdir())[-1]
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
     if not _wait_for("127.0.0.1", 5432, 30):

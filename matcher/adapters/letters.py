@@ -43,7 +43,7 @@ class TemplateLetters:
             loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=select_autoescape(["html"])
         )
         self.settings = settings
-        self.role_labels = role_labels or {}
+        self.role_labels = role_labels
 
     def _render(self, name: str, to: str, key: str, context: dict[str, Any], ics_bytes: bytes | None) -> Email:
         text = self.text_env.get_template(f"{name}.txt").render(**context)

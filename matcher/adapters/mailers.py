@@ -26,6 +26,7 @@ def to_mime(email: Email, sender: str) -> EmailMessage:
         msg.add_attachment(att.data, maintype=maintype, subtype=subtype.strip(), filename=att.filename)
         if params.strip():
             part = msg.get_payload()[-1]  # type: ignore[index]
+            assert isinstance(part, EmailMessage)
             key, _, value = params.strip().partition("=")
             part.set_param(key, value)
     return msg

@@ -101,7 +101,7 @@ def get_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple
         return match, timeline, follow_ups
 
 
-def timeline(uow: UnitOfWork, **about: str) -> list[Event]:
+def timeline(uow: UnitOfWork, **about: Any) -> list[Event]:
     with uow:
         return uow.events.where(order_by="id", **about)
 

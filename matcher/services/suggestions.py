@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import Any
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
@@ -27,7 +28,7 @@ def open_counts(request: TeamRequest, matches: list[Match]) -> dict[str, int]:
 
 def standings(uow: UnitOfWork, volunteer_ids: list[str] | None = None) -> dict[str, Standing]:
     """Commitments, past involvement and matched requests for each volunteer."""
-    criteria = {} if volunteer_ids is None else {"volunteer_id": volunteer_ids}
+    criteria: dict[str, Any] = {} if volunteer_ids is None else {"volunteer_id": volunteer_ids}
     held = uow.matches.where(
         status=[MatchStatus.APPROVED, MatchStatus.INTRODUCED, MatchStatus.CLOSED, MatchStatus.REJECTED],
         **criteria,

@@ -48,8 +48,14 @@ def test_qimatch_up_runs_the_whole_loop_on_the_embedded_default(tmp_path: Path) 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "up.log", "wb")  # noqa: SIM115 - closed with the process
-    up = subprocess.Popen(["qimatch", "up", "--port", str(port)], env=env, cwd=tmp_path, stdout=log,
-                          stderr=subprocess.STDOUT, start_new_session=True)
+    up = subprocess.Popen(
+        ["qimatch", "up", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
     def call(method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -65,8 +71,22 @@ def test_qimatch_up_runs_the_whole_loop_on_the_embedded_default(tmp_path: Path) 
         banner = (tmp_path / "up.log").read_text()
         assert f"qimatch is running at {base}/" in banner and "create-coordinator" in banner
         made = subprocess.run(
-            ["qimatch", "create-coordinator", "--email", "lead@nhs.example", "--password", "a long passphrase",
-             "--area", "tower_hamlets"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            [
+                "qimatch",
+                "create-coordinator",
+                "--email",
+                "lead@nhs.example",
+                "--password",
+                "a long passphrase",
+                "--area",
+                "tower_hamlets",
+            ],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert made.returncode == 0, made.stderr
         token = call("POST", "/api/v1/auth/token", {"email": "lead@nhs.example", "password": "a long passphrase"})[
             "token"
@@ -90,8 +110,9 @@ def test_qimatch_up_runs_the_whole_loop_on_the_embedded_default(tmp_path: Path) 
             ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
             assert Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
         assert recipients == {volunteer["email"], request["contact"]["email"]}
-        match = wait(lambda: (m := call("GET", f"/api/v1/matches/{match_id}", token=token))["status"] == "introduced"
-                     and m)
+        match = wait(
+            lambda: (m := call("GET", f"/api/v1/matches/{match_id}", token=token))["status"] == "introduced" and m
+        )
         assert len(match["follow_ups"]) == 2 and all(f["status"] == "scheduled" for f in match["follow_ups"])
     finally:
         os.killpg(up.pid, signal.SIGTERM)

@@ -96,9 +96,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     """Each test starts from an empty programme (the vocabularies stay) and an empty queue."""
     assert services.engine is not None
     with services.engine.begin() as conn:
-        conn.execute(text(
-            "TRUNCATE follow_ups, matches, events, deliveries, coordinators, volunteers, team_requests"
-        ))
+        conn.execute(text("TRUNCATE follow_ups, matches, events, deliveries, coordinators, volunteers, team_requests"))
     redis.Redis.from_url(redis_url).flushdb()
     with smtp.lock:
         smtp.received.clear()
@@ -133,8 +131,16 @@ class Processes:
         return proc
 
     def worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
-        proc = self._spawn("worker", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
-                           "--without-gossip", "--without-mingle", "-n", f"w{len(self.running)}@%h")
+        proc = self._spawn(
+            "worker",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"w{len(self.running)}@%h",
+        )
         log = Path(self.logs / f"worker-{len(self.running) - 1}.log")
         eventually(lambda: b" ready." in log.read_bytes(), seconds=60)
         return proc

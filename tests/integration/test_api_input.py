@@ -18,44 +18,68 @@ def without(data: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != key}
 
 
-O, R = factories.offer, factories.team_request
+OFFER, REQUEST = factories.offer, factories.team_request
 MALFORMED: list[tuple[str, str, dict[str, Any], str]] = [
     # (what is wrong, path, body, the field the error must name)
-    ("name missing", "volunteers", without(O(), "name"), "name"),
-    ("email not an email", "volunteers", O(email="not-an-email"), "email"),
-    ("kind unknown", "volunteers", O(kind="doctor"), "kind"),
-    ("area code unknown", "volunteers", O(home_area="atlantis"), "home_area"),
-    ("no roles", "volunteers", O(roles=[]), "roles"),
-    ("role code unknown", "volunteers", O(roles=["juggler"]), "roles.0"),
-    ("modes wrong type", "volunteers", O(modes="video"), "modes"),
-    ("no availability", "volunteers", O(availability=[]), "availability"),
-    ("inverted time range", "volunteers", O(availability=[{"day": "mon", "start": "17:00", "end": "09:00"}]),
-     "availability.0.end"),
-    ("time not HH:MM", "volunteers", O(availability=[{"day": "mon", "start": "9am", "end": "17:00"}]),
-     "availability.0.start"),
-    ("day code unknown", "volunteers", O(availability=[{"day": "someday", "start": "09:00", "end": "10:00"}]),
-     "availability.0.day"),
-    ("capacity too high", "volunteers", O(max_commitments=9), "max_commitments"),
-    ("capacity a string", "volunteers", O(max_commitments="2"), "max_commitments"),
-    ("consent false", "volunteers", O(consent={"data_processing": False, "version": "2026-01"}),
-     "consent.data_processing"),
-    ("consent missing", "volunteers", without(O(), "consent"), "consent"),
-    ("oversized access needs", "volunteers", O(access_needs="x" * 5000), "access_needs"),
-    ("unknown field", "volunteers", O(favourite_colour="blue"), "favourite_colour"),
-    ("phone wanted but none", "volunteers", O(preferred_contact="phone"), "phone"),
-    ("language not ISO 639-1", "volunteers", O(languages=["english"]), "languages.0"),
-    ("training code unknown", "volunteers", O(trainings=[{"code": "karate"}]), "trainings.0.code"),
-    ("team name missing", "team-requests", without(R(), "team_name"), "team_name"),
-    ("stage unknown", "team-requests", R(qi_stage="finished"), "qi_stage"),
-    ("role count zero", "team-requests", R(roles=[{"role": "focus_group", "count": 0}]), "roles.0.count"),
-    ("role listed twice", "team-requests",
-     R(roles=[{"role": "focus_group", "count": 1}, {"role": "focus_group", "count": 2}]), "roles"),
-    ("contact email bad", "team-requests", R(contact={"name": "Sam", "email": "sam"}), "contact.email"),
-    ("meeting slot inverted", "team-requests", R(meeting_slots=[{"day": "tue", "start": "15:00", "end": "14:00"}]),
-     "meeting_slots.0.end"),
-    ("start date not a date", "team-requests", R(start_date="next week"), "start_date"),
-    ("oversized title", "team-requests", R(project_title="t" * 301), "project_title"),
-    ("unknown field", "team-requests", R(budget=100), "budget"),
+    ("name missing", "volunteers", without(OFFER(), "name"), "name"),
+    ("email not an email", "volunteers", OFFER(email="not-an-email"), "email"),
+    ("kind unknown", "volunteers", OFFER(kind="doctor"), "kind"),
+    ("area code unknown", "volunteers", OFFER(home_area="atlantis"), "home_area"),
+    ("no roles", "volunteers", OFFER(roles=[]), "roles"),
+    ("role code unknown", "volunteers", OFFER(roles=["juggler"]), "roles.0"),
+    ("modes wrong type", "volunteers", OFFER(modes="video"), "modes"),
+    ("no availability", "volunteers", OFFER(availability=[]), "availability"),
+    (
+        "inverted time range",
+        "volunteers",
+        OFFER(availability=[{"day": "mon", "start": "17:00", "end": "09:00"}]),
+        "availability.0.end",
+    ),
+    (
+        "time not HH:MM",
+        "volunteers",
+        OFFER(availability=[{"day": "mon", "start": "9am", "end": "17:00"}]),
+        "availability.0.start",
+    ),
+    (
+        "day code unknown",
+        "volunteers",
+        OFFER(availability=[{"day": "someday", "start": "09:00", "end": "10:00"}]),
+        "availability.0.day",
+    ),
+    ("capacity too high", "volunteers", OFFER(max_commitments=9), "max_commitments"),
+    ("capacity a string", "volunteers", OFFER(max_commitments="2"), "max_commitments"),
+    (
+        "consent false",
+        "volunteers",
+        OFFER(consent={"data_processing": False, "version": "2026-01"}),
+        "consent.data_processing",
+    ),
+    ("consent missing", "volunteers", without(OFFER(), "consent"), "consent"),
+    ("oversized access needs", "volunteers", OFFER(access_needs="x" * 5000), "access_needs"),
+    ("unknown field", "volunteers", OFFER(favourite_colour="blue"), "favourite_colour"),
+    ("phone wanted but none", "volunteers", OFFER(preferred_contact="phone"), "phone"),
+    ("language not ISO 639-1", "volunteers", OFFER(languages=["english"]), "languages.0"),
+    ("training code unknown", "volunteers", OFFER(trainings=[{"code": "karate"}]), "trainings.0.code"),
+    ("team name missing", "team-requests", without(REQUEST(), "team_name"), "team_name"),
+    ("stage unknown", "team-requests", REQUEST(qi_stage="finished"), "qi_stage"),
+    ("role count zero", "team-requests", REQUEST(roles=[{"role": "focus_group", "count": 0}]), "roles.0.count"),
+    (
+        "role listed twice",
+        "team-requests",
+        REQUEST(roles=[{"role": "focus_group", "count": 1}, {"role": "focus_group", "count": 2}]),
+        "roles",
+    ),
+    ("contact email bad", "team-requests", REQUEST(contact={"name": "Sam", "email": "sam"}), "contact.email"),
+    (
+        "meeting slot inverted",
+        "team-requests",
+        REQUEST(meeting_slots=[{"day": "tue", "start": "15:00", "end": "14:00"}]),
+        "meeting_slots.0.end",
+    ),
+    ("start date not a date", "team-requests", REQUEST(start_date="next week"), "start_date"),
+    ("oversized title", "team-requests", REQUEST(project_title="t" * 301), "project_title"),
+    ("unknown field", "team-requests", REQUEST(budget=100), "budget"),
     ("body not an object", "team-requests", [], "body"),  # type: ignore[list-item]
 ]
 
@@ -113,7 +137,9 @@ def test_a_good_offer_is_stored_and_only_coordinators_can_read_it(app, services)
         return {"Authorization": f"Bearer {got.json['token']}"}
 
     newham, luton = token("newham@nhs.example", ["newham"]), token("luton@nhs.example", ["luton"])
-    assert client.post("/api/v1/auth/token", json={"email": "newham@nhs.example", "password": "wrong"}).status_code == 401
+    assert (
+        client.post("/api/v1/auth/token", json={"email": "newham@nhs.example", "password": "wrong"}).status_code == 401
+    )
     shown = client.get(f"/api/v1/volunteers/{volunteer_id}", headers=newham)
     assert shown.status_code == 200 and shown.json["home_area"] == "newham"
     assert client.get(f"/api/v1/volunteers/{volunteer_id}", headers=luton).status_code == 404

@@ -88,14 +88,17 @@ def test_each_compose_service_runs_here_against_real_redis_and_postgres(
         for name in ("web", "worker", "beat"):
             log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
             started.append(
-                subprocess.Popen(cmd(name), env=env[name], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+                subprocess.Popen(
+                    cmd(name), env=env[name], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
             )
 
         def healthy(name: str) -> bool:
             test = [str(part).replace("8000", str(port)) for part in spec[name]["healthcheck"]["test"]]
-            return subprocess.run(shell(test), env=env[name], cwd=tmp_path, capture_output=True,
-                                  timeout=30).returncode == 0
+            return (
+                subprocess.run(shell(test), env=env[name], cwd=tmp_path, capture_output=True, timeout=30).returncode
+                == 0
+            )
 
         eventually(lambda: healthy("web"), seconds=60, every=1)
         eventually(lambda: healthy("worker"), seconds=90, every=2)
@@ -103,8 +106,12 @@ def test_each_compose_service_runs_here_against_real_redis_and_postgres(
 
         # Work goes through gunicorn and the compose worker.
         def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/{path}", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/{path}",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
             with urllib.request.urlopen(req, timeout=10) as response:
                 assert response.status == 201
                 return json.loads(response.read())  # type: ignore[no-any-return]

@@ -39,7 +39,9 @@ def approve_many(services: Services, n: int) -> list[str]:
     for _ in range(n):
         volunteer = intake.register_volunteer(services.uow(), factories.offer(), clock)
         request = intake.submit_request(services.uow(), factories.team_request(), clock)
-        match = decisions.make_match(services.uow(), request.id, volunteer.id, "focus_group", coordinator, config, clock)
+        match = decisions.make_match(
+            services.uow(), request.id, volunteer.id, "focus_group", coordinator, config, clock
+        )
         match_ids.append(match.id)
     return match_ids
 

@@ -63,8 +63,9 @@ def test_request_offer_approval_introductions_and_follow_ups(
 
     # The worker scores the request: the carer first, with reasons; the Luton volunteer left out.
     suggestions = eventually(
-        lambda: len(got := client.get(f"/api/v1/team-requests/{request_id}/suggestions", headers=auth).json) == 2
-        and got,
+        lambda: (
+            len(got := client.get(f"/api/v1/team-requests/{request_id}/suggestions", headers=auth).json) == 2 and got
+        ),
         seconds=60,
     )
     assert [s["volunteer_name"] for s in suggestions] == ["Amina Begum", "Bob Jones"]
@@ -110,8 +111,9 @@ def test_request_offer_approval_introductions_and_follow_ups(
         for _ in range(2):
             follow_ups.dispatch_due(services.uow(), clock, config)
         invitations = eventually(
-            lambda seq=sequence: len(got := [r for r in smtp.received if f"Follow-up chat {seq}" in r.message["Subject"]])
-            >= 2 and got,
+            lambda seq=sequence: (
+                len(got := [r for r in smtp.received if f"Follow-up chat {seq}" in r.message["Subject"]]) >= 2 and got
+            ),
         )
         for r in invitations:
             assert calendar_event(r).decoded("dtstart") == intro_at + due

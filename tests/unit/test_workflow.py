@@ -156,9 +156,7 @@ def test_introductions_go_once_each_even_when_the_task_runs_twice(uow, clock, co
     assert match.intro_at - clock.now() >= timedelta(days=CONFIG.intro_after_days)
 
 
-def test_a_send_that_failed_is_retried_without_repeating_the_one_that_went(
-    uow, clock, coordinator, letters
-) -> None:
+def test_a_send_that_failed_is_retried_without_repeating_the_one_that_went(uow, clock, coordinator, letters) -> None:
     match = approved_match(uow, clock, coordinator)
     mailer = FakeMailer(fail_on=2)
     with pytest.raises(ConnectionError):
