@@ -12,6 +12,7 @@ The same seed always gives the same population, ids included.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,7 +107,7 @@ def _meeting(rng: random.Random, day: str, minutes: int) -> dict[str, str]:
     return {"day": day, "start": _hhmm(start), "end": _hhmm(start + minutes)}
 
 
-def _some(rng: random.Random, items: list[str], weights: list[float] | None, k: int) -> list[str]:
+def _some(rng: random.Random, items: list[str], weights: Sequence[float] | None, k: int) -> list[str]:
     chosen: list[str] = []
     while len(chosen) < min(k, len(items)):
         pick = rng.choices(items, weights)[0] if weights else rng.choice(items)

@@ -9,6 +9,9 @@ signature and guarantees are what the use cases rely on:
 - proposed pairs never exceed a role's open count or a volunteer's remaining
   capacity, and never give one volunteer two roles on the request;
 - the same input gives the same output.
+
+The insides are ``matcher.engine``: vectorised scoring and an exact min-cost
+flow across all open requests at once; this function is the engine on one row.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from dataclasses import dataclass
 
 from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest, Volunteer
-from matcher.rules import Standing, screen
-from matcher.scoring import score_pair
+from matcher.rules import Standing
 
 
 @dataclass(frozen=True)
@@ -49,37 +51,12 @@ def propose_for_request(
     open_counts: dict[str, int],
     config: MatchingConfig,
 ) -> list[Proposal]:
-    scored = []
-    for cand in candidates:
-        for role in open_counts:
-            if open_counts[role] <= 0 or screen(cand.volunteer, request, role, cand.standing, config):
-                continue
-            s = score_pair(cand.volunteer, request, role, cand.standing, config)
-            scored.append((s, cand, role))
-    # Highest score first; volunteer id and role break ties so the output is stable.
-    scored.sort(key=lambda t: (-t[0].score, t[1].volunteer.id, t[2]))
+    """The engine on one row: the same scoring and exact assignment as ``propose_all``.
 
-    left = dict(open_counts)
-    taken: set[str] = set()
-    chosen = []
-    for s, cand, role in scored:
-        vid = cand.volunteer.id
-        if vid in taken or left[role] <= 0 or cand.remaining <= 0:
-            continue
-        left[role] -= 1
-        taken.add(vid)
-        chosen.append((s, vid, role, True))
+    ``Candidate.reserved_elsewhere`` lowers what a volunteer can still take, so
+    proposals made for other requests are respected.
+    """
+    # Imported here because the engine itself imports Candidate and Proposal from this module.
+    from matcher.engine import propose_all
 
-    alternates = []
-    for s, cand, role in scored:
-        if len(alternates) >= config.alternates_per_request:
-            break
-        if cand.volunteer.id in taken:
-            continue
-        taken.add(cand.volunteer.id)  # each alternate once, with their best role
-        alternates.append((s, cand.volunteer.id, role, False))
-
-    return [
-        Proposal(volunteer_id=vid, role=role, score=s.score, factors=s.factors, proposed=proposed, rank=i + 1)
-        for i, (s, vid, role, proposed) in enumerate(chosen + alternates)
-    ]
+    return propose_all([request], candidates, {request.id: dict(open_counts)}, config)[request.id]

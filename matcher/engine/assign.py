@@ -110,6 +110,9 @@ def solve(pairing: Pairing, edges: Edges) -> Assignment:
         np.concatenate(caps).astype(np.int64),
         np.concatenate(costs).astype(np.int64),
     )
+    # Offer every open place; the solver sends as much of it as can arrive, at least cost.
+    flow.set_node_supply(source, places)
+    flow.set_node_supply(sink, -places)
     status = flow.solve_max_flow_with_min_cost()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: {status}")
@@ -203,5 +206,9 @@ def assign(pairing: Pairing, edges: Edges, prove: bool = True) -> Assignment:
             rows = np.sort(widen[start : start + 256])
             rows, s = pairing.block(rows)
             r, c = np.nonzero(np.isfinite(s))
-            extra.append(Edges(rows[r], c, s[r, c]))
-        edges = Edges.union([edges, *extra], len(pairing.volunteers))
+            extra.append(Edges(rows[r], c, s[r, c]).rescored(pairing))
+        wider = Edges.union([edges, *extra], len(pairing.volunteers))
+        if len(wider) == len(edges):
+            # The path runs through pairs already in the graph: the solver should have found it.
+            raise RuntimeError("augmenting path inside the candidate graph; the flow was not maximum")
+        edges = wider

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.engine.score import Pairing
+from matcher.engine.score import Pairing, exact_scores
 
 # Candidates kept per demand row: this many per open place, plus a margin that
 # also feeds the coordinator's ranked alternates.
-PER_PLACE = 3
-MARGIN = 10
+PER_PLACE = 6
+MARGIN = 30
 # Demand rows kept per volunteer.
-PER_VOLUNTEER = 3
+PER_VOLUNTEER = 6
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class Edges:
         score = np.concatenate([p.score for p in parts]) if parts else np.zeros(0)
         _, first = np.unique(rows * n_cols + cols, return_index=True)
         return cls(rows[first], cols[first], score[first])
+
+    def rescored(self, pairing: Pairing) -> Edges:
+        """The same pairs with float64 scores exactly as ``score_pair`` computes them."""
+        return Edges(self.rows, self.cols, exact_scores(pairing, self.rows, self.cols))
 
 
 def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> Edges:
@@ -77,7 +81,7 @@ def prune(
     n_vol = len(pairing.volunteers)
     keep_rows = pairing.requests.row_open * per_place + margin
     m = per_volunteer
-    best_val = np.full((m, n_vol), -np.inf)
+    best_val = np.full((m, n_vol), -np.inf, dtype=np.float32)
     best_row = np.zeros((m, n_vol), dtype=np.int64)
     parts: list[Edges] = []
     for rows, s in pairing.chunks():
@@ -98,7 +102,7 @@ def prune(
     finite = np.isfinite(best_val)
     cols = np.broadcast_to(np.arange(n_vol)[None, :], best_val.shape)
     parts.append(Edges(best_row[finite], cols[finite], best_val[finite]))
-    return Edges.union(parts, n_vol)
+    return Edges.union(parts, n_vol).rescored(pairing)
 
 
 def everything(pairing: Pairing) -> Edges:
@@ -107,4 +111,4 @@ def everything(pairing: Pairing) -> Edges:
     for rows, s in pairing.chunks():
         r, c = np.nonzero(np.isfinite(s))
         parts.append(Edges(rows[r], c, s[r, c]))
-    return Edges.union(parts, len(pairing.volunteers))
+    return Edges.union(parts, len(pairing.volunteers)).rescored(pairing)

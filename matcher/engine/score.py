@@ -70,6 +70,7 @@ class Pairing:
     weights: dict[str, float]
     fits: np.ndarray  # float32 (slots, V)
     blocked: np.ndarray  # sorted int64 codes request_index * V + volunteer_index (rules 7, 9)
+    _grid: Grid | None = None
 
     @classmethod
     def build(cls, requests: RequestArrays, volunteers: VolunteerArrays, config: MatchingConfig) -> Pairing:
@@ -124,42 +125,54 @@ class Pairing:
 
     def chunks(self, columns: np.ndarray | slice = slice(None)) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (demand rows, scores) blocks; a broken hard rule scores -inf."""
-        req = self.requests
         n_cols = len(np.arange(len(self.volunteers))[columns])
         per_chunk = max(1, CHUNK_ELEMENTS // max(n_cols, 1))
-        starts = np.searchsorted(req.row_request, np.arange(0, len(req.ids) + per_chunk, per_chunk))
-        for lo, hi in zip(starts[:-1], starts[1:], strict=False):
-            if hi > lo:
-                yield self.block(np.arange(lo, hi), columns)
+        n_rows = len(self.requests)
+        for lo in range(0, n_rows, per_chunk):
+            yield self.block(np.arange(lo, min(lo + per_chunk, n_rows)), columns)
+
+    @property
+    def grid(self) -> Grid:
+        if self._grid is None:
+            self._grid = Grid.build(self)
+        return self._grid
 
     def block(self, rows: np.ndarray, columns: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of demand rows (which must be sorted) against volunteer columns."""
-        lay = _Layout(grid=True)
-        w = self.weights
-        ri, local = np.unique(self.requests.row_request[rows], return_inverse=True)
-        fractions, ok = self._request_level(ri, columns, lay)
-        base = np.zeros(ok.shape, dtype=np.float64)
-        for name, frac in fractions.items():
-            if w[name]:
-                base += w[name] * frac
-        ok = ok & ~self._blocked_grid(ri, columns)
-        preference, row_ok = self._row_level(rows, columns, lay)
-        score = base[local] + w["role_preference"] * preference
-        return rows, np.where(ok[local] & row_ok, score, -np.inf)
+        """float32 scores of demand rows (sorted) against volunteer columns; -inf where a rule breaks.
+
+        Within a few millionths of ``score_pair`` (float32, summed in another
+        order), which is plenty to choose with; the chosen pairs are then
+        rescored exactly by ``pair_factors``.
+        """
+        g = self.grid
+        score = g.profile[g.row_profile[rows]][:, columns]
+        score += g.place[g.row_area[rows]][:, columns]
+        score += g.tags[rows] @ g.volunteer_tags[:, columns]
+        ok = g.eligible[g.row_key[rows]][:, columns]
+        slot_idx = g.row_slots[rows]
+        if slot_idx.shape[1]:
+            covered = g.fits[slot_idx[:, 0]][:, columns]
+            for k in range(1, slot_idx.shape[1]):
+                covered += g.fits[slot_idx[:, k]][:, columns]
+            score += covered * g.row_slot_weight[rows, None]
+            ok &= (covered > 0) | g.row_flexible[rows, None]
+        ri = self.requests.row_request[rows]
+        if len(self.blocked):
+            ok &= ~self._blocked_grid(ri, columns)
+        np.putmask(score, ~ok, -np.inf)
+        return rows, score
 
     def _blocked_grid(self, ri: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
+        """(rows, columns) True where rule 7 or 9 removes the pair; ``ri`` is each row's request."""
         n_vol = len(self.volunteers)
         cols = np.arange(n_vol)[columns]
         out = np.zeros((len(ri), len(cols)), dtype=bool)
-        if not len(self.blocked):
-            return out
-        lo, hi = np.searchsorted(self.blocked, [ri[0] * n_vol, (ri[-1] + 1) * n_vol])
-        for code in self.blocked[lo:hi]:
-            r, v = divmod(int(code), n_vol)
-            i = np.searchsorted(ri, r)
-            j = np.searchsorted(cols, v) if isinstance(columns, np.ndarray) else v - (cols[0] if len(cols) else 0)
-            if i < len(ri) and ri[i] == r and 0 <= j < len(cols) and cols[j] == v:
-                out[i, j] = True
+        lo, hi = np.searchsorted(self.blocked, [ri.min() * n_vol, (ri.max() + 1) * n_vol])
+        for code in self.blocked[lo:hi].tolist():
+            r, v = divmod(code, n_vol)
+            j = int(np.searchsorted(cols, v))
+            if j < len(cols) and cols[j] == v:
+                out[ri == r, j] = True
         return out
 
     # -- pairs: explanations ------------------------------------------------------------------
@@ -193,7 +206,124 @@ def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
     return np.array(sorted(codes), dtype=np.int64)
 
 
+def exact_scores(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """float64 scores of aligned pairs, summed factor by factor as the scalar scorer does."""
+    factors, ok = pairing.pair_factors(rows, cols)
+    if not ok.all():
+        # The fast grid and the exact formulas disagree on a hard rule: never let that through.
+        raise AssertionError("grid scoring let an ineligible pair through")
+    total = np.zeros(len(rows))
+    for name in FACTORS:
+        total += factors[name]
+    return total
+
+
 def rounded(factors: dict[str, np.ndarray], k: int) -> tuple[float, dict[str, float]]:
     """Pair k's factors and score, rounded exactly as ``score_pair`` rounds them."""
     named = {name: round(float(factors[name][k]), 6) for name in FACTORS}
     return round(sum(named.values()), 6), named
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Precomputed pieces that make a block of scores a few gathers and one matrix product.
+
+    Most of a score depends on the volunteer and only a *profile* of the row:
+    fairness, stage readiness, flexible availability and role preference vary
+    with (stage needs QI, flexible timing, role); place with the request's area;
+    and every hard rule except meeting times and exclusions with (role,
+    trainings, area, modes). Those few profiles are scored once per volunteer
+    here; a block then gathers them instead of recomputing.
+    """
+
+    profile: np.ndarray  # float32 (profiles, V)
+    row_profile: np.ndarray
+    place: np.ndarray  # float32 (areas + 1, V), weighted
+    row_area: np.ndarray
+    tags: np.ndarray  # float32 (rows, tags): weight / codes sought, per code sought
+    volunteer_tags: np.ndarray  # float32 (tags, V)
+    eligible: np.ndarray  # bool (keys, V)
+    row_key: np.ndarray
+    fits: np.ndarray  # float32 (slots + 1, V); the last row is all zero, for padding
+    row_slots: np.ndarray  # int (rows, most slots any row lists), padded with -1
+    row_slot_weight: np.ndarray  # float32: availability weight / slots listed; 0 if flexible
+    row_flexible: np.ndarray  # bool
+
+    @classmethod
+    def build(cls, p: Pairing) -> Grid:
+        req, vol, w = p.requests, p.volunteers, p.weights
+        ri = req.row_request
+        n_vol = len(vol)
+        flexible = req.slot_n[ri] == 0
+        needs_qi = req.needs_qi[ri]
+        role = req.row_role_index
+        # Profiles of a row: (needs QI, flexible, role) -> its own index.
+        profile_key = (needs_qi.astype(np.int64) * 2 + flexible) * (len(vol.role_offered) + 1) + role + 1
+        keys, row_profile = np.unique(profile_key, return_inverse=True)
+        profile = np.zeros((len(keys), n_vol), dtype=np.float64)
+        for k, key in enumerate(keys.tolist()):
+            qi_flex, role_k = divmod(key, len(vol.role_offered) + 1)
+            qi, flex = divmod(qi_flex, 2)
+            stage = np.where(vol.qi_trained, 1.0, 0.5) if qi else np.ones(n_vol)
+            profile[k] = (
+                w["fairness"] * vol.fairness
+                + w["stage_readiness"] * stage
+                + w["role_preference"] * vol.role_preference[role_k - 1]
+                + (w["availability"] * vol.flexible_fit if flex else 0.0)
+            )
+        n_areas = len(vol.travel) - 1
+        area_rows = np.arange(-1, n_areas)  # -1: an area no volunteer knows
+        home_here = vol.home[None, :] == area_rows[:, None]
+        travels = vol.travel[area_rows]
+        place = w["place"] * np.where(home_here, 1.0, np.where(travels, 0.7, 0.4))
+        reach = home_here | travels
+
+        def weighted(counts: np.ndarray, n: np.ndarray, weight: float) -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return counts[ri] * np.where(n[ri] > 0, weight / np.where(n[ri] > 0, n[ri], 1.0), 0.0)[:, None]
+
+        tags = np.hstack([
+            weighted(req.experience, req.experience_n, w["experience"]),
+            weighted(req.topics, req.topics_n, w["topics"]),
+            weighted(req.languages, req.languages_n, w["language"]),
+        ])
+        volunteer_tags = np.vstack([vol.experience, vol.topics, vol.languages])
+
+        # Hard rules 1, 2, 3, 4, 6 and 8 depend on the volunteer and (role, trainings, area, modes).
+        area_of = req.area[ri]
+        modes_of = req.modes[ri].astype(np.int64)
+        rule_key = np.stack([role, req.row_trainings.astype(np.int64), area_of, modes_of], axis=1)
+        rule_keys, row_key = np.unique(rule_key, axis=0, return_inverse=True)
+        eligible = np.zeros((len(rule_keys), n_vol), dtype=bool)
+        for k, (role_k, train_k, area_k, modes_k) in enumerate(rule_keys.tolist()):
+            shared = vol.modes & np.array(modes_k, dtype=vol.modes.dtype)
+            train = np.array(train_k, dtype=vol.trainings.dtype)
+            ok = vol.usable & vol.role_offered[role_k] & ((vol.trainings & train) == train) & (shared != 0)
+            if req.in_person_bit:
+                ok &= ~((shared == req.in_person_bit) & ~reach[area_k + 1])
+            eligible[k] = ok
+
+        slot_lists = [np.nonzero(req.slot_counts[i])[0] for i in range(len(req.ids))]
+        width = max((int(req.slot_counts[i].sum()) for i in range(len(req.ids))), default=0)
+        per_request = np.full((len(req.ids), width), -1, dtype=np.int64)
+        for i, listed in enumerate(slot_lists):
+            # Repeat a slot as often as it is listed, exactly as the scalar counts it.
+            expanded = np.repeat(listed, req.slot_counts[i][listed].astype(np.int64))
+            per_request[i, : len(expanded)] = expanded
+        fits = np.vstack([p.fits[: len(req.slots)], np.zeros((1, n_vol), dtype=np.float32)])
+        with np.errstate(divide="ignore"):
+            slot_weight = np.where(flexible, 0.0, w["availability"] / np.where(flexible, 1.0, req.slot_n[ri]))
+        return cls(
+            profile=profile.astype(np.float32),
+            row_profile=row_profile.reshape(-1),
+            place=place.astype(np.float32),
+            row_area=area_of + 1,
+            tags=tags.astype(np.float32),
+            volunteer_tags=volunteer_tags.astype(np.float32),
+            eligible=eligible,
+            row_key=row_key.reshape(-1),
+            fits=fits,
+            row_slots=per_request[ri],
+            row_slot_weight=slot_weight.astype(np.float32),
+            row_flexible=flexible,
+        )
