@@ -72,6 +72,13 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
             data={"by": coordinator.id, "role": match.role},
         )
     )
+    if volunteer.preferred_contact == "phone":
+        # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
+        uow.events.add(
+            Event(
+                "volunteer.call_requested", now, match_id=match.id, volunteer_id=volunteer.id, data={"route": "phone"}
+            )
+        )
     still_open = open_counts(request, uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
         request.status = RequestStatus.FILLED

@@ -173,3 +173,13 @@ def test_vocabularies_are_data_that_a_coordinator_edits(app, services) -> None:
     assert "peer_support" in {r["code"] for r in client.get("/api/v1/taxonomy").json["roles"]}
     accepted = client.post("/api/v1/volunteers", json=factories.offer(roles=["peer_support"]))
     assert accepted.status_code == 201, accepted.json
+
+
+def test_anonymous_submissions_are_rate_limited_with_a_json_answer(services) -> None:
+    from web.app import create_app
+
+    limited = create_app(services_=services, test_config={"TESTING": True, "SUBMISSION_RATE_LIMIT": "2 per minute"})
+    client = limited.test_client()
+    codes = [client.post("/api/v1/volunteers", json={}).status_code for _ in range(3)]
+    assert codes == [422, 422, 429]
+    assert client.post("/api/v1/volunteers", json={}).json["message"]

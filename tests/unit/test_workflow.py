@@ -222,3 +222,10 @@ def test_letters_render_both_parts_and_the_subject(uow, clock, coordinator, lett
     assert msg["Subject"].startswith("Your introduction to the Team")
     kinds = [p.get_content_type() for p in msg.walk()]
     assert {"text/plain", "text/html", "text/calendar"} <= set(kinds)
+
+
+def test_a_volunteer_who_prefers_phone_is_also_called(uow, clock, coordinator) -> None:
+    volunteer = register(uow, clock, phone="020 7946 0000", preferred_contact="phone")
+    request = submit(uow, clock)
+    match = decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+    assert "volunteer.call_requested" in uow.kinds(match_id=match.id)
