@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template_string
+from flask import Flask, Response, g, jsonify
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
@@ -12,14 +13,6 @@ from matcher.config import Settings
 from web import errors
 from web.context import services, set_codes_in_force
 from web.limits import limiter
-
-HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>qimatch</title></head>
-<body><main><h1>qimatch</h1>
-<p>Service users and carers involved in the trust's Quality Improvement projects: QI teams ask for
-involvement, volunteers offer it, and coordinators approve the suggested matches.</p>
-<ul><li><a href="/api/docs">API documentation</a></li><li><a href="/api/openapi.json">OpenAPI document</a></li></ul>
-</main></body></html>"""
 
 
 def create_app(
@@ -41,6 +34,9 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https"),
+        # The cookie holds only a random session key and the CSRF token; the
+        # session itself lives on the server and also ends after idle time.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         API_TITLE="qimatch",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -62,12 +58,12 @@ def create_app(
     for blueprint in (volunteers.blp, team_requests.blp, matches.blp, misc.blp):
         api.register_blueprint(blueprint)
 
+    from web import pages
+
+    pages.register(app)
+
     app.before_request(set_codes_in_force)
     app.after_request(_headers)
-
-    @app.get("/")
-    def home() -> str:
-        return render_template_string(HOME)
 
     @app.get("/healthz")
     def health() -> Any:
@@ -86,11 +82,11 @@ def _rate_limit_storage(settings: Settings) -> str:
 
 
 def _headers(response: Response) -> Response:
+    from web.pages import security_headers
+
     for name, value in getattr(g, "page_headers", {}).items():
         response.headers[name] = value
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    security_headers(response)
     if response.mimetype == "application/json":
         # API answers may carry personal details: never cache them.
         response.headers.setdefault("Cache-Control", "no-store")

@@ -73,9 +73,7 @@ def suggestions_by_request(
         if not requests:
             return []
         matches = uow.matches.where(team_request_id=[r.id for r in requests])
-        people = {
-            v.id: v for v in uow.volunteers.where(status=[VolunteerStatus.ACTIVE, VolunteerStatus.PAUSED])
-        }
+        people = {v.id: v for v in uow.volunteers.where(status=[VolunteerStatus.ACTIVE, VolunteerStatus.PAUSED])}
         missing = {m.volunteer_id for m in matches} - set(people)
         people.update({v.id: v for v in uow.volunteers.where(id=list(missing))})
         standing = standings(uow)
@@ -169,15 +167,14 @@ class CalendarEntry:
     follow_up: FollowUp | None = None
 
 
-def calendar(uow: UnitOfWork, coordinator: Coordinator, since: datetime, area: str | None = None) -> list[CalendarEntry]:
+def calendar(
+    uow: UnitOfWork, coordinator: Coordinator, since: datetime, area: str | None = None
+) -> list[CalendarEntry]:
     """Introductory and follow-up chats from ``since`` on, soonest first."""
     areas = [area] if area and coordinator.covers(area) else list(coordinator.areas)
     with uow:
         requests = {r.id: r for r in uow.requests.where(area=areas)}
-        matches = {
-            m.id: m
-            for m in uow.matches.where(team_request_id=list(requests), status=[*MatchStatus.COMMITTED])
-        }
+        matches = {m.id: m for m in uow.matches.where(team_request_id=list(requests), status=[*MatchStatus.COMMITTED])}
         people = {v.id: v for v in uow.volunteers.where(id=[m.volunteer_id for m in matches.values()])}
         chats = uow.follow_ups.where(match_id=list(matches), order_by="due_at")
     entries = [

@@ -85,9 +85,7 @@ def redeem_link(uow: TokenUnitOfWork, secret: str, clock: Clock) -> tuple[str, s
         return None
     now = clock.now()
     with uow:
-        link = _usable(
-            uow.access_tokens.get(hash_secret(secret), for_update=True), TokenPurpose.VOLUNTEER_LINK, clock
-        )
+        link = _usable(uow.access_tokens.get(hash_secret(secret), for_update=True), TokenPurpose.VOLUNTEER_LINK, clock)
         if link is None:
             return None
         link.used_at = now
@@ -166,8 +164,12 @@ def send_private_link(
         return False
     mailer.send(email)
     with uow:
-        about = {"volunteer_id": subject_id} if purpose == TokenPurpose.VOLUNTEER_LINK else {"team_request_id": subject_id}
-        uow.events.add(Event("email.sent", clock.now(), data={"letter": purpose, "to": "self"}, **about))
+        event = Event("email.sent", clock.now(), data={"letter": purpose, "to": "self"})
+        if purpose == TokenPurpose.VOLUNTEER_LINK:
+            event.volunteer_id = subject_id
+        else:
+            event.team_request_id = subject_id
+        uow.events.add(event)
         uow.commit()
     return True
 

@@ -111,7 +111,9 @@ def figures(uow: UnitOfWork, coordinator: Coordinator, clock: Clock, area: str |
 
     charts = [
         _chart("new_requests", "New requests each week", "requests", weeks, [float(new_requests[w]) for w in weeks]),
-        _chart("matches_approved", "Matches approved each week", "matches", weeks, [float(approvals[w]) for w in weeks]),
+        _chart(
+            "matches_approved", "Matches approved each week", "matches", weeks, [float(approvals[w]) for w in weeks]
+        ),
         _chart(
             "days_to_introduction",
             "Median days from request to introduction",

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from matcher.adapters.store import SqlRepository
@@ -155,3 +157,20 @@ def no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
+
+
+def page_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
+    """A blueprint whose failures are pages, not JSON, and whose forms all carry a CSRF token."""
+    bp = Blueprint(name, __name__, url_prefix=url_prefix)
+    bp.before_request(check_csrf)
+
+    @bp.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> ResponseReturnValue:
+        titles = {400: "That did not work", 404: "Page not found", 429: "Too many tries"}
+        message = error.description or ""
+        if error.code == 429:
+            message = "You have tried that many times in a short while. Please wait a minute and try again."
+        page = render_template("error.html", title=titles.get(error.code or 500, error.name), message=message)
+        return page, error.code or 500
+
+    return bp

@@ -43,7 +43,13 @@ PLAIN: dict[str, str] = {
     "until": "Enter a date, like 2026-05-01.",
     "reason": "Say briefly why this suggestion is not right.",
 }
-GENERIC = ("Missing data for required field.", "Shorter than minimum length", "Not a valid", "Field may not be null.")
+GENERIC = (
+    "Missing data for required field.",
+    "Shorter than minimum length",
+    "Length must be between",
+    "Not a valid",
+    "Field may not be null.",
+)
 
 
 def _plain(field: str, message: str) -> str:

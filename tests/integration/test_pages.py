@@ -1,0 +1,266 @@
+"""The server-rendered pages on real PostgreSQL and SMTP, through Flask's test client.
+
+The browser tests (tests/e2e) drive the same pages in Chromium; these check the
+rules behind them quickly: validation next to each field, private links that
+only a POST uses up, sign-in with CSRF and renewal, no caching of personal pages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from matcher.bootstrap import Services
+from matcher.domain import MatchStatus
+from matcher.services import coordinators, suggestions
+from tests.services import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200, page.data[:500]
+    found = CSRF.search(page.get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def volunteer_form(**overrides: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "name": "Amina Begum",
+        "email": "amina@example.org",
+        "kind": "carer",
+        "home_area": "tower_hamlets",
+        "roles": ["focus_group", "reviewer"],
+        "modes": ["in_person", "video"],
+        "max_commitments": "2",
+        "availability.0.day": "tue",
+        "availability.0.start": "09:00",
+        "availability.0.end": "17:00",
+        "experience": ["carer_experience"],
+        "consent.data_processing": "yes",
+    }
+    form.update(overrides)
+    return form
+
+
+def request_form(**overrides: Any) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "team_name": "Ward 5 team",
+        "project_title": "Fewer restraints on Ward 5",
+        "area": "tower_hamlets",
+        "qi_stage": "testing",
+        "roles.focus_group": "1",
+        "modes": ["in_person"],
+        "meeting_slots.0.day": "tue",
+        "meeting_slots.0.start": "14:00",
+        "meeting_slots.0.end": "15:00",
+        "experience_sought": ["carer_experience"],
+        "contact.name": "Sam Lead",
+        "contact.email": "sam.lead@nhs.example",
+    }
+    form.update(overrides)
+    return form
+
+
+def link_in(smtp: SmtpSink, address: str, path: str) -> str:
+    mails = smtp.to(address)
+    assert mails, f"no email to {address}"
+    text = mails[-1].part("text/plain").decode()
+    found = re.search(r"http://qimatch\.test(" + re.escape(path) + r"[A-Za-z0-9_\-]+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_sign_up_errors_are_shown_by_their_fields_with_the_values_kept(app, services: Services) -> None:
+    client = app.test_client()
+    token = csrf(client, "/volunteer/sign-up")
+    form = volunteer_form(
+        csrf_token=token,
+        email="not-an-email",
+        roles=[],
+        **{"availability.0.end": "08:00", "consent.data_processing": ""},
+    )
+    page = client.post("/volunteer/sign-up", data=form)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "There is a problem" in html
+    for field_id, words in [
+        ("f-email", "Enter an email address"),
+        ("f-roles", "Choose at least one way"),
+        ("f-availability-0-end", "The end must be after the start."),
+        ("f-consent-data_processing", "We can only keep your offer with your consent."),
+    ]:
+        assert f'href="#{field_id}"' in html, field_id
+        assert f'id="{field_id}-error"' in html, field_id
+        assert words in html
+    assert 'value="Amina Begum"' in html and 'value="not-an-email"' in html  # what was typed stays
+    with services.uow() as uow:
+        assert uow.volunteers.count() == 0  # nothing half-valid is kept
+
+
+def test_forms_without_csrf_token_are_refused(app) -> None:
+    client = app.test_client()
+    client.get("/volunteer/sign-up")
+    assert client.post("/volunteer/sign-up", data=volunteer_form()).status_code == 400
+    assert client.post("/coordinator/sign-in", data={"email": "a@b.c", "password": "x"}).status_code == 400
+
+
+def test_volunteer_link_survives_a_look_is_used_once_and_opens_the_page(
+    app, services: Services, smtp: SmtpSink
+) -> None:
+    client = app.test_client()
+    page = client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
+    assert page.status_code == 303 and page.headers["Location"].endswith("/volunteer/thanks?sent=yes")
+    link = link_in(smtp, "amina@example.org", "/v/")
+
+    other = app.test_client()  # a mail scanner, then the volunteer in another browser
+    for _ in range(2):
+        look = other.get(link)
+        assert look.status_code == 200 and "Open my page" in look.get_data(as_text=True)
+        assert look.headers["Cache-Control"] == "no-store"
+    with services.uow() as uow:
+        tokens = uow.session.execute(__import__("sqlalchemy").text("select id from access_tokens")).scalars().all()
+    assert link.rsplit("/", 1)[1] not in tokens  # stored hashed
+
+    browser = app.test_client()
+    opened = browser.post(link, data={"csrf_token": csrf(browser, link)})
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("/me")
+    me = browser.get("/me")
+    assert me.status_code == 200 and "Hello Amina" in me.get_data(as_text=True)
+    assert me.headers["Cache-Control"] == "no-store"
+    assert "Amina" not in (me.headers.get("Set-Cookie") or "")
+
+    again = app.test_client()
+    assert again.get(link).status_code == 404
+    assert again.post(link, data={"csrf_token": csrf(again, "/link")}).status_code == 404
+
+    paused = browser.post("/me/pause", data={"csrf_token": csrf(browser, "/me"), "until": "2099-01-01"})
+    assert paused.status_code == 422  # more than a year ahead
+    until = (services.clock.now().date().replace(day=1)).isoformat()
+    assert browser.post("/me/pause", data={"csrf_token": csrf(browser, "/me"), "until": until}).status_code == 422
+    from datetime import timedelta
+
+    until = (services.clock.now().date() + timedelta(days=30)).isoformat()
+    done = browser.post("/me/pause", data={"csrf_token": csrf(browser, "/me"), "until": until})
+    assert done.status_code == 303
+    with services.uow() as uow:
+        assert uow.volunteers.where()[0].status == "paused"
+    data = browser.get("/me/data.json")
+    assert data.status_code == 200 and data.json["offer"]["email"] == "amina@example.org"
+
+    browser.post("/me/sign-out", data={"csrf_token": csrf(browser, "/me")})
+    assert browser.get("/me").status_code == 302  # the session ended on the server
+
+
+def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: SmtpSink) -> None:
+    client = app.test_client()
+    client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
+    answers = []
+    for address in ("amina@example.org", "nobody@example.org"):
+        answer = client.post("/link", data={"csrf_token": csrf(client, "/link"), "email": address})
+        answer.close()  # the lookup and the email happen once the answer has gone
+        answers.append(answer)
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    assert len(smtp.to("amina@example.org")) == 2 and not smtp.to("nobody@example.org")
+
+
+def test_team_request_by_form_then_its_private_status_page(app, services: Services, smtp: SmtpSink) -> None:
+    client = app.test_client()
+    bad = client.post(
+        "/team/request", data=request_form(csrf_token=csrf(client, "/team/request"), **{"roles.focus_group": "40"})
+    )
+    assert bad.status_code == 422 and 'id="f-roles-focus_group-error"' in bad.get_data(as_text=True)
+    ok = client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    assert ok.status_code == 303
+    link = link_in(smtp, "sam.lead@nhs.example", "/team/status/")
+    status = client.get(link)
+    html = status.get_data(as_text=True)
+    assert status.status_code == 200 and "Fewer restraints on Ward 5" in html
+    assert status.headers["Cache-Control"] == "no-store"
+    assert client.get("/team/status/not-a-real-token").status_code == 404
+
+
+def test_coordinator_signs_in_sees_reasons_and_approves(app, services: Services) -> None:
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets", "luton"], services.clock
+    )
+    client = app.test_client()
+    client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
+    client.post(
+        "/volunteer/sign-up",
+        data=volunteer_form(
+            csrf_token=csrf(client, "/volunteer/sign-up"),
+            name="Chris Far",
+            email="chris@example.org",
+            home_area="luton",
+            modes=["in_person"],
+        ),
+    )
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+
+    assert client.get("/coordinator/").status_code == 302
+    wrong = client.post(
+        "/coordinator/sign-in",
+        data={"csrf_token": csrf(client, "/coordinator/sign-in"), "email": "lead@nhs.example", "password": "nope"},
+    )
+    assert wrong.status_code == 422 and "not right" in wrong.get_data(as_text=True)
+    before = client.get_cookie("session").value
+    signed = client.post(
+        "/coordinator/sign-in",
+        data={
+            "csrf_token": csrf(client, "/coordinator/sign-in"),
+            "email": "lead@nhs.example",
+            "password": "correct horse battery",
+        },
+    )
+    assert signed.status_code == 303
+    assert client.get_cookie("session").value != before  # renewed at sign-in
+    board = client.get("/coordinator/")
+    html = board.get_data(as_text=True)
+    assert board.status_code == 200 and board.headers["Cache-Control"] == "no-store"
+    assert "Amina Begum" in html and "Lived experience sought" in html
+    assert "meets in person only, and does not go to this area" in html  # why Chris was left out
+    with services.uow() as uow:
+        match = uow.matches.where(status=MatchStatus.SUGGESTED)[0]
+    token = CSRF.search(html).group(1)
+    approved = client.post(f"/coordinator/matches/{match.id}/approve", data={"csrf_token": token})
+    assert approved.status_code == 303
+    with services.uow() as uow:
+        assert uow.matches.get(match.id).status == MatchStatus.APPROVED
+    for path in (
+        "/coordinator/requests?status=filled&role=focus_group",
+        f"/coordinator/requests/{request_id}",
+        f"/coordinator/matches/{match.id}",
+        "/coordinator/volunteers?area=tower_hamlets",
+        f"/coordinator/volunteers/{match.volunteer_id}",
+        "/coordinator/calendar",
+        "/coordinator/programme",
+    ):
+        assert client.get(path).status_code == 200, path
+    figures = client.get("/coordinator/programme.csv")
+    assert figures.status_code == 200 and figures.mimetype == "text/csv"
+    assert "matches_approved" in figures.get_data(as_text=True)
+    client.post("/coordinator/sign-out", data={"csrf_token": token})
+    assert client.get("/coordinator/").status_code == 302
+
+
+def test_security_headers(app) -> None:
+    client = app.test_client()
+    page = client.get("/")
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"]
+    assert client.get("/faq").status_code == 200

@@ -1,0 +1,294 @@
+"""Coordinators' pages: sign-in, the day's suggestions, requests, volunteers,
+matches with their timelines, the follow-up calendar and the programme's figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+
+from matcher.domain import Coordinator, MatchStatus, RequestStatus, TokenPurpose, VolunteerStatus
+from matcher.errors import Conflict, Invalid, NotFound, QimatchError, Unauthorised
+from matcher.services import coordinators, dashboard, decisions, programme, queries
+from web.limits import limiter
+from web.pages import forms
+from web.pages.charts import run_chart
+from web.pages.common import (
+    begin_session,
+    coordinator_required,
+    current_coordinator,
+    end_session,
+    no_store,
+    page_blueprint,
+    safe_next,
+    services,
+    uow,
+)
+from web.schemas import ListArgs, RejectIn
+
+bp = page_blueprint("coordinator", "/coordinator")
+
+
+@bp.after_request
+def _private(response):  # type: ignore[no-untyped-def]
+    return no_store(response)
+
+
+@bp.errorhandler(QimatchError)
+def _failed(error: QimatchError) -> ResponseReturnValue:
+    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
+    return render_template("error.html", title="That did not work", message=error.message), status
+
+
+def _sign_in_limit() -> str:
+    return str(current_app.config["SIGN_IN_RATE_LIMIT"])
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"])
+def sign_in() -> ResponseReturnValue:
+    target = safe_next(request.values.get("next"), url_for("coordinator.home"))
+    if request.method == "GET":
+        if current_coordinator() is not None:
+            return redirect(target)
+        return render_template("coordinator/sign_in.html", form={}, errors={}, next=target)
+    email = (request.form.get("email") or "").strip()
+    password = request.form.get("password") or ""
+    errors: dict[str, list[str]] = {}
+    if not email:
+        errors["email"] = ["Enter your email address."]
+    if not password:
+        errors["password"] = ["Enter your password."]
+    if not errors:
+        try:
+            coordinator = coordinators.authenticate(services().uow(), email, password[:500])
+        except Unauthorised:
+            errors["password"] = ["The email address or the password is not right."]
+        else:
+            begin_session(TokenPurpose.COORDINATOR_SESSION, coordinator.id)
+            return redirect(target, 303)
+    page = render_template("coordinator/sign_in.html", form={"email": email}, errors=errors, next=target)
+    return page, 422
+
+
+@bp.post("/sign-out")
+def sign_out() -> ResponseReturnValue:
+    end_session()
+    flash("You are signed out.")
+    return redirect(url_for("coordinator.sign_in"), 303)
+
+
+def _filters(extra_status: tuple[str, ...]) -> dict[str, Any]:
+    """area / status / role / q from the query string, each checked; a bad one is dropped."""
+    args: dict[str, Any] = {}
+    try:
+        loaded = ListArgs().load({k: v for k, v in request.args.items() if k in ("area", "page") and v})
+        args.update(loaded)
+    except ValidationError:
+        args["page"] = 1
+    status = request.args.get("status") or None
+    args["status"] = status if status in extra_status else None
+    role = request.args.get("role") or None
+    from web.pages.common import labels
+
+    args["role"] = role if role in labels("roles") else None
+    args["q"] = (request.args.get("q") or "").strip()[:100] or None
+    return args
+
+
+@bp.get("/")
+@coordinator_required
+def home(coordinator: Coordinator) -> ResponseReturnValue:
+    s = services()
+    groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
+    return render_template(
+        "coordinator/dashboard.html",
+        c=coordinator,
+        groups=groups,
+        counts=dashboard.counts(s.uow(), coordinator),
+        weights=s.settings.matching.weights,
+    )
+
+
+@bp.post("/matches/<match_id>/approve")
+@coordinator_required
+def approve(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    s = services()
+    decisions.approve(s.uow(), match_id, coordinator, s.clock)
+    flash("Approved. The introductions are on their way to the team and the volunteer.")
+    return redirect(safe_next(request.form.get("next"), url_for("coordinator.home")), 303)
+
+
+@bp.post("/matches/<match_id>/reject")
+@coordinator_required
+def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    s = services()
+    body, errors = forms.load(RejectIn(), {"reason": (request.form.get("reason") or "").strip()})
+    if body is None:
+        match, _, _ = queries.get_match(s.uow(), match_id, coordinator)
+        groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
+        page = render_template(
+            "coordinator/dashboard.html",
+            c=coordinator,
+            groups=groups,
+            counts=dashboard.counts(s.uow(), coordinator),
+            weights=s.settings.matching.weights,
+            reject_errors={match_id: errors.get("reason", [])},
+        )
+        return page, 422
+    decisions.reject(s.uow(), match_id, coordinator, body["reason"], s.clock)
+    flash("Rejected. The request is scored again, so someone else may be suggested.")
+    return redirect(safe_next(request.form.get("next"), url_for("coordinator.home")), 303)
+
+
+@bp.post("/requests/<request_id>/match")
+@coordinator_required
+def match_someone_else(coordinator: Coordinator, request_id: str) -> ResponseReturnValue:
+    s = services()
+    volunteer_id = (request.form.get("volunteer_id") or "").strip()
+    role = (request.form.get("role") or "").strip()
+    back = safe_next(request.form.get("next"), url_for("coordinator.request_page", request_id=request_id))
+    if not volunteer_id or not role:
+        flash("Choose the volunteer to match instead.")
+        return redirect(back, 303)
+    instead_of = request.form.get("instead_of")
+    if instead_of:
+        match, _, _ = queries.get_match(s.uow(), instead_of, coordinator)
+        if match.status == MatchStatus.SUGGESTED and match.volunteer_id != volunteer_id:
+            decisions.reject(s.uow(), instead_of, coordinator, "The coordinator matched someone else instead.", s.clock)
+    try:
+        decisions.make_match(s.uow(), request_id, volunteer_id, role, coordinator, s.settings.matching, s.clock)
+    except Invalid as exc:
+        flash("Not matched: " + " ".join(m for ms in exc.errors.values() for m in ms))
+        return redirect(back, 303)
+    flash("Matched and approved. The introductions are on their way.")
+    return redirect(back, 303)
+
+
+@bp.get("/requests")
+@coordinator_required
+def requests_page(coordinator: Coordinator) -> ResponseReturnValue:
+    f = _filters(RequestStatus.ALL)
+    found, total = dashboard.find_requests(
+        services().uow(), coordinator, f.get("area"), f["status"], f["role"], f["q"], f["page"]
+    )
+    return render_template(
+        "coordinator/requests.html", c=coordinator, items=found, total=total, f=f, statuses=RequestStatus.ALL
+    )
+
+
+@bp.get("/requests/<request_id>")
+@coordinator_required
+def request_page(coordinator: Coordinator, request_id: str) -> ResponseReturnValue:
+    s = services()
+    team_request, matches = queries.get_request(s.uow(), request_id, coordinator)
+    groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching, request_id=request_id)
+    with s.uow() as u:
+        people = {v.id: v for v in u.volunteers.where(id=[m.volunteer_id for m in matches])}
+    timeline = queries.timeline(s.uow(), team_request_id=request_id)
+    return render_template(
+        "coordinator/request.html",
+        c=coordinator,
+        r=team_request,
+        matches=matches,
+        people=people,
+        group=groups[0] if groups else None,
+        timeline=timeline,
+        weights=s.settings.matching.weights,
+    )
+
+
+@bp.get("/volunteers")
+@coordinator_required
+def volunteers_page(coordinator: Coordinator) -> ResponseReturnValue:
+    f = _filters(VolunteerStatus.ALL)
+    found, total = dashboard.find_volunteers(
+        services().uow(), coordinator, f.get("area"), f["status"], f["role"], f["q"], f["page"]
+    )
+    return render_template(
+        "coordinator/volunteers.html", c=coordinator, items=found, total=total, f=f, statuses=VolunteerStatus.ALL
+    )
+
+
+@bp.get("/volunteers/<volunteer_id>")
+@coordinator_required
+def volunteer_page(coordinator: Coordinator, volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    volunteer = queries.get_volunteer(s.uow(), volunteer_id, coordinator)
+    with s.uow() as u:
+        matches = [m for m in u.matches.where(volunteer_id=volunteer.id) if m.status != MatchStatus.SUGGESTED]
+        requests = {r.id: r for r in u.requests.where(id=[m.team_request_id for m in matches])}
+        from matcher.services.volunteer_self import paused_until
+
+        until = paused_until(u, volunteer)
+    timeline = queries.timeline(s.uow(), volunteer_id=volunteer_id)
+    return render_template(
+        "coordinator/volunteer.html",
+        c=coordinator,
+        v=volunteer,
+        matches=matches,
+        requests=requests,
+        timeline=timeline,
+        paused_until=until,
+    )
+
+
+@bp.get("/matches/<match_id>")
+@coordinator_required
+def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    s = services()
+    match, timeline, follow_ups = queries.get_match(s.uow(), match_id, coordinator)
+    with s.uow() as u:
+        team_request = u.requests.get(match.team_request_id)
+        volunteer = u.volunteers.get(match.volunteer_id)
+    return render_template(
+        "coordinator/match.html",
+        c=coordinator,
+        m=match,
+        r=team_request,
+        v=volunteer,
+        timeline=timeline,
+        follow_ups=follow_ups,
+        weights=s.settings.matching.weights,
+    )
+
+
+@bp.get("/calendar")
+@coordinator_required
+def calendar(coordinator: Coordinator) -> ResponseReturnValue:
+    s = services()
+    f = _filters(())
+    since = s.clock.now() - timedelta(days=1)
+    entries = dashboard.calendar(s.uow(), coordinator, since, f.get("area"))
+    return render_template("coordinator/calendar.html", c=coordinator, entries=entries, f=f)
+
+
+@bp.get("/programme")
+@coordinator_required
+def programme_page(coordinator: Coordinator) -> ResponseReturnValue:
+    s = services()
+    f = _filters(())
+    figs = programme.figures(s.uow(), coordinator, s.clock, f.get("area"))
+    charts = [(c, run_chart(c)) for c in figs.charts]
+    return render_template("coordinator/programme.html", c=coordinator, figs=figs, charts=charts, f=f)
+
+
+@bp.get("/programme.csv")
+@coordinator_required
+def programme_csv(coordinator: Coordinator) -> ResponseReturnValue:
+    s = services()
+    f = _filters(())
+    figs = programme.figures(s.uow(), coordinator, s.clock, f.get("area"))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(programme.csv_rows(figs))
+    response = current_app.response_class(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="qimatch-programme.csv"'
+    return response
+
+
+__all__ = ["bp", "uow"]

@@ -1,0 +1,207 @@
+"""Pages anyone may open: home, FAQ, the sign-up and request forms, private links."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import markdown
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from matcher.domain import MatchStatus, TokenPurpose
+from matcher.services import intake, links
+from web.limits import limiter
+from web.pages import forms
+from web.pages.common import begin_session, no_store, page_blueprint, services, uow
+from web.pages.mail import LinkLetters, send_link
+from web.schemas import TeamRequestIn, VolunteerIn
+
+log = logging.getLogger(__name__)
+bp = page_blueprint("public")
+SHIPPED_FAQ = Path(__file__).resolve().parent.parent / "content" / "faq.md"
+
+
+def _limit() -> str:
+    return str(current_app.config["SUBMISSION_RATE_LIMIT"])
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    return render_template("public/home.html")
+
+
+def faq_source() -> str:
+    # The programme edits <data dir>/content/faq.md; the shipped text is the fallback.
+    edited = services().settings.data_dir / "content" / "faq.md"
+    return (edited if edited.is_file() else SHIPPED_FAQ).read_text(encoding="utf-8")
+
+
+@bp.get("/faq")
+def faq() -> ResponseReturnValue:
+    md = markdown.Markdown(extensions=["toc"], extension_configs={"toc": {"toc_depth": "2-2"}})
+    body = md.convert(faq_source())
+    return render_template("public/faq.html", body=body, toc=md.toc_tokens)  # type: ignore[attr-defined]
+
+
+# --- Volunteers sign up -----------------------------------------------------------------------
+
+
+@bp.route("/volunteer/sign-up", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def volunteer_sign_up() -> ResponseReturnValue:
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        offer, errors = forms.load(VolunteerIn(), forms.offer_fields(request.form, registering=True))
+        if offer is not None:
+            s = services()
+            volunteer = intake.register_volunteer(s.uow(), offer, s.clock)
+            sent = _send(TokenPurpose.VOLUNTEER_LINK, volunteer.id)
+            return redirect(url_for("public.volunteer_thanks", sent="yes" if sent else "no"), 303)
+    response = current_app.make_response(
+        (render_template("public/volunteer_sign_up.html", form=request.form, errors=errors), 422 if errors else 200)
+    )
+    return no_store(response) if errors else response
+
+
+@bp.get("/volunteer/thanks")
+def volunteer_thanks() -> ResponseReturnValue:
+    return render_template("public/volunteer_thanks.html", sent=request.args.get("sent") != "no")
+
+
+def _send(purpose: str, subject_id: str) -> bool:
+    # Sent from the request, after the offer is committed: if the mail server is
+    # down the offer is kept, and the page says how to ask for the link again.
+    try:
+        return send_link(services(), uow(), purpose, subject_id)
+    except Exception:  # noqa: BLE001
+        log.warning("private link email not sent (purpose %s)", purpose, exc_info=True)
+        return False
+
+
+# --- Teams ask for involvement ----------------------------------------------------------------
+
+
+def _role_codes() -> list[str]:
+    from web.pages.common import labels
+
+    return list(labels("roles"))
+
+
+@bp.route("/team/request", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def team_request() -> ResponseReturnValue:
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data = forms.request_fields(request.form, _role_codes())
+        asked = [r["role"] for r in data["roles"]]
+        request_in, errors = forms.load(TeamRequestIn(), data)
+        if request_in is not None:
+            s = services()
+            stored = intake.submit_request(s.uow(), request_in, s.clock)
+            sent = _send(TokenPurpose.REQUEST_STATUS, stored.id)
+            return redirect(url_for("public.team_thanks", sent="yes" if sent else "no"), 303)
+        # "roles.1.count" names a row of the list built above; the form names it by its role.
+        for key in [k for k in errors if k.startswith("roles.") and k.count(".") == 2]:
+            index = int(key.split(".")[1])
+            errors[f"roles.{asked[index]}"] = errors.pop(key)
+    response = current_app.make_response(
+        (render_template("public/team_request.html", form=request.form, errors=errors), 422 if errors else 200)
+    )
+    return no_store(response) if errors else response
+
+
+@bp.get("/team/thanks")
+def team_thanks() -> ResponseReturnValue:
+    return render_template("public/team_thanks.html", sent=request.args.get("sent") != "no")
+
+
+@bp.get("/team/status/<secret>")
+def team_status(secret: str) -> ResponseReturnValue:
+    s = services()
+    token = links.peek(uow(), secret, TokenPurpose.REQUEST_STATUS, s.clock)
+    if token is None:
+        return no_store(current_app.make_response((render_template("public/link_dead.html", team=True), 404)))
+    with s.uow() as u:
+        team_request = u.requests.get(token.subject_id)
+        if team_request is None:
+            abort(404)
+        matches = [m for m in u.matches.where(team_request_id=team_request.id) if m.status != MatchStatus.SUGGESTED]
+        suggested = u.matches.count(team_request_id=team_request.id, status=MatchStatus.SUGGESTED)
+        introduced_ids = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]
+        # Only once introduced does the team learn who: until then, no volunteer's details.
+        names = {v.id: v.name.split()[0] for v in u.volunteers.where(id=introduced_ids)}
+    places: list[dict[str, Any]] = []
+    for r in team_request.roles:
+        held = [m for m in matches if m.role == r["role"] and m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)]
+        places.append({"role": r["role"], "count": int(r["count"]), "filled": len(held)})
+    people = [
+        {"role": m.role, "status": m.status, "name": names.get(m.volunteer_id), "intro_at": m.intro_at}
+        for m in matches
+        if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
+    ]
+    response = current_app.make_response(
+        render_template(
+            "public/team_status.html", r=team_request, places=places, people=people, suggested=suggested > 0
+        )
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return no_store(response)
+
+
+# --- Private links ----------------------------------------------------------------------------
+
+
+@bp.route("/link", methods=["GET", "POST"])
+@limiter.limit(_limit, methods=["POST"])
+def new_link() -> ResponseReturnValue:
+    if request.method == "POST":
+        address = (request.form.get("email") or "").strip()
+        if "@" not in address or len(address) > 320:
+            page = render_template("public/new_link.html", form=request.form, errors={"email": [forms.PLAIN["email"]]})
+            return no_store(current_app.make_response((page, 422)))
+        s = services()
+        response = redirect(url_for("public.link_sent"), 303)
+
+        # The same answer, at the same speed, whether or not the address is known:
+        # the lookup and any email happen after the response has gone.
+        def send_later() -> None:
+            try:
+                letters = LinkLetters(s)
+                for found in links.subjects_for_email(s.uow(), address):
+                    from web.pages.common import _WithTokens
+
+                    links.send_private_link(
+                        _WithTokens(s.uow()), s.mailer, letters.compose, found.purpose, found.subject_id, s.clock
+                    )
+            except Exception:  # noqa: BLE001
+                log.warning("new private link not sent", exc_info=True)
+
+        response.call_on_close(send_later)
+        return response
+    return render_template("public/new_link.html", form={}, errors={}, expired=request.args.get("expired"))
+
+
+@bp.get("/link/sent")
+def link_sent() -> ResponseReturnValue:
+    return render_template("public/link_sent.html")
+
+
+@bp.route("/v/<secret>", methods=["GET", "POST"])
+def volunteer_link(secret: str) -> ResponseReturnValue:
+    s = services()
+    if request.method == "GET":
+        # Looking does not use the link up: mail scanners fetch links too.
+        live = links.peek(uow(), secret, TokenPurpose.VOLUNTEER_LINK, s.clock) is not None
+        page = render_template("public/volunteer_link.html", live=live, secret=secret)
+        response = current_app.make_response((page, 200 if live else 404))
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return no_store(response)
+    redeemed = links.redeem_link(uow(), secret, s.clock)
+    if redeemed is None:
+        page = render_template("public/volunteer_link.html", live=False, secret=secret)
+        return no_store(current_app.make_response((page, 404)))
+    volunteer_id, session_secret = redeemed
+    begin_session(TokenPurpose.VOLUNTEER_SESSION, volunteer_id, session_secret)
+    return redirect(url_for("volunteer.me"), 303)

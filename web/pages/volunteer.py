@@ -1,0 +1,137 @@
+"""A volunteer's own page, reached through their private link."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from matcher.errors import Invalid
+from matcher.services import intake, volunteer_self
+from web.pages import forms
+from web.pages.common import end_session, no_store, page_blueprint, services, uow, volunteer_required
+from web.schemas import VolunteerPatch
+
+bp = page_blueprint("volunteer", "/me")
+
+
+@bp.after_request
+def _private(response):  # type: ignore[no-untyped-def]
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return no_store(response)
+
+
+def _page(volunteer_id: str, form=None, errors=None, status: int = 200, pause_errors=None) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+    s = services()
+    view = volunteer_self.overview(uow(), volunteer_id, s.clock)
+    return (
+        render_template(
+            "volunteer/me.html",
+            view=view,
+            v=view.volunteer,
+            form=form if form is not None else forms.volunteer_form_values(view.volunteer),
+            errors=errors or {},
+            pause_errors=pause_errors or {},
+            today=s.clock.now().date(),
+        ),
+        status,
+    )
+
+
+@bp.get("")
+@volunteer_required
+def me(volunteer_id: str) -> ResponseReturnValue:
+    return _page(volunteer_id)
+
+
+@bp.post("/offer")
+@volunteer_required
+def update_offer(volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    data = forms.offer_fields(request.form, registering=False)
+    with s.uow() as u:
+        stored = u.volunteers.get(volunteer_id)
+        done = {t["code"]: t.get("completed_on") for t in (stored.trainings if stored else [])}
+    # Keep the dates of trainings already on record: the form only ticks which.
+    data["trainings"] = [
+        {"code": t["code"], **({"completed_on": done[t["code"]]} if done.get(t["code"]) else {})}
+        for t in data["trainings"]
+    ]
+    changes, errors = forms.load(VolunteerPatch(), data)
+    if changes is None:
+        return _page(volunteer_id, form=request.form, errors=errors, status=422)
+    intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock)
+    flash("Your changes are saved.")
+    return redirect(url_for("volunteer.me") + "#offer", 303)
+
+
+@bp.post("/pause")
+@volunteer_required
+def pause(volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    raw = (request.form.get("until") or "").strip()
+    try:
+        until = date.fromisoformat(raw)
+        volunteer_self.pause_until(s.uow(), volunteer_id, until, s.clock)
+    except ValueError:
+        return _page(volunteer_id, pause_errors={"until": [forms.PLAIN["until"]]}, status=422)
+    except Invalid as exc:
+        return _page(volunteer_id, pause_errors=exc.errors, status=422)
+    flash(f"You are paused until {until.strftime('%-d %B %Y')}. Nobody will be suggested to you before then.")
+    return redirect(url_for("volunteer.me"), 303)
+
+
+@bp.post("/resume")
+@volunteer_required
+def resume(volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    volunteer_self.resume(s.uow(), volunteer_id, s.clock)
+    flash("Welcome back: you can be suggested to teams again.")
+    return redirect(url_for("volunteer.me"), 303)
+
+
+@bp.post("/withdraw")
+@volunteer_required
+def withdraw(volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    if request.form.get("confirm") != "yes":
+        return _page(
+            volunteer_id, pause_errors={"confirm": ["Tick the box to confirm that you want to stop."]}, status=422
+        )
+    volunteer_self.withdraw(s.uow(), volunteer_id, s.clock)
+    flash("You have stopped. Thank you for everything you offered.")
+    return redirect(url_for("volunteer.me"), 303)
+
+
+@bp.get("/data.json")
+@volunteer_required
+def download(volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    data = volunteer_self.export(uow(), volunteer_id, s.clock)
+    response = current_app.response_class(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-involvement-data.json"'
+    return response
+
+
+@bp.post("/erase")
+@volunteer_required
+def erase(volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    if request.form.get("confirm_erase") != "yes":
+        return _page(volunteer_id, pause_errors={"confirm_erase": ["Tick the box to confirm the erasure."]}, status=422)
+    volunteer_self.erase(uow(), volunteer_id, s.clock)
+    end_session()
+    return redirect(url_for("volunteer.erased"), 303)
+
+
+@bp.get("/erased")
+def erased() -> ResponseReturnValue:
+    return render_template("volunteer/erased.html")
+
+
+@bp.post("/sign-out")
+def sign_out() -> ResponseReturnValue:
+    end_session()
+    return redirect(url_for("public.home"), 303)
