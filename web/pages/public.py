@@ -6,13 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import markdown
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from matcher.domain import MatchStatus, TokenPurpose
 from matcher.services import intake, links
 from web.limits import limiter
+from web.pages import faq as faq_text
 from web.pages import forms
 from web.pages.common import begin_session, no_store, page_blueprint, services, uow
 from web.pages.mail import LinkLetters, send_link
@@ -40,9 +40,8 @@ def faq_source() -> str:
 
 @bp.get("/faq")
 def faq() -> ResponseReturnValue:
-    md = markdown.Markdown(extensions=["toc"], extension_configs={"toc": {"toc_depth": "2-2"}})
-    body = md.convert(faq_source())
-    return render_template("public/faq.html", body=body, toc=md.toc_tokens)  # type: ignore[attr-defined]
+    body, headings = faq_text.render(faq_source())
+    return render_template("public/faq.html", body=body, toc=headings)
 
 
 # --- Volunteers sign up -----------------------------------------------------------------------
