@@ -236,6 +236,7 @@ class RequestArrays:
     slots: list[tuple[int, int, int]]  # distinct meeting slots (day, start, end)
     slot_counts: np.ndarray  # float32 (R, slots): how often each slot is listed
     slot_n: np.ndarray  # float64: number of listed meeting slots, 0 = flexible
+    slot_lists: np.ndarray  # int (R, most slots any request lists): slot indices, repeats kept, -1 padding
     # Demand rows: one per (request, role) with places still open.
     row_request: np.ndarray  # int index into the requests
     row_role: list[str]
@@ -276,6 +277,10 @@ def encode_requests(
     for i, listed in enumerate(per_request_slots):
         for k in listed:
             slot_counts[i, k] += 1.0
+    width = max((len(x) for x in per_request_slots), default=0)
+    slot_lists = np.full((len(reqs), width), -1, dtype=np.int64)
+    for i, listed in enumerate(per_request_slots):
+        slot_lists[i, : len(listed)] = listed
     exp, exp_n = _counts([r.experience_sought for r in reqs], vocab.experience)
     top, top_n = _counts([r.topics for r in reqs], vocab.topics)
     lang, lang_n = _counts([r.languages for r in reqs], vocab.languages)
@@ -312,6 +317,7 @@ def encode_requests(
         slots=list(slot_index),
         slot_counts=slot_counts,
         slot_n=np.array([len(s) for s in per_request_slots], dtype=np.float64),
+        slot_lists=slot_lists,
         row_request=np.array(row_request, dtype=np.int64),
         row_role=row_role,
         row_role_index=np.array(row_role_index, dtype=np.int64),
@@ -321,8 +327,11 @@ def encode_requests(
 
 
 def slot_fits(slots: Sequence[tuple[int, int, int]], volunteers: VolunteerArrays) -> np.ndarray:
-    """float32 (slots, V): 1 where the meeting slot lies wholly inside one of the volunteer's windows."""
-    out = np.zeros((max(len(slots), 1), len(volunteers)), dtype=np.float32)
+    """float32 (slots + 1, V): 1 where the meeting slot lies wholly inside one of the volunteer's windows.
+
+    The extra last row is all zero, so a padding index of -1 covers nothing.
+    """
+    out = np.zeros((len(slots) + 1, len(volunteers)), dtype=np.float32)
     for k, (day, start, end) in enumerate(slots):
         inside = (
             (volunteers.window_day == day)

@@ -41,6 +41,7 @@ def encode(
     return Pairing.build(
         encode_requests(requests, open_counts_by_request, vocab, config),
         encode_volunteers(candidates, vocab),
+        vocab,
         config,
     )
 

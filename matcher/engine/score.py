@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.config import MatchingConfig
-from matcher.engine.encode import RequestArrays, VolunteerArrays, slot_fits, team_key
+from matcher.engine.encode import RequestArrays, Vocabularies, VolunteerArrays, slot_fits, team_key
 
 FACTORS = (
     "availability",
@@ -35,24 +35,9 @@ FACTORS = (
 CHUNK_ELEMENTS = 1_500_000
 
 
-class _Layout:
-    """Broadcasting for a grid (rows x columns) or for aligned pairs."""
-
-    def __init__(self, grid: bool) -> None:
-        self.grid = grid
-
-    def r(self, a: np.ndarray) -> np.ndarray:
-        return a[:, None] if self.grid else a
-
-    def v(self, a: np.ndarray) -> np.ndarray:
-        return a[None, :] if self.grid else a
-
-    def lookup(self, m: np.ndarray, ri: np.ndarray, vi: np.ndarray | slice) -> np.ndarray:
-        return m[ri][:, vi] if self.grid else m[ri, vi]
-
-    def dot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # Counts of shared codes: exact small integers even in float32.
-        return (a @ b if self.grid else np.einsum("it,ti->i", a, b)).astype(np.float64)
+def _shared(wanted: np.ndarray, offered: np.ndarray) -> np.ndarray:
+    # Counts of shared codes: exact small integers even in float32.
+    return np.einsum("it,ti->i", wanted, offered).astype(np.float64)
 
 
 def _share(counts: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -70,11 +55,15 @@ class Pairing:
     weights: dict[str, float]
     fits: np.ndarray  # float32 (slots, V)
     blocked: np.ndarray  # sorted int64 codes request_index * V + volunteer_index (rules 7, 9)
+    vocab: Vocabularies  # kept so one more offer or request encodes the same way
     _grid: Grid | None = None
 
     @classmethod
-    def build(cls, requests: RequestArrays, volunteers: VolunteerArrays, config: MatchingConfig) -> Pairing:
+    def build(
+        cls, requests: RequestArrays, volunteers: VolunteerArrays, vocab: Vocabularies, config: MatchingConfig
+    ) -> Pairing:
         return cls(
+            vocab=vocab,
             requests=requests,
             volunteers=volunteers,
             weights={name: float(config.weights.get(name, 0.0)) for name in FACTORS},
@@ -82,44 +71,45 @@ class Pairing:
             blocked=_blocked(requests, volunteers),
         )
 
-    # -- the formulas -------------------------------------------------------------------------
+    # -- the exact formulas, for aligned pairs ------------------------------------------------
 
-    def _request_level(
-        self, ri: np.ndarray, vi: np.ndarray | slice, lay: _Layout
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Fractions of every factor except role preference, and rules 1, 3, 4, 5, 8."""
+    def _fractions(self, rows: np.ndarray, vi: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Every factor's fraction in [0, 1], and every hard rule, for pairs (demand row, volunteer)."""
         req, vol = self.requests, self.volunteers
+        ri = req.row_request[rows]
         area = req.area[ri]
-        home_here = lay.v(vol.home[vi]) == lay.r(area)
-        travels_here = lay.lookup(vol.travel, area, vi)
-        slot_n = lay.r(req.slot_n[ri])
-        covered = lay.dot(req.slot_counts[ri], self.fits[:, vi])
-        shape = home_here.shape
+        home_here = vol.home[vi] == area
+        travels_here = vol.travel[area, vi]
+        slot_n = req.slot_n[ri]
+        covered = np.zeros(len(ri))
+        for k in range(req.slot_lists.shape[1]):
+            covered += self.fits[req.slot_lists[ri, k], vi]
         with np.errstate(divide="ignore", invalid="ignore"):
             fixed = covered / np.where(slot_n > 0, slot_n, 1.0)
-        fractions = {
-            "availability": np.where(slot_n > 0, fixed, lay.v(vol.flexible_fit[vi])),
-            "place": np.where(home_here, 1.0, np.where(travels_here, 0.7, 0.4)),
-            "experience": _share(lay.dot(req.experience[ri], vol.experience[:, vi]), lay.r(req.experience_n[ri])),
-            "topics": _share(lay.dot(req.topics[ri], vol.topics[:, vi]), lay.r(req.topics_n[ri])),
-            "language": _share(lay.dot(req.languages[ri], vol.languages[:, vi]), lay.r(req.languages_n[ri])),
-            "stage_readiness": np.where(lay.r(req.needs_qi[ri]), np.where(lay.v(vol.qi_trained[vi]), 1.0, 0.5), 1.0),
-            "fairness": np.broadcast_to(lay.v(vol.fairness[vi]), shape),
-        }
-        shared = lay.r(req.modes[ri]) & lay.v(vol.modes[vi])
-        ok = lay.v(vol.usable[vi]) & (shared != 0) & ((slot_n == 0) | (covered > 0))
-        if req.in_person_bit:
-            ok &= ~((shared == req.in_person_bit) & ~(home_here | travels_here))
-        return fractions, ok
-
-    def _row_level(self, rows: np.ndarray, vi: np.ndarray | slice, lay: _Layout) -> tuple[np.ndarray, np.ndarray]:
-        """Role preference fraction, and rules 2 and 6 for demand rows."""
-        req, vol = self.requests, self.volunteers
         role = req.row_role_index[rows]
-        preference = lay.lookup(vol.role_preference, role, vi)
-        need = lay.r(req.row_trainings[rows])
-        ok = lay.lookup(vol.role_offered, role, vi) & ((lay.v(vol.trainings[vi]) & need) == need)
-        return preference, ok
+        fractions = {
+            "availability": np.where(slot_n > 0, fixed, vol.flexible_fit[vi]),
+            "place": np.where(home_here, 1.0, np.where(travels_here, 0.7, 0.4)),
+            "experience": _share(_shared(req.experience[ri], vol.experience[:, vi]), req.experience_n[ri]),
+            "topics": _share(_shared(req.topics[ri], vol.topics[:, vi]), req.topics_n[ri]),
+            "language": _share(_shared(req.languages[ri], vol.languages[:, vi]), req.languages_n[ri]),
+            "role_preference": vol.role_preference[role, vi],
+            "stage_readiness": np.where(req.needs_qi[ri], np.where(vol.qi_trained[vi], 1.0, 0.5), 1.0),
+            "fairness": vol.fairness[vi],
+        }
+        shared = req.modes[ri] & vol.modes[vi]
+        need = req.row_trainings[rows]
+        ok = (
+            vol.usable[vi]  # rules 1 and 8
+            & vol.role_offered[role, vi]  # rule 2
+            & (shared != 0)  # rule 3
+            & ((slot_n == 0) | (covered > 0))  # rule 5
+            & ((vol.trainings[vi] & need) == need)  # rule 6
+            & ~np.isin(ri * len(vol) + vi, self.blocked)  # rules 7 and 9
+        )
+        if req.in_person_bit:
+            ok &= ~((shared == req.in_person_bit) & ~(home_here | travels_here))  # rule 4
+        return fractions, ok
 
     # -- grid: the full rescore ---------------------------------------------------------------
 
@@ -175,17 +165,9 @@ class Pairing:
                 out[ri == r, j] = True
         return out
 
-    # -- pairs: explanations ------------------------------------------------------------------
-
     def pair_factors(self, rows: np.ndarray, cols: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Weighted factors (unrounded) and eligibility for aligned (demand row, volunteer) pairs."""
-        lay = _Layout(grid=False)
-        ri = self.requests.row_request[rows]
-        fractions, ok = self._request_level(ri, cols, lay)
-        preference, row_ok = self._row_level(rows, cols, lay)
-        fractions["role_preference"] = preference
-        codes = ri * len(self.volunteers) + cols
-        ok = ok & row_ok & ~np.isin(codes, self.blocked)
+        """Weighted factors (unrounded, float64) and eligibility for aligned (demand row, volunteer) pairs."""
+        fractions, ok = self._fractions(rows, cols)
         return {name: self.weights[name] * fractions[name] for name in FACTORS}, ok
 
 
@@ -303,14 +285,6 @@ class Grid:
                 ok &= ~((shared == req.in_person_bit) & ~reach[area_k + 1])
             eligible[k] = ok
 
-        slot_lists = [np.nonzero(req.slot_counts[i])[0] for i in range(len(req.ids))]
-        width = max((int(req.slot_counts[i].sum()) for i in range(len(req.ids))), default=0)
-        per_request = np.full((len(req.ids), width), -1, dtype=np.int64)
-        for i, listed in enumerate(slot_lists):
-            # Repeat a slot as often as it is listed, exactly as the scalar counts it.
-            expanded = np.repeat(listed, req.slot_counts[i][listed].astype(np.int64))
-            per_request[i, : len(expanded)] = expanded
-        fits = np.vstack([p.fits[: len(req.slots)], np.zeros((1, n_vol), dtype=np.float32)])
         with np.errstate(divide="ignore"):
             slot_weight = np.where(flexible, 0.0, w["availability"] / np.where(flexible, 1.0, req.slot_n[ri]))
         return cls(
@@ -322,8 +296,8 @@ class Grid:
             volunteer_tags=volunteer_tags.astype(np.float32),
             eligible=eligible,
             row_key=row_key.reshape(-1),
-            fits=fits,
-            row_slots=per_request[ri],
+            fits=p.fits,
+            row_slots=req.slot_lists[ri],
             row_slot_weight=slot_weight.astype(np.float32),
             row_flexible=flexible,
         )

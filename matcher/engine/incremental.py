@@ -1,0 +1,60 @@
+"""Incremental scoring: one new or changed offer is one column, one new request one row.
+
+The open requests (or the volunteer pool) stay encoded in a ``Pairing``; the
+newcomer is encoded with the same vocabularies and scored against them alone,
+so a worker reacting to one submission never rescores everybody.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.config import MatchingConfig
+from matcher.domain import TeamRequest
+from matcher.engine.encode import encode_requests, encode_volunteers
+from matcher.engine.score import Pairing, rounded
+from matcher.proposals import Candidate
+
+
+@dataclass(frozen=True)
+class Pair:
+    team_request_id: str
+    volunteer_id: str
+    role: str
+    score: float
+    factors: dict[str, float]
+
+
+def _ranked(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> list[Pair]:
+    factors, ok = pairing.pair_factors(rows, cols)
+    req, vol = pairing.requests, pairing.volunteers
+    out = []
+    for k in np.nonzero(ok)[0].tolist():
+        score, named = rounded(factors, k)
+        row = int(rows[k])
+        out.append(Pair(req.ids[int(req.row_request[row])], vol.ids[int(cols[k])], req.row_role[row], score, named))
+    out.sort(key=lambda p: (-p.score, p.team_request_id, p.volunteer_id, p.role))
+    return out
+
+
+def score_offer(pairing: Pairing, candidate: Candidate, config: MatchingConfig) -> list[Pair]:
+    """Every open request-role this volunteer is eligible for, best first."""
+    column = Pairing.build(pairing.requests, encode_volunteers([candidate], pairing.vocab), pairing.vocab, config)
+    rows, s = column.block(np.arange(len(pairing.requests)))
+    hit = np.nonzero(np.isfinite(s[:, 0]))[0]
+    return _ranked(column, rows[hit], np.zeros(len(hit), dtype=np.int64))
+
+
+def score_request(
+    pairing: Pairing, request: TeamRequest, open_counts: dict[str, int], config: MatchingConfig
+) -> list[Pair]:
+    """Every eligible volunteer for each open role of one request, best first."""
+    requests = encode_requests([request], {request.id: open_counts}, pairing.vocab, config)
+    row = Pairing.build(requests, pairing.volunteers, pairing.vocab, config)
+    if not len(requests):
+        return []
+    rows, s = row.block(np.arange(len(requests)))
+    r, c = np.nonzero(np.isfinite(s))
+    return _ranked(row, rows[r], c)
