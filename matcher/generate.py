@@ -254,3 +254,47 @@ def request_record(r: TeamRequest) -> dict[str, Any]:
         "required_trainings": list(r.required_trainings),
     }
     return record
+
+
+def volunteer_from_record(record: dict[str, Any]) -> Volunteer:
+    """The inverse of ``volunteer_record``, without validation (benchmarks and tests only)."""
+    return Volunteer(
+        id=record["id"],
+        name=record["name"],
+        email=record["email"],
+        kind=record["kind"],
+        home_area=record["home_area"],
+        roles=record["roles"],
+        modes=record["modes"],
+        availability=record["availability"],
+        max_commitments=record["max_commitments"],
+        consent_version=record["consent"]["version"],
+        consent_given_at=CONSENTED,
+        status=record.get("status", VolunteerStatus.ACTIVE),
+        travel_areas=record.get("travel_areas", []),
+        experience=record.get("experience", []),
+        interests=record.get("interests", []),
+        languages=record.get("languages", []),
+        trainings=record.get("trainings", []),
+        excluded_teams=record.get("excluded_teams", []),
+    )
+
+
+def request_from_record(record: dict[str, Any]) -> TeamRequest:
+    """The inverse of ``request_record``, without validation (benchmarks and tests only)."""
+    return TeamRequest(
+        id=record["id"],
+        team_name=record["team_name"],
+        project_title=record["project_title"],
+        area=record["area"],
+        qi_stage=record["qi_stage"],
+        roles=record["roles"],
+        modes=record["modes"],
+        contact_name=record["contact"]["name"],
+        contact_email=record["contact"]["email"],
+        topics=record.get("topics", []),
+        experience_sought=record.get("experience_sought", []),
+        meeting_slots=record.get("meeting_slots", []),
+        languages=record.get("languages", []),
+        required_trainings=record.get("required_trainings", []),
+    )

@@ -119,7 +119,7 @@ def solve(pairing: Pairing, edges: Edges) -> Assignment:
     candidate_flow = flow.flows(np.arange(first_candidate_arc, first_candidate_arc + len(edges)))
     chosen = np.nonzero(candidate_flow > 0)[0]
     rows, cols, score = edges.rows[chosen], edges.cols[chosen], edges.score[chosen]
-    return Assignment(rows, cols, score, _objective(pairing, cols, score), places)
+    return Assignment(rows, cols, score, objective_of(pairing, cols, score), places)
 
 
 def _pair_node_index(needs_pair: np.ndarray, pair_local: np.ndarray) -> np.ndarray:
@@ -133,7 +133,7 @@ def _empty(places: int) -> Assignment:
     return Assignment(z, z, np.zeros(0), 0.0, places)
 
 
-def _objective(pairing: Pairing, cols: np.ndarray, score: np.ndarray) -> float:
+def objective_of(pairing: Pairing, cols: np.ndarray, score: np.ndarray) -> float:
     """Total score minus the spread term, as the solver counts it."""
     if not len(cols):
         return 0.0
