@@ -29,7 +29,7 @@ from workers.wiring import wire
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def eventually(check: Callable[[], Any], seconds: float = 30, every: float = 0.2) -> Any:
+def eventually(check: Callable[[], Any], seconds: float = 90, every: float = 0.2) -> Any:
     deadline = time.monotonic() + seconds
     last = None
     while time.monotonic() < deadline:

@@ -40,7 +40,7 @@ def test_a_publish_that_fails_after_commit_is_published_later_by_the_relay(
         with services.uow() as uow:
             return uow.matches.count(team_request_id=request.id, status=MatchStatus.SUGGESTED)
 
-    eventually(suggested, seconds=60)
+    eventually(suggested, seconds=120)
     with services.uow() as uow:
         assert uow.events.count(published_at=None, kind=["volunteer.registered", "request.submitted"]) == 0
 

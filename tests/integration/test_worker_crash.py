@@ -75,7 +75,7 @@ def test_kill_9_mid_send_then_restart_delivers_every_introduction_exactly_once(
         with services.uow() as uow:
             return uow.matches.count(id=match_ids, status=MatchStatus.INTRODUCED) == APPROVALS
 
-    eventually(all_introduced, seconds=60)
+    eventually(all_introduced, seconds=120)
     processes.stop_all()
 
     expected = {message_id(delivery_key(m, party)) for m in match_ids for party in ("team", "volunteer")}

@@ -80,7 +80,7 @@ def test_request_offer_approval_introductions_and_follow_ups(
     response = client.post(f"/api/v1/matches/{match_id}/approve", headers=auth)
     assert response.status_code == 200 and response.json["status"] == "approved"
 
-    received = smtp.wait_for(2, seconds=60)
+    received = smtp.wait_for(2, seconds=120)
     assert sorted(r.envelope_to[0] for r in received) == sorted([request["contact"]["email"], carer["email"]])
     match = eventually(
         lambda: (m := client.get(f"/api/v1/matches/{match_id}", headers=auth).json)["status"] == "introduced" and m
@@ -120,7 +120,7 @@ def test_request_offer_approval_introductions_and_follow_ups(
     # The reminder the day before the first chat.
     clock = FakeClock(intro_at + dues[0] - timedelta(hours=12))
     follow_ups.dispatch_due(services.uow(), clock, config)
-    smtp.wait_for(8, seconds=30)
+    smtp.wait_for(8, seconds=90)
     processes.stop_all()  # let anything still queued finish, then count
 
     per_message = Counter(r.message_id for r in smtp.received)
