@@ -1,0 +1,234 @@
+"""A volunteer, a team and a coordinator use the pages in Chromium.
+
+The volunteer signs up by form; the team submits a request by form; a
+coordinator signs in, sees the suggestion with its reasons and approves it; the
+SMTP server receives both introductions; the volunteer opens their private
+link and pauses. Every page is photographed and checked with axe-core: no
+serious or critical accessibility violations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matcher.bootstrap import Services
+from matcher.services import coordinators
+from tests import factories
+from tests.integration.conftest import Processes, eventually
+from tests.services import SmtpSink
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+class Pages:
+    """Screenshots and the axe check for each page, in the order they were seen."""
+
+    def __init__(self, folder: Path, axe: str, base: str) -> None:
+        self.folder, self.axe, self.base = folder, axe, base
+        self.seen: list[str] = []
+        self.problems: list[str] = []
+        self.minor: list[str] = []  # every violation, for the printout
+
+    def check(self, page: Any, name: str) -> None:
+        page.wait_for_load_state("load")
+        self.seen.append(name)
+        page.screenshot(path=str(self.folder / f"{len(self.seen):02d}-{name}.png"), full_page=True)
+        # evaluate() runs in the page without a <script> element, so the strict CSP stays on.
+        page.evaluate(self.axe)
+        result = page.evaluate(
+            "async tags => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+        )
+        for v in result["violations"]:
+            self.minor.append(f"{name}: {v['id']} ({v['impact']})")
+            if v["impact"] in ("serious", "critical"):
+                targets = [n["target"] for n in v["nodes"]][:3]
+                self.problems.append(f"{name}: {v['id']} ({v['impact']}) {v['help']} at {targets}")
+
+
+def mail_link(smtp: SmtpSink, address: str, path: str, base: str) -> str:
+    mails = eventually(lambda: smtp.to(address), seconds=20)
+    text = mails[-1].part("text/plain").decode()
+    found = re.search(r"http://qimatch\.test(" + re.escape(path) + r"[A-Za-z0-9_\-]+)", text)
+    assert found, text
+    return base + found.group(1)
+
+
+def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+def test_volunteer_team_and_coordinator_in_the_browser(
+    browser: Any,
+    live_server: str,
+    services: Services,
+    processes: Processes,
+    smtp: SmtpSink,
+    screenshots: Path,
+    axe_source: str,
+) -> None:
+    processes.worker()
+    base = live_server
+    pages = Pages(screenshots, axe_source, base)
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets", "luton"], services.clock
+    )
+    # Someone the request cannot use, so the coordinator sees why they were left out.
+    post_json(f"{base}/api/v1/volunteers", factories.offer(name="Chris Far", home_area="luton", modes=["in_person"]))
+
+    phone = browser.new_context(viewport=PHONE)
+    page = phone.new_page()
+    csp_errors: list[str] = []
+    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+
+    # --- The public pages and the volunteer's sign-up -----------------------------------------
+    page.goto(base + "/")
+    pages.check(page, "home")
+    page.get_by_role("link", name="Questions", exact=True).first.click()
+    pages.check(page, "faq")
+    page.goto(base + "/volunteer/sign-up")
+    pages.check(page, "volunteer-sign-up")
+    page.fill("#f-name", "Amina Begum")
+    page.fill("#f-email", "amina@example.org")
+    page.get_by_role("button", name="Send my offer").click()
+    assert page.locator("#error-summary").is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"  # the problem is announced
+    assert page.input_value("#f-name") == "Amina Begum"  # what was typed stays
+    assert page.locator("#f-roles-error").is_visible()
+    pages.check(page, "volunteer-sign-up-errors")
+    page.check("#f-kind-carer")
+    page.select_option("#f-home_area", "tower_hamlets")
+    page.check("#f-roles-focus_group")
+    page.check("#f-roles-reviewer")
+    page.check("#f-modes-in_person")
+    page.check("#f-modes-video")
+    page.select_option("#f-max_commitments", "2")
+    page.select_option("#f-availability-0-day", "tue")
+    page.fill("#f-availability-0-start", "09:00")
+    page.fill("#f-availability-0-end", "17:00")
+    page.check("#f-experience-carer_experience")
+    page.check("#f-consent")
+    page.get_by_role("button", name="Send my offer").click()
+    page.wait_for_url("**/volunteer/thanks*")
+    assert "we have your offer" in page.inner_text("h1")
+    pages.check(page, "volunteer-thanks")
+    volunteer_link = mail_link(smtp, "amina@example.org", "/v/", base)
+
+    # --- A team asks for involvement ------------------------------------------------------------
+    page.goto(base + "/team/request")
+    pages.check(page, "team-request")
+    page.fill("#f-team_name", "Ward 5 team")
+    page.fill("#f-project_title", "Fewer restraints on Ward 5")
+    page.fill("#f-aim", "Reduce restraint on Ward 5 by 30% by June")
+    page.select_option("#f-area", "tower_hamlets")
+    page.select_option("#f-qi_stage", "testing")
+    page.fill("#f-roles-focus_group", "1")
+    page.check("#f-experience_sought-carer_experience")
+    page.check("#f-modes-in_person")
+    page.select_option("#f-meeting_slots-0-day", "tue")
+    page.fill("#f-meeting_slots-0-start", "14:00")
+    page.fill("#f-meeting_slots-0-end", "15:00")
+    page.fill("#f-contact-name", "Sam Lead")
+    page.fill("#f-contact-email", "sam.lead@nhs.example")
+    page.get_by_role("button", name="Send our request").click()
+    page.wait_for_url("**/team/thanks*")
+    pages.check(page, "team-thanks")
+    status_link = mail_link(smtp, "sam.lead@nhs.example", "/team/status/", base)
+    page.goto(status_link)
+    assert "Fewer restraints on Ward 5" in page.inner_text("h1")
+    assert "Amina" not in page.content()  # no volunteer's details before the introduction
+    pages.check(page, "team-status")
+
+    # --- The coordinator signs in, sees the suggestion and its reasons, approves -------------------
+    desk = browser.new_context(viewport=DESKTOP)
+    lead = desk.new_page()
+    lead.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    lead.goto(base + "/coordinator/")
+    lead.wait_for_url(re.compile(r"/coordinator/sign-in"))
+    pages.check(lead, "coordinator-sign-in")
+    lead.fill("#f-email", "lead@nhs.example")
+    lead.fill("#f-password", "correct horse battery")
+    lead.get_by_role("button", name="Sign in").click()
+    lead.wait_for_url(base + "/coordinator/")
+
+    def suggestion_shown() -> bool:
+        lead.reload()
+        return lead.get_by_role("button", name="Approve Amina").count() == 1
+
+    try:
+        eventually(suggestion_shown, seconds=60, every=1)
+    except AssertionError:
+        raise AssertionError(lead.inner_text("main") + "\n" + processes.log_text()) from None
+    board = lead.inner_text("main")
+    assert "Lived experience sought" in board and "Free at the team's times" in board
+    assert "1 volunteer meets in person only, and does not go to this area" in board
+    pages.check(lead, "coordinator-dashboard")
+    lead.get_by_role("button", name="Approve Amina").click()
+    lead.wait_for_load_state("load")
+    assert "Approved" in lead.inner_text(".notice")
+
+    received = smtp.wait_for(4, seconds=60)  # two private links, then both introductions
+    introductions = [r for r in received if r.message_id.startswith("<introduction.")]
+    assert sorted(r.envelope_to[0] for r in introductions) == ["amina@example.org", "sam.lead@nhs.example"]
+
+    lead.goto(base + "/coordinator/requests")
+    pages.check(lead, "coordinator-requests")
+    lead.get_by_role("link", name="Fewer restraints on Ward 5").click()
+    pages.check(lead, "coordinator-request")
+    lead.get_by_role("link", name=re.compile("Amina Begum, Focus group")).click()
+    eventually(lambda: (lead.reload() or True) and "Introduced" in lead.inner_text("main"), seconds=30, every=1)
+    pages.check(lead, "coordinator-match")
+    lead.goto(base + "/coordinator/volunteers?status=active")
+    pages.check(lead, "coordinator-volunteers")
+    lead.get_by_role("link", name="Amina Begum").click()
+    pages.check(lead, "coordinator-volunteer")
+    lead.goto(base + "/coordinator/calendar")
+    assert "Introductory chat" in lead.inner_text("main")
+    pages.check(lead, "coordinator-calendar")
+    lead.goto(base + "/coordinator/programme")
+    assert lead.locator("svg.runchart").count() == 3
+    pages.check(lead, "coordinator-programme")
+
+    # --- The volunteer opens their private link and pauses ------------------------------------
+    page.goto(status_link)
+    assert "Amina" in page.inner_text("main")  # introduced now: the team may see who
+    pages.check(page, "team-status-introduced")
+    fresh = browser.new_context(viewport=PHONE)
+    mine = fresh.new_page()
+    mine.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    mine.goto(volunteer_link)
+    pages.check(mine, "volunteer-link")
+    mine.get_by_role("button", name="Open my page").click()
+    mine.wait_for_url(base + "/me")
+    assert "Hello Amina" in mine.inner_text("h1")
+    assert "Ward 5 team" in mine.inner_text("main")  # the introduction and the chat coming up
+    pages.check(mine, "volunteer-page")
+    until = (services.clock.now().date() + timedelta(days=28)).isoformat()
+    mine.fill("#f-until", until)
+    mine.get_by_role("button", name="Pause", exact=True).click()
+    mine.wait_for_url(base + "/me")
+    assert "paused until" in mine.inner_text("main").lower()
+    pages.check(mine, "volunteer-paused")
+    with services.uow() as uow:
+        assert [v.status for v in uow.volunteers.where(email="amina@example.org")] == ["paused"]
+    # The link was used up by the POST: opening it again offers a new one.
+    again = browser.new_context(viewport=PHONE).new_page()
+    again.goto(volunteer_link)
+    assert "used or has expired" in again.inner_text("h1")
+
+    print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
+    print("axe findings (none may be serious or critical):", pages.minor or "none")
+    assert not csp_errors, csp_errors
+    assert not pages.problems, "\n".join(pages.problems)
