@@ -140,6 +140,17 @@ def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: 
     click.echo(f"coordinator {made.email} created for {', '.join(made.areas)}")
 
 
+@main.command("assign")
+def assign() -> None:
+    """Propose one assignment across every open request now (beat does it every 15 minutes)."""
+    from matcher.services import suggestions
+    from workers.wiring import wire
+
+    services = wire(Settings.from_env())
+    figures = suggestions.propose_assignment(services.uow(), services.settings.matching, services.clock)
+    click.echo(", ".join(f"{k}: {v}" for k, v in figures.items()))
+
+
 @main.command("dispatch")
 def dispatch() -> None:
     """Run the follow-up dispatcher once now (beat runs it every minute)."""

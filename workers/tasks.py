@@ -11,6 +11,7 @@ from functools import cache
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
+from matcher.errors import Concurrent
 from matcher.services import follow_ups, introductions, outbox, suggestions
 from workers.app import celery_app
 from workers.publisher import celery_publisher
@@ -19,7 +20,7 @@ from workers.wiring import wire
 log = logging.getLogger(__name__)
 # Two workers rescoring one request at once collide on the unique match key;
 # a short retry (seconds, not days) settles it.
-RETRY = {"autoretry_for": (IntegrityError, OperationalError), "retry_backoff": True, "max_retries": 8}
+RETRY = {"autoretry_for": (Concurrent, IntegrityError, OperationalError), "retry_backoff": True, "max_retries": 8}
 
 
 @cache
@@ -62,6 +63,14 @@ def dispatch_follow_ups() -> None:
     counts = follow_ups.dispatch_due(s.uow(), s.clock, s.settings.matching)
     if any(counts.values()):
         log.info("follow-ups dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.propose_assignment", **RETRY)
+def propose_assignment() -> None:
+    """The exact assignment across every open request, now and then (beat)."""
+    s = services()
+    figures = suggestions.propose_assignment(s.uow(), s.settings.matching, s.clock)
+    log.info("assignment proposed: %s", figures)
 
 
 @celery_app.task(name="qimatch.relay_outbox")

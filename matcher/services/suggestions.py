@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import datetime
 from typing import Any
 
 from matcher.config import MatchingConfig
@@ -15,9 +16,10 @@ from matcher.domain import (
     Volunteer,
     VolunteerStatus,
 )
+from matcher.engine.propose import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.proposals import Candidate, propose_for_request
+from matcher.proposals import Candidate, Proposal, propose_for_request
 from matcher.rules import REASONS, Standing, screen
 
 
@@ -76,36 +78,47 @@ def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig
             ]
             proposals = propose_for_request(request, candidates, open_counts(request, on_request), config)
 
-        for p in proposals:
-            match = current.pop(p.volunteer_id, None)
-            if match is None:
-                match = Match(
-                    team_request_id=request.id,
-                    volunteer_id=p.volunteer_id,
-                    role=p.role,
-                    score=p.score,
-                    factors=p.factors,
-                    created_at=now,
-                    updated_at=now,
-                )
-                uow.matches.add(match)
-                uow.events.add(
-                    Event(
-                        "match.suggested",
-                        now,
-                        match_id=match.id,
-                        team_request_id=request.id,
-                        volunteer_id=p.volunteer_id,
-                        data={"role": p.role, "score": p.score},
-                    )
-                )
-            match.role, match.score, match.factors = p.role, p.score, p.factors
-            match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
-        for stale in current.values():
-            # No longer suggested (now ineligible, or others fit better): nobody acted on it yet.
-            uow.matches.delete(stale)
+        _store(uow, request, current, proposals, now)
         uow.commit()
         return len(proposals)
+
+
+def _store(
+    uow: UnitOfWork, request: TeamRequest, current: dict[str, Match], proposals: list[Proposal], now: datetime
+) -> None:
+    """Make the request's suggestions these proposals: update, add, and drop the rest.
+
+    ``current`` maps volunteer id to the request's present suggestions; a
+    suggestion that stays keeps its id, so a coordinator's open page stays valid.
+    """
+    for p in proposals:
+        match = current.pop(p.volunteer_id, None)
+        if match is None:
+            match = Match(
+                team_request_id=request.id,
+                volunteer_id=p.volunteer_id,
+                role=p.role,
+                score=p.score,
+                factors=p.factors,
+                created_at=now,
+                updated_at=now,
+            )
+            uow.matches.add(match)
+            uow.events.add(
+                Event(
+                    "match.suggested",
+                    now,
+                    match_id=match.id,
+                    team_request_id=request.id,
+                    volunteer_id=p.volunteer_id,
+                    data={"role": p.role, "score": p.score},
+                )
+            )
+        match.role, match.score, match.factors = p.role, p.score, p.factors
+        match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
+    for stale in current.values():
+        # No longer suggested (now ineligible, or others fit better): nobody acted on it yet.
+        uow.matches.delete(stale)
 
 
 def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig) -> list[str]:
@@ -158,3 +171,31 @@ def why_not(
             ]
             for role in request.role_codes
         }
+
+
+def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) -> dict[str, int]:
+    """One assignment across every open request at once (the engine's exact solve),
+    replacing each request's suggestions; returns places requested and proposed."""
+    now = clock.now()
+    with uow:
+        requests = uow.requests.where(status=RequestStatus.OPEN)
+        matches = uow.matches.where(team_request_id=[r.id for r in requests])
+        by_request: dict[str, list[Match]] = defaultdict(list)
+        for m in matches:
+            by_request[m.team_request_id].append(m)
+        standing = standings(uow)
+        candidates = [
+            Candidate(v, standing.get(v.id, Standing())) for v in uow.volunteers.where(status=VolunteerStatus.ACTIVE)
+        ]
+        counts = {r.id: open_counts(r, by_request[r.id]) for r in requests}
+        proposals = propose_all(requests, candidates, counts, config)
+        for request in requests:
+            current = {m.volunteer_id: m for m in by_request[request.id] if m.status == MatchStatus.SUGGESTED}
+            _store(uow, request, current, proposals.get(request.id, []), now)
+        uow.commit()
+    found = [p for ps in proposals.values() for p in ps if p.proposed]
+    return {
+        "requests": len(requests),
+        "places_open": sum(max(n, 0) for c in counts.values() for n in c.values()),
+        "places_proposed": len(found),
+    }

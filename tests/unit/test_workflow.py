@@ -229,3 +229,16 @@ def test_a_volunteer_who_prefers_phone_is_also_called(uow, clock, coordinator) -
     request = submit(uow, clock)
     match = decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
     assert "volunteer.call_requested" in uow.kinds(match_id=match.id)
+
+
+def test_the_programme_wide_assignment_respects_capacity_across_requests(uow, clock) -> None:
+    only = register(uow, clock, max_commitments=1)
+    first, second = submit(uow, clock), submit(uow, clock)
+    for request in (first, second):
+        suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    figures = suggestions.propose_assignment(uow, CONFIG, clock)
+
+    proposed = uow.matches.where(volunteer_id=only.id, proposed=True, status=MatchStatus.SUGGESTED)
+    assert len(proposed) == 1  # one place of capacity: proposed once, an alternate elsewhere
+    assert figures == {"requests": 2, "places_open": 2, "places_proposed": 1}
+    assert uow.matches.count(volunteer_id=only.id) == 2
