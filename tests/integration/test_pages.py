@@ -264,3 +264,92 @@ def test_security_headers(app) -> None:
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Referrer-Policy"]
     assert client.get("/faq").status_code == 200
+
+
+def sign_in_coordinator(client: FlaskClient, services: Services) -> str:
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
+    )
+    signed = client.post(
+        "/coordinator/sign-in",
+        data={
+            "csrf_token": csrf(client, "/coordinator/sign-in"),
+            "email": "lead@nhs.example",
+            "password": "correct horse battery",
+        },
+    )
+    assert signed.status_code == 303
+    return csrf(client, "/coordinator/")
+
+
+def test_reject_needs_a_reason_and_match_someone_else_takes_an_alternate(app, services: Services) -> None:
+    client = app.test_client()
+    for name, email in (("Amina Begum", "amina@example.org"), ("Bob Jones", "bob@example.org")):
+        client.post(
+            "/volunteer/sign-up",
+            data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up"), name=name, email=email),
+        )
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+    token = sign_in_coordinator(client, services)
+    with services.uow() as uow:
+        found = uow.matches.where(status=MatchStatus.SUGGESTED)
+    proposed = next(m for m in found if m.proposed)
+    alternate = next(m for m in found if not m.proposed)
+
+    empty = client.post(f"/coordinator/matches/{proposed.id}/reject", data={"csrf_token": token, "reason": " "})
+    assert empty.status_code == 422 and "Say briefly why" in empty.get_data(as_text=True)
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert "Match someone else" in board and "1 other possible person" in board
+
+    chosen = client.post(
+        f"/coordinator/requests/{request_id}/match",
+        data={
+            "csrf_token": token,
+            "volunteer_id": alternate.volunteer_id,
+            "role": alternate.role,
+            "instead_of": proposed.id,
+        },
+    )
+    assert chosen.status_code == 303
+    with services.uow() as uow:
+        assert uow.matches.get(proposed.id).status == MatchStatus.REJECTED
+        assert uow.matches.get(proposed.id).reject_reason
+        assert uow.matches.get(alternate.id).status == MatchStatus.APPROVED
+    # Another area's request is not found, on pages as in the API.
+    assert client.get("/coordinator/requests/not-a-request").status_code == 404
+
+
+def test_volunteer_edits_their_offer_then_asks_for_erasure(app, services: Services, smtp: SmtpSink) -> None:
+    client = app.test_client()
+    client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
+    link = link_in(smtp, "amina@example.org", "/v/")
+    client.post(link, data={"csrf_token": csrf(client, link)})
+    token = csrf(client, "/me")
+    form = {
+        "csrf_token": token,
+        "roles": ["focus_group"],
+        "modes": ["video"],
+        "max_commitments": "1",
+        "availability.0.day": "wed",
+        "availability.0.start": "10:00",
+        "availability.0.end": "09:00",
+    }
+    bad = client.post("/me/offer", data=form)
+    assert bad.status_code == 422 and 'id="f-availability-0-end-error"' in bad.get_data(as_text=True)
+    form["availability.0.end"] = "12:00"
+    assert client.post("/me/offer", data=form).status_code == 303
+    with services.uow() as uow:
+        v = uow.volunteers.where()[0]
+        assert v.availability == [{"day": "wed", "start": "10:00", "end": "12:00"}] and v.modes == ["video"]
+
+    assert client.post("/me/erase", data={"csrf_token": token}).status_code == 422  # not confirmed
+    erased = client.post("/me/erase", data={"csrf_token": token, "confirm_erase": "yes"})
+    assert erased.status_code == 303 and erased.headers["Location"].endswith("/me/erased")
+    with services.uow() as uow:
+        v = uow.volunteers.get(v.id)
+        assert v.status == "withdrawn" and "Amina" not in v.name and "amina" not in v.email
+        assert v.experience == [] and v.home_area == "tower_hamlets"  # the counts stay
+    assert client.get("/me").status_code == 302  # the session ended with the erasure
