@@ -1,14 +1,18 @@
-"""Vectorised scoring: the same factors as ``matcher.scoring.score_pair``, for many pairs at once.
+"""Vectorised scoring: the factors of ``matcher.scoring.score_pair``, for many pairs at once.
 
-Two layouts share one set of formulas so they cannot drift apart:
+Two paths, for two jobs:
 
-- a *grid* (a block of requests x a block of volunteers) for the full rescore,
-  computed in chunks of requests so memory stays bounded whatever the sizes;
-- *pairs* (matching index arrays) for explaining chosen pairs and for tests.
+- the *grid* (``Pairing.block``/``chunks``) scores demand rows x volunteers in
+  float32 from a few precomputed per-volunteer profiles (see ``Grid``), in
+  chunks so memory stays bounded whatever the sizes. It decides eligibility
+  exactly and scores to within a few millionths; it is what choosing
+  candidates needs, and it is fast;
+- the *exact* path (``pair_factors``) recomputes chosen pairs in float64 with
+  the scalar scorer's arithmetic step for step (integer counts divided by
+  integer lengths, the same constants), so each weighted factor is the very
+  same float and rounds to the same six decimals as ``score_pair``.
 
-The arithmetic is the scalar scorer's, step for step (integer counts divided
-by integer lengths, the same constants), so each weighted factor is the very
-same float64 and rounds to the same six decimals.
+The unit tests check both against ``score_pair`` and ``screen`` pair by pair.
 """
 
 from __future__ import annotations
