@@ -109,7 +109,9 @@ def register(app: Flask) -> None:
     )  # fmt: skip
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    logging.getLogger("werkzeug").addFilter(RedactSecrets())
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactSecrets) for f in access_log.filters):
+        access_log.addFilter(RedactSecrets())
 
 
 def security_headers(response: Any) -> Any:
