@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request
 
+from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
 
@@ -105,7 +106,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
-        flashed=get_flashed_messages, zip=zip,
+        flashed=get_flashed_messages, zip=zip, reasons=REASONS,
     )  # fmt: skip
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
