@@ -50,6 +50,7 @@ class UnitOfWork(Protocol):
     coordinators: Repository[domain.Coordinator]
     events: Repository[domain.Event]
     terms: Repository[domain.Term]
+    access_tokens: Repository[domain.AccessToken]
     deliveries: Deliveries
 
     def __enter__(self) -> UnitOfWork: ...

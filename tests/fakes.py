@@ -83,6 +83,7 @@ class FakeUnitOfWork:
         self.coordinators: FakeRepository[domain.Coordinator] = FakeRepository()
         self.events: FakeRepository[domain.Event] = FakeRepository()
         self.terms: FakeRepository[domain.Term] = FakeRepository()
+        self.access_tokens: FakeRepository[domain.AccessToken] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.commits = 0
         for vocabulary, entries in STARTING_TERMS.items():

@@ -21,5 +21,6 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "sweep-stalled-emails": {"task": "qimatch.sweep_stalled", "schedule": dispatch_every},
         # Events rescore one request or one offer at a time; this re-solves the whole
         # programme at once, so places go where they do most good across all requests.
+        "resume-paused-volunteers": {"task": "qimatch.resume_paused_volunteers", "schedule": 3600.0},
         "propose-assignment": {"task": "qimatch.propose_assignment", "schedule": assign_every},
     }

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent
-from matcher.services import follow_ups, introductions, outbox, suggestions
+from matcher.services import follow_ups, introductions, outbox, suggestions, volunteer_self
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -71,6 +71,13 @@ def propose_assignment() -> None:
     s = services()
     figures = suggestions.propose_assignment(s.uow(), s.settings.matching, s.clock)
     log.info("assignment proposed: %s", figures)
+
+
+@celery_app.task(name="qimatch.resume_paused_volunteers", **RETRY)
+def resume_paused_volunteers() -> None:
+    """A pause "until a date" ends by itself on that date."""
+    s = services()
+    volunteer_self.resume_due(s.uow(), s.clock)
 
 
 @celery_app.task(name="qimatch.relay_outbox")

@@ -141,6 +141,7 @@ class SqlUnitOfWork:
         self.coordinators = SqlRepository(s, domain.Coordinator)
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
+        self.access_tokens = SqlRepository(s, domain.AccessToken)
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

@@ -60,10 +60,8 @@ def _missing() -> str | None:
 def browser() -> Iterator[Any]:
     missing = _missing()
     if missing:
-        # In CI a missing part is a failure, not a quiet skip.
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests need {missing}")
-        pytest.skip(f"browser tests need {missing}")
+        # A missing part is a failure that says what to install, never a quiet skip.
+        pytest.exit(f"browser tests need {missing}", returncode=3)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -96,7 +96,12 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     """Each test starts from an empty programme (the vocabularies stay) and an empty queue."""
     assert services.engine is not None
     with services.engine.begin() as conn:
-        conn.execute(text("TRUNCATE follow_ups, matches, events, deliveries, coordinators, volunteers, team_requests"))
+        conn.execute(
+            text(
+                "TRUNCATE access_tokens, follow_ups, matches, events, deliveries,"
+                " coordinators, volunteers, team_requests"
+            )
+        )
     redis.Redis.from_url(redis_url).flushdb()
     with smtp.lock:
         smtp.received.clear()

@@ -1,4 +1,4 @@
-"""What every page shares: the unit of work with access tokens, CSRF, the
+"""What every page shares: the unit of work, CSRF, the
 signed-in person, vocabulary labels, and the rule that personal pages are never cached."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from matcher.adapters.store import SqlRepository
-from matcher.domain import AccessToken, Coordinator, TokenPurpose
+from matcher.domain import Coordinator, TokenPurpose
 from matcher.services import links
 from web.context import services, taxonomy
 
@@ -23,32 +22,8 @@ CSRF_FIELD = "csrf_token"
 SESSION_KEY = "sid"
 
 
-class _WithTokens:
-    """A unit of work that also holds access tokens.
-
-    SqlUnitOfWork does not (yet) build an ``access_tokens`` repository itself;
-    this adds one on each ``with`` and otherwise hands everything through.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __enter__(self) -> Any:
-        self._inner.__enter__()
-        if not hasattr(self._inner, "access_tokens") or getattr(self._inner, "_tokens_added", False):
-            self._inner.access_tokens = SqlRepository(self._inner.session, AccessToken)
-            self._inner._tokens_added = True
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._inner.__exit__(*exc)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 def uow() -> Any:
-    return _WithTokens(services().uow())
+    return services().uow()
 
 
 # --- CSRF: a per-session secret in every form, checked on every POST -------------------------

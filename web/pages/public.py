@@ -169,10 +169,8 @@ def new_link() -> ResponseReturnValue:
             try:
                 letters = LinkLetters(s)
                 for found in links.subjects_for_email(s.uow(), address):
-                    from web.pages.common import _WithTokens
-
                     links.send_private_link(
-                        _WithTokens(s.uow()), s.mailer, letters.compose, found.purpose, found.subject_id, s.clock
+                        s.uow(), s.mailer, letters.compose, found.purpose, found.subject_id, s.clock
                     )
             except Exception:  # noqa: BLE001
                 log.warning("new private link not sent", exc_info=True)
