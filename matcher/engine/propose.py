@@ -85,23 +85,9 @@ def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: 
     """Turn chosen and runner-up pairs into proposals with factors rounded as ``score_pair`` does."""
     req, vol = pairing.requests, pairing.volunteers
     assigned = {(int(r), int(c)) for r, c in zip(assignment.rows, assignment.cols, strict=True)}
-    taken: dict[int, set[int]] = {}
-    for r, c in assigned:
-        taken.setdefault(int(req.row_request[r]), set()).add(c)
 
-    # Alternates from the candidate lists: per request each volunteer once, with their best role.
-    order = np.lexsort((edges.rows, edges.cols, -np.round(edges.score, 6), req.row_request[edges.rows]))
     picks: list[tuple[int, int, bool]] = [(r, c, True) for r, c in sorted(assigned)]
-    counted: dict[int, int] = {}
-    seen: set[tuple[int, int]] = set()
-    for e in order.tolist():
-        r, c = int(edges.rows[e]), int(edges.cols[e])
-        q = int(req.row_request[r])
-        if c in taken.get(q, ()) or (q, c) in seen or counted.get(q, 0) >= alternates:
-            continue
-        seen.add((q, c))
-        counted[q] = counted.get(q, 0) + 1
-        picks.append((r, c, False))
+    picks += [(r, c, False) for r, c in _alternates(pairing, edges, assignment, alternates)]
 
     out: dict[str, list[Proposal]] = {rid: [] for rid in req.ids}
     if not picks:
@@ -122,6 +108,24 @@ def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: 
             for i, (p, s, v, role, f) in enumerate(items)
         ]
     return out
+
+
+def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) -> list[tuple[int, int]]:
+    """Per request, the best ``n`` candidates not assigned to it, each volunteer once with their best role."""
+    req, n_vol = pairing.requests, len(pairing.volunteers)
+    request_of = req.row_request[edges.rows]
+    # Best first within a request; volunteer and row break ties so the list is stable.
+    order = np.lexsort((edges.rows, edges.cols, -np.round(edges.score, 6), request_of))
+    key = request_of[order] * n_vol + edges.cols[order]
+    first = np.zeros(len(order), dtype=bool)
+    first[np.unique(key, return_index=True)[1]] = True  # each volunteer's best role on the request
+    held = req.row_request[assignment.rows] * n_vol + assignment.cols
+    keep = order[first & ~np.isin(key, held)]
+    requests = request_of[keep]
+    start = np.searchsorted(requests, requests)  # index of each request's first kept pair
+    rank = np.arange(len(keep)) - start
+    chosen = keep[rank < n]
+    return list(zip(edges.rows[chosen].tolist(), edges.cols[chosen].tolist(), strict=True))
 
 
 __all__ = ["FACTORS", "Outcome", "encode", "explain", "propose_all", "run"]
