@@ -95,15 +95,6 @@ class Vocabularies:
         )
 
 
-def _indicator(rows: Sequence[Iterable[str]], vocab: Vocabulary) -> np.ndarray:
-    """(len(vocab), n) float32 0/1 matrix: column j marks the codes row j holds."""
-    out = np.zeros((max(len(vocab), 1), len(rows)), dtype=np.float32)
-    for j, codes in enumerate(rows):
-        idx = vocab.indices(set(codes))
-        out[idx, j] = 1.0
-    return out
-
-
 def _bits(codes: Iterable[str], vocab: Vocabulary) -> int:
     mask = 0
     for i in vocab.indices(codes):
@@ -154,38 +145,64 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> V
     vols = [c.volunteer for c in cands]
     stands = [c.standing for c in cands]
     n = len(vols)
-    # One extra all-False row: a request in an area no volunteer knows indexes it as -1.
-    travel = np.zeros((len(vocab.areas) + 1, n), dtype=bool)
-    for j, v in enumerate(vols):
-        travel[vocab.areas.indices(v.travel_areas), j] = True
-    # Again one extra empty row, for a role nobody offers (index -1).
-    offered = np.zeros((len(vocab.roles) + 1, n), dtype=bool)
-    preference = np.zeros((len(vocab.roles) + 1, n), dtype=np.float64)
-    for j, v in enumerate(vols):
-        for role in set(v.roles):
-            i = vocab.roles.get(role)
-            if i >= 0:
-                offered[i, j] = True
-                # Same arithmetic as scoring.role_preference, so the floats agree exactly.
-                preference[i, j] = 1.0 - v.roles.index(role) / max(len(v.roles), 1)
+    # One pass over people collecting coordinates, then one scatter per array: at tens
+    # of thousands of volunteers the Python loop is the cost of encoding.
+    areas, roles = vocab.areas.index, vocab.roles.index
+    tag_vocabs = (vocab.experience.index, vocab.topics.index, vocab.languages.index)
+    travel_at: tuple[list[int], list[int]] = ([], [])
+    role_at: tuple[list[int], list[int]] = ([], [])
+    role_pref: list[float] = []
+    tags_at: list[tuple[list[int], list[int]]] = [([], []), ([], []), ([], [])]
     owner, day, start, end = [], [], [], []
     flexible = np.zeros(n, dtype=np.float64)
+    day_index = {d: i for i, d in enumerate(DAYS)}
     for j, v in enumerate(vols):
+        for a in v.travel_areas:
+            if a in areas:
+                travel_at[0].append(areas[a])
+                travel_at[1].append(j)
+        for position, role in enumerate(v.roles):
+            if role in roles and role not in v.roles[:position]:
+                role_at[0].append(roles[role])
+                role_at[1].append(j)
+                # Same arithmetic as scoring.role_preference, so the floats agree exactly.
+                role_pref.append(1.0 - position / max(len(v.roles), 1))
+        for k, codes in enumerate((v.experience, v.interests, v.languages)):
+            index = tag_vocabs[k]
+            for code in codes:
+                if code in index:
+                    tags_at[k][0].append(index[code])
+                    tags_at[k][1].append(j)
         total = 0
         for w in v.availability:
             s, e = _minutes(w["start"]), _minutes(w["end"])
             total += max(e - s, 0)
             owner.append(j)
-            day.append(DAYS.index(w["day"]) if w["day"] in DAYS else -1)
+            day.append(day_index.get(w["day"], -1))
             start.append(s)
             end.append(e)
+        # Same arithmetic as scoring.availability_fit for flexible requests.
         flexible[j] = min(total / 60 / FLEXIBLE_HOURS_FOR_FULL_FIT, 1.0)
+    # One extra all-False row: a request in an area no volunteer knows indexes it as -1.
+    travel = np.zeros((len(vocab.areas) + 1, n), dtype=bool)
+    travel[travel_at] = True
+    # Again one extra empty row, for a role nobody offers (index -1).
+    offered = np.zeros((len(vocab.roles) + 1, n), dtype=bool)
+    offered[role_at] = True
+    preference = np.zeros((len(vocab.roles) + 1, n), dtype=np.float64)
+    preference[role_at] = role_pref
+    indicators = []
+    for k, v_ in enumerate((vocab.experience, vocab.topics, vocab.languages)):
+        m = np.zeros((max(len(v_), 1), n), dtype=np.float32)
+        m[tags_at[k]] = 1.0
+        indicators.append(m)
     active = np.array([s.active_commitments for s in stands], dtype=np.int64)
     past = np.array([s.involvements for s in stands], dtype=np.int64)
     maxc = np.array([v.max_commitments for v in vols], dtype=np.int64)
     reserved = np.array([c.reserved_elsewhere for c in cands], dtype=np.int64)
     usable = np.array([v.status == VolunteerStatus.ACTIVE and v.has_consent for v in vols], dtype=bool)
     usable &= active < maxc
+    training_codes = [v.training_codes for v in vols]
     return VolunteerArrays(
         ids=[v.id for v in vols],
         volunteers=vols,
@@ -197,13 +214,13 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> V
                       dtype=np.int64),
         travel=travel,
         modes=np.array([_bits(v.modes, vocab.modes) for v in vols], dtype=vocab.mode_dtype),
-        trainings=np.array([_bits(v.training_codes, vocab.trainings) for v in vols], dtype=vocab.training_dtype),
-        qi_trained=np.array([bool(v.training_codes & set(QI_TRAININGS)) for v in vols], dtype=bool),
+        trainings=np.array([_bits(t, vocab.trainings) for t in training_codes], dtype=vocab.training_dtype),
+        qi_trained=np.array([not trained.isdisjoint(QI_TRAININGS) for trained in training_codes], dtype=bool),
         role_offered=offered,
         role_preference=preference,
-        experience=_indicator([v.experience for v in vols], vocab.experience),
-        topics=_indicator([v.interests for v in vols], vocab.topics),
-        languages=_indicator([v.languages for v in vols], vocab.languages),
+        experience=indicators[0],
+        topics=indicators[1],
+        languages=indicators[2],
         flexible_fit=flexible,
         # Same expression as scoring.fairness.
         fairness=1.0 / (1.0 + past + active),
