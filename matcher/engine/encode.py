@@ -80,18 +80,27 @@ class Vocabularies:
     def build(
         cls, volunteers: Sequence[Volunteer], requests: Sequence[TeamRequest], config: MatchingConfig
     ) -> Vocabularies:
+        # Codes from both sides: then a newcomer on either side (incremental scoring) can
+        # only bring codes that nobody on the other side uses, which never score.
         return cls(
-            areas=Vocabulary([v.home_area for v in volunteers] + [a for v in volunteers for a in v.travel_areas]),
-            roles=Vocabulary(r for v in volunteers for r in v.roles),
-            modes=Vocabulary(m for v in volunteers for m in v.modes),
+            areas=Vocabulary(
+                [v.home_area for v in volunteers] + [a for v in volunteers for a in v.travel_areas]
+                + [r.area for r in requests]
+            ),
+            roles=Vocabulary([r for v in volunteers for r in v.roles] + [x["role"] for r in requests for x in r.roles]),
+            modes=Vocabulary([m for v in volunteers for m in v.modes] + [m for r in requests for m in r.modes]),
             trainings=Vocabulary(
                 [t for v in volunteers for t in v.training_codes]
                 + [t for r in requests for t in r.required_trainings]
                 + [t for ts in config.role_trainings.values() for t in ts]
             ),
-            experience=Vocabulary(e for v in volunteers for e in v.experience),
-            topics=Vocabulary(t for v in volunteers for t in v.interests),
-            languages=Vocabulary(x for v in volunteers for x in v.languages),
+            experience=Vocabulary(
+                [e for v in volunteers for e in v.experience] + [e for r in requests for e in r.experience_sought]
+            ),
+            topics=Vocabulary([t for v in volunteers for t in v.interests] + [t for r in requests for t in r.topics]),
+            languages=Vocabulary(
+                [x for v in volunteers for x in v.languages] + [x for r in requests for x in r.languages]
+            ),
         )
 
 
