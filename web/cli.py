@@ -140,6 +140,52 @@ def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: 
     click.echo(f"coordinator {made.email} created for {', '.join(made.areas)}")
 
 
+@main.command("match")
+@click.option("--volunteers", "volunteers_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--requests", "requests_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option(
+    "--on-bad-line",
+    type=click.Choice(["skip", "refuse"]),
+    default="skip",
+    show_default=True,
+    help="skip bad lines (reported with their line numbers) or refuse the whole batch",
+)
+@click.option(
+    "--vocabularies",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="a taxonomy JSON (as GET /api/v1/taxonomy returns); default: the starting vocabularies",
+)
+@click.option("--progress/--no-progress", default=True, help="a progress bar (on a terminal only)")
+def match(
+    volunteers_path: str, requests_path: str, out_path: str, on_bad_line: str, vocabularies: str | None, progress: bool
+) -> None:
+    """Offline batch matching: JSON-lines offers and requests in, the assignment out."""
+    from matcher.batch import BatchRefused, run_batch
+    from web.batch_parsers import parse_request, parse_volunteer, use_vocabularies
+
+    use_vocabularies(vocabularies)
+    try:
+        summary = run_batch(
+            volunteers_path,
+            requests_path,
+            out_path,
+            parse_volunteer=parse_volunteer,
+            parse_request=parse_request,
+            on_bad_line=on_bad_line,  # type: ignore[arg-type]
+            progress=progress,
+            config=Settings.from_env().matching,
+            warn=lambda line: click.echo(f"bad line: {line}", err=True),
+        )
+    except BatchRefused as refused:
+        click.echo(f"refused: {len(refused.bad_lines)} bad line(s); nothing written", err=True)
+        sys.exit(1)
+    for line in summary.lines():
+        click.echo(line)
+    click.echo(f"took {summary.seconds.get('all', 0):.2f}s; wrote {out_path}")
+
+
 @main.command("assign")
 def assign() -> None:
     """Propose one assignment across every open request now (beat does it every 15 minutes)."""

@@ -1,0 +1,56 @@
+"""Batch records read with the API's own schemas, so a rule lives in one place."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError
+
+from matcher.domain import TeamRequest, Volunteer, VolunteerStatus
+from matcher.taxonomy import STARTING_TERMS
+from web.schemas import TeamRequestIn, VolunteerIn
+from web.vocabulary import codes_from, codes_in_force
+
+# Fields a batch record carries beside the API's shape.
+BATCH_ONLY = ("id", "status", "active_commitments")
+
+
+def use_vocabularies(path: str | Path | None) -> None:
+    """The codes batch records are checked against: a taxonomy file (the shape of
+    GET /api/v1/taxonomy) or the starting vocabularies."""
+    if path:
+        taxonomy = json.loads(Path(path).read_text())
+    else:
+        taxonomy = {v: [{"code": c, "label": label} for c, label in terms] for v, terms in STARTING_TERMS.items()}
+    codes_in_force.set(codes_from(taxonomy))
+
+
+def _api_part(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in BATCH_ONLY}
+
+
+def parse_volunteer(record: dict[str, Any]) -> Volunteer:
+    errors: dict[str, Any] = {}
+    status = record.get("status", VolunteerStatus.ACTIVE)
+    if status not in VolunteerStatus.ALL:
+        errors["status"] = [f"Must be one of: {', '.join(VolunteerStatus.ALL)}."]
+    try:
+        offer = VolunteerIn().load(_api_part(record))
+    except ValidationError as exc:
+        errors.update(exc.normalized_messages())
+    if errors:
+        raise ValidationError(errors)
+    consent = offer.pop("consent")
+    now = datetime.now(UTC)
+    return Volunteer(
+        **offer, consent_version=consent["version"], consent_given_at=now, status=status, created_at=now, updated_at=now
+    )
+
+
+def parse_request(record: dict[str, Any]) -> TeamRequest:
+    request_in = TeamRequestIn().load(_api_part(record))
+    contact = request_in.pop("contact")
+    return TeamRequest(**request_in, contact_name=contact["name"], contact_email=contact["email"])
