@@ -16,6 +16,8 @@ from web.vocabulary import codes_from, codes_in_force
 
 # Fields a batch record carries beside the API's shape.
 BATCH_ONLY = ("id", "status", "active_commitments")
+# Built once: a schema instance per record would cost more than the validation itself.
+OFFER_SCHEMA, REQUEST_SCHEMA = VolunteerIn(), TeamRequestIn()
 
 
 def use_vocabularies(path: str | Path | None) -> None:
@@ -38,7 +40,7 @@ def parse_volunteer(record: dict[str, Any]) -> Volunteer:
     if status not in VolunteerStatus.ALL:
         errors["status"] = [f"Must be one of: {', '.join(VolunteerStatus.ALL)}."]
     try:
-        offer = VolunteerIn().load(_api_part(record))
+        offer = OFFER_SCHEMA.load(_api_part(record))
     except ValidationError as exc:
         errors.update(exc.normalized_messages())
     if errors:
@@ -51,6 +53,6 @@ def parse_volunteer(record: dict[str, Any]) -> Volunteer:
 
 
 def parse_request(record: dict[str, Any]) -> TeamRequest:
-    request_in = TeamRequestIn().load(_api_part(record))
+    request_in = REQUEST_SCHEMA.load(_api_part(record))
     contact = request_in.pop("contact")
     return TeamRequest(**request_in, contact_name=contact["name"], contact_email=contact["email"])
