@@ -39,12 +39,12 @@ def greedy(pairing: Pairing) -> Baseline:
     rows_out: list[int] = []
     cols_out: list[int] = []
     for rows, s in pairing.chunks():
-        order = np.argsort(-s, axis=1, kind="stable")
         for i, row in enumerate(rows.tolist()):
             need = int(req.row_open[row])
             q = int(req.row_request[row])
-            for c in order[i].tolist():
-                if need == 0 or not np.isfinite(s[i, c]):
+            eligible = np.flatnonzero(np.isfinite(s[i]))
+            for c in eligible[np.argsort(-s[i, eligible], kind="stable")].tolist():
+                if need == 0:
                     break
                 if left[c] > 0 and (q, c) not in on_request:
                     left[c] -= 1
