@@ -154,7 +154,9 @@ def make_volunteer(rng: random.Random, n: int) -> tuple[Volunteer, Standing]:
         trainings=trainings,
         excluded_teams=[f"Team {rng.randrange(1, 400)}"] if rng.random() < 0.05 else [],
     )
-    return volunteer, Standing(active_commitments=active, involvements=involvements)
+    # Waiting since registering (or since the last involvement ended), if nothing is held now.
+    waiting = 0 if active else rng.choice([0, 7, 30, 60, 90, 180, 365])
+    return volunteer, Standing(active_commitments=active, involvements=involvements, waiting_days=waiting)
 
 
 def make_request(rng: random.Random, n: int, scarce: bool) -> TeamRequest:

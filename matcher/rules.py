@@ -32,6 +32,20 @@ class Standing:
     active_commitments: int = 0
     matched_request_ids: frozenset[str] = frozenset()  # requests with a non-suggested match
     involvements: int = 0  # committed matches ever, for fairness
+    # Days since they registered, or since their last involvement ended, with nothing
+    # held since: the longer someone has waited, the more fairness lifts them.
+    waiting_days: int = 0
+
+
+def why_not(
+    volunteer: Volunteer,
+    request: TeamRequest,
+    role: str,
+    standing: Standing,
+    config: MatchingConfig,
+) -> list[dict[str, str]]:
+    """Every rule the pair breaks, each with the sentence a coordinator reads."""
+    return [{"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)]
 
 
 def required_trainings(request: TeamRequest, role: str, config: MatchingConfig) -> set[str]:

@@ -7,6 +7,9 @@ explainable line by line and improving any one factor can only raise it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from matcher.config import MatchingConfig
 from matcher.domain import Slot, TeamRequest, Volunteer, slots
@@ -16,6 +19,10 @@ from matcher.rules import Standing
 # QI introduction; early stages welcome everybody equally.
 STAGES_NEEDING_QI = {"change_ideas", "testing", "implementation", "spread"}
 FLEXIBLE_HOURS_FOR_FULL_FIT = 6.0
+# Fairness has two parts: how little someone has been involved (most of it), and how
+# long they have waited since registering or since their last involvement ended.
+WAITING_SHARE = 0.25
+WAITING_DAYS_FOR_FULL_LIFT = 180.0
 
 
 @dataclass(frozen=True)
@@ -62,9 +69,19 @@ def stage_readiness(volunteer: Volunteer, request: TeamRequest) -> float:
     return 1.0 if volunteer.training_codes & {"qi_introduction", "qi_pocket", "improvement_coach"} else 0.5
 
 
+def fairness_fraction(previous: Any, waiting_days: Any) -> Any:
+    """For scalars or arrays alike, so the engine's vectorised value is the very same float.
+
+    ``previous`` is past plus current commitments: none gives the full involvement
+    part, one half, two a third... ``waiting_days`` adds up to ``WAITING_SHARE``.
+    """
+    involvement = 1.0 / (1.0 + previous)
+    waiting = np.minimum(np.maximum(waiting_days, 0) / WAITING_DAYS_FOR_FULL_LIFT, 1.0)
+    return (1.0 - WAITING_SHARE) * involvement + WAITING_SHARE * waiting
+
+
 def fairness(standing: Standing) -> float:
-    # People never involved get the full lift; each past or current commitment lowers it.
-    return 1.0 / (1.0 + standing.involvements + standing.active_commitments)
+    return float(fairness_fraction(standing.involvements + standing.active_commitments, standing.waiting_days))
 
 
 def score_pair(

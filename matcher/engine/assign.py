@@ -29,6 +29,7 @@ from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
 from matcher.engine.score import Pairing
+from matcher.scoring import fairness_fraction
 
 SCALE = 1_000_000  # scores to integer costs, at the six decimals a factor carries
 
@@ -49,10 +50,13 @@ class Assignment:
 
 def spread_costs(pairing: Pairing, cols: np.ndarray, units: int) -> np.ndarray:
     """(len(cols), units) cost of each volunteer's 1st, 2nd, ... place in this run."""
-    w = pairing.weights["fairness"]
-    base = pairing.volunteers.previous[cols][:, None].astype(np.float64)
+    vol = pairing.volunteers
+    base = vol.previous[cols][:, None]
+    waiting = vol.waiting_days[cols][:, None]
     k = np.arange(units)[None, :]
-    return w * (1.0 / (1.0 + base) - 1.0 / (1.0 + base + k))
+    # What their fairness factor would lose if the earlier places were already committed.
+    first = fairness_fraction(base, waiting)
+    return pairing.weights["fairness"] * (first - fairness_fraction(base + k, waiting))
 
 
 def solve(pairing: Pairing, edges: Edges) -> Assignment:

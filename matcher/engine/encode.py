@@ -22,7 +22,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest, Volunteer, VolunteerStatus, _minutes
 from matcher.proposals import Candidate
 from matcher.rules import Standing, required_trainings
-from matcher.scoring import FLEXIBLE_HOURS_FOR_FULL_FIT, STAGES_NEEDING_QI
+from matcher.scoring import FLEXIBLE_HOURS_FOR_FULL_FIT, STAGES_NEEDING_QI, fairness_fraction
 
 QI_TRAININGS = ("qi_introduction", "qi_pocket", "improvement_coach")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -133,6 +133,7 @@ class VolunteerArrays:
     flexible_fit: np.ndarray  # float64: availability fit for requests without fixed slots
     fairness: np.ndarray  # float64: the fairness fraction from their standing
     previous: np.ndarray  # int: past plus current commitments, for reporting first-timers
+    waiting_days: np.ndarray  # int: see Standing.waiting_days
     # Availability windows, flattened: which volunteer, day index, start and end minute.
     window_owner: np.ndarray
     window_day: np.ndarray
@@ -207,6 +208,7 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> V
         indicators.append(m)
     active = np.array([s.active_commitments for s in stands], dtype=np.int64)
     past = np.array([s.involvements for s in stands], dtype=np.int64)
+    waiting = np.array([s.waiting_days for s in stands], dtype=np.int64)
     maxc = np.array([v.max_commitments for v in vols], dtype=np.int64)
     reserved = np.array([c.reserved_elsewhere for c in cands], dtype=np.int64)
     usable = np.array([v.status == VolunteerStatus.ACTIVE and v.has_consent for v in vols], dtype=bool)
@@ -231,8 +233,9 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> V
         topics=indicators[1],
         languages=indicators[2],
         flexible_fit=flexible,
-        # Same expression as scoring.fairness.
-        fairness=1.0 / (1.0 + past + active),
+        # The scalar scorer's own function, so the floats agree exactly.
+        fairness=fairness_fraction(past + active, waiting),
+        waiting_days=waiting,
         previous=past + active,
         window_owner=np.array(owner, dtype=np.int64),
         window_day=np.array(day, dtype=np.int64),

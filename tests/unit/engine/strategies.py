@@ -91,6 +91,7 @@ def standing(draw: Any, request_ids: list[str]) -> Standing:
         matched_request_ids=frozenset(draw(st.lists(st.sampled_from(request_ids), max_size=1))) if request_ids
         else frozenset(),
         involvements=draw(st.integers(0, 5)),
+        waiting_days=draw(st.sampled_from([0, 0, 30, 179, 180, 400])),
     )
 
 

@@ -86,6 +86,7 @@ def _improvements(v, r, s):
         v, trainings=[*v.trainings, {"code": "qi_introduction", "completed_on": "2025-01-01"}]
     ), s
     yield "fairness", v, dataclasses.replace(s, involvements=max(s.involvements - 1, 0))
+    yield "fairness", v, dataclasses.replace(s, waiting_days=s.waiting_days + 30)
     yield "role_preference", dataclasses.replace(v, roles=[v.roles[-1], *v.roles[:-1]]), s
 
 
