@@ -38,6 +38,9 @@ class Edges:
     rows: np.ndarray
     cols: np.ndarray
     score: np.ndarray
+    # Per demand row, an upper bound on the score of any eligible volunteer left out of
+    # its list (-inf when none was): what lets ``assign`` prove pruning cost no score.
+    bound: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -48,19 +51,19 @@ class Edges:
         cols = np.concatenate([p.cols for p in parts]) if parts else np.zeros(0, np.int64)
         score = np.concatenate([p.score for p in parts]) if parts else np.zeros(0)
         _, first = np.unique(rows * n_cols + cols, return_index=True)
-        return cls(rows[first], cols[first], score[first])
+        bound = next((p.bound for p in parts if p.bound is not None), None)
+        return cls(rows[first], cols[first], score[first], bound)
 
     def rescored(self, pairing: Pairing) -> Edges:
         """The same pairs with float64 scores exactly as ``score_pair`` computes them."""
-        return Edges(self.rows, self.cols, exact_scores(pairing, self.rows, self.cols))
+        return Edges(self.rows, self.cols, exact_scores(pairing, self.rows, self.cols), self.bound)
 
 
-def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> Edges:
-    k = int(min(keep.max(), s.shape[1]))
-    if k < s.shape[1]:
-        idx = np.argpartition(-s, k - 1, axis=1)[:, :k]
-    else:
-        idx = np.broadcast_to(np.arange(s.shape[1]), s.shape)
+def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> tuple[Edges, np.ndarray]:
+    """Each row's best ``keep`` volunteers, and the best score left out of each row's list."""
+    n = s.shape[1]
+    k = int(min(keep.max() + 1, n))  # one more than kept, to know the best one left out
+    idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), s.shape)
     val = np.take_along_axis(s, idx, axis=1)
     # Rank within the kept few by score, then volunteer index, so ties resolve the same way each run.
     order = np.lexsort((idx, -val), axis=1)
@@ -68,7 +71,10 @@ def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> Edges:
     val = np.take_along_axis(val, order, axis=1)
     mask = np.isfinite(val) & (np.arange(k)[None, :] < keep[:, None])
     r = np.broadcast_to(rows[:, None], idx.shape)
-    return Edges(r[mask], idx[mask], val[mask])
+    left_out = np.full(len(rows), -np.inf)
+    has_more = keep < k
+    left_out[has_more] = val[has_more, keep[has_more]]
+    return Edges(r[mask], idx[mask], val[mask]), left_out
 
 
 def prune(
@@ -86,8 +92,10 @@ def prune(
     best_row = np.zeros((m, n_vol), dtype=np.int64)
     parts: list[Edges] = []
     every_col = np.arange(n_vol)
+    bound = np.full(len(pairing.requests), -np.inf)
     for rows, s in pairing.chunks():
-        parts.append(_top_per_row(rows, s, keep_rows[rows]))
+        top, bound[rows] = _top_per_row(rows, s, keep_rows[rows])
+        parts.append(top)
         if m:
             # Running top-m per volunteer. A few argmax rounds down the columns are far
             # cheaper than a partition along the strided axis.
@@ -106,7 +114,8 @@ def prune(
     finite = np.isfinite(best_val)
     cols = np.broadcast_to(np.arange(n_vol)[None, :], best_val.shape)
     parts.append(Edges(best_row[finite], cols[finite], best_val[finite]))
-    return Edges.union(parts, n_vol).rescored(pairing)
+    kept = Edges.union(parts, n_vol).rescored(pairing)
+    return Edges(kept.rows, kept.cols, kept.score, bound)
 
 
 def everything(pairing: Pairing) -> Edges:
@@ -115,4 +124,5 @@ def everything(pairing: Pairing) -> Edges:
     for rows, s in pairing.chunks():
         r, c = np.nonzero(np.isfinite(s))
         parts.append(Edges(rows[r], c, s[r, c]))
-    return Edges.union(parts, len(pairing.volunteers)).rescored(pairing)
+    every = Edges.union(parts, len(pairing.volunteers)).rescored(pairing)
+    return Edges(every.rows, every.cols, every.score, np.full(len(pairing.requests), -np.inf))

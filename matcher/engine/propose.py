@@ -53,6 +53,7 @@ def run(
     config: MatchingConfig,
     *,
     pruned: bool = True,
+    prove_score: bool = True,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Outcome:
     t0 = time.perf_counter()
@@ -61,7 +62,7 @@ def run(
     edges = prune(pairing, on_chunk=on_chunk) if pruned else everything(pairing)
     t2 = time.perf_counter()
     # The unpruned graph is already complete: nothing left to prove.
-    assignment = assign(pairing, edges, prove=pruned)
+    assignment = assign(pairing, edges, prove=pruned, prove_score=prove_score)
     proposals = explain(pairing, edges, assignment, config.alternates_per_request)
     t3 = time.perf_counter()
     seconds = {"encode": t1 - t0, "score": t2 - t1, "assign": t3 - t2, "total": t3 - t0}
