@@ -213,6 +213,18 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     published_at: datetime | None = None
 
+    @classmethod
+    def of_match(cls, kind: str, match: Match, at: datetime, **data: Any) -> Event:
+        """An event on a match's timeline, also found on its request's and volunteer's."""
+        return cls(
+            kind,
+            at,
+            match_id=match.id,
+            team_request_id=match.team_request_id,
+            volunteer_id=match.volunteer_id,
+            data=data,
+        )
+
 
 @dataclass(eq=False)
 class Delivery:

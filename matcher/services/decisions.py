@@ -62,23 +62,10 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     match.status = MatchStatus.APPROVED
     match.decided_by = coordinator.id
     match.updated_at = now
-    uow.events.add(
-        Event(
-            "match.approved",
-            now,
-            match_id=match.id,
-            team_request_id=request.id,
-            volunteer_id=volunteer.id,
-            data={"by": coordinator.id, "role": match.role},
-        )
-    )
+    uow.events.add(Event.of_match("match.approved", match, now, by=coordinator.id, role=match.role))
     if volunteer.preferred_contact == "phone":
         # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
-        uow.events.add(
-            Event(
-                "volunteer.call_requested", now, match_id=match.id, volunteer_id=volunteer.id, data={"route": "phone"}
-            )
-        )
+        uow.events.add(Event.of_match("volunteer.call_requested", match, now, route="phone"))
     still_open = open_counts(request, uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
         request.status = RequestStatus.FILLED
@@ -111,16 +98,7 @@ def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str
         match.decided_by = coordinator.id
         match.updated_at = now
         # The request is rescored on this event, so an alternate moves up.
-        uow.events.add(
-            Event(
-                "match.rejected",
-                now,
-                match_id=match.id,
-                team_request_id=request.id,
-                volunteer_id=match.volunteer_id,
-                data={"by": coordinator.id},
-            )
-        )
+        uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
         uow.commit()
         return match
 
@@ -185,16 +163,7 @@ def _make_match(
         match.origin, match.proposed = "coordinator", True
         if suggestion is None:
             uow.matches.add(match)
-        uow.events.add(
-            Event(
-                "match.created",
-                now,
-                match_id=match.id,
-                team_request_id=request.id,
-                volunteer_id=volunteer.id,
-                data={"by": coordinator.id, "role": role, "overrides": broken},
-            )
-        )
+        uow.events.add(Event.of_match("match.created", match, now, by=coordinator.id, role=role, overrides=broken))
         _commit_to(uow, match, request, coordinator, clock)
         uow.commit()
         return match

@@ -87,16 +87,7 @@ def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
             continue
         match.status = MatchStatus.CLOSED
         match.updated_at = now
-        uow.events.add(
-            Event(
-                "match.closed",
-                now,
-                match_id=match.id,
-                team_request_id=match.team_request_id,
-                volunteer_id=volunteer.id,
-                data={"reason": "volunteer_withdrew"},
-            )
-        )
+        uow.events.add(Event.of_match("match.closed", match, now, reason="volunteer_withdrew"))
 
 
 def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) -> TeamRequest:

@@ -53,16 +53,7 @@ def send_introductions(
         uow.deliveries.mark_sent(key, email.message_id, clock.now())
         sent += 1
         with uow:
-            uow.events.add(
-                Event(
-                    "email.sent",
-                    clock.now(),
-                    match_id=match.id,
-                    team_request_id=request.id,
-                    volunteer_id=volunteer.id,
-                    data={"letter": "introduction", "to": party},
-                )
-            )
+            uow.events.add(Event.of_match("email.sent", match, clock.now(), letter="introduction", to=party))
             uow.commit()
 
     if all(uow.deliveries.is_sent(delivery_key(match.id, p)) for p in PARTIES):
@@ -78,15 +69,7 @@ def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: Match
             return  # another run got here first
         match.status = MatchStatus.INTRODUCED
         match.updated_at = now
-        uow.events.add(
-            Event(
-                "match.introduced",
-                now,
-                match_id=match.id,
-                team_request_id=match.team_request_id,
-                volunteer_id=match.volunteer_id,
-            )
-        )
+        uow.events.add(Event.of_match("match.introduced", match, now))
         for follow_up in follow_ups_for(match, config, now):
             uow.follow_ups.add(follow_up)
             uow.events.add(

@@ -104,16 +104,7 @@ def _store(
                 updated_at=now,
             )
             uow.matches.add(match)
-            uow.events.add(
-                Event(
-                    "match.suggested",
-                    now,
-                    match_id=match.id,
-                    team_request_id=request.id,
-                    volunteer_id=p.volunteer_id,
-                    data={"role": p.role, "score": p.score},
-                )
-            )
+            uow.events.add(Event.of_match("match.suggested", match, now, role=p.role, score=p.score))
         match.role, match.score, match.factors = p.role, p.score, p.factors
         match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
     for stale in current.values():
