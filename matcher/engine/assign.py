@@ -37,7 +37,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
-from matcher.engine.score import Pairing
+from matcher.engine.score import Pairing, in_sorted
 from matcher.scoring import fairness_fraction
 
 SCALE = 1_000_000  # scores to integer costs, at the six decimals a factor carries
@@ -260,9 +260,9 @@ def potentials(net: Network) -> np.ndarray:
 
 # Float32 block scores are within a few millionths: look a little wider, then decide exactly.
 SLACK = 50
-# Once some pair proves the graph too narrow, also add pairs that nearly do (within 0.02
+# Once some pair proves the graph too narrow, also add pairs that nearly do (within 0.005
 # of score): the potentials move after the next solve, and this saves another round.
-NEAR = 20_000
+NEAR = 5_000
 
 
 def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Edges | None:
@@ -285,16 +285,18 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
     have = np.sort(edges.rows * n_vol + edges.cols)
     found = []
     proof_fails = False
-    for start in range(0, len(doubtful), 256):
-        rows, s = pairing.block(doubtful[start : start + 256])
-        with np.errstate(invalid="ignore"):
-            reduced = (max_score - s) * SCALE + pi_row[rows][:, None] - pi_vol[None, :]
-        r, c = np.nonzero(np.isfinite(s) & (reduced < NEAR + SLACK))
+    pi_max = int(pi_vol.max())
+    for start in range(0, len(doubtful), 64):
+        rows, s = pairing.block(doubtful[start : start + 64])
+        # A pair can only come near a negative reduced cost above this score; most fall below,
+        # so the exact reduced costs are computed for a few pairs, not whole rows.
+        floor = max_score + (pi_row[rows] - pi_max - NEAR - SLACK) / SCALE
+        r, c = np.nonzero(s > floor[:, None].astype(np.float32))
         if not len(r):
             continue
         rr, cc = rows[r], c
         codes = rr * n_vol + cc
-        new = ~np.isin(codes, have)
+        new = ~in_sorted(codes, have)
         if not new.any():
             continue
         cand = Edges(rr[new], cc[new], s[r, c][new]).rescored(pairing)

@@ -18,7 +18,7 @@ from matcher.domain import TeamRequest
 from matcher.engine.assign import Assignment, assign
 from matcher.engine.candidates import Edges, everything, prune
 from matcher.engine.encode import Vocabularies, encode_requests, encode_volunteers
-from matcher.engine.score import FACTORS, Pairing, rounded
+from matcher.engine.score import FACTORS, Pairing, in_sorted, rounded
 from matcher.proposals import Candidate, Proposal
 
 
@@ -121,7 +121,7 @@ def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) 
     first = np.zeros(len(order), dtype=bool)
     first[np.unique(key, return_index=True)[1]] = True  # each volunteer's best role on the request
     held = req.row_request[assignment.rows] * n_vol + assignment.cols
-    keep = order[first & ~np.isin(key, held)]
+    keep = order[first & ~in_sorted(key, np.sort(held))]
     requests = request_of[keep]
     start = np.searchsorted(requests, requests)  # index of each request's first kept pair
     rank = np.arange(len(keep)) - start

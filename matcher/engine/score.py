@@ -39,6 +39,14 @@ FACTORS = (
 CHUNK_ELEMENTS = 1_500_000
 
 
+def in_sorted(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
+    """Membership by binary search: ``np.isin`` hashes the big array again on every call."""
+    if not len(sorted_array):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_array, values), len(sorted_array) - 1)
+    return sorted_array[at] == values
+
+
 def _shared(wanted: np.ndarray, offered: np.ndarray) -> np.ndarray:
     # Counts of shared codes: exact small integers even in float32.
     return np.einsum("it,ti->i", wanted, offered).astype(np.float64)
@@ -109,7 +117,7 @@ class Pairing:
             & (shared != 0)  # rule 3
             & ((slot_n == 0) | (covered > 0))  # rule 5
             & ((vol.trainings[vi] & need) == need)  # rule 6
-            & ~np.isin(ri * len(vol) + vi, self.blocked)  # rules 7 and 9
+            & ~in_sorted(ri * len(vol) + vi, self.blocked)  # rules 7 and 9
         )
         if req.in_person_bit:
             ok &= ~((shared == req.in_person_bit) & ~(home_here | travels_here))  # rule 4
@@ -162,11 +170,22 @@ class Pairing:
         cols = np.arange(n_vol)[columns]
         out = np.zeros((len(ri), len(cols)), dtype=bool)
         lo, hi = np.searchsorted(self.blocked, [ri.min() * n_vol, (ri.max() + 1) * n_vol])
-        for code in self.blocked[lo:hi].tolist():
-            r, v = divmod(code, n_vol)
-            j = int(np.searchsorted(cols, v))
-            if j < len(cols) and cols[j] == v:
-                out[ri == r, j] = True
+        request, volunteer = np.divmod(self.blocked[lo:hi], n_vol)
+        hit = np.isin(request, ri)
+        request, volunteer = request[hit], volunteer[hit]
+        if not len(request):
+            return out
+        # Rows of one request are several (one per role): expand each blocked pair to all of them.
+        order = np.argsort(ri, kind="stable")
+        first = np.searchsorted(ri[order], request, side="left")
+        last = np.searchsorted(ri[order], request, side="right")
+        count = last - first
+        row_pos = order[np.repeat(first, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
+        col_of = np.repeat(volunteer, count)
+        j = np.searchsorted(cols, col_of)
+        inside = j < len(cols)
+        inside[inside] = cols[j[inside]] == col_of[inside]
+        out[row_pos[inside], j[inside]] = True
         return out
 
     def pair_factors(self, rows: np.ndarray, cols: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
