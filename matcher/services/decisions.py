@@ -14,7 +14,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.rules import REASONS, Standing, screen
+from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
 from matcher.services.suggestions import open_counts, standings
 
@@ -55,7 +55,7 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     on_request = uow.matches.where(team_request_id=request.id)
     if open_counts(request, on_request).get(match.role, 0) <= 0:
         raise Conflict(f"no place is open for the role {match.role}")
-    standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
+    standing = standings(uow, [volunteer])[volunteer.id]
     if standing.active_commitments >= volunteer.max_commitments:
         raise Conflict("the volunteer already holds as many commitments as they offered")
 
@@ -144,7 +144,7 @@ def _make_match(
         suggestion = existing[0] if existing and existing[0].status == MatchStatus.SUGGESTED else None
         if existing and suggestion is None:
             raise Conflict("the volunteer already has a match on this request")
-        standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
+        standing = standings(uow, [volunteer], now)[volunteer.id]
         broken = screen(volunteer, request, role, standing, config)
         blocking = [code for code in broken if code in NOT_OVERRIDABLE]
         if blocking:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +29,15 @@ def open_counts(request: TeamRequest, matches: list[Match]) -> dict[str, int]:
     return {r["role"]: int(r["count"]) - taken[r["role"]] for r in request.roles}
 
 
-def standings(uow: UnitOfWork, volunteer_ids: list[str] | None = None) -> dict[str, Standing]:
-    """Commitments, past involvement and matched requests for each volunteer."""
-    criteria: dict[str, Any] = {} if volunteer_ids is None else {"volunteer_id": volunteer_ids}
+def standings(
+    uow: UnitOfWork, volunteers: Sequence[Volunteer] | None = None, now: datetime | None = None
+) -> dict[str, Standing]:
+    """Commitments, past involvement and matched requests for each volunteer with matches.
+
+    Given ``volunteers`` and ``now``, every one of them gets an entry, with the days
+    they have waited since registering or since their last involvement ended (for fairness).
+    """
+    criteria: dict[str, Any] = {} if volunteers is None else {"volunteer_id": [v.id for v in volunteers]}
     held = uow.matches.where(
         status=[MatchStatus.APPROVED, MatchStatus.INTRODUCED, MatchStatus.CLOSED, MatchStatus.REJECTED],
         **criteria,
@@ -38,18 +45,30 @@ def standings(uow: UnitOfWork, volunteer_ids: list[str] | None = None) -> dict[s
     active: Counter[str] = Counter()
     past: Counter[str] = Counter()
     requests: dict[str, set[str]] = defaultdict(set)
+    last_ended: dict[str, datetime] = {}
     for m in held:
         requests[m.volunteer_id].add(m.team_request_id)
         if m.status in MatchStatus.COMMITTED:
             active[m.volunteer_id] += 1
         elif m.status == MatchStatus.CLOSED:
             past[m.volunteer_id] += 1
-    ids = set(active) | set(past) | set(requests)
+            if m.updated_at is not None:
+                last_ended[m.volunteer_id] = max(m.updated_at, last_ended.get(m.volunteer_id, m.updated_at))
+
+    def waited(vid: str, registered: datetime | None) -> int:
+        if now is None or active[vid] or registered is None:
+            return 0  # someone holding a commitment is not waiting
+        since = max(registered, last_ended.get(vid, registered))
+        return max((now - since).days, 0)
+
+    registered = {v.id: v.created_at for v in volunteers or []}
+    ids = set(active) | set(past) | set(requests) | set(registered)
     return {
         vid: Standing(
             active_commitments=active[vid],
             matched_request_ids=frozenset(requests[vid]),
             involvements=past[vid],
+            waiting_days=waited(vid, registered.get(vid)),
         )
         for vid in ids
     }
@@ -67,14 +86,14 @@ def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig
         proposals = []
         if request.status == RequestStatus.OPEN:
             volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
-            standing = standings(uow)
+            standing = standings(uow, volunteers, now)
             reserved = Counter(
                 m.volunteer_id
                 for m in uow.matches.where(status=MatchStatus.SUGGESTED, proposed=True)
                 if m.team_request_id != request.id
             )
             candidates = [
-                Candidate(v, standing.get(v.id, Standing()), reserved_elsewhere=reserved[v.id]) for v in volunteers
+                Candidate(v, standing[v.id], reserved_elsewhere=reserved[v.id]) for v in volunteers
             ]
             proposals = propose_for_request(request, candidates, open_counts(request, on_request), config)
 
@@ -121,7 +140,7 @@ def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig
         suggested_on = {
             m.team_request_id for m in uow.matches.where(volunteer_id=volunteer_id, status=MatchStatus.SUGGESTED)
         }
-        standing = standings(uow, [volunteer_id]).get(volunteer_id, Standing())
+        standing = standings(uow, [volunteer])[volunteer.id]
         could_serve = [
             r.id
             for r in uow.requests.where(status=RequestStatus.OPEN)
@@ -145,7 +164,7 @@ def why_not(
         request = uow.requests.get(request_id)
         if request is None:
             raise NotFound("team request not found")
-        standing = standings(uow, [volunteer.id]).get(volunteer.id, Standing())
+        standing = standings(uow, [volunteer])[volunteer.id]
         suggested = {
             m.team_request_id for m in uow.matches.where(volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED)
         }
@@ -174,10 +193,9 @@ def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) ->
         by_request: dict[str, list[Match]] = defaultdict(list)
         for m in matches:
             by_request[m.team_request_id].append(m)
-        standing = standings(uow)
-        candidates = [
-            Candidate(v, standing.get(v.id, Standing())) for v in uow.volunteers.where(status=VolunteerStatus.ACTIVE)
-        ]
+        volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
+        standing = standings(uow, volunteers, now)
+        candidates = [Candidate(v, standing[v.id]) for v in volunteers]
         counts = {r.id: open_counts(r, by_request[r.id]) for r in requests}
         proposals = propose_all(requests, candidates, counts, config)
         for request in requests:

@@ -242,3 +242,13 @@ def test_the_programme_wide_assignment_respects_capacity_across_requests(uow, cl
     assert len(proposed) == 1  # one place of capacity: proposed once, an alternate elsewhere
     assert figures == {"requests": 2, "places_open": 2, "places_proposed": 1}
     assert uow.matches.count(volunteer_id=only.id) == 2
+
+
+def test_people_who_have_waited_longest_get_a_lift(uow, clock) -> None:
+    waited = register(uow, clock)
+    clock.advance(days=200)
+    newcomer = register(uow, clock)
+    request = submit(uow, clock, roles=[{"role": "focus_group", "count": 2}])
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    fairness = {m.volunteer_id: m.factors["fairness"] for m in uow.matches.where(team_request_id=request.id)}
+    assert fairness[waited.id] > fairness[newcomer.id]
