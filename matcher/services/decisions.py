@@ -70,6 +70,10 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if all(n <= 0 for n in still_open.values()):
         request.status = RequestStatus.FILLED
         request.updated_at = now
+        # Every place is taken: the remaining suggestions could only be refused now.
+        for leftover in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
+            if leftover is not match:
+                uow.matches.delete(leftover)
         uow.events.add(Event("request.filled", now, team_request_id=request.id))
 
 

@@ -20,7 +20,7 @@ from matcher.domain import (
 from matcher.engine.propose import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.proposals import Candidate, Proposal, propose_for_request
+from matcher.proposals import Candidate, Proposal
 from matcher.rules import REASONS, Standing, screen
 
 
@@ -76,30 +76,50 @@ def standings(
 
 def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig, clock: Clock) -> int:
     """Recompute one request's suggestions; returns how many it now has."""
+    return suggest_for_requests(uow, [request_id], config, clock)
+
+
+def suggest_for_requests(uow: UnitOfWork, request_ids: Sequence[str], config: MatchingConfig, clock: Clock) -> int:
+    """Recompute these requests' suggestions together, in one run of the engine.
+
+    Volunteers' capacity already promised to proposals on other requests is held
+    back, so an incremental rescore never over-promises anyone.
+    """
     now = clock.now()
     with uow:
-        request = uow.requests.get(request_id)
-        if request is None:
+        requests = uow.requests.where(id=list(request_ids))
+        if not requests:
             raise NotFound("team request not found")
-        on_request = uow.matches.where(team_request_id=request.id)
-        current = {m.volunteer_id: m for m in on_request if m.status == MatchStatus.SUGGESTED}
-        proposals = []
-        if request.status == RequestStatus.OPEN:
-            volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
-            standing = standings(uow, volunteers, now)
-            reserved = Counter(
-                m.volunteer_id
-                for m in uow.matches.where(status=MatchStatus.SUGGESTED, proposed=True)
-                if m.team_request_id != request.id
-            )
-            candidates = [
-                Candidate(v, standing[v.id], reserved_elsewhere=reserved[v.id]) for v in volunteers
-            ]
-            proposals = propose_for_request(request, candidates, open_counts(request, on_request), config)
-
-        _store(uow, request, current, proposals, now)
+        proposals = _resolve(uow, requests, config, now)[1]
         uow.commit()
-        return len(proposals)
+        return sum(len(p) for p in proposals.values())
+
+
+def _resolve(
+    uow: UnitOfWork, requests: list[TeamRequest], config: MatchingConfig, now: datetime
+) -> tuple[dict[str, dict[str, int]], dict[str, list[Proposal]]]:
+    """Score and assign the open ones among ``requests``; store every request's suggestions."""
+    ids = {r.id for r in requests}
+    by_request: dict[str, list[Match]] = defaultdict(list)
+    for m in uow.matches.where(team_request_id=list(ids)):
+        by_request[m.team_request_id].append(m)
+    open_requests = [r for r in requests if r.status == RequestStatus.OPEN]
+    counts = {r.id: open_counts(r, by_request[r.id]) for r in open_requests}
+    proposals: dict[str, list[Proposal]] = {}
+    if open_requests:
+        volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
+        standing = standings(uow, volunteers, now)
+        reserved = Counter(
+            m.volunteer_id
+            for m in uow.matches.where(status=MatchStatus.SUGGESTED, proposed=True)
+            if m.team_request_id not in ids
+        )
+        candidates = [Candidate(v, standing[v.id], reserved_elsewhere=reserved[v.id]) for v in volunteers]
+        proposals = propose_all(open_requests, candidates, counts, config)
+    for request in requests:
+        current = {m.volunteer_id: m for m in by_request[request.id] if m.status == MatchStatus.SUGGESTED}
+        _store(uow, request, current, proposals.get(request.id, []), now)
+    return counts, proposals
 
 
 def _store(
@@ -151,8 +171,8 @@ def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig
 
 def rescore_for_volunteer(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig, clock: Clock) -> int:
     touched = requests_touching(uow, volunteer_id, config)
-    for request_id in touched:
-        suggest_for_request(uow, request_id, config, clock)
+    if touched:
+        suggest_for_requests(uow, touched, config, clock)
     return len(touched)
 
 
@@ -186,25 +206,12 @@ def why_not(
 def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) -> dict[str, int]:
     """One assignment across every open request at once (the engine's exact solve),
     replacing each request's suggestions; returns places requested and proposed."""
-    now = clock.now()
     with uow:
         requests = uow.requests.where(status=RequestStatus.OPEN)
-        matches = uow.matches.where(team_request_id=[r.id for r in requests])
-        by_request: dict[str, list[Match]] = defaultdict(list)
-        for m in matches:
-            by_request[m.team_request_id].append(m)
-        volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
-        standing = standings(uow, volunteers, now)
-        candidates = [Candidate(v, standing[v.id]) for v in volunteers]
-        counts = {r.id: open_counts(r, by_request[r.id]) for r in requests}
-        proposals = propose_all(requests, candidates, counts, config)
-        for request in requests:
-            current = {m.volunteer_id: m for m in by_request[request.id] if m.status == MatchStatus.SUGGESTED}
-            _store(uow, request, current, proposals.get(request.id, []), now)
+        counts, proposals = _resolve(uow, requests, config, clock.now())
         uow.commit()
-    found = [p for ps in proposals.values() for p in ps if p.proposed]
     return {
         "requests": len(requests),
         "places_open": sum(max(n, 0) for c in counts.values() for n in c.values()),
-        "places_proposed": len(found),
+        "places_proposed": sum(p.proposed for ps in proposals.values() for p in ps),
     }

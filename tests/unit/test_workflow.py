@@ -252,3 +252,22 @@ def test_people_who_have_waited_longest_get_a_lift(uow, clock) -> None:
     suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
     fairness = {m.volunteer_id: m.factors["fairness"] for m in uow.matches.where(team_request_id=request.id)}
     assert fairness[waited.id] > fairness[newcomer.id]
+
+
+def test_a_filled_request_keeps_no_suggestions_that_could_only_be_refused(uow, clock, coordinator) -> None:
+    register(uow, clock), register(uow, clock)
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    first = uow.matches.where(team_request_id=request.id, proposed=True)[0]
+    decisions.approve(uow, first.id, coordinator, clock)
+    assert [m.status for m in uow.matches.where(team_request_id=request.id)] == [MatchStatus.APPROVED]
+
+
+def test_a_changed_offer_rescores_every_request_it_touches_in_one_run(uow, clock) -> None:
+    volunteer = register(uow, clock, max_commitments=1)
+    first, second = submit(uow, clock), submit(uow, clock)
+    intake.update_volunteer(uow, volunteer.id, {"max_commitments": 1}, clock)
+    assert suggestions.rescore_for_volunteer(uow, volunteer.id, CONFIG, clock) == 2
+    mine = uow.matches.where(volunteer_id=volunteer.id)
+    assert {m.team_request_id for m in mine} == {first.id, second.id}
+    assert sum(m.proposed for m in mine) == 1  # capacity one: proposed once, an alternate on the other
