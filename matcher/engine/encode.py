@@ -13,8 +13,9 @@ therefore the same assignment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -82,25 +83,30 @@ class Vocabularies:
     ) -> Vocabularies:
         # Codes from both sides: then a newcomer on either side (incremental scoring) can
         # only bring codes that nobody on the other side uses, which never score.
+        def every(*groups: Iterable[Iterable[str]]) -> Iterator[str]:
+            return chain.from_iterable(chain.from_iterable(groups))
+
         return cls(
             areas=Vocabulary(
-                [v.home_area for v in volunteers] + [a for v in volunteers for a in v.travel_areas]
-                + [r.area for r in requests]
+                chain(
+                    (v.home_area for v in volunteers),
+                    every(v.travel_areas for v in volunteers),
+                    (r.area for r in requests),
+                )
             ),
-            roles=Vocabulary([r for v in volunteers for r in v.roles] + [x["role"] for r in requests for x in r.roles]),
-            modes=Vocabulary([m for v in volunteers for m in v.modes] + [m for r in requests for m in r.modes]),
+            roles=Vocabulary(chain(every(v.roles for v in volunteers), (x["role"] for r in requests for x in r.roles))),
+            modes=Vocabulary(every((v.modes for v in volunteers), (r.modes for r in requests))),
             trainings=Vocabulary(
-                [t for v in volunteers for t in v.training_codes]
-                + [t for r in requests for t in r.required_trainings]
-                + [t for ts in config.role_trainings.values() for t in ts]
+                chain(
+                    (t["code"] for v in volunteers for t in v.trainings),  # Volunteer.training_codes
+                    every((r.required_trainings for r in requests), config.role_trainings.values()),
+                )
             ),
             experience=Vocabulary(
-                [e for v in volunteers for e in v.experience] + [e for r in requests for e in r.experience_sought]
+                every((v.experience for v in volunteers), (r.experience_sought for r in requests))
             ),
-            topics=Vocabulary([t for v in volunteers for t in v.interests] + [t for r in requests for t in r.topics]),
-            languages=Vocabulary(
-                [x for v in volunteers for x in v.languages] + [x for r in requests for x in r.languages]
-            ),
+            topics=Vocabulary(every((v.interests for v in volunteers), (r.topics for r in requests))),
+            languages=Vocabulary(every((v.languages for v in volunteers), (r.languages for r in requests))),
         )
 
 
@@ -139,7 +145,7 @@ class VolunteerArrays:
     window_day: np.ndarray
     window_start: np.ndarray
     window_end: np.ndarray
-    excluded_team_keys: list[set[str]]
+    excluded_team_keys: list[frozenset[str]]
     matched_request_ids: list[frozenset[str]]
 
     def __len__(self) -> int:
@@ -152,96 +158,152 @@ def team_key(name: str) -> str:
 
 def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> VolunteerArrays:
     cands = sorted(candidates, key=lambda c: c.volunteer.id)
-    vols = [c.volunteer for c in cands]
-    stands = [c.standing for c in cands]
-    n = len(vols)
-    # One pass over people collecting coordinates, then one scatter per array: at tens
-    # of thousands of volunteers the Python loop is the cost of encoding.
+    n = len(cands)
+    # One pass over people collecting coordinates and scalars into flat lists, then one
+    # array per list: at tens of thousands of volunteers the Python loop is the cost of
+    # encoding, so it does nothing twice and allocates as few objects as it can (every
+    # set or dict made per person also feeds the garbage collector's full passes).
     areas, roles = vocab.areas.index, vocab.roles.index
-    tag_vocabs = (vocab.experience.index, vocab.topics.index, vocab.languages.index)
-    travel_at: tuple[list[int], list[int]] = ([], [])
-    role_at: tuple[list[int], list[int]] = ([], [])
+    mode_index, training_index = vocab.modes.index, vocab.trainings.index
+    exp_index, topic_index, lang_index = vocab.experience.index, vocab.topics.index, vocab.languages.index
+    vols: list[Volunteer] = []
+    stands: list[Standing] = []
+    travel_area: list[int] = []
+    travel_vol: list[int] = []
+    role_row: list[int] = []
+    role_vol: list[int] = []
     role_pref: list[float] = []
-    tags_at: list[tuple[list[int], list[int]]] = [([], []), ([], []), ([], [])]
-    owner, day, start, end = [], [], [], []
-    flexible = np.zeros(n, dtype=np.float64)
+    tag_code: tuple[list[int], list[int], list[int]] = ([], [], [])
+    tag_vol: tuple[list[int], list[int], list[int]] = ([], [], [])
+    owner: list[int] = []
+    day: list[int] = []
+    start: list[int] = []
+    end: list[int] = []
+    home: list[int] = []
+    mode_bits: list[int] = []
+    training_bits: list[int] = []
+    qi: list[bool] = []
+    usable: list[bool] = []
+    active: list[int] = []
+    past: list[int] = []
+    waiting: list[int] = []
+    maxc: list[int] = []
+    reserved: list[int] = []
+    excluded: list[frozenset[str]] = []
     day_index = {d: i for i, d in enumerate(DAYS)}
-    for j, v in enumerate(vols):
+    minute_of: dict[str, int] = {}  # "HH:MM" -> minutes; a population uses few distinct times
+    no_exclusions: frozenset[str] = frozenset()
+    for j, c in enumerate(cands):
+        v, s = c.volunteer, c.standing
+        vols.append(v)
+        stands.append(s)
         for a in v.travel_areas:
-            if a in areas:
-                travel_at[0].append(areas[a])
-                travel_at[1].append(j)
-        for position, role in enumerate(v.roles):
-            if role in roles and role not in v.roles[:position]:
-                role_at[0].append(roles[role])
-                role_at[1].append(j)
+            i = areas.get(a)
+            if i is not None:
+                travel_area.append(i)
+                travel_vol.append(j)
+        offered = v.roles
+        for position, role in enumerate(offered):
+            i = roles.get(role)
+            # A role listed twice counts at its first place, as in scoring.role_preference.
+            if i is not None and offered.index(role) == position:
+                role_row.append(i)
+                role_vol.append(j)
                 # Same arithmetic as scoring.role_preference, so the floats agree exactly.
-                role_pref.append(1.0 - position / max(len(v.roles), 1))
-        for k, codes in enumerate((v.experience, v.interests, v.languages)):
-            index = tag_vocabs[k]
+                role_pref.append(1.0 - position / max(len(offered), 1))
+        for codes, index, code_at, vol_at in (
+            (v.experience, exp_index, tag_code[0], tag_vol[0]),
+            (v.interests, topic_index, tag_code[1], tag_vol[1]),
+            (v.languages, lang_index, tag_code[2], tag_vol[2]),
+        ):
             for code in codes:
-                if code in index:
-                    tags_at[k][0].append(index[code])
-                    tags_at[k][1].append(j)
-        total = 0
+                i = index.get(code)
+                if i is not None:
+                    code_at.append(i)
+                    vol_at.append(j)
         for w in v.availability:
-            s, e = _minutes(w["start"]), _minutes(w["end"])
-            total += max(e - s, 0)
+            for hhmm in (w["start"], w["end"]):
+                if hhmm not in minute_of:
+                    minute_of[hhmm] = _minutes(hhmm)
             owner.append(j)
             day.append(day_index.get(w["day"], -1))
-            start.append(s)
-            end.append(e)
-        # Same arithmetic as scoring.availability_fit for flexible requests.
-        flexible[j] = min(total / 60 / FLEXIBLE_HOURS_FOR_FULL_FIT, 1.0)
+            start.append(minute_of[w["start"]])
+            end.append(minute_of[w["end"]])
+        # -2, not -1: an unknown home must never equal an unknown request area.
+        home.append(areas.get(v.home_area, -2))
+        bits = 0
+        for mode in v.modes:
+            i = mode_index.get(mode)
+            if i is not None:
+                bits |= 1 << i
+        mode_bits.append(bits)
+        bits = 0
+        trained = False
+        for t in v.trainings:
+            code = t["code"]
+            i = training_index.get(code)
+            if i is not None:
+                bits |= 1 << i
+            trained = trained or code in QI_TRAININGS
+        training_bits.append(bits)
+        qi.append(trained)
+        usable.append(v.status == VolunteerStatus.ACTIVE and v.has_consent)
+        active.append(s.active_commitments)
+        past.append(s.involvements)
+        waiting.append(s.waiting_days)
+        maxc.append(v.max_commitments)
+        reserved.append(c.reserved_elsewhere)
+        excluded.append(frozenset(team_key(t) for t in v.excluded_teams) if v.excluded_teams else no_exclusions)
     # One extra all-False row: a request in an area no volunteer knows indexes it as -1.
     travel = np.zeros((len(vocab.areas) + 1, n), dtype=bool)
-    travel[travel_at] = True
+    travel[travel_area, travel_vol] = True
     # Again one extra empty row, for a role nobody offers (index -1).
-    offered = np.zeros((len(vocab.roles) + 1, n), dtype=bool)
-    offered[role_at] = True
+    offered_grid = np.zeros((len(vocab.roles) + 1, n), dtype=bool)
+    offered_grid[role_row, role_vol] = True
     preference = np.zeros((len(vocab.roles) + 1, n), dtype=np.float64)
-    preference[role_at] = role_pref
+    preference[role_row, role_vol] = role_pref
     indicators = []
     for k, v_ in enumerate((vocab.experience, vocab.topics, vocab.languages)):
         m = np.zeros((max(len(v_), 1), n), dtype=np.float32)
-        m[tags_at[k]] = 1.0
+        m[tag_code[k], tag_vol[k]] = 1.0
         indicators.append(m)
-    active = np.array([s.active_commitments for s in stands], dtype=np.int64)
-    past = np.array([s.involvements for s in stands], dtype=np.int64)
-    waiting = np.array([s.waiting_days for s in stands], dtype=np.int64)
-    maxc = np.array([v.max_commitments for v in vols], dtype=np.int64)
-    reserved = np.array([c.reserved_elsewhere for c in cands], dtype=np.int64)
-    usable = np.array([v.status == VolunteerStatus.ACTIVE and v.has_consent for v in vols], dtype=bool)
-    usable &= active < maxc
-    training_codes = [v.training_codes for v in vols]
+    window_owner = np.array(owner, dtype=np.int64)
+    window_start = np.array(start, dtype=np.int64)
+    window_end = np.array(end, dtype=np.int64)
+    # Same arithmetic as scoring.availability_fit for flexible requests: whole minutes
+    # summed (exact in float64), then divided by 60 and by the hours for a full fit.
+    minutes = np.bincount(window_owner, weights=np.maximum(window_end - window_start, 0), minlength=n)
+    flexible = np.minimum(minutes / 60 / FLEXIBLE_HOURS_FOR_FULL_FIT, 1.0)
+    active_a = np.array(active, dtype=np.int64)
+    past_a = np.array(past, dtype=np.int64)
+    waiting_a = np.array(waiting, dtype=np.int64)
+    maxc_a = np.array(maxc, dtype=np.int64)
     return VolunteerArrays(
         ids=[v.id for v in vols],
         volunteers=vols,
         standings=stands,
-        usable=usable,
-        capacity=np.maximum(maxc - active - reserved, 0),
-        # -2, not -1: an unknown home must never equal an unknown request area.
-        home=np.array([vocab.areas.get(v.home_area) if v.home_area in vocab.areas.index else -2 for v in vols],
-                      dtype=np.int64),
+        usable=np.array(usable, dtype=bool) & (active_a < maxc_a),
+        capacity=np.maximum(maxc_a - active_a - np.array(reserved, dtype=np.int64), 0),
+        home=np.array(home, dtype=np.int64),
         travel=travel,
-        modes=np.array([_bits(v.modes, vocab.modes) for v in vols], dtype=vocab.mode_dtype),
-        trainings=np.array([_bits(t, vocab.trainings) for t in training_codes], dtype=vocab.training_dtype),
-        qi_trained=np.array([not trained.isdisjoint(QI_TRAININGS) for trained in training_codes], dtype=bool),
-        role_offered=offered,
+        modes=np.array(mode_bits, dtype=vocab.mode_dtype),
+        trainings=np.array(training_bits, dtype=vocab.training_dtype),
+        qi_trained=np.array(qi, dtype=bool),
+        role_offered=offered_grid,
         role_preference=preference,
         experience=indicators[0],
         topics=indicators[1],
         languages=indicators[2],
         flexible_fit=flexible,
         # The scalar scorer's own function, so the floats agree exactly.
-        fairness=fairness_fraction(past + active, waiting),
-        waiting_days=waiting,
-        previous=past + active,
-        window_owner=np.array(owner, dtype=np.int64),
+        fairness=fairness_fraction(past_a + active_a, waiting_a),
+        waiting_days=waiting_a,
+        previous=past_a + active_a,
+        window_owner=window_owner,
         window_day=np.array(day, dtype=np.int64),
-        window_start=np.array(start, dtype=np.int64),
-        window_end=np.array(end, dtype=np.int64),
-        excluded_team_keys=[{team_key(t) for t in v.excluded_teams} for v in vols],
+        window_start=window_start,
+        window_end=window_end,
+        excluded_team_keys=excluded,
         matched_request_ids=[s.matched_request_ids for s in stands],
     )
 
