@@ -194,6 +194,10 @@ class Coordinator:
     def covers(self, area: str) -> bool:
         return area in self.areas
 
+    def can_see(self, volunteer: Volunteer) -> bool:
+        """A volunteer who lives in, or travels to, one of the coordinator's areas."""
+        return bool(volunteer.reachable_areas & set(self.areas))
+
 
 @dataclass(eq=False)
 class Event:

@@ -24,7 +24,13 @@ class Repository(Protocol[T]):
     def delete(self, obj: T) -> None: ...
 
     def where(
-        self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any
+        self,
+        *,
+        order_by: str = "created_at",
+        limit: int | None = None,
+        offset: int = 0,
+        for_update: bool = False,
+        **criteria: Any,
     ) -> list[T]:
         """Objects whose attributes equal each criterion (a list, tuple or set means "one of")."""
         ...

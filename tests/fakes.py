@@ -30,7 +30,13 @@ class FakeRepository(Generic[T]):
         self.rows.pop(obj.id, None)  # type: ignore[attr-defined]
 
     def where(
-        self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any
+        self,
+        *,
+        order_by: str = "created_at",
+        limit: int | None = None,
+        offset: int = 0,
+        for_update: bool = False,
+        **criteria: Any,
     ) -> list[T]:
         def matches(obj: T) -> bool:
             for name, want in criteria.items():

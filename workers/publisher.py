@@ -12,6 +12,7 @@ from matcher.domain import Event
 TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
     "request.submitted": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
     "match.rejected": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
+    "request.reopened": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
     "volunteer.registered": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     "volunteer.updated": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     "match.approved": [

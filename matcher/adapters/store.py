@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import domain
@@ -16,6 +16,7 @@ from matcher.adapters import orm
 from matcher.errors import Concurrent
 
 log = logging.getLogger(__name__)
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 T = TypeVar("T")
 
 
@@ -48,13 +49,23 @@ class SqlRepository(Generic[T]):
         return stmt
 
     def where(
-        self, *, order_by: str = "created_at", limit: int | None = None, offset: int = 0, **criteria: Any
+        self,
+        *,
+        order_by: str = "created_at",
+        limit: int | None = None,
+        offset: int = 0,
+        for_update: bool = False,
+        **criteria: Any,
     ) -> list[T]:
         stmt = self._filtered(criteria)
         key = getattr(self.cls, order_by, None) or getattr(self.cls, "id")  # noqa: B009
         stmt = stmt.order_by(key, getattr(self.cls, "id"))  # noqa: B009
         if limit is not None:
             stmt = stmt.limit(limit).offset(offset)
+        if for_update:
+            # Rows locked until commit; PostgreSQL re-checks the criteria after waiting,
+            # so a row another transaction moved on is no longer returned: a claim.
+            stmt = stmt.with_for_update()
         return list(self.session.scalars(stmt))
 
     def count(self, **criteria: Any) -> int:
@@ -148,8 +159,11 @@ class SqlUnitOfWork:
         # close() rolls back anything not committed (nothing half-stored) without
         # expiring what was read, so use cases can hand their objects back.
         self.session.close()
-        if isinstance(exc, IntegrityError):
-            # A unique key another transaction took first: the domain's word for it.
+        if isinstance(exc, IntegrityError) or (
+            isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+        ):
+            # A unique key another transaction took first, or a deadlock / serialization
+            # failure the database resolved by aborting us: the domain's word for it.
             raise Concurrent() from exc
 
     def commit(self) -> None:
@@ -172,12 +186,19 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets the web process read while a worker writes.
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _write_lock_first(conn: Any) -> None:
+            # SQLite has no SELECT ... FOR UPDATE: taking the write lock when the
+            # transaction begins makes read-check-write use cases (approving the last
+            # place, a volunteer's last capacity) run one after the other.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

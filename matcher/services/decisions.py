@@ -49,7 +49,9 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     now = clock.now()
     if request.status != RequestStatus.OPEN:
         raise Conflict(f"the request is {request.status}")
-    volunteer = uow.volunteers.get(match.volunteer_id)
+    # Locked after the request (always in that order): two approvals of one volunteer
+    # on two requests are decided one after the other, against their capacity.
+    volunteer = uow.volunteers.get(match.volunteer_id, for_update=True)
     if volunteer is None or volunteer.status != VolunteerStatus.ACTIVE:
         raise Conflict("the volunteer is not active")
     on_request = uow.matches.where(team_request_id=request.id)
@@ -140,7 +142,8 @@ def _make_match(
     with uow:
         request = visible_request(uow, request_id, coordinator, for_update=True)
         volunteer = uow.volunteers.get(volunteer_id)
-        if volunteer is None:
+        # Someone outside the coordinator's areas is reported as unknown: ids reveal nothing.
+        if volunteer is None or not coordinator.can_see(volunteer):
             raise Invalid({"volunteer_id": ["No such volunteer."]})
         if role not in request.role_codes:
             raise Invalid({"role": [f"The request does not ask for {role}."]})

@@ -11,13 +11,13 @@ from typing import Any
 from matcher.domain import (
     Event,
     MatchStatus,
-    RequestStatus,
     TeamRequest,
     Volunteer,
     VolunteerStatus,
 )
 from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
+from matcher.services.endings import end_commitment
 
 # What a volunteer (or a coordinator on their behalf) may change after registering.
 CHANGEABLE = {
@@ -78,16 +78,14 @@ def update_volunteer(uow: UnitOfWork, volunteer_id: str, changes: dict[str, Any]
 
 
 def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
-    # Withdrawing ends open suggestions and commitments; follow-ups are skipped
-    # by the dispatcher, which re-checks the volunteer's status.
+    # Withdrawing ends open suggestions and commitments, cancels the chats to come
+    # and gives each place back to its request.
     now = clock.now()
     for match in uow.matches.where(volunteer_id=volunteer.id, status=[MatchStatus.SUGGESTED, *MatchStatus.COMMITTED]):
         if match.status == MatchStatus.SUGGESTED:
             uow.matches.delete(match)
             continue
-        match.status = MatchStatus.CLOSED
-        match.updated_at = now
-        uow.events.add(Event.of_match("match.closed", match, now, reason="volunteer_withdrew"))
+        end_commitment(uow, match, "volunteer_withdrew", now)
 
 
 def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) -> TeamRequest:
@@ -103,20 +101,5 @@ def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) ->
     with uow:
         uow.requests.add(request)
         uow.events.add(Event("request.submitted", now, team_request_id=request.id))
-        uow.commit()
-    return request
-
-
-def close_request(uow: UnitOfWork, request_id: str, clock: Clock) -> TeamRequest:
-    now = clock.now()
-    with uow:
-        request = uow.requests.get(request_id)
-        if request is None:
-            raise NotFound("team request not found")
-        request.status = RequestStatus.CLOSED
-        request.updated_at = now
-        for match in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
-            uow.matches.delete(match)
-        uow.events.add(Event("request.closed", now, team_request_id=request.id))
         uow.commit()
     return request

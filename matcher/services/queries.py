@@ -28,7 +28,7 @@ def _areas(coordinator: Coordinator, area: str | None) -> list[str]:
 
 
 def volunteer_visible(volunteer: Volunteer, coordinator: Coordinator) -> bool:
-    return bool(volunteer.reachable_areas & set(coordinator.areas))
+    return coordinator.can_see(volunteer)
 
 
 def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> Volunteer:

@@ -87,7 +87,9 @@ def suggest_for_requests(uow: UnitOfWork, request_ids: Sequence[str], config: Ma
     """
     now = clock.now()
     with uow:
-        requests = uow.requests.where(id=list(request_ids))
+        # The same row locks an approval takes: a rescore never deletes or rewrites a
+        # suggestion that a coordinator is approving at this moment.
+        requests = uow.requests.where(id=list(request_ids), order_by="id", for_update=True)
         if not requests:
             raise NotFound("team request not found")
         proposals = _resolve(uow, requests, config, now)[1]
@@ -207,7 +209,7 @@ def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) ->
     """One assignment across every open request at once (the engine's exact solve),
     replacing each request's suggestions; returns places requested and proposed."""
     with uow:
-        requests = uow.requests.where(status=RequestStatus.OPEN)
+        requests = uow.requests.where(status=RequestStatus.OPEN, order_by="id", for_update=True)
         counts, proposals = _resolve(uow, requests, config, clock.now())
         uow.commit()
     return {

@@ -183,3 +183,29 @@ def test_anonymous_submissions_are_rate_limited_with_a_json_answer(services) -> 
     codes = [client.post("/api/v1/volunteers", json={}).status_code for _ in range(3)]
     assert codes == [422, 422, 429]
     assert client.post("/api/v1/volunteers", json={}).json["message"]
+
+
+def test_closing_a_match_and_a_request_through_the_api(app, services) -> None:
+
+    client = app.test_client()
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "a long passphrase", ["tower_hamlets"], services.clock
+    )
+    token = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "a long passphrase"})
+    auth = {"Authorization": f"Bearer {token.json['token']}"}
+    volunteer_id = client.post("/api/v1/volunteers", json=factories.offer()).json["id"]
+    request_id = client.post("/api/v1/team-requests", json=factories.team_request()).json["id"]
+    made = client.post(
+        "/api/v1/matches",
+        json={"team_request_id": request_id, "volunteer_id": volunteer_id, "role": "focus_group"},
+        headers=auth,
+    )
+    assert made.status_code == 201 and made.json["status"] == "approved"
+    assert client.get(f"/api/v1/team-requests/{request_id}", headers=auth).json["status"] == "filled"
+    assert client.post(f"/api/v1/matches/{made.json['id']}/close", json={}, headers=auth).status_code == 422
+    closed = client.post(f"/api/v1/matches/{made.json['id']}/close", json={"reason": "finished"}, headers=auth)
+    assert closed.status_code == 200 and closed.json["status"] == "closed"
+    assert client.get(f"/api/v1/team-requests/{request_id}", headers=auth).json["status"] == "open"
+    assert client.post(f"/api/v1/matches/{made.json['id']}/approve", headers=auth).status_code == 409
+    ended = client.post(f"/api/v1/team-requests/{request_id}/close", headers=auth)
+    assert ended.status_code == 200 and ended.json["status"] == "closed"

@@ -12,7 +12,7 @@ from matcher.adapters.letters import TemplateLetters
 from matcher.config import MatchingConfig, Settings
 from matcher.domain import Coordinator, FollowUpStatus, MatchStatus, RequestStatus
 from matcher.errors import Conflict, NotFound
-from matcher.services import decisions, follow_ups, intake, introductions, suggestions
+from matcher.services import decisions, endings, follow_ups, intake, introductions, suggestions
 from tests import factories
 from tests.fakes import FakeClock, FakeMailer, FakeUnitOfWork
 
@@ -204,10 +204,11 @@ def test_no_follow_up_for_a_withdrawn_volunteer_or_closed_request(uow, clock, co
     if ending == "withdraw":
         intake.update_volunteer(uow, match.volunteer_id, {"status": "withdrawn"}, clock)
     else:
-        intake.close_request(uow, match.team_request_id, clock)
+        endings.close_request(uow, match.team_request_id, coordinator, clock)
+    assert {f.status for f in uow.follow_ups.where(match_id=match.id)} == {FollowUpStatus.CANCELLED}
     clock.advance(weeks=20)
     counts = follow_ups.dispatch_due(uow, clock, CONFIG)
-    assert counts["invitation"] == 0 and counts["cancelled"] == 2
+    assert counts["invitation"] == counts["reminder"] == 0
     assert len(mailer.sent) == 2  # the introductions only
 
 
@@ -271,3 +272,23 @@ def test_a_changed_offer_rescores_every_request_it_touches_in_one_run(uow, clock
     mine = uow.matches.where(volunteer_id=volunteer.id)
     assert {m.team_request_id for m in mine} == {first.id, second.id}
     assert sum(m.proposed for m in mine) == 1  # capacity one: proposed once, an alternate on the other
+
+
+def test_a_withdrawal_gives_the_place_back_and_the_request_reopens(uow, clock, coordinator) -> None:
+    match = approved_match(uow, clock, coordinator)
+    request = uow.requests.get(match.team_request_id)
+    assert request.status == RequestStatus.FILLED
+    intake.update_volunteer(uow, match.volunteer_id, {"status": "withdrawn"}, clock)
+    assert match.status == MatchStatus.CLOSED and request.status == RequestStatus.OPEN
+    assert uow.kinds(team_request_id=request.id)[-1] == "request.reopened"
+
+
+def test_closing_a_match_frees_the_volunteers_capacity(uow, clock, coordinator) -> None:
+    volunteer = register(uow, clock, max_commitments=1)
+    first, second = submit(uow, clock), submit(uow, clock)
+    match = decisions.make_match(uow, first.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+    with pytest.raises(Conflict, match="as many commitments"):
+        decisions.make_match(uow, second.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+    endings.close_match(uow, match.id, coordinator, "the project finished", clock)
+    again = decisions.make_match(uow, second.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+    assert again.status == MatchStatus.APPROVED

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import decisions, queries
+from matcher.services import decisions, endings, queries
 from web.auth import current_coordinator
 from web.context import services
 from web.paging import paged
@@ -62,6 +62,16 @@ class Approve(MethodView):
     def post(self, match_id: str) -> Any:
         s = services()
         return decisions.approve(s.uow(), match_id, current_coordinator(), s.clock)
+
+
+@blp.route("/<match_id>/close")
+class Close(MethodView):
+    @blp.arguments(RejectIn)
+    @blp.response(200, MatchOut)
+    def post(self, body: dict[str, Any], match_id: str) -> Any:
+        """End an involvement: the volunteer's capacity and the team's place are given back."""
+        s = services()
+        return endings.close_match(s.uow(), match_id, current_coordinator(), body["reason"], s.clock)
 
 
 @blp.route("/<match_id>/reject")

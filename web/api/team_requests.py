@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import intake, queries, suggestions
+from matcher.services import endings, intake, queries, suggestions
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
@@ -59,6 +59,15 @@ class OneTeamRequest(MethodView):
         request, matches = queries.get_request(services().uow(), request_id, current_coordinator())
         request.matches = matches  # type: ignore[attr-defined]
         return request
+
+
+@blp.route("/<request_id>/close")
+class Close(MethodView):
+    @blp.response(200, Receipt)
+    def post(self, request_id: str) -> Any:
+        """The project needs nobody more: suggestions end, commitments close, chats are cancelled."""
+        s = services()
+        return endings.close_request(s.uow(), request_id, current_coordinator(), s.clock)
 
 
 @blp.route("/<request_id>/suggestions")

@@ -1,0 +1,86 @@
+"""Two people acting at the same moment on real PostgreSQL: decided one after the other."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from matcher.bootstrap import Services
+from matcher.domain import Coordinator, MatchStatus
+from matcher.errors import Conflict
+from matcher.services import decisions, intake, suggestions
+from tests import factories
+
+pytestmark = pytest.mark.integration
+
+
+def at_once(*actions: Callable[[], Any]) -> list[Any]:
+    """Run the actions in threads released together; each result or the exception it raised."""
+    start = threading.Barrier(len(actions))
+    results: list[Any] = [None] * len(actions)
+
+    def run(i: int, action: Callable[[], Any]) -> None:
+        start.wait()
+        try:
+            results[i] = action()
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.fixture
+def coordinator(services: Services, clean: None) -> Coordinator:
+    c = Coordinator(
+        email="lead@nhs.example", password_hash="-", areas=["tower_hamlets"], created_at=services.clock.now()
+    )
+    with services.uow() as uow:
+        uow.coordinators.add(c)
+        uow.commit()
+    return c
+
+
+def test_one_volunteer_approved_on_two_requests_at_once_never_exceeds_their_capacity(
+    services: Services, coordinator: Coordinator
+) -> None:
+    config, clock = services.settings.matching, services.clock
+    for _ in range(5):
+        volunteer = intake.register_volunteer(services.uow(), factories.offer(max_commitments=1), clock)
+        requests = [intake.submit_request(services.uow(), factories.team_request(), clock) for _ in range(2)]
+        for r in requests:
+            suggestions.suggest_for_request(services.uow(), r.id, config, clock)
+        with services.uow() as uow:
+            ids = [m.id for m in uow.matches.where(volunteer_id=volunteer.id)]
+        assert len(ids) == 2
+        outcomes = at_once(*[lambda m=m: decisions.approve(services.uow(), m, coordinator, clock) for m in ids])
+        assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes
+        with services.uow() as uow:
+            assert uow.matches.count(volunteer_id=volunteer.id, status=MatchStatus.APPROVED) == 1
+
+
+def test_a_rescore_running_during_an_approval_never_undoes_it(services: Services, coordinator: Coordinator) -> None:
+    config, clock = services.settings.matching, services.clock
+    for _ in range(6):
+        intake.register_volunteer(services.uow(), factories.offer(max_commitments=5), clock)
+    for _ in range(8):
+        request = intake.submit_request(
+            services.uow(), factories.team_request(roles=[{"role": "focus_group", "count": 2}]), clock
+        )
+        suggestions.suggest_for_request(services.uow(), request.id, config, clock)
+        with services.uow() as uow:
+            chosen = uow.matches.where(team_request_id=request.id, proposed=True)[0]
+        at_once(
+            lambda chosen=chosen: decisions.approve(services.uow(), chosen.id, coordinator, clock),
+            lambda request=request: suggestions.suggest_for_request(services.uow(), request.id, config, clock),
+        )
+        with services.uow() as uow:
+            kept = uow.matches.get(chosen.id)
+            assert kept is not None and kept.status == MatchStatus.APPROVED
