@@ -102,6 +102,10 @@ class Volunteer:
     updated_at: datetime | None = None
 
     @property
+    def first_name(self) -> str:
+        return (self.name.split() or [self.name])[0]
+
+    @property
     def has_consent(self) -> bool:
         return bool(self.consent_version) and self.consent_given_at is not None
 
@@ -189,6 +193,8 @@ class Coordinator:
     areas: list[str]
     id: str = field(default_factory=new_id)
     name: str | None = None
+    # Admins also edit the programme's vocabularies, which every area shares.
+    admin: bool = False
     created_at: datetime | None = None
 
     def covers(self, area: str) -> bool:

@@ -35,6 +35,12 @@ def intro_time(approved_at: datetime, request: TeamRequest, volunteer: Volunteer
 def follow_ups_for(match: Match, config: MatchingConfig, now: datetime) -> list[FollowUp]:
     assert match.intro_at is not None
     return [
-        FollowUp(match_id=match.id, sequence=i + 1, due_at=match.intro_at + timedelta(weeks=weeks), created_at=now)
+        # Weeks on the London wall clock: a chat at 14:00 stays at 14:00 across a clock change.
+        FollowUp(
+            match_id=match.id,
+            sequence=i + 1,
+            due_at=match.intro_at.astimezone(LONDON) + timedelta(weeks=weeks),
+            created_at=now,
+        )
         for i, weeks in enumerate(config.follow_up_weeks)
     ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, g, jsonify
+from flask import Flask, Response, abort, g, jsonify, request
 from sqlalchemy import text
+from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
@@ -62,6 +65,13 @@ def create_app(
 
     pages.register(app)
 
+    proxies = int(os.environ.get("QIMATCH_PROXY_HOPS", "0"))
+    if proxies:
+        # Behind a reverse proxy: the client's address and scheme from its headers, so
+        # rate limits count people, not the proxy, and https is recognised.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+    app.before_request(_json_that_parses)
     app.before_request(set_codes_in_force)
     app.after_request(_headers)
 
@@ -72,6 +82,18 @@ def create_app(
         return jsonify(status="ok")
 
     return app
+
+
+def _json_that_parses() -> None:
+    # Python's JSON parser raises ValueError for integers of thousands of digits and
+    # RecursionError for deep nesting; either is the client's malformed body: 400, not 500.
+    if request.is_json and request.content_length:
+        try:
+            request.get_json()
+        except (ValueError, RecursionError):
+            abort(400, description="Malformed JSON: the body could not be parsed.")
+        except BadRequest:
+            abort(400, description="Malformed JSON: the body could not be parsed.")
 
 
 def _rate_limit_storage(settings: Settings) -> str:

@@ -36,10 +36,6 @@ def current_coordinator() -> Coordinator:
             coordinator_id = data.get("c")
         except (BadSignature, SignatureExpired):
             raise Unauthorised("the token is invalid or has expired") from None
-    else:
-        from flask import session
-
-        coordinator_id = session.get("coordinator_id")
     if not coordinator_id:
         raise Unauthorised("sign in as a coordinator first")
     with services().uow() as uow:

@@ -121,7 +121,8 @@ def beat() -> None:
 @click.option("--password", required=True)
 @click.option("--area", "areas", multiple=True, required=True, help="an area code; repeat for more")
 @click.option("--name", default=None)
-def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: str | None) -> None:
+@click.option("--admin", is_flag=True, help="may also edit the shared vocabularies")
+def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: str | None, admin: bool) -> None:
     """Add a coordinator (works on a fresh database: it is migrated first)."""
     from matcher.bootstrap import bootstrap
     from matcher.errors import Conflict, Invalid
@@ -129,7 +130,9 @@ def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: 
 
     services = bootstrap(Settings.from_env(), migrate_database=True)
     try:
-        made = coordinators.create_coordinator(services.uow(), email, password, list(areas), services.clock, name)
+        made = coordinators.create_coordinator(
+            services.uow(), email, password, list(areas), services.clock, name, admin=admin
+        )
     except Invalid as e:
         for field, messages in e.errors.items():
             click.echo(f"error: {field}: {' '.join(messages)}", err=True)

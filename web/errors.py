@@ -28,7 +28,8 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = "body" if key == "_schema" and not prefix else (prefix if key == "_schema" else f"{prefix}{key}")
+            # "_schema" is an error about the item (or the body) itself.
+            name = (prefix.rstrip(".") or "body") if key == "_schema" else f"{prefix}{key}"
             if isinstance(value, dict):
                 out.update(flatten(value, f"{name}."))
             else:

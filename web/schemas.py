@@ -8,13 +8,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import Schema as _Schema
 
 from matcher.domain import MatchStatus, RequestStatus, VolunteerStatus
 from web.vocabulary import Code
 
+
+def _nul_paths(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nul_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nul_paths(v, f"{path}.{i}" if path else str(i))]
+    return []
+
+
+class Schema(_Schema):
+    """Every input schema: text with a NUL character is refused (no database stores it)."""
+
+    @pre_load
+    def _no_nul(self, data: Any, **_: Any) -> Any:
+        bad = _nul_paths(data, "")
+        if bad:
+            raise ValidationError({path: ["Must not contain a NUL character."] for path in bad})
+        return data
+
+
+NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. 09:30.")
-SHORT = validate.Length(min=1, max=200)
+SHORT = [validate.Length(min=1, max=200), NOT_BLANK]
 LONG = validate.Length(max=4000)
 
 
@@ -155,7 +179,7 @@ class ContactSchema(Schema):
 
 class TeamRequestIn(Schema):
     team_name = fields.String(required=True, validate=SHORT)
-    project_title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    project_title = fields.String(required=True, validate=[validate.Length(min=1, max=300), NOT_BLANK])
     area = Code("areas", required=True)
     qi_stage = Code("qi_stages", required=True)
     roles = fields.List(fields.Nested(RoleCountSchema), required=True, validate=validate.Length(min=1, max=8))
@@ -260,7 +284,7 @@ class SuggestionOut(Schema):
 
 
 class RejectIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
 
 
 class MatchIn(Schema):
@@ -284,7 +308,7 @@ class ListArgs(Schema):
         unknown = EXCLUDE
 
     area = Code("areas")
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 

@@ -67,7 +67,7 @@ class TemplateLetters:
             "match": match,
             "request": request,
             "volunteer": volunteer,
-            "volunteer_first_name": volunteer.name.split()[0],
+            "volunteer_first_name": volunteer.first_name,
             "role_label": self.role_labels().get(match.role, match.role.replace("_", " ")),
             "intro_mode": MODE_WORDS.get(mode, mode),
             "follow_up_weeks": self.settings.matching.follow_up_weeks[0]
@@ -123,7 +123,7 @@ class TemplateLetters:
             follow_up=follow_up,
             party=party,
             chat_when=when(follow_up.due_at),
-            greeting_name=request.contact_name if party == "team" else volunteer.name.split()[0],
+            greeting_name=request.contact_name if party == "team" else volunteer.first_name,
         )
         invite = None
         if stage == "invitation":

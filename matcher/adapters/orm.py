@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
@@ -173,6 +174,7 @@ coordinators = Table(
     Column("name", String(200)),
     Column("password_hash", String(200), nullable=False),
     Column("areas", JSON, nullable=False),
+    Column("admin", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", TZ, nullable=False),
 )
 

@@ -16,7 +16,13 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 
 
 def create_coordinator(
-    uow: UnitOfWork, email: str, password: str, areas: list[str], clock: Clock, name: str | None = None
+    uow: UnitOfWork,
+    email: str,
+    password: str,
+    areas: list[str],
+    clock: Clock,
+    name: str | None = None,
+    admin: bool = False,
 ) -> Coordinator:
     errors: dict[str, list[str]] = {}
     if len(password) < 10:
@@ -34,7 +40,12 @@ def create_coordinator(
         if uow.coordinators.where(email=email):
             raise Conflict("a coordinator with this email exists")
         coordinator = Coordinator(
-            email=email, password_hash=_hasher.hash(password), areas=list(areas), name=name, created_at=clock.now()
+            email=email,
+            password_hash=_hasher.hash(password),
+            areas=list(areas),
+            name=name,
+            admin=admin,
+            created_at=clock.now(),
         )
         uow.coordinators.add(coordinator)
         uow.commit()

@@ -81,6 +81,10 @@ MALFORMED: list[tuple[str, str, dict[str, Any], str]] = [
     ("oversized title", "team-requests", REQUEST(project_title="t" * 301), "project_title"),
     ("unknown field", "team-requests", REQUEST(budget=100), "budget"),
     ("body not an object", "team-requests", [], "body"),  # type: ignore[list-item]
+    ("NUL character in a name", "volunteers", OFFER(name="Amina\x00"), "name"),
+    ("blank name", "volunteers", OFFER(name="   "), "name"),
+    ("slot of the wrong type", "volunteers", OFFER(availability=[5]), "availability.0"),
+    ("blank project title", "team-requests", REQUEST(project_title=" "), "project_title"),
 ]
 
 
@@ -118,6 +122,9 @@ def test_malformed_json_oversized_body_and_wrong_method(app, services) -> None:
     huge = client.post("/api/v1/volunteers", data="x" * (300 * 1024), content_type="application/json")
     assert huge.status_code == 413 and huge.json["message"]
     assert client.delete("/api/v1/volunteers").status_code == 405
+    for body in ('{"name": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000):
+        response = client.post("/api/v1/volunteers", data=body, content_type="application/json")
+        assert response.status_code == 400 and "JSON" in response.json["message"]
     assert row_counts(services) == before
 
 
@@ -165,9 +172,19 @@ def test_the_openapi_document_comes_from_the_same_schemas(app) -> None:
 def test_vocabularies_are_data_that_a_coordinator_edits(app, services) -> None:
     client = app.test_client()
     assert "peer_support" not in {r["code"] for r in client.get("/api/v1/taxonomy").json["roles"]}
-    coordinators.create_coordinator(services.uow(), "lead@nhs.example", "a long passphrase", ["newham"], services.clock)
-    token = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "a long passphrase"}).json
-    auth = {"Authorization": f"Bearer {token['token']}"}
+
+    def auth_for(email: str, admin: bool) -> dict[str, str]:
+        coordinators.create_coordinator(
+            services.uow(), email, "a long passphrase", ["newham"], services.clock, admin=admin
+        )
+        token = client.post("/api/v1/auth/token", json={"email": email, "password": "a long passphrase"}).json
+        return {"Authorization": f"Bearer {token['token']}"}
+
+    lead, auth = auth_for("lead@nhs.example", False), auth_for("admin@nhs.example", True)
+    refused = client.put("/api/v1/taxonomy/roles/peer_support", json={"label": "Peer support worker"}, headers=lead)
+    assert refused.status_code == 403
+    too_long = client.put(f"/api/v1/taxonomy/roles/{'x' * 61}", json={"label": "Too long"}, headers=auth)
+    assert too_long.status_code == 422 and "code" in too_long.json["errors"]
     added = client.put("/api/v1/taxonomy/roles/peer_support", json={"label": "Peer support worker"}, headers=auth)
     assert added.status_code == 200
     assert "peer_support" in {r["code"] for r in client.get("/api/v1/taxonomy").json["roles"]}

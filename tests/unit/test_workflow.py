@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
 import pytest
@@ -292,3 +292,15 @@ def test_closing_a_match_frees_the_volunteers_capacity(uow, clock, coordinator) 
     endings.close_match(uow, match.id, coordinator, "the project finished", clock)
     again = decisions.make_match(uow, second.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
     assert again.status == MatchStatus.APPROVED
+
+
+def test_follow_ups_keep_their_wall_clock_time_across_a_clock_change(uow, clock, coordinator, letters) -> None:
+    from matcher.scheduling import LONDON
+
+    clock.current = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)  # British Summer Time until 25 October
+    match = approved_match(uow, clock, coordinator)
+    introductions.send_introductions(uow, FakeMailer(), letters, match.id, clock, CONFIG, LEASE)
+    chats = [f.due_at.astimezone(LONDON) for f in uow.follow_ups.where(match_id=match.id, order_by="sequence")]
+    intro = match.intro_at.astimezone(LONDON)
+    assert [c.strftime("%a %H:%M") for c in chats] == [intro.strftime("%a %H:%M")] * 2
+    assert intro.utcoffset() != chats[0].utcoffset()  # the clocks changed in between

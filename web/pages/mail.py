@@ -45,7 +45,7 @@ class LinkLetters:
                 if volunteer is None:
                     return None
                 context = {
-                    "first_name": volunteer.name.split()[0],
+                    "first_name": volunteer.first_name,
                     "link": f"{base}/v/{secret}",
                     "new_link": f"{base}/link",
                     "days": links.VOLUNTEER_LINK_TTL.days,

@@ -130,7 +130,7 @@ def team_status(secret: str) -> ResponseReturnValue:
         suggested = u.matches.count(team_request_id=team_request.id, status=MatchStatus.SUGGESTED)
         introduced_ids = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]
         # Only once introduced does the team learn who: until then, no volunteer's details.
-        names = {v.id: v.name.split()[0] for v in u.volunteers.where(id=introduced_ids)}
+        names = {v.id: v.first_name for v in u.volunteers.where(id=introduced_ids)}
     places: list[dict[str, Any]] = []
     for r in team_request.roles:
         held = [m for m in matches if m.role == r["role"] and m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)]
