@@ -38,9 +38,16 @@ class Repository(Protocol[T]):
     def count(self, **criteria: Any) -> int: ...
 
 
+MAX_ATTEMPTS = 5  # tries at one email before it is given up and shown to the coordinator
+
+
 class Deliveries(Protocol):
-    def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
-        """True for exactly one caller per key, until a claim goes stale unsent."""
+    def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
+        """True for exactly one caller per key, until a claim goes stale unsent (at most max_attempts times)."""
+        ...
+
+    def exhausted(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
+        """Claimed max_attempts times and never sent: given up."""
         ...
 
     def mark_sent(self, key: str, message_id: str, now: datetime) -> None: ...

@@ -59,13 +59,19 @@ class FakeRepository(Generic[T]):
 class FakeDeliveries:
     def __init__(self) -> None:
         self.claims: dict[str, tuple[str, datetime]] = {}
+        self.attempts: dict[str, int] = {}
 
-    def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
+    def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = 5) -> bool:
         held = self.claims.get(key)
-        if held is None or (held[0] == "claimed" and held[1] < now - timedelta(seconds=lease_seconds)):
+        stale = held is not None and held[0] == "claimed" and held[1] < now - timedelta(seconds=lease_seconds)
+        if held is None or (stale and self.attempts[key] < max_attempts):
             self.claims[key] = ("claimed", now)
+            self.attempts[key] = self.attempts.get(key, 0) + 1
             return True
         return False
+
+    def exhausted(self, key: str, max_attempts: int = 5) -> bool:
+        return self.claims.get(key, ("", now_utc()))[0] == "claimed" and self.attempts.get(key, 0) >= max_attempts
 
     def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
         self.claims[key] = ("sent", now)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from matcher import domain
 from matcher.adapters import orm
 from matcher.errors import Concurrent
+from matcher.ports import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -96,7 +97,7 @@ class SqlDeliveries:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
 
-    def claim(self, key: str, now: datetime, lease_seconds: int) -> bool:
+    def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
         with self.session_factory() as s:
             try:
                 s.execute(insert(orm.deliveries).values(key=key, status="claimed", attempts=1, claimed_at=now))
@@ -111,6 +112,7 @@ class SqlDeliveries:
                     orm.deliveries.c.key == key,
                     orm.deliveries.c.status == "claimed",
                     orm.deliveries.c.claimed_at < stale,
+                    orm.deliveries.c.attempts < max_attempts,
                 )
                 .values(claimed_at=now, attempts=orm.deliveries.c.attempts + 1)
             )
@@ -125,6 +127,13 @@ class SqlDeliveries:
                 .values(status="sent", sent_at=now, message_id=message_id)
             )
             s.commit()
+
+    def exhausted(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
+        with self.session_factory() as s:
+            row = s.execute(
+                select(orm.deliveries.c.status, orm.deliveries.c.attempts).where(orm.deliveries.c.key == key)
+            ).first()
+            return row is not None and row.status == "claimed" and row.attempts >= max_attempts
 
     def is_sent(self, key: str) -> bool:
         with self.session_factory() as s:

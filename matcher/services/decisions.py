@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from matcher.config import MatchingConfig
 from matcher.domain import (
     Coordinator,
@@ -99,14 +101,18 @@ def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str
             return match
         if match.status != MatchStatus.SUGGESTED:
             raise Conflict(f"a {match.status} match cannot be rejected")
-        match.status = MatchStatus.REJECTED
-        match.reject_reason = reason
-        match.decided_by = coordinator.id
-        match.updated_at = now
-        # The request is rescored on this event, so an alternate moves up.
-        uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
+        _turn_down(uow, match, coordinator, reason, now)
         uow.commit()
         return match
+
+
+def _turn_down(uow: UnitOfWork, match: Match, coordinator: Coordinator, reason: str, now: datetime) -> None:
+    match.status = MatchStatus.REJECTED
+    match.reject_reason = reason
+    match.decided_by = coordinator.id
+    match.updated_at = now
+    # The request is rescored on this event, so an alternate moves up.
+    uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
 
 
 def make_match(
@@ -117,11 +123,16 @@ def make_match(
     coordinator: Coordinator,
     config: MatchingConfig,
     clock: Clock,
+    instead_of: str | None = None,
 ) -> Match:
-    """A coordinator's own match: approved at once, with the rules it overrides on record."""
+    """A coordinator's own match: approved at once, with the rules it overrides on record.
+
+    ``instead_of`` names a suggestion on the same request that this match replaces: it
+    is turned down in the same transaction, so a refused match leaves it as it was.
+    """
     for attempt in range(3):
         try:
-            return _make_match(uow, request_id, volunteer_id, role, coordinator, config, clock)
+            return _make_match(uow, request_id, volunteer_id, role, coordinator, config, clock, instead_of)
         except Concurrent:
             # A worker suggested this very pair a moment ago: read again, and take that suggestion.
             if attempt == 2:
@@ -137,6 +148,7 @@ def _make_match(
     coordinator: Coordinator,
     config: MatchingConfig,
     clock: Clock,
+    instead_of: str | None = None,
 ) -> Match:
     now = clock.now()
     with uow:
@@ -171,6 +183,14 @@ def _make_match(
         if suggestion is None:
             uow.matches.add(match)
         uow.events.add(Event.of_match("match.created", match, now, by=coordinator.id, role=role, overrides=broken))
+        replaced = uow.matches.get(instead_of) if instead_of else None
+        if (
+            replaced is not None
+            and replaced.team_request_id == request.id
+            and replaced.status == MatchStatus.SUGGESTED
+            and replaced is not match
+        ):
+            _turn_down(uow, replaced, coordinator, "The coordinator matched someone else instead.", now)
         _commit_to(uow, match, request, coordinator, clock)
         uow.commit()
         return match

@@ -49,11 +49,12 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
     with uow:
         due = [
             (f, INVITATION)
-            for f in uow.follow_ups.where(status=FollowUpStatus.SCHEDULED, order_by="due_at")
+            # Locked rows: an overlapping run waits, then no longer finds them scheduled.
+            for f in uow.follow_ups.where(status=FollowUpStatus.SCHEDULED, order_by="due_at", for_update=True)
             if f.due_at - timedelta(days=config.invite_lead_days) <= now
         ] + [
             (f, REMINDER)
-            for f in uow.follow_ups.where(status=FollowUpStatus.INVITED, order_by="due_at")
+            for f in uow.follow_ups.where(status=FollowUpStatus.INVITED, order_by="due_at", for_update=True)
             if f.due_at - timedelta(hours=config.reminder_lead_hours) <= now < f.due_at
         ]
         for follow_up, stage in due:
@@ -93,7 +94,15 @@ def send_follow_up(
 ) -> int:
     with uow:
         follow_up = uow.follow_ups.get(follow_up_id)
-        if follow_up is None or follow_up.status == FollowUpStatus.CANCELLED or not _still_wanted(uow, follow_up):
+        if follow_up is None or follow_up.status == FollowUpStatus.CANCELLED:
+            return 0
+        if not _still_wanted(uow, follow_up):
+            # Ended since it was dispatched: cancel it, so the sweep stops asking.
+            follow_up.status = FollowUpStatus.CANCELLED
+            uow.events.add(
+                Event("follow_up.cancelled", clock.now(), match_id=follow_up.match_id, follow_up_id=follow_up.id)
+            )
+            uow.commit()
             return 0
         match = uow.matches.get(follow_up.match_id)
         assert match is not None
@@ -137,4 +146,6 @@ def stalled_follow_ups(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> lis
         (fid, stage)
         for fid, stage in stalled
         if not all(uow.deliveries.is_sent(delivery_key(fid, stage, p)) for p in PARTIES)
+        # Given up after MAX_ATTEMPTS: not re-queued every minute for ever.
+        and not any(uow.deliveries.exhausted(delivery_key(fid, stage, p)) for p in PARTIES)
     ]

@@ -86,11 +86,24 @@ def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: Match
 
 def stalled_introductions(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[str]:
     """Approved matches whose introductions have not all gone out after a lease:
-    a worker died, or a message was lost. The dispatcher sends them again."""
-    cutoff = clock.now() - timedelta(seconds=lease_seconds)
+    a worker died, or a message was lost. The sweep sends them again.
+
+    An email tried MAX_ATTEMPTS times is given up: the match's timeline says so
+    (once), so the coordinator can reach the person another way.
+    """
+    now = clock.now()
+    cutoff = now - timedelta(seconds=lease_seconds)
     with uow:
-        return [
-            m.id
-            for m in uow.matches.where(status=MatchStatus.APPROVED)
-            if m.updated_at is not None and m.updated_at < cutoff
-        ]
+        waiting = [m for m in uow.matches.where(status=MatchStatus.APPROVED) if m.updated_at and m.updated_at < cutoff]
+    again = []
+    for match in waiting:
+        failed = [p for p in PARTIES if uow.deliveries.exhausted(delivery_key(match.id, p))]
+        if not failed:
+            again.append(match.id)
+            continue
+        with uow:
+            if not uow.events.count(match_id=match.id, kind="email.failed"):
+                for party in failed:
+                    uow.events.add(Event.of_match("email.failed", match, now, letter="introduction", to=party))
+                uow.commit()
+    return again

@@ -304,3 +304,38 @@ def test_follow_ups_keep_their_wall_clock_time_across_a_clock_change(uow, clock,
     intro = match.intro_at.astimezone(LONDON)
     assert [c.strftime("%a %H:%M") for c in chats] == [intro.strftime("%a %H:%M")] * 2
     assert intro.utcoffset() != chats[0].utcoffset()  # the clocks changed in between
+
+
+def test_an_email_that_keeps_failing_is_given_up_and_shown_on_the_timeline(uow, clock, coordinator, letters) -> None:
+    match = approved_match(uow, clock, coordinator)
+
+    class Refusing(FakeMailer):
+        def send(self, email) -> None:  # type: ignore[no-untyped-def]
+            raise ConnectionError("550 mailbox unavailable")
+
+    for _ in range(5):
+        clock.advance(seconds=LEASE + 1)
+        assert introductions.stalled_introductions(uow, clock, LEASE) == [match.id]
+        with pytest.raises(ConnectionError):
+            introductions.send_introductions(uow, Refusing(), letters, match.id, clock, CONFIG, LEASE)
+    clock.advance(seconds=LEASE + 1)
+    assert introductions.stalled_introductions(uow, clock, LEASE) == []
+    assert introductions.stalled_introductions(uow, clock, LEASE) == []
+    failed = uow.events.where(match_id=match.id, kind="email.failed")
+    assert [e.data["to"] for e in failed] == ["team"]
+
+
+def test_matching_someone_else_turns_the_suggestion_down_only_if_the_new_match_stands(uow, clock, coordinator) -> None:
+    register(uow, clock)
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    suggested = uow.matches.where(team_request_id=request.id)[0]
+    excluded = register(uow, clock, excluded_teams=[request.team_name])
+    with pytest.raises(Conflict):
+        decisions.make_match(
+            uow, request.id, excluded.id, "focus_group", coordinator, CONFIG, clock, instead_of=suggested.id
+        )
+    assert suggested.status == MatchStatus.SUGGESTED
+    other = register(uow, clock)
+    decisions.make_match(uow, request.id, other.id, "focus_group", coordinator, CONFIG, clock, instead_of=suggested.id)
+    assert suggested.status == MatchStatus.REJECTED and suggested.reject_reason

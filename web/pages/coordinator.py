@@ -156,15 +156,23 @@ def match_someone_else(coordinator: Coordinator, request_id: str) -> ResponseRet
     if not volunteer_id or not role:
         flash("Choose the volunteer to match instead.")
         return redirect(back, 303)
-    instead_of = request.form.get("instead_of")
-    if instead_of:
-        match, _, _ = queries.get_match(s.uow(), instead_of, coordinator)
-        if match.status == MatchStatus.SUGGESTED and match.volunteer_id != volunteer_id:
-            decisions.reject(s.uow(), instead_of, coordinator, "The coordinator matched someone else instead.", s.clock)
+    # One transaction: the suggestion it replaces is turned down only if the new match stands.
     try:
-        decisions.make_match(s.uow(), request_id, volunteer_id, role, coordinator, s.settings.matching, s.clock)
+        decisions.make_match(
+            s.uow(),
+            request_id,
+            volunteer_id,
+            role,
+            coordinator,
+            s.settings.matching,
+            s.clock,
+            instead_of=request.form.get("instead_of") or None,
+        )
     except Invalid as exc:
         flash("Not matched: " + " ".join(m for ms in exc.errors.values() for m in ms))
+        return redirect(back, 303)
+    except Conflict as exc:
+        flash(f"Not matched: {exc.message}.")
         return redirect(back, 303)
     flash("Matched and approved. The introductions are on their way.")
     return redirect(back, 303)
