@@ -133,7 +133,8 @@ def team_status(secret: str) -> ResponseReturnValue:
         names = {v.id: v.first_name for v in u.volunteers.where(id=introduced_ids)}
     places: list[dict[str, Any]] = []
     for r in team_request.roles:
-        held = [m for m in matches if m.role == r["role"] and m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)]
+        # A closed match gave its place back: only current commitments fill places.
+        held = [m for m in matches if m.role == r["role"] and m.status in MatchStatus.COMMITTED]
         places.append({"role": r["role"], "count": int(r["count"]), "filled": len(held)})
     people = [
         {"role": m.role, "status": m.status, "name": names.get(m.volunteer_id), "intro_at": m.intro_at}
