@@ -157,8 +157,17 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
     vol_node_all = np.full(len(vol), -1, dtype=np.int64)
     vol_node_all[used_cols] = vol_node
     network = Network(
-        all_tails.astype(np.int64), all_heads.astype(np.int64), all_caps, all_costs, np.asarray(flows),
-        2 + n_rows + n_vol + len(pair_keys), sink, row_node, vol_node_all, pair_keys, pair_node,
+        all_tails.astype(np.int64),
+        all_heads.astype(np.int64),
+        all_caps,
+        all_costs,
+        np.asarray(flows),
+        2 + n_rows + n_vol + len(pair_keys),
+        sink,
+        row_node,
+        vol_node_all,
+        pair_keys,
+        pair_node,
     )
     return Assignment(rows, cols, score, objective_of(pairing, cols, score), places), network
 
@@ -245,7 +254,8 @@ def potentials(net: Network) -> np.ndarray:
     tails = np.concatenate([net.tails[forward], net.heads[backward]])
     heads = np.concatenate([net.heads[forward], net.tails[backward]])
     costs = np.concatenate([net.costs[forward], -net.costs[backward]])
-    order = np.argsort(heads, kind="stable")
+    # Grouped by head; the order within a group does not matter (a minimum of integers).
+    order = np.argsort(heads)
     tails, heads, costs = tails[order], heads[order], costs[order]
     targets, starts = np.unique(heads, return_index=True)
     dist = np.zeros(net.n_nodes, dtype=np.int64)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.engine.score import Pairing, exact_scores
+from matcher.engine.score import Pairing, exact_scores, in_threads
 
 # Candidates kept per demand row: this many per open place, plus a margin that
 # also feeds the coordinator's ranked alternates.
@@ -77,6 +77,32 @@ def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> tuple[Edg
     return Edges(r[mask], idx[mask], val[mask]), left_out
 
 
+def _column_best(rows: np.ndarray, s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(m, V) best scores down each column of a block and their rows, best first, lower row on ties.
+
+    The same as ``argmax(axis=0)``, which numpy computes by copying the block
+    into column order: instead one fast reduction finds each column's best,
+    and another the first row holding it (rows weighted n, n - 1, ..., 1).
+    """
+    every_col = np.arange(s.shape[1])
+    n = len(rows)
+    dtype = np.uint8 if n < 256 else np.uint16 if n < 65_536 else np.int64
+    first_weight = np.arange(n, 0, -1, dtype=dtype)[:, None]
+    picks_val, picks_row = [], []
+    rounds = min(m, n)
+    for k in range(rounds):
+        best = s.max(axis=0)
+        hit = (s == best).view(np.uint8)
+        at = n - np.maximum.reduce(hit * first_weight, axis=0).astype(np.int64)
+        picks_val.append(best[None, :])
+        picks_row.append(rows[at][None, :])
+        if k + 1 < rounds:
+            s[at, every_col] = -np.inf  # the row lists were already taken from this block
+    if not picks_val:
+        return np.zeros((0, s.shape[1]), dtype=s.dtype), np.zeros((0, s.shape[1]), dtype=np.int64)
+    return np.concatenate(picks_val), np.concatenate(picks_row)
+
+
 def prune(
     pairing: Pairing,
     per_place: int = PER_PLACE,
@@ -91,21 +117,20 @@ def prune(
     best_val = np.full((m, n_vol), -np.inf, dtype=np.float32)
     best_row = np.zeros((m, n_vol), dtype=np.int64)
     parts: list[Edges] = []
-    every_col = np.arange(n_vol)
     bound = np.full(len(pairing.requests), -np.inf)
-    for rows, s in pairing.chunks():
-        top, bound[rows] = _top_per_row(rows, s, keep_rows[rows])
+
+    def one_chunk(rows: np.ndarray) -> tuple[np.ndarray, Edges, np.ndarray, np.ndarray, np.ndarray]:
+        rows, s = pairing.block(rows)
+        top, left_out = _top_per_row(rows, s, keep_rows[rows])
+        val, row = _column_best(rows, s, m)
+        return rows, top, left_out, val, row
+
+    for rows, top, left_out, val, row in in_threads(one_chunk, pairing.row_chunks()):
         parts.append(top)
+        bound[rows] = left_out
         if m:
-            # Running top-m per volunteer. A few argmax rounds down the columns are far
-            # cheaper than a partition along the strided axis.
-            picks_val, picks_row = [best_val], [best_row]
-            for _ in range(min(m, len(rows))):
-                i = s.argmax(axis=0)
-                picks_val.append(s[i, every_col][None, :])
-                picks_row.append(rows[i][None, :])
-                s[i, every_col] = -np.inf  # the row lists were already taken from this block
-            val, row = np.concatenate(picks_val), np.concatenate(picks_row)
+            # Running top-m per volunteer, merged in row order: earlier rows win ties.
+            val, row = np.concatenate([best_val, val]), np.concatenate([best_row, row])
             order = np.argsort(-val, axis=0, kind="stable")[:m]
             best_val = np.take_along_axis(val, order, axis=0)
             best_row = np.take_along_axis(row, order, axis=0)

@@ -102,9 +102,7 @@ class Vocabularies:
                     every((r.required_trainings for r in requests), config.role_trainings.values()),
                 )
             ),
-            experience=Vocabulary(
-                every((v.experience for v in volunteers), (r.experience_sought for r in requests))
-            ),
+            experience=Vocabulary(every((v.experience for v in volunteers), (r.experience_sought for r in requests))),
             topics=Vocabulary(every((v.interests for v in volunteers), (r.topics for r in requests))),
             languages=Vocabulary(every((v.languages for v in volunteers), (r.languages for r in requests))),
         )

@@ -18,7 +18,7 @@ from matcher.domain import TeamRequest
 from matcher.engine.assign import Assignment, assign
 from matcher.engine.candidates import Edges, everything, prune
 from matcher.engine.encode import Vocabularies, encode_requests, encode_volunteers
-from matcher.engine.score import FACTORS, Pairing, in_sorted, rounded
+from matcher.engine.score import FACTORS, Pairing, in_sorted, rounded_all
 from matcher.proposals import Candidate, Proposal
 
 
@@ -96,11 +96,11 @@ def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: 
     rows = np.array([p[0] for p in picks], dtype=np.int64)
     cols = np.array([p[1] for p in picks], dtype=np.int64)
     factors, _ = pairing.pair_factors(rows, cols)
+    scores, named = rounded_all(factors)
+    request_of = req.row_request[rows].tolist()
     ranked: dict[str, list[tuple[bool, float, str, str, dict[str, float]]]] = {}
-    for k, (r, c, proposed) in enumerate(picks):
-        score, named = rounded(factors, k)
-        rid = req.ids[int(req.row_request[r])]
-        ranked.setdefault(rid, []).append((proposed, score, vol.ids[c], req.row_role[r], named))
+    for (r, c, proposed), q, score, parts in zip(picks, request_of, scores, named, strict=True):
+        ranked.setdefault(req.ids[q], []).append((proposed, score, vol.ids[c], req.row_role[r], parts))
     for rid, items in ranked.items():
         # Assigned first, then alternates; within each, best score first, ids break ties.
         items.sort(key=lambda t: (not t[0], -t[1], t[2], t[3]))

@@ -17,8 +17,12 @@ The unit tests check both against ``score_pair`` and ``screen`` pair by pair.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -37,6 +41,31 @@ FACTORS = (
 )
 # Elements per chunk (requests x volunteers): a few tens of MB of temporaries.
 CHUNK_ELEMENTS = 1_500_000
+# Blocks scored at once, one per core (the machines this runs on have two to four).
+WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int = WORKERS) -> Iterator[R]:
+    """``fn`` over ``items`` on a few threads, yielded in the items' order.
+
+    numpy lets go of the interpreter lock inside its loops, so two blocks are
+    scored at once on two cores. Only a few results are ahead of the one being
+    consumed, which bounds the memory, and the order (so every result) is the
+    same as one thread's.
+    """
+    if workers <= 1 or len(items) <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def in_sorted(values: np.ndarray, sorted_array: np.ndarray) -> np.ndarray:
@@ -125,13 +154,20 @@ class Pairing:
 
     # -- grid: the full rescore ---------------------------------------------------------------
 
-    def chunks(self, columns: np.ndarray | slice = slice(None)) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield (demand rows, scores) blocks; a broken hard rule scores -inf."""
+    def row_chunks(self, columns: np.ndarray | slice = slice(None)) -> list[np.ndarray]:
+        """Demand rows in consecutive blocks of about ``CHUNK_ELEMENTS`` scores each.
+
+        Also builds the grid, so threads scoring the blocks never race to build it.
+        """
+        _ = self.grid
         n_cols = len(np.arange(len(self.volunteers))[columns])
         per_chunk = max(1, CHUNK_ELEMENTS // max(n_cols, 1))
         n_rows = len(self.requests)
-        for lo in range(0, n_rows, per_chunk):
-            yield self.block(np.arange(lo, min(lo + per_chunk, n_rows)), columns)
+        return [np.arange(lo, min(lo + per_chunk, n_rows)) for lo in range(0, n_rows, per_chunk)]
+
+    def chunks(self, columns: np.ndarray | slice = slice(None)) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield (demand rows, scores) blocks in row order; a broken hard rule scores -inf."""
+        yield from in_threads(lambda rows: self.block(rows, columns), self.row_chunks(columns))
 
     @property
     def grid(self) -> Grid:
@@ -147,22 +183,59 @@ class Pairing:
         rescored exactly by ``pair_factors``.
         """
         g = self.grid
-        score = g.profile[g.row_profile[rows]][:, columns]
-        score += g.place[g.row_area[rows]][:, columns]
-        score += g.tags[rows] @ g.volunteer_tags[:, columns]
-        ok = g.eligible[g.row_key[rows]][:, columns]
+        every = isinstance(columns, slice) and columns == slice(None)
+        score = g.profile[g.row_profile[rows]]
+        score += g.place[g.row_area[rows]]
+        if not every:
+            score = score[:, columns]
+        self._add_tags(score, rows, columns)
+        ok = g.eligible[g.row_key[rows]]
+        if not every:
+            ok = ok[:, columns]
         slot_idx = g.row_slots[rows]
         if slot_idx.shape[1]:
-            covered = g.fits[slot_idx[:, 0]][:, columns]
+            covered = g.fits[slot_idx[:, 0]]
             for k in range(1, slot_idx.shape[1]):
-                covered += g.fits[slot_idx[:, k]][:, columns]
-            score += covered * g.row_slot_weight[rows, None]
+                covered += g.fits[slot_idx[:, k]]
+            if not every:
+                covered = covered[:, columns]
             ok &= (covered > 0) | g.row_flexible[rows, None]
+            covered *= g.row_slot_weight[rows, None]
+            score += covered
         ri = self.requests.row_request[rows]
         if len(self.blocked):
             ok &= ~self._blocked_grid(ri, columns)
-        np.putmask(score, ~ok, -np.inf)
+        np.logical_not(ok, out=ok)
+        np.putmask(score, ok, -np.inf)
         return rows, score
+
+    def _add_tags(self, score: np.ndarray, rows: np.ndarray, columns: np.ndarray | slice) -> None:
+        """Add the experience, topics and language factors: each row's sought codes' weights, summed in code order.
+
+        The sum runs in float32 one code after another, so every pair gets the
+        same float whatever the block's shape: a BLAS matrix product would
+        block and thread the sums differently with the number of rows and
+        cores (and spin threads that slow the rest of the block on a busy
+        machine). Rows of one request seek the same codes, so each distinct
+        list is summed once per block.
+        """
+        g = self.grid
+        groups, at = np.unique(g.row_tag_group[rows], return_inverse=True)
+        sums: list[np.ndarray | None] = []
+        for group in groups.tolist():
+            terms = g.tag_terms[group]
+            if not terms:
+                sums.append(None)  # nothing sought: the factor adds nothing
+                continue
+            code, weight = terms[0]
+            acc = g.volunteer_tags[code, columns] * weight
+            for code, weight in terms[1:]:
+                acc += g.volunteer_tags[code, columns] * weight
+            sums.append(acc)
+        for i, u in enumerate(at.reshape(-1).tolist()):
+            add = sums[u]
+            if add is not None:
+                score[i] += add
 
     def _blocked_grid(self, ri: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
         """(rows, columns) True where rule 7 or 9 removes the pair; ``ri`` is each row's request."""
@@ -229,6 +302,28 @@ def rounded(factors: dict[str, np.ndarray], k: int) -> tuple[float, dict[str, fl
     return round(sum(named.values()), 6), named
 
 
+def _round6(values: np.ndarray) -> np.ndarray:
+    """Python's ``round(x, 6)`` of every value (numpy's rounding can differ in the last place).
+
+    Factors take few distinct values, so each distinct value is rounded once.
+    """
+    distinct, at = np.unique(values, return_inverse=True)
+    return np.array([round(x, 6) for x in distinct.tolist()], dtype=np.float64)[at.reshape(-1)]
+
+
+def rounded_all(factors: dict[str, np.ndarray]) -> tuple[list[float], list[dict[str, float]]]:
+    """``rounded`` for every pair at once: the very same floats, without a Python round per factor and pair."""
+    columns = [_round6(factors[name]) for name in FACTORS]
+    if not columns or not len(columns[0]):
+        return [], []
+    # score_pair sums the rounded factors left to right; float64 adds in the same order agree exactly.
+    total = columns[0].copy()
+    for column in columns[1:]:
+        total += column
+    named = [dict(zip(FACTORS, values, strict=True)) for values in zip(*(c.tolist() for c in columns), strict=True)]
+    return _round6(total).tolist(), named
+
+
 @dataclass(frozen=True)
 class Grid:
     """Precomputed pieces that make a block of scores a few gathers and one matrix product.
@@ -245,8 +340,9 @@ class Grid:
     row_profile: np.ndarray
     place: np.ndarray  # float32 (areas + 1, V), weighted
     row_area: np.ndarray
-    tags: np.ndarray  # float32 (rows, tags): weight / codes sought, per code sought
-    volunteer_tags: np.ndarray  # float32 (tags, V)
+    row_tag_group: np.ndarray  # int: rows seeking the same codes share a group
+    tag_terms: list[list[tuple[int, np.float32]]]  # per group, (code, weight / codes sought) in code order
+    volunteer_tags: np.ndarray  # float32 (tags, V): 1 where the volunteer holds the code
     eligible: np.ndarray  # bool (keys, V)
     row_key: np.ndarray
     fits: np.ndarray  # float32 (slots + 1, V); the last row is all zero, for padding
@@ -287,12 +383,16 @@ class Grid:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return counts[ri] * np.where(n[ri] > 0, weight / np.where(n[ri] > 0, n[ri], 1.0), 0.0)[:, None]
 
-        tags = np.hstack([
-            weighted(req.experience, req.experience_n, w["experience"]),
-            weighted(req.topics, req.topics_n, w["topics"]),
-            weighted(req.languages, req.languages_n, w["language"]),
-        ])
+        tags = np.hstack(
+            [
+                weighted(req.experience, req.experience_n, w["experience"]),
+                weighted(req.topics, req.topics_n, w["topics"]),
+                weighted(req.languages, req.languages_n, w["language"]),
+            ]
+        )
         volunteer_tags = np.vstack([vol.experience, vol.topics, vol.languages])
+        tag_rows, row_tag_group = np.unique(tags.astype(np.float32), axis=0, return_inverse=True)
+        tag_terms = [[(int(k), row[k]) for k in np.flatnonzero(row).tolist()] for row in tag_rows]
 
         # Hard rules 1, 2, 3, 4, 6 and 8 depend on the volunteer and (role, trainings, area, modes).
         area_of = req.area[ri]
@@ -315,7 +415,8 @@ class Grid:
             row_profile=row_profile.reshape(-1),
             place=place.astype(np.float32),
             row_area=area_of + 1,
-            tags=tags.astype(np.float32),
+            row_tag_group=row_tag_group.reshape(-1),
+            tag_terms=tag_terms,
             volunteer_tags=volunteer_tags.astype(np.float32),
             eligible=eligible,
             row_key=row_key.reshape(-1),
