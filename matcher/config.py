@@ -38,6 +38,21 @@ class MatchingConfig:
         }
     )
     alternates_per_request: int = 5
+    # Scoring policy (matcher.scoring and the engine's vectorised copy use these same values).
+    # A request with flexible timing gives full availability marks at this many free hours a week.
+    flexible_hours_for_full_fit: float = 6.0
+    # The share of the fairness factor that rewards waiting; the rest rewards little involvement.
+    waiting_share: float = 0.25
+    # Days of waiting (since registering or since the last involvement ended) for the full waiting share.
+    waiting_days_for_full_lift: float = 180.0
+    # Engine shortlists, before the solve: each open request-role keeps its best
+    # ``shortlist_per_place`` candidates per open place plus ``shortlist_margin`` (which also
+    # feeds the ranked alternates); each volunteer keeps their best ``shortlist_per_volunteer``
+    # request-roles. They change speed only: the engine's proofs widen any shortlist that
+    # would cost a place or score.
+    shortlist_per_place: int = 8
+    shortlist_margin: int = 40
+    shortlist_per_volunteer: int = 1
     follow_up_weeks: tuple[int, ...] = (2, 8)
     # The informal introductory chat is offered this many days after approval.
     intro_after_days: int = 7
@@ -60,7 +75,15 @@ class MatchingConfig:
             data["weights"] = {**base.weights, **data["weights"]}
         if "follow_up_weeks" in data:
             data["follow_up_weeks"] = tuple(data["follow_up_weeks"])
+        for name in _FLOAT_SETTINGS & set(data):
+            data[name] = float(data[name])
+        for name in _INT_SETTINGS & set(data):
+            data[name] = int(data[name])
         return replace(base, **data)
+
+
+_FLOAT_SETTINGS = {"flexible_hours_for_full_fit", "waiting_share", "waiting_days_for_full_lift"}
+_INT_SETTINGS = {"shortlist_per_place", "shortlist_margin", "shortlist_per_volunteer"}
 
 
 @dataclass(frozen=True)

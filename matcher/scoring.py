@@ -18,11 +18,8 @@ from matcher.rules import Standing
 # Stages after "understanding the system" go better with someone who has had the
 # QI introduction; early stages welcome everybody equally.
 STAGES_NEEDING_QI = {"change_ideas", "testing", "implementation", "spread"}
-FLEXIBLE_HOURS_FOR_FULL_FIT = 6.0
-# Fairness has two parts: how little someone has been involved (most of it), and how
-# long they have waited since registering or since their last involvement ended.
-WAITING_SHARE = 0.25
-WAITING_DAYS_FOR_FULL_LIFT = 180.0
+# The hours for a full flexible fit and the fairness factor's waiting part are settings:
+# MatchingConfig.flexible_hours_for_full_fit, waiting_share and waiting_days_for_full_lift.
 
 
 @dataclass(frozen=True)
@@ -37,14 +34,14 @@ def _share(wanted: list[str], offered: list[str]) -> float:
     return len(set(wanted) & set(offered)) / len(set(wanted))
 
 
-def availability_fit(volunteer: Volunteer, request: TeamRequest) -> float:
+def availability_fit(volunteer: Volunteer, request: TeamRequest, config: MatchingConfig) -> float:
     windows = slots(volunteer.availability)
     if request.meeting_slots:
         meetings = slots(request.meeting_slots)
         covered = sum(1 for m in meetings if any(m.within(w) for w in windows))
         return covered / len(meetings)
     hours = sum(max(w.minutes(), 0) for w in windows) / 60
-    return min(hours / FLEXIBLE_HOURS_FOR_FULL_FIT, 1.0)
+    return min(hours / config.flexible_hours_for_full_fit, 1.0)
 
 
 def place_fit(volunteer: Volunteer, request: TeamRequest) -> float:
@@ -69,19 +66,24 @@ def stage_readiness(volunteer: Volunteer, request: TeamRequest) -> float:
     return 1.0 if volunteer.training_codes & {"qi_introduction", "qi_pocket", "improvement_coach"} else 0.5
 
 
-def fairness_fraction(previous: Any, waiting_days: Any) -> Any:
+def fairness_fraction(previous: Any, waiting_days: Any, config: MatchingConfig) -> Any:
     """For scalars or arrays alike, so the engine's vectorised value is the very same float.
 
-    ``previous`` is past plus current commitments: none gives the full involvement
-    part, one half, two a third... ``waiting_days`` adds up to ``WAITING_SHARE``.
+    Fairness has two parts: how little someone has been involved (most of it), and
+    how long they have waited since registering or since their last involvement
+    ended. ``previous`` is past plus current commitments: none gives the full
+    involvement part, one half, two a third... ``waiting_days`` adds up to
+    ``config.waiting_share``, all of it after ``config.waiting_days_for_full_lift``.
     """
+    share = config.waiting_share
     involvement = 1.0 / (1.0 + previous)
-    waiting = np.minimum(np.maximum(waiting_days, 0) / WAITING_DAYS_FOR_FULL_LIFT, 1.0)
-    return (1.0 - WAITING_SHARE) * involvement + WAITING_SHARE * waiting
+    waiting = np.minimum(np.maximum(waiting_days, 0) / config.waiting_days_for_full_lift, 1.0)
+    return (1.0 - share) * involvement + share * waiting
 
 
-def fairness(standing: Standing) -> float:
-    return float(fairness_fraction(standing.involvements + standing.active_commitments, standing.waiting_days))
+def fairness(standing: Standing, config: MatchingConfig) -> float:
+    previous = standing.involvements + standing.active_commitments
+    return float(fairness_fraction(previous, standing.waiting_days, config))
 
 
 def score_pair(
@@ -92,14 +94,14 @@ def score_pair(
     config: MatchingConfig,
 ) -> Scored:
     fractions = {
-        "availability": availability_fit(volunteer, request),
+        "availability": availability_fit(volunteer, request, config),
         "place": place_fit(volunteer, request),
         "experience": _share(request.experience_sought, volunteer.experience),
         "topics": _share(request.topics, volunteer.interests),
         "language": _share(request.languages, volunteer.languages),
         "role_preference": role_preference(volunteer, role),
         "stage_readiness": stage_readiness(volunteer, request),
-        "fairness": fairness(standing),
+        "fairness": fairness(standing, config),
     }
     factors = {name: round(config.weights.get(name, 0.0) * value, 6) for name, value in fractions.items()}
     return Scored(score=round(sum(factors.values()), 6), factors=factors)

@@ -65,8 +65,8 @@ def spread_costs(pairing: Pairing, cols: np.ndarray, units: int) -> np.ndarray:
     waiting = vol.waiting_days[cols][:, None]
     k = np.arange(units)[None, :]
     # What their fairness factor would lose if the earlier places were already committed.
-    first = fairness_fraction(base, waiting)
-    return pairing.weights["fairness"] * (first - fairness_fraction(base + k, waiting))
+    first = fairness_fraction(base, waiting, pairing.config)
+    return pairing.weights["fairness"] * (first - fairness_fraction(base + k, waiting, pairing.config))
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,6 @@ import numpy as np
 
 from matcher.engine.score import Pairing, exact_scores, in_threads
 
-# Candidates kept per demand row: this many per open place, plus a margin that
-# also feeds the coordinator's ranked alternates.
-PER_PLACE = 8
-MARGIN = 40
-# Demand rows kept per volunteer: at least one, so every eligible volunteer is in
-# the graph and the solver can reach someone no request ranked highly.
-PER_VOLUNTEER = 1
-
 
 @dataclass(frozen=True)
 class Edges:
@@ -105,15 +97,25 @@ def _column_best(rows: np.ndarray, s: np.ndarray, m: int) -> tuple[np.ndarray, n
 
 def prune(
     pairing: Pairing,
-    per_place: int = PER_PLACE,
-    margin: int = MARGIN,
-    per_volunteer: int = PER_VOLUNTEER,
+    per_place: int | None = None,
+    margin: int | None = None,
+    per_volunteer: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> Edges:
-    """Score every pair once, in chunks, keeping the best candidates on both sides."""
+    """Score every pair once, in chunks, keeping the best candidates on both sides.
+
+    Each demand row keeps ``per_place`` candidates per open place plus ``margin``
+    (which also feeds the coordinator's ranked alternates); each volunteer keeps
+    their best ``per_volunteer`` rows (one by default, so every eligible volunteer
+    is in the graph and the solver can reach someone no request ranked highly).
+    Left out, each comes from the pairing's ``MatchingConfig`` (``shortlist_*``).
+    """
+    config = pairing.config
+    per_place = config.shortlist_per_place if per_place is None else per_place
+    margin = config.shortlist_margin if margin is None else margin
+    m = config.shortlist_per_volunteer if per_volunteer is None else per_volunteer
     n_vol = len(pairing.volunteers)
     keep_rows = pairing.requests.row_open * per_place + margin
-    m = per_volunteer
     best_val = np.full((m, n_vol), -np.inf, dtype=np.float32)
     best_row = np.zeros((m, n_vol), dtype=np.int64)
     parts: list[Edges] = []

@@ -23,7 +23,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest, Volunteer, VolunteerStatus, _minutes
 from matcher.proposals import Candidate
 from matcher.rules import Standing, required_trainings
-from matcher.scoring import FLEXIBLE_HOURS_FOR_FULL_FIT, STAGES_NEEDING_QI, fairness_fraction
+from matcher.scoring import STAGES_NEEDING_QI, fairness_fraction
 
 QI_TRAININGS = ("qi_introduction", "qi_pocket", "improvement_coach")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -154,7 +154,7 @@ def team_key(name: str) -> str:
     return name.strip().casefold()
 
 
-def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> VolunteerArrays:
+def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies, config: MatchingConfig) -> VolunteerArrays:
     cands = sorted(candidates, key=lambda c: c.volunteer.id)
     n = len(cands)
     # One pass over people collecting coordinates and scalars into flat lists, then one
@@ -271,7 +271,7 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> V
     # Same arithmetic as scoring.availability_fit for flexible requests: whole minutes
     # summed (exact in float64), then divided by 60 and by the hours for a full fit.
     minutes = np.bincount(window_owner, weights=np.maximum(window_end - window_start, 0), minlength=n)
-    flexible = np.minimum(minutes / 60 / FLEXIBLE_HOURS_FOR_FULL_FIT, 1.0)
+    flexible = np.minimum(minutes / 60 / config.flexible_hours_for_full_fit, 1.0)
     active_a = np.array(active, dtype=np.int64)
     past_a = np.array(past, dtype=np.int64)
     waiting_a = np.array(waiting, dtype=np.int64)
@@ -294,7 +294,7 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies) -> V
         languages=indicators[2],
         flexible_fit=flexible,
         # The scalar scorer's own function, so the floats agree exactly.
-        fairness=fairness_fraction(past_a + active_a, waiting_a),
+        fairness=fairness_fraction(past_a + active_a, waiting_a, config),
         waiting_days=waiting_a,
         previous=past_a + active_a,
         window_owner=window_owner,

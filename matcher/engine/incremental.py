@@ -41,7 +41,8 @@ def _ranked(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> list[Pair]:
 
 def score_offer(pairing: Pairing, candidate: Candidate, config: MatchingConfig) -> list[Pair]:
     """Every open request-role this volunteer is eligible for, best first."""
-    column = Pairing.build(pairing.requests, encode_volunteers([candidate], pairing.vocab), pairing.vocab, config)
+    volunteer = encode_volunteers([candidate], pairing.vocab, config)
+    column = Pairing.build(pairing.requests, volunteer, pairing.vocab, config)
     rows, s = column.block(np.arange(len(pairing.requests)))
     hit = np.nonzero(np.isfinite(s[:, 0]))[0]
     return _ranked(column, rows[hit], np.zeros(len(hit), dtype=np.int64))

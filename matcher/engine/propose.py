@@ -40,7 +40,7 @@ def encode(
     vocab = Vocabularies.build([c.volunteer for c in candidates], requests, config)
     return Pairing.build(
         encode_requests(requests, open_counts_by_request, vocab, config),
-        encode_volunteers(candidates, vocab),
+        encode_volunteers(candidates, vocab, config),
         vocab,
         config,
     )

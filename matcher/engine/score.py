@@ -21,7 +21,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -97,6 +97,7 @@ class Pairing:
     fits: np.ndarray  # float32 (slots, V)
     blocked: np.ndarray  # sorted int64 codes request_index * V + volunteer_index (rules 7, 9)
     vocab: Vocabularies  # kept so one more offer or request encodes the same way
+    config: MatchingConfig = field(default_factory=MatchingConfig)  # the policy these were encoded under
     _grid: Grid | None = None
 
     @classmethod
@@ -105,6 +106,7 @@ class Pairing:
     ) -> Pairing:
         return cls(
             vocab=vocab,
+            config=config,
             requests=requests,
             volunteers=volunteers,
             weights={name: float(config.weights.get(name, 0.0)) for name in FACTORS},
