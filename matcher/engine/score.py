@@ -41,13 +41,15 @@ FACTORS = (
 )
 # Elements per chunk (requests x volunteers): a few tens of MB of temporaries.
 CHUNK_ELEMENTS = 1_500_000
+# Below this many volunteer columns a block sums its tag factors for all rows at once.
+WIDE_BLOCK = 512
 # Blocks scored at once, one per core (the machines this runs on have two to four).
 WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 T = TypeVar("T")
 R = TypeVar("R")
 
 
-def in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int = WORKERS) -> Iterator[R]:
+def in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int | None = None) -> Iterator[R]:
     """``fn`` over ``items`` on a few threads, yielded in the items' order.
 
     numpy lets go of the interpreter lock inside its loops, so two blocks are
@@ -55,6 +57,7 @@ def in_threads(fn: Callable[[T], R], items: Sequence[T], workers: int = WORKERS)
     consumed, which bounds the memory, and the order (so every result) is the
     same as one thread's.
     """
+    workers = WORKERS if workers is None else workers
     if workers <= 1 or len(items) <= 1:
         yield from map(fn, items)
         return
@@ -218,23 +221,33 @@ class Pairing:
         same float whatever the block's shape: a BLAS matrix product would
         block and thread the sums differently with the number of rows and
         cores (and spin threads that slow the rest of the block on a busy
-        machine). Rows of one request seek the same codes, so each distinct
-        list is summed once per block.
+        machine). Rows of one request seek the same codes, so each request's
+        sum is made once per block.
         """
         g = self.grid
         groups, at = np.unique(g.row_tag_group[rows], return_inverse=True)
+        at = at.reshape(-1)
+        if score.shape[1] < WIDE_BLOCK:
+            # Few columns (one new offer against every request): sum all groups at once, code
+            # position by position. Padding adds +0.0, which leaves every sum as it was.
+            codes, weights = g.tag_codes[groups], g.tag_weights[groups]
+            held = g.volunteer_tags[:, columns]
+            acc = np.zeros((len(groups), score.shape[1]), dtype=np.float32)
+            for j in range(codes.shape[1]):
+                acc += held[codes[:, j]] * weights[:, j, None]
+            score += acc[at]
+            return
         sums: list[np.ndarray | None] = []
-        for group in groups.tolist():
-            terms = g.tag_terms[group]
-            if not terms:
+        codes, weights = g.tag_codes[groups].tolist(), g.tag_weights[groups]
+        for u, n in enumerate(g.tag_count[groups].tolist()):
+            if not n:
                 sums.append(None)  # nothing sought: the factor adds nothing
                 continue
-            code, weight = terms[0]
-            acc = g.volunteer_tags[code, columns] * weight
-            for code, weight in terms[1:]:
-                acc += g.volunteer_tags[code, columns] * weight
+            acc = g.volunteer_tags[codes[u][0], columns] * weights[u, 0]
+            for j in range(1, n):
+                acc += g.volunteer_tags[codes[u][j], columns] * weights[u, j]
             sums.append(acc)
-        for i, u in enumerate(at.reshape(-1).tolist()):
+        for i, u in enumerate(at.tolist()):
             add = sums[u]
             if add is not None:
                 score[i] += add
@@ -342,8 +355,10 @@ class Grid:
     row_profile: np.ndarray
     place: np.ndarray  # float32 (areas + 1, V), weighted
     row_area: np.ndarray
-    row_tag_group: np.ndarray  # int: rows seeking the same codes share a group
-    tag_terms: list[list[tuple[int, np.float32]]]  # per group, (code, weight / codes sought) in code order
+    row_tag_group: np.ndarray  # int: rows seeking the same codes share a group (their request)
+    tag_count: np.ndarray  # int per group: how many codes it seeks
+    tag_codes: np.ndarray  # int (groups, most codes any group seeks): the codes in code order, padded with 0
+    tag_weights: np.ndarray  # float32: weight / codes sought for each, padded with 0
     volunteer_tags: np.ndarray  # float32 (tags, V): 1 where the volunteer holds the code
     eligible: np.ndarray  # bool (keys, V)
     row_key: np.ndarray
@@ -383,18 +398,24 @@ class Grid:
 
         def weighted(counts: np.ndarray, n: np.ndarray, weight: float) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
-                return counts[ri] * np.where(n[ri] > 0, weight / np.where(n[ri] > 0, n[ri], 1.0), 0.0)[:, None]
+                return counts * np.where(n > 0, weight / np.where(n > 0, n, 1.0), 0.0)[:, None]
 
+        # Per request (all its rows seek the same codes): the weight of each code sought.
         tags = np.hstack(
             [
                 weighted(req.experience, req.experience_n, w["experience"]),
                 weighted(req.topics, req.topics_n, w["topics"]),
                 weighted(req.languages, req.languages_n, w["language"]),
             ]
-        )
+        ).astype(np.float32)
         volunteer_tags = np.vstack([vol.experience, vol.topics, vol.languages])
-        tag_rows, row_tag_group = np.unique(tags.astype(np.float32), axis=0, return_inverse=True)
-        tag_terms = [[(int(k), row[k]) for k in np.flatnonzero(row).tolist()] for row in tag_rows]
+        sought = tags != 0
+        tag_count = sought.sum(axis=1)
+        width = int(tag_count.max()) if len(tag_count) else 0
+        first = np.argsort(~sought, axis=1, kind="stable")[:, :width]  # codes sought, in code order
+        padding = np.arange(width)[None, :] >= tag_count[:, None]
+        tag_codes = np.where(padding, 0, first)
+        tag_weights = np.where(padding, np.float32(0), np.take_along_axis(tags, first, axis=1))
 
         # Hard rules 1, 2, 3, 4, 6 and 8 depend on the volunteer and (role, trainings, area, modes).
         area_of = req.area[ri]
@@ -417,8 +438,10 @@ class Grid:
             row_profile=row_profile.reshape(-1),
             place=place.astype(np.float32),
             row_area=area_of + 1,
-            row_tag_group=row_tag_group.reshape(-1),
-            tag_terms=tag_terms,
+            row_tag_group=ri,
+            tag_count=tag_count,
+            tag_codes=tag_codes,
+            tag_weights=tag_weights,
             volunteer_tags=volunteer_tags.astype(np.float32),
             eligible=eligible,
             row_key=row_key.reshape(-1),
