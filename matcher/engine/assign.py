@@ -37,7 +37,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
-from matcher.engine.score import Pairing, in_sorted
+from matcher.engine.score import Pairing, in_sorted, in_threads
 from matcher.scoring import fairness_fraction
 
 SCALE = 1_000_000  # scores to integer costs, at the six decimals a factor carries
@@ -189,7 +189,15 @@ def objective_of(pairing: Pairing, cols: np.ndarray, score: np.ndarray) -> float
         return 0.0
     uniq, counts = np.unique(cols, return_counts=True)
     spread = spread_costs(pairing, uniq, int(counts.max()))
-    penalty = sum(float(spread[i, : counts[i]].sum()) for i in range(len(uniq)))
+    if spread.shape[1] < 8:
+        # numpy sums fewer than eight numbers left to right from 0, as this does column by
+        # column (adding 0.0 past a volunteer's count changes nothing): the same floats.
+        per_volunteer = np.zeros(len(uniq))
+        for k in range(spread.shape[1]):
+            per_volunteer += np.where(k < counts, spread[:, k], 0.0)
+        penalty = sum(per_volunteer.tolist())
+    else:
+        penalty = sum(float(spread[i, : counts[i]].sum()) for i in range(len(uniq)))
     return float(score.sum()) - penalty
 
 
@@ -296,20 +304,25 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
     found = []
     proof_fails = False
     pi_max = int(pi_vol.max())
-    for start in range(0, len(doubtful), 64):
-        rows, s = pairing.block(doubtful[start : start + 64])
+
+    def above_floor(rows: np.ndarray) -> Edges | None:
+        rows, s = pairing.block(rows)
         # A pair can only come near a negative reduced cost above this score; most fall below,
         # so the exact reduced costs are computed for a few pairs, not whole rows.
         floor = max_score + (pi_row[rows] - pi_max - NEAR - SLACK) / SCALE
         r, c = np.nonzero(s > floor[:, None].astype(np.float32))
         if not len(r):
-            continue
+            return None
         rr, cc = rows[r], c
-        codes = rr * n_vol + cc
-        new = ~in_sorted(codes, have)
+        new = ~in_sorted(rr * n_vol + cc, have)
         if not new.any():
+            return None
+        return Edges(rr[new], cc[new], s[r, c][new]).rescored(pairing)
+
+    blocks = [doubtful[start : start + 64] for start in range(0, len(doubtful), 64)]
+    for cand in in_threads(above_floor, blocks):
+        if cand is None:
             continue
-        cand = Edges(rr[new], cc[new], s[r, c][new]).rescored(pairing)
         cost = np.rint((max_score - cand.score) * SCALE).astype(np.int64)
         # Through the pair node when this volunteer already has one on the request.
         key = req.row_request[cand.rows] * n_vol + cand.cols

@@ -18,6 +18,7 @@ The unit tests check both against ``score_pair`` and ``screen`` pair by pair.
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -45,6 +46,7 @@ CHUNK_ELEMENTS = 1_500_000
 WIDE_BLOCK = 512
 # Blocks scored at once, one per core (the machines this runs on have two to four).
 WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+_GRID_LOCK = threading.Lock()
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -160,11 +162,7 @@ class Pairing:
     # -- grid: the full rescore ---------------------------------------------------------------
 
     def row_chunks(self, columns: np.ndarray | slice = slice(None)) -> list[np.ndarray]:
-        """Demand rows in consecutive blocks of about ``CHUNK_ELEMENTS`` scores each.
-
-        Also builds the grid, so threads scoring the blocks never race to build it.
-        """
-        _ = self.grid
+        """Demand rows in consecutive blocks of about ``CHUNK_ELEMENTS`` scores each."""
         n_cols = len(np.arange(len(self.volunteers))[columns])
         per_chunk = max(1, CHUNK_ELEMENTS // max(n_cols, 1))
         n_rows = len(self.requests)
@@ -177,7 +175,9 @@ class Pairing:
     @property
     def grid(self) -> Grid:
         if self._grid is None:
-            self._grid = Grid.build(self)
+            with _GRID_LOCK:  # blocks are scored on several threads: build it once
+                if self._grid is None:
+                    self._grid = Grid.build(self)
         return self._grid
 
     def block(self, rows: np.ndarray, columns: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
