@@ -85,33 +85,45 @@ def propose_all(
 def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: int) -> dict[str, list[Proposal]]:
     """Turn chosen and runner-up pairs into proposals with factors rounded as ``score_pair`` does."""
     req, vol = pairing.requests, pairing.volunteers
-    assigned = {(int(r), int(c)) for r, c in zip(assignment.rows, assignment.cols, strict=True)}
-
-    picks: list[tuple[int, int, bool]] = [(r, c, True) for r, c in sorted(assigned)]
-    picks += [(r, c, False) for r, c in _alternates(pairing, edges, assignment, alternates)]
+    n_vol = max(len(vol), 1)
+    held = np.unique(assignment.rows * n_vol + assignment.cols)  # assigned pairs, by row then volunteer
+    alt_rows, alt_cols = _alternates(pairing, edges, assignment, alternates)
+    rows = np.concatenate([held // n_vol, alt_rows]).astype(np.int64)
+    cols = np.concatenate([held % n_vol, alt_cols]).astype(np.int64)
+    proposed = np.arange(len(rows)) < len(held)
 
     out: dict[str, list[Proposal]] = {rid: [] for rid in req.ids}
-    if not picks:
+    if not len(rows):
         return out
-    rows = np.array([p[0] for p in picks], dtype=np.int64)
-    cols = np.array([p[1] for p in picks], dtype=np.int64)
     factors, _ = pairing.pair_factors(rows, cols)
     scores, named = rounded_all(factors)
-    request_of = req.row_request[rows].tolist()
-    ranked: dict[str, list[tuple[bool, float, str, str, dict[str, float]]]] = {}
-    for (r, c, proposed), q, score, parts in zip(picks, request_of, scores, named, strict=True):
-        ranked.setdefault(req.ids[q], []).append((proposed, score, vol.ids[c], req.row_role[r], parts))
-    for rid, items in ranked.items():
-        # Assigned first, then alternates; within each, best score first, ids break ties.
-        items.sort(key=lambda t: (not t[0], -t[1], t[2], t[3]))
-        out[rid] = [
-            Proposal(volunteer_id=v, role=role, score=s, factors=f, proposed=p, rank=i + 1)
-            for i, (p, s, v, role, f) in enumerate(items)
-        ]
+    # Per request: assigned first, then alternates; within each, best score first, then
+    # volunteer id, then role. Sorted as arrays, so no tuple is made per proposal.
+    ids = np.asarray(vol.ids)
+    id_rank = np.concatenate([[0], np.cumsum(ids[1:] != ids[:-1])]) if len(ids) else ids  # ids are sorted
+    _, role_rank = np.unique(np.asarray(req.row_role), return_inverse=True)
+    request_of = req.row_request[rows]
+    order = np.lexsort(
+        (role_rank.reshape(-1)[rows], id_rank[cols], -np.array(scores), ~proposed, request_of)
+    )
+    request_sorted = request_of[order]
+    rank = np.arange(len(order)) - np.searchsorted(request_sorted, request_sorted) + 1
+    row_list, col_list, proposed_list = rows.tolist(), cols.tolist(), proposed.tolist()
+    for k, q, i in zip(order.tolist(), request_sorted.tolist(), rank.tolist(), strict=True):
+        out[req.ids[q]].append(
+            Proposal(
+                volunteer_id=vol.ids[col_list[k]],
+                role=req.row_role[row_list[k]],
+                score=scores[k],
+                factors=named[k],
+                proposed=proposed_list[k],
+                rank=i,
+            )
+        )
     return out
 
 
-def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) -> list[tuple[int, int]]:
+def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per request, the best ``n`` candidates not assigned to it, each volunteer once with their best role."""
     req, n_vol = pairing.requests, len(pairing.volunteers)
     request_of = req.row_request[edges.rows]
@@ -126,7 +138,7 @@ def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) 
     start = np.searchsorted(requests, requests)  # index of each request's first kept pair
     rank = np.arange(len(keep)) - start
     chosen = keep[rank < n]
-    return list(zip(edges.rows[chosen].tolist(), edges.cols[chosen].tolist(), strict=True))
+    return edges.rows[chosen], edges.cols[chosen]
 
 
 __all__ = ["FACTORS", "Outcome", "encode", "explain", "propose_all", "run"]
