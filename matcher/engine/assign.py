@@ -189,15 +189,7 @@ def objective_of(pairing: Pairing, cols: np.ndarray, score: np.ndarray) -> float
         return 0.0
     uniq, counts = np.unique(cols, return_counts=True)
     spread = spread_costs(pairing, uniq, int(counts.max()))
-    if spread.shape[1] < 8:
-        # numpy sums fewer than eight numbers left to right from 0, as this does column by
-        # column (adding 0.0 past a volunteer's count changes nothing): the same floats.
-        per_volunteer = np.zeros(len(uniq))
-        for k in range(spread.shape[1]):
-            per_volunteer += np.where(k < counts, spread[:, k], 0.0)
-        penalty = sum(per_volunteer.tolist())
-    else:
-        penalty = sum(float(spread[i, : counts[i]].sum()) for i in range(len(uniq)))
+    penalty = sum(float(spread[i, : counts[i]].sum()) for i in range(len(uniq)))
     return float(score.sum()) - penalty
 
 
