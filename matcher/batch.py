@@ -38,8 +38,10 @@ class BadLine:
     errors: dict[str, Any]
 
     def __str__(self) -> str:
-        parts = [f"{name}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                 for name, msgs in sorted(self.errors.items())]
+        parts = [
+            f"{name}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+            for name, msgs in sorted(self.errors.items())
+        ]
         return f"{self.path}:{self.line}: " + ", ".join(parts)
 
 
@@ -242,7 +244,12 @@ def _write(path: Path, proposals: dict[str, list[Any]]) -> None:
         for rid in sorted(proposals):
             for p in proposals[rid]:
                 if p.proposed:
-                    line = {"team_request_id": rid, "volunteer_id": p.volunteer_id, "role": p.role,
-                            "score": p.score, "factors": p.factors}
+                    line = {
+                        "team_request_id": rid,
+                        "volunteer_id": p.volunteer_id,
+                        "role": p.role,
+                        "score": p.score,
+                        "factors": p.factors,
+                    }
                     out.write(json.dumps(line, separators=(",", ":")) + "\n")
     tmp.replace(path)

@@ -35,8 +35,11 @@ def _subset(items: list[str], min_size: int = 0) -> st.SearchStrategy[list[str]]
 def window(draw: Any, length: tuple[int, ...] = (60, 120, 240)) -> dict[str, str]:
     start = draw(st.sampled_from([9, 10, 11, 13])) * 60 + draw(st.sampled_from([0, 30]))
     end = start + draw(st.sampled_from(length))
-    return {"day": draw(st.sampled_from(DAYS)), "start": f"{start // 60:02d}:{start % 60:02d}",
-            "end": f"{end // 60:02d}:{end % 60:02d}"}
+    return {
+        "day": draw(st.sampled_from(DAYS)),
+        "start": f"{start // 60:02d}:{start % 60:02d}",
+        "end": f"{end // 60:02d}:{end % 60:02d}",
+    }
 
 
 @st.composite
@@ -88,7 +91,8 @@ def request(draw: Any, n: int = 0) -> TeamRequest:
 def standing(draw: Any, request_ids: list[str]) -> Standing:
     return Standing(
         active_commitments=draw(st.integers(0, 3)),
-        matched_request_ids=frozenset(draw(st.lists(st.sampled_from(request_ids), max_size=1))) if request_ids
+        matched_request_ids=frozenset(draw(st.lists(st.sampled_from(request_ids), max_size=1)))
+        if request_ids
         else frozenset(),
         involvements=draw(st.integers(0, 5)),
         waiting_days=draw(st.sampled_from([0, 0, 30, 179, 180, 400])),
@@ -96,9 +100,9 @@ def standing(draw: Any, request_ids: list[str]) -> Standing:
 
 
 @st.composite
-def instance(draw: Any, max_requests: int = 5, max_volunteers: int = 12) -> tuple[
-    list[TeamRequest], list[Candidate], dict[str, dict[str, int]]
-]:
+def instance(
+    draw: Any, max_requests: int = 5, max_volunteers: int = 12
+) -> tuple[list[TeamRequest], list[Candidate], dict[str, dict[str, int]]]:
     requests = [draw(request(i)) for i in range(draw(st.integers(1, max_requests)))]
     ids = [r.id for r in requests]
     candidates = [

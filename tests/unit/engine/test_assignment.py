@@ -115,18 +115,32 @@ def test_a_starved_graph_is_repaired_by_the_proof():
 
 def _person(vid: str, **kw) -> Volunteer:
     base = dict(
-        id=vid, name=vid, email=f"{vid}@example.org", kind="carer", home_area="tower_hamlets",
-        roles=["focus_group", "reviewer"], modes=["video"],
-        availability=[{"day": "mon", "start": "09:00", "end": "17:00"}], max_commitments=2,
-        consent_version="2026-01", consent_given_at=datetime(2026, 1, 1, tzinfo=UTC),
+        id=vid,
+        name=vid,
+        email=f"{vid}@example.org",
+        kind="carer",
+        home_area="tower_hamlets",
+        roles=["focus_group", "reviewer"],
+        modes=["video"],
+        availability=[{"day": "mon", "start": "09:00", "end": "17:00"}],
+        max_commitments=2,
+        consent_version="2026-01",
+        consent_given_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     return Volunteer(**{**base, **kw})
 
 
 def _team(rid: str, **kw) -> TeamRequest:
     base = dict(
-        id=rid, team_name=f"Team {rid}", project_title="p", area="tower_hamlets", qi_stage="understanding",
-        roles=[{"role": "focus_group", "count": 1}], modes=["video"], contact_name="c", contact_email="c@x",
+        id=rid,
+        team_name=f"Team {rid}",
+        project_title="p",
+        area="tower_hamlets",
+        qi_stage="understanding",
+        roles=[{"role": "focus_group", "count": 1}],
+        modes=["video"],
+        contact_name="c",
+        contact_email="c@x",
     )
     return TeamRequest(**{**base, **kw})
 
@@ -156,8 +170,12 @@ def test_fill_comes_before_score():
     v2 = _person("v2", roles=["focus_group"])
     r1 = _team("r1", experience_sought=["anxiety"])
     r2 = _team("r2", roles=[{"role": "speaker", "count": 1}])
-    out = propose_all([r1, r2], [Candidate(v1, Standing()), Candidate(v2, Standing())],
-                      {"r1": {"focus_group": 1}, "r2": {"speaker": 1}}, CONFIG)
+    out = propose_all(
+        [r1, r2],
+        [Candidate(v1, Standing()), Candidate(v2, Standing())],
+        {"r1": {"focus_group": 1}, "r2": {"speaker": 1}},
+        CONFIG,
+    )
     assert [p.volunteer_id for p in out["r2"] if p.proposed] == ["v1"]
     assert [p.volunteer_id for p in out["r1"] if p.proposed] == ["v2"]
 

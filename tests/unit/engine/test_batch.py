@@ -32,21 +32,31 @@ def _require(record: dict[str, Any], names: list[str]) -> None:
 
 def parse_volunteer(record: dict[str, Any]) -> Volunteer:
     _require(record, VOLUNTEER_REQUIRED)
-    fields = {k: record[k] for k in ["travel_areas", "experience", "interests", "languages", "trainings",
-                                     "excluded_teams"] if k in record}
+    fields = {
+        k: record[k]
+        for k in ["travel_areas", "experience", "interests", "languages", "trainings", "excluded_teams"]
+        if k in record
+    }
     return Volunteer(
-        **{k: record[k] for k in VOLUNTEER_REQUIRED}, consent_version=record["consent"]["version"],
-        consent_given_at=datetime(2026, 1, 1, tzinfo=UTC), **fields,
+        **{k: record[k] for k in VOLUNTEER_REQUIRED},
+        consent_version=record["consent"]["version"],
+        consent_given_at=datetime(2026, 1, 1, tzinfo=UTC),
+        **fields,
     )
 
 
 def parse_request(record: dict[str, Any]) -> TeamRequest:
     _require(record, REQUEST_REQUIRED)
-    fields = {k: record[k] for k in ["topics", "experience_sought", "meeting_slots", "languages",
-                                     "required_trainings"] if k in record}
+    fields = {
+        k: record[k]
+        for k in ["topics", "experience_sought", "meeting_slots", "languages", "required_trainings"]
+        if k in record
+    }
     return TeamRequest(
         **{k: record[k] for k in REQUEST_REQUIRED if k != "contact"},
-        contact_name=record["contact"]["name"], contact_email=record["contact"]["email"], **fields,
+        contact_name=record["contact"]["name"],
+        contact_email=record["contact"]["email"],
+        **fields,
     )
 
 
@@ -55,16 +65,16 @@ def files(tmp_path):
     population = generate(30, 200, seed=9)
     vols = tmp_path / "v.jsonl"
     reqs = tmp_path / "r.jsonl"
-    vols.write_text("".join(json.dumps(volunteer_record(v, population.standings[v.id])) + "\n"
-                            for v in population.volunteers))
+    vols.write_text(
+        "".join(json.dumps(volunteer_record(v, population.standings[v.id])) + "\n" for v in population.volunteers)
+    )
     reqs.write_text("".join(json.dumps(request_record(r)) + "\n" for r in population.requests))
     return population, vols, reqs, tmp_path / "a.jsonl"
 
 
 def test_writes_the_assignment_with_scores_and_factors(files):
     population, vols, reqs, out = files
-    summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request,
-                        progress=False)
+    summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False)
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == summary.places_filled > 0
     assert summary.places_requested == sum(r.places for r in population.requests)
@@ -76,8 +86,7 @@ def test_writes_the_assignment_with_scores_and_factors(files):
         assert set(x) == {"team_request_id", "volunteer_id", "role", "score", "factors"}
         assert x["score"] == round(sum(x["factors"].values()), 6)
         standing = Standing(active_commitments=population.standings[x["volunteer_id"]].active_commitments)
-        assert not screen(by_v[x["volunteer_id"]], by_r[x["team_request_id"]], x["role"], standing,
-                          MatchingConfig())
+        assert not screen(by_v[x["volunteer_id"]], by_r[x["team_request_id"]], x["role"], standing, MatchingConfig())
     assert any("places filled" in line for line in summary.lines())
 
 
@@ -96,8 +105,15 @@ def test_bad_lines_are_reported_with_numbers_and_skipped(files):
     _spoil(vols, 5, json.dumps(record))
     _spoil(reqs, 2, json.dumps({"id": "x"}))
     warned: list[str] = []
-    summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request,
-                        progress=False, warn=warned.append)
+    summary = run_batch(
+        vols,
+        reqs,
+        out,
+        parse_volunteer=parse_volunteer,
+        parse_request=parse_request,
+        progress=False,
+        warn=warned.append,
+    )
     assert [(b.path.endswith("v.jsonl"), b.line) for b in summary.bad_lines] == [(True, 3), (True, 5), (False, 2)]
     assert set(summary.bad_lines[1].errors) == {"email", "active_commitments"}
     assert "team_name" in summary.bad_lines[2].errors
@@ -110,8 +126,15 @@ def test_refusing_writes_nothing(files):
     _, vols, reqs, out = files
     _spoil(reqs, 4, "[1, 2]")
     with pytest.raises(BatchRefused) as refused:
-        run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request,
-                  on_bad_line="refuse", progress=False)
+        run_batch(
+            vols,
+            reqs,
+            out,
+            parse_volunteer=parse_volunteer,
+            parse_request=parse_request,
+            on_bad_line="refuse",
+            progress=False,
+        )
     assert [b.line for b in refused.value.bad_lines] == [4]
     assert not out.exists()
 
@@ -120,6 +143,5 @@ def test_duplicate_ids_are_bad_lines(files):
     _, vols, reqs, out = files
     first = vols.read_text().splitlines()[0]
     _spoil(vols, 2, first)
-    summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request,
-                        progress=False)
+    summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False)
     assert [(b.line, list(b.errors)) for b in summary.bad_lines] == [(2, ["id"])]

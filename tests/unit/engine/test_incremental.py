@@ -50,9 +50,10 @@ def test_a_new_request_is_scored_against_every_volunteer():
                 eligible = not screen(c.volunteer, request, role, c.standing, CONFIG)
                 assert ((c.volunteer.id, role) in got) == eligible
                 if eligible:
-                    assert got[(c.volunteer.id, role)].factors == score_pair(
-                        c.volunteer, request, role, c.standing, CONFIG
-                    ).factors
+                    assert (
+                        got[(c.volunteer.id, role)].factors
+                        == score_pair(c.volunteer, request, role, c.standing, CONFIG).factors
+                    )
 
 
 def test_nothing_to_match_gives_empty_lists():
@@ -67,14 +68,26 @@ def test_nothing_to_match_gives_empty_lists():
 def test_a_newcomer_with_codes_only_the_other_side_uses_scores_like_the_scalar():
     population, _, _ = _pool()
     request = dataclasses.replace(
-        population.requests[0], area="specialist_x", roles=[{"role": "rare_role", "count": 1}], modes=["in_person"],
-        meeting_slots=[], required_trainings=[], experience_sought=["rare_tag"],
+        population.requests[0],
+        area="specialist_x",
+        roles=[{"role": "rare_role", "count": 1}],
+        modes=["in_person"],
+        meeting_slots=[],
+        required_trainings=[],
+        experience_sought=["rare_tag"],
     )
     pool = [Candidate(v, population.standings[v.id]) for v in population.volunteers]
     pairing = encode([request], pool, {request.id: {"rare_role": 1}}, CONFIG)
     volunteer, standing = make_volunteer(random.Random(3), 999_999)
-    volunteer = dataclasses.replace(volunteer, status="active", home_area="specialist_x", roles=["rare_role"],
-                                    modes=["in_person"], experience=["rare_tag"], trainings=[])
+    volunteer = dataclasses.replace(
+        volunteer,
+        status="active",
+        home_area="specialist_x",
+        roles=["rare_role"],
+        modes=["in_person"],
+        experience=["rare_tag"],
+        trainings=[],
+    )
     got = score_offer(pairing, Candidate(volunteer, standing), CONFIG)
     expected = score_pair(volunteer, request, "rare_role", standing, CONFIG)
     assert not screen(volunteer, request, "rare_role", standing, CONFIG)

@@ -60,9 +60,7 @@ def test_from_file_reads_the_policy(tmp_path):
 
 def test_shortlist_settings_change_the_graph_not_the_result():
     population, candidates = _population(60, 400, seed=8)
-    narrow = dataclasses.replace(
-        MatchingConfig(), shortlist_per_place=1, shortlist_margin=2, shortlist_per_volunteer=0
-    )
+    narrow = dataclasses.replace(MatchingConfig(), shortlist_per_place=1, shortlist_margin=2, shortlist_per_volunteer=0)
     wide = run(population.requests, candidates, population.open_counts, MatchingConfig())
     small = run(population.requests, candidates, population.open_counts, narrow)
     assert len(small.edges) < len(wide.edges)

@@ -79,12 +79,18 @@ def _improvements(v, r, s):
     yield "place", dataclasses.replace(v, home_area=r.area), s
     yield "place", dataclasses.replace(v, travel_areas=sorted(set(v.travel_areas) | {r.area})), s
     yield "availability", dataclasses.replace(v, availability=[*v.availability, *r.meeting_slots[:1]]), s
-    yield "availability", dataclasses.replace(
-        v, availability=[*v.availability, *({"day": d, "start": "08:00", "end": "20:00"} for d in DAYS)]
-    ), s
-    yield "stage_readiness", dataclasses.replace(
-        v, trainings=[*v.trainings, {"code": "qi_introduction", "completed_on": "2025-01-01"}]
-    ), s
+    yield (
+        "availability",
+        dataclasses.replace(
+            v, availability=[*v.availability, *({"day": d, "start": "08:00", "end": "20:00"} for d in DAYS)]
+        ),
+        s,
+    )
+    yield (
+        "stage_readiness",
+        dataclasses.replace(v, trainings=[*v.trainings, {"code": "qi_introduction", "completed_on": "2025-01-01"}]),
+        s,
+    )
     yield "fairness", v, dataclasses.replace(s, involvements=max(s.involvements - 1, 0))
     yield "fairness", v, dataclasses.replace(s, waiting_days=s.waiting_days + 30)
     yield "role_preference", dataclasses.replace(v, roles=[v.roles[-1], *v.roles[:-1]]), s
