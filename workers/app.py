@@ -26,7 +26,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # One folder in and out: every process on this machine shares the queue.
         folder = settings.broker_dir
         folder.mkdir(parents=True, exist_ok=True)
-        transport_options.update(data_folder_in=str(folder), data_folder_out=str(folder))
+        transport_options.update(
+            data_folder_in=str(folder), data_folder_out=str(folder), control_folder=str(folder / "control")
+        )
         remote_control = False  # the filesystem transport has no broadcast
     if settings.broker_url.startswith(("redis://", "rediss://")):
         # How long an unacknowledged message waits before Redis hands it out again.
