@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from matcher.config import Settings
+from matcher.config import MatchingConfig, Settings
 
 
 def _celery(*args: str) -> list[str]:
@@ -178,7 +178,8 @@ def match(
             parse_request=parse_request,
             on_bad_line=on_bad_line,  # type: ignore[arg-type]
             progress=progress,
-            config=Settings.from_env().matching,
+            # Only the matching settings: an offline batch needs no database, key or data folder.
+            config=MatchingConfig.from_file(os.environ.get("QIMATCH_MATCHING_CONFIG")),
             warn=lambda line: click.echo(f"bad line: {line}", err=True),
         )
     except BatchRefused as refused:
