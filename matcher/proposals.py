@@ -1,9 +1,11 @@
-"""The one replaceable function the workflow calls to suggest volunteers.
+"""What the matcher proposes, and the one-request entry point.
 
-``propose_for_request`` takes a request, the volunteers with their standing and
-what is still open, and returns the assignment for that request (``proposed``)
+The workflow calls ``matcher.engine.propose_all`` (through
+``matcher.services.suggestions``) for the requests an event touches, with
+``Candidate`` and ``Proposal`` as defined here. ``propose_for_request`` takes
+a request, the volunteers with their standing and what is still open, and returns the assignment for that request (``proposed``)
 plus ranked alternates. The matching engine may replace its insides; its
-signature and guarantees are what the use cases rely on:
+guarantees are those of ``propose_all`` too:
 
 - no pair that breaks a hard rule is ever returned;
 - proposed pairs never exceed a role's open count or a volunteer's remaining

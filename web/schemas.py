@@ -283,7 +283,9 @@ class SuggestionOut(Schema):
     rank = fields.Integer()
 
 
-class RejectIn(Schema):
+class ReasonIn(Schema):
+    """Why a suggestion is turned down, or an involvement ends."""
+
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
 
 

@@ -23,7 +23,6 @@ from matcher.domain import (
 )
 from matcher.ports import UnitOfWork
 from matcher.rules import REASONS, Standing, screen
-from matcher.services.queries import volunteer_visible
 from matcher.services.suggestions import open_counts, standings
 
 
@@ -92,7 +91,7 @@ def suggestions_by_request(
             open_counts(request, on_request),
         )
         candidates = [
-            v for v in people.values() if v.status != VolunteerStatus.WITHDRAWN and volunteer_visible(v, coordinator)
+            v for v in people.values() if v.status != VolunteerStatus.WITHDRAWN and coordinator.can_see(v)
         ]
         involved = {m.volunteer_id for m in on_request}
         left = _left_out(request, candidates, involved, standing, config)

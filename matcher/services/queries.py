@@ -27,14 +27,10 @@ def _areas(coordinator: Coordinator, area: str | None) -> list[str]:
     return [area]
 
 
-def volunteer_visible(volunteer: Volunteer, coordinator: Coordinator) -> bool:
-    return coordinator.can_see(volunteer)
-
-
 def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> Volunteer:
     with uow:
         volunteer = uow.volunteers.get(volunteer_id)
-        if volunteer is None or not volunteer_visible(volunteer, coordinator):
+        if volunteer is None or not coordinator.can_see(volunteer):
             raise NotFound("volunteer not found")
         return volunteer
 

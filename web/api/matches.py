@@ -11,7 +11,7 @@ from matcher.services import decisions, endings, queries
 from web.auth import current_coordinator
 from web.context import services
 from web.paging import paged
-from web.schemas import MatchDetailOut, MatchIn, MatchListArgs, MatchOut, RejectIn
+from web.schemas import MatchDetailOut, MatchIn, MatchListArgs, MatchOut, ReasonIn
 
 blp = Blueprint("matches", __name__, url_prefix="/api/v1/matches", description="Suggested and approved matches")
 
@@ -66,7 +66,7 @@ class Approve(MethodView):
 
 @blp.route("/<match_id>/close")
 class Close(MethodView):
-    @blp.arguments(RejectIn)
+    @blp.arguments(ReasonIn)
     @blp.response(200, MatchOut)
     def post(self, body: dict[str, Any], match_id: str) -> Any:
         """End an involvement: the volunteer's capacity and the team's place are given back."""
@@ -76,7 +76,7 @@ class Close(MethodView):
 
 @blp.route("/<match_id>/reject")
 class Reject(MethodView):
-    @blp.arguments(RejectIn)
+    @blp.arguments(ReasonIn)
     @blp.response(200, MatchOut)
     def post(self, body: dict[str, Any], match_id: str) -> Any:
         s = services()

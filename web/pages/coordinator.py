@@ -29,7 +29,7 @@ from web.pages.common import (
     services,
     uow,
 )
-from web.schemas import ListArgs, RejectIn
+from web.schemas import ListArgs, ReasonIn
 
 bp = page_blueprint("coordinator", "/coordinator")
 
@@ -128,7 +128,7 @@ def approve(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
 @coordinator_required
 def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
     s = services()
-    body, errors = forms.load(RejectIn(), {"reason": (request.form.get("reason") or "").strip()})
+    body, errors = forms.load(ReasonIn(), {"reason": (request.form.get("reason") or "").strip()})
     if body is None:
         match, _, _ = queries.get_match(s.uow(), match_id, coordinator)
         groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
