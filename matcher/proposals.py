@@ -3,9 +3,9 @@
 The workflow calls ``matcher.engine.propose_all`` (through
 ``matcher.services.suggestions``) for the requests an event touches, with
 ``Candidate`` and ``Proposal`` as defined here. ``propose_for_request`` takes
-a request, the volunteers with their standing and what is still open, and returns the assignment for that request (``proposed``)
-plus ranked alternates. The matching engine may replace its insides; its
-guarantees are those of ``propose_all`` too:
+a request, the volunteers with their standing and what is still open, and
+returns the assignment for that request (``proposed``) plus ranked alternates.
+Its guarantees are those of ``propose_all`` too:
 
 - no pair that breaks a hard rule is ever returned;
 - proposed pairs never exceed a role's open count or a volunteer's remaining
