@@ -38,6 +38,7 @@ from matcher.generate import (
 )
 from matcher.proposals import Candidate
 from matcher.rules import screen
+from matcher.scoring import SCALE
 
 SIZES = {"200x1k": (200, 1_000), "1kx5k": (1_000, 5_000), "2kx20k": (2_000, 20_000), "5kx50k": (5_000, 50_000)}
 # Above this many eligible pairs the unpruned solve (and the HR solver) would need gigabytes.
@@ -119,7 +120,7 @@ def one_size(label: str, n_requests: int, n_volunteers: int, seed: int, hr_timeo
     row["gini"] = gini(places[usable])
     row["first_time_share"] = float(np.mean(pairing.volunteers.previous[a.cols] == 0)) if a.filled else 0.0
     row["violations"] = violations(outcome, candidates, config)
-    row["total_score"] = float(a.score.sum())
+    row["total_score"] = float(a.score.sum()) / SCALE
     row["objective"] = a.objective
 
     # One new offer against all open requests: one column.

@@ -22,10 +22,34 @@ STAGES_NEEDING_QI = {"change_ideas", "testing", "implementation", "spread"}
 # MatchingConfig.flexible_hours_for_full_fit, waiting_share and waiting_days_for_full_lift.
 
 
+# Scores are integers underneath: each weighted factor is a whole number of millionths.
+# Integer sums are exact in any order, so a pair's score (and every choice made from
+# it) is the same whether it is summed here, in the engine's blocks of any shape, on
+# any thread, or with any SIMD instruction set; the floats shown are those integers / SCALE.
+SCALE = 1_000_000
+
+
+def weighted_micros(weight: float, fraction: Any) -> Any:
+    """A factor's contribution in millionths, for a scalar fraction or an array of them.
+
+    ``(weight * SCALE) * fraction`` rounded half to even: Python's ``round`` and numpy's
+    ``rint`` round the same float the same way, so the engine's arrays and this
+    scorer agree to the unit.
+    """
+    scaled = float(weight) * SCALE
+    if isinstance(fraction, np.ndarray):
+        return np.rint(scaled * fraction).astype(np.int64)
+    return round(scaled * fraction)
+
+
 @dataclass(frozen=True)
 class Scored:
     score: float
     factors: dict[str, float]
+
+    @classmethod
+    def of(cls, micros: dict[str, int]) -> Scored:
+        return cls(score=sum(micros.values()) / SCALE, factors={name: m / SCALE for name, m in micros.items()})
 
 
 def _share(wanted: list[str], offered: list[str]) -> float:
@@ -103,8 +127,8 @@ def score_pair(
         "stage_readiness": stage_readiness(volunteer, request),
         "fairness": fairness(standing, config),
     }
-    factors = {name: round(config.weights.get(name, 0.0) * value, 6) for name, value in fractions.items()}
-    return Scored(score=round(sum(factors.values()), 6), factors=factors)
+    micros = {name: weighted_micros(config.weights.get(name, 0.0), value) for name, value in fractions.items()}
+    return Scored.of(micros)
 
 
-__all__ = ["Scored", "Slot", "score_pair"]
+__all__ = ["SCALE", "Scored", "Slot", "score_pair", "weighted_micros"]

@@ -38,17 +38,15 @@ from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
 from matcher.engine.score import Pairing, in_sorted, in_threads
-from matcher.scoring import fairness_fraction
-
-SCALE = 1_000_000  # scores to integer costs, at the six decimals a factor carries
+from matcher.scoring import SCALE, fairness_fraction, weighted_micros
 
 
 @dataclass(frozen=True)
 class Assignment:
     rows: np.ndarray  # demand row of each assigned pair
     cols: np.ndarray  # volunteer of each assigned pair
-    score: np.ndarray  # its (unrounded) score
-    objective: float  # total score minus the spread term
+    score: np.ndarray  # its score, in millionths
+    objective: float  # total score minus the spread term (in score units)
     places_open: int
     repairs: int = 0  # times pruning had to be widened to keep every fillable place
     priced: int = 0  # times left-out pairs were added back because they could raise the score
@@ -59,14 +57,15 @@ class Assignment:
 
 
 def spread_costs(pairing: Pairing, cols: np.ndarray, units: int) -> np.ndarray:
-    """(len(cols), units) cost of each volunteer's 1st, 2nd, ... place in this run."""
+    """(len(cols), units) cost in millionths of each volunteer's 1st, 2nd, ... place in this run."""
     vol = pairing.volunteers
     base = vol.previous[cols][:, None]
     waiting = vol.waiting_days[cols][:, None]
     k = np.arange(units)[None, :]
     # What their fairness factor would lose if the earlier places were already committed.
-    first = fairness_fraction(base, waiting, pairing.config)
-    return pairing.weights["fairness"] * (first - fairness_fraction(base + k, waiting, pairing.config))
+    weight = pairing.weights["fairness"]
+    first = weighted_micros(weight, fairness_fraction(base, waiting, pairing.config))
+    return first - weighted_micros(weight, fairness_fraction(base + k, waiting, pairing.config))
 
 
 @dataclass(frozen=True)
@@ -114,8 +113,7 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
     vol_node = 2 + n_rows + np.arange(n_vol)
     pair_node = 2 + n_rows + n_vol + np.arange(len(pair_keys))
 
-    max_score = sum(pairing.weights.values()) + 1.0
-    cost = np.rint((max_score - edges.score) * SCALE).astype(np.int64)
+    cost = max_cost(pairing) - edges.score
     tails, heads, caps, costs = [], [], [], []
 
     def arcs(t: np.ndarray, h: np.ndarray, c: np.ndarray, w: np.ndarray) -> None:
@@ -134,7 +132,7 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
         pair_vol = np.searchsorted(used_cols, pair_keys % len(vol))
         arcs(pair_node, vol_node[pair_vol], np.ones(len(pair_keys)), np.zeros(len(pair_keys)))
     units = max(int(cap.max()), 0)
-    spread = np.rint(spread_costs(pairing, used_cols, units) * SCALE).astype(np.int64)
+    spread = spread_costs(pairing, used_cols, units)
     unit_vol, unit_k = np.nonzero(np.arange(units)[None, :] < cap[:, None])
     arcs(vol_node[unit_vol], np.full(len(unit_vol), sink), np.ones(len(unit_vol)), spread[unit_vol, unit_k])
 
@@ -172,6 +170,11 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
     return Assignment(rows, cols, score, objective_of(pairing, cols, score), places), network
 
 
+def max_cost(pairing: Pairing) -> int:
+    """An arc costs this minus its score: positive for every pair, so the solver maximises the total."""
+    return sum(weighted_micros(weight, 1.0) for weight in pairing.weights.values()) + SCALE
+
+
 def _pair_node_index(needs_pair: np.ndarray, pair_local: np.ndarray) -> np.ndarray:
     out = np.zeros(len(needs_pair), dtype=np.int64)
     out[needs_pair] = pair_local
@@ -184,13 +187,13 @@ def _empty(places: int) -> Assignment:
 
 
 def objective_of(pairing: Pairing, cols: np.ndarray, score: np.ndarray) -> float:
-    """Total score minus the spread term, as the solver counts it."""
+    """Total score minus the spread term, as the solver counts it (integers, so in any order)."""
     if not len(cols):
         return 0.0
     uniq, counts = np.unique(cols, return_counts=True)
     spread = spread_costs(pairing, uniq, int(counts.max()))
-    penalty = sum(float(spread[i, : counts[i]].sum()) for i in range(len(uniq)))
-    return float(score.sum()) - penalty
+    penalty = int(spread[np.arange(spread.shape[1])[None, :] < counts[:, None]].sum())
+    return (int(score.sum()) - penalty) / SCALE
 
 
 def augmenting_rows(pairing: Pairing, result: Assignment) -> np.ndarray | None:
@@ -268,11 +271,12 @@ def potentials(net: Network) -> np.ndarray:
     raise RuntimeError("negative cycle in the residual graph: the flow was not optimal")
 
 
-# Float32 block scores are within a few millionths: look a little wider, then decide exactly.
-SLACK = 50
-# Once some pair proves the graph too narrow, also add pairs that nearly do (within 0.005
-# of score): the potentials move after the next solve, and this saves another round.
-NEAR = 5_000
+# Once some pair proves the graph too narrow, also add pairs that nearly do (within 0.02
+# of score), from rows whose bound comes within 0.005 of doing so: the potentials move
+# after the next solve, and this usually saves another round (one solve instead of two
+# at 2k x 20k, where integer scores tie more often than the float32 sums did).
+NEAR = 20_000
+DOUBT = 5_000
 
 
 def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Edges | None:
@@ -280,16 +284,17 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
     req, vol = pairing.requests, pairing.volunteers
     n_vol = len(vol)
     pi = potentials(net)
-    max_score = sum(pairing.weights.values()) + 1.0
+    top = max_cost(pairing)
     pi_row = pi[net.row_node]
     # A volunteer outside the graph would sit one free unit arc (cost 0) from the sink.
     pi_vol = np.where(vol.capacity > 0, min(0, int(pi[net.sink])), 0).astype(np.int64)
     inside = net.vol_node >= 0
     pi_vol[inside] = pi[net.vol_node[inside]]
     # Rows certified without rescoring: nothing they left out can beat the potentials.
+    # Block scores are exact, so the bound is too: no slack is needed.
     with np.errstate(invalid="ignore"):
-        cheapest = np.floor((max_score - bound) * SCALE) - SLACK
-    doubtful = np.nonzero((req.row_open > 0) & (cheapest + pi_row - pi_vol.max() < 0))[0]
+        cheapest = top - bound
+    doubtful = np.nonzero((req.row_open > 0) & (cheapest + pi_row - pi_vol.max() < DOUBT))[0]
     if not len(doubtful):
         return None
     have = np.sort(edges.rows * n_vol + edges.cols)
@@ -301,8 +306,8 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
         rows, s = pairing.block(rows)
         # A pair can only come near a negative reduced cost above this score; most fall below,
         # so the exact reduced costs are computed for a few pairs, not whole rows.
-        floor = max_score + (pi_row[rows] - pi_max - NEAR - SLACK) / SCALE
-        r, c = np.nonzero(s > floor[:, None].astype(np.float32))
+        floor = top + pi_row[rows] - pi_max - NEAR
+        r, c = np.nonzero(s > floor[:, None])  # compared in float64: potentials may pass 2**24
         if not len(r):
             return None
         rr, cc = rows[r], c
@@ -315,7 +320,7 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
     for cand in in_threads(above_floor, blocks):
         if cand is None:
             continue
-        cost = np.rint((max_score - cand.score) * SCALE).astype(np.int64)
+        cost = top - cand.score
         # Through the pair node when this volunteer already has one on the request.
         key = req.row_request[cand.rows] * n_vol + cand.cols
         at = np.searchsorted(net.pair_keys, key)

@@ -25,7 +25,7 @@ from matcher.engine.score import Pairing, exact_scores, in_threads
 
 @dataclass(frozen=True)
 class Edges:
-    """Eligible (demand row, volunteer) pairs with their score, sorted by row then volunteer."""
+    """Eligible (demand row, volunteer) pairs with their score in millionths, sorted by row then volunteer."""
 
     rows: np.ndarray
     cols: np.ndarray
@@ -41,18 +41,23 @@ class Edges:
     def union(cls, parts: list[Edges], n_cols: int) -> Edges:
         rows = np.concatenate([p.rows for p in parts]) if parts else np.zeros(0, np.int64)
         cols = np.concatenate([p.cols for p in parts]) if parts else np.zeros(0, np.int64)
-        score = np.concatenate([p.score for p in parts]) if parts else np.zeros(0)
+        score = np.concatenate([p.score for p in parts]) if parts else np.zeros(0, np.int64)
         _, first = np.unique(rows * n_cols + cols, return_index=True)
         bound = next((p.bound for p in parts if p.bound is not None), None)
         return cls(rows[first], cols[first], score[first], bound)
 
     def rescored(self, pairing: Pairing) -> Edges:
-        """The same pairs with float64 scores exactly as ``score_pair`` computes them."""
+        """The same pairs with their int64 scores in millionths, exactly as ``score_pair`` computes them."""
         return Edges(self.rows, self.cols, exact_scores(pairing, self.rows, self.cols), self.bound)
 
 
 def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> tuple[Edges, np.ndarray]:
-    """Each row's best ``keep`` volunteers, and the best score left out of each row's list."""
+    """Each row's best ``keep`` volunteers (lower volunteer index on equal scores), and the best score left out.
+
+    ``argpartition`` picks among equal values in an order that depends on the
+    block's memory layout and the CPU's SIMD path, so where equal scores
+    straddle a row's cut the row is decided again from its values alone.
+    """
     n = s.shape[1]
     k = int(min(keep.max() + 1, n))  # one more than kept, to know the best one left out
     idx = np.argpartition(-s, k - 1, axis=1)[:, :k] if k < n else np.broadcast_to(np.arange(n), s.shape)
@@ -61,11 +66,32 @@ def _top_per_row(rows: np.ndarray, s: np.ndarray, keep: np.ndarray) -> tuple[Edg
     order = np.lexsort((idx, -val), axis=1)
     idx = np.take_along_axis(idx, order, axis=1)
     val = np.take_along_axis(val, order, axis=1)
-    mask = np.isfinite(val) & (np.arange(k)[None, :] < keep[:, None])
-    r = np.broadcast_to(rows[:, None], idx.shape)
     left_out = np.full(len(rows), -np.inf)
     has_more = keep < k
     left_out[has_more] = val[has_more, keep[has_more]]
+    if k < n:
+        # The cut is unique where the last kept value beats the first left out; elsewhere
+        # take every value above the cut and, of those equal to it, the lowest volunteers.
+        last_kept = val[has_more, np.maximum(keep[has_more] - 1, 0)]
+        straddles = (keep[has_more] > 0) & (last_kept == left_out[has_more]) & np.isfinite(last_kept)
+        tied = np.flatnonzero(has_more)[straddles]
+        if len(tied):
+            idx, val = idx.copy(), val.copy()
+        for width in np.unique(keep[tied]).tolist():  # rows keeping as many, decided together
+            these = tied[keep[tied] == width]
+            sub = s[these]
+            cut = left_out[these][:, None]
+            above = sub > cut
+            equal = sub == cut
+            need = width - above.sum(axis=1)
+            chosen = above | (equal & (np.cumsum(equal, axis=1) <= need[:, None]))
+            picked = np.nonzero(chosen)[1].reshape(len(these), width)
+            picked_val = np.take_along_axis(sub, picked, axis=1)
+            again = np.lexsort((picked, -picked_val), axis=1)
+            idx[these, :width] = np.take_along_axis(picked, again, axis=1)
+            val[these, :width] = np.take_along_axis(picked_val, again, axis=1)
+    mask = np.isfinite(val) & (np.arange(k)[None, :] < keep[:, None])
+    r = np.broadcast_to(rows[:, None], idx.shape)
     return Edges(r[mask], idx[mask], val[mask]), left_out
 
 
@@ -116,7 +142,7 @@ def prune(
     m = config.shortlist_per_volunteer if per_volunteer is None else per_volunteer
     n_vol = len(pairing.volunteers)
     keep_rows = pairing.requests.row_open * per_place + margin
-    best_val = np.full((m, n_vol), -np.inf, dtype=np.float32)
+    best_val: np.ndarray = np.full((m, n_vol), -np.inf, dtype=pairing.grid.dtype)
     best_row = np.zeros((m, n_vol), dtype=np.int64)
     parts: list[Edges] = []
     bound = np.full(len(pairing.requests), -np.inf)

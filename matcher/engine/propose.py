@@ -83,7 +83,7 @@ def propose_all(
 
 
 def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: int) -> dict[str, list[Proposal]]:
-    """Turn chosen and runner-up pairs into proposals with factors rounded as ``score_pair`` does."""
+    """Turn chosen and runner-up pairs into proposals with factors as ``score_pair`` gives them."""
     req, vol = pairing.requests, pairing.volunteers
     n_vol = max(len(vol), 1)
     held = np.unique(assignment.rows * n_vol + assignment.cols)  # assigned pairs, by row then volunteer
@@ -128,7 +128,7 @@ def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) 
     req, n_vol = pairing.requests, len(pairing.volunteers)
     request_of = req.row_request[edges.rows]
     # Best first within a request; volunteer and row break ties so the list is stable.
-    order = np.lexsort((edges.rows, edges.cols, -np.round(edges.score, 6), request_of))
+    order = np.lexsort((edges.rows, edges.cols, -edges.score, request_of))
     key = request_of[order] * n_vol + edges.cols[order]
     first = np.zeros(len(order), dtype=bool)
     first[np.unique(key, return_index=True)[1]] = True  # each volunteer's best role on the request

@@ -1,16 +1,20 @@
 """Vectorised scoring: the factors of ``matcher.scoring.score_pair``, for many pairs at once.
 
-Two paths, for two jobs:
+Every score is a whole number of millionths (``matcher.scoring.SCALE``): each
+weighted factor is rounded to an integer on its own, and the score is their
+sum. Integer sums are exact in any order, so a pair scores the very same
+number whichever path computes it, however the grid is cut into blocks, on any
+number of threads and with any SIMD instruction set or BLAS. Two paths, for two
+jobs:
 
-- the *grid* (``Pairing.block``/``chunks``) scores demand rows x volunteers in
-  float32 from a few precomputed per-volunteer profiles (see ``Grid``), in
-  chunks so memory stays bounded whatever the sizes. It decides eligibility
-  exactly and scores to within a few millionths; it is what choosing
-  candidates needs, and it is fast;
-- the *exact* path (``pair_factors``) recomputes chosen pairs in float64 with
-  the scalar scorer's arithmetic step for step (integer counts divided by
-  integer lengths, the same constants), so each weighted factor is the very
-  same float and rounds to the same six decimals as ``score_pair``.
+- the *grid* (``Pairing.block``/``chunks``) scores demand rows x volunteers
+  from a few precomputed per-volunteer profiles and per-request lookup tables
+  (see ``Grid``), in chunks so memory stays bounded whatever the sizes. Its
+  values are those integers held in float32 (exact below 2**24; float64 when a
+  programme's weights would go past that), with -inf where a hard rule breaks;
+- the *exact* path (``pair_factors``) recomputes chosen pairs factor by factor
+  with the scalar scorer's arithmetic step for step, so each factor is the
+  very same integer as ``score_pair``'s.
 
 The unit tests check both against ``score_pair`` and ``screen`` pair by pair.
 """
@@ -29,6 +33,7 @@ import numpy as np
 
 from matcher.config import MatchingConfig
 from matcher.engine.encode import RequestArrays, Vocabularies, VolunteerArrays, slot_fits, team_key
+from matcher.scoring import SCALE, weighted_micros
 
 FACTORS = (
     "availability",
@@ -42,8 +47,10 @@ FACTORS = (
 )
 # Elements per chunk (requests x volunteers): a few tens of MB of temporaries.
 CHUNK_ELEMENTS = 1_500_000
-# Below this many volunteer columns a block sums its tag factors for all rows at once.
+# Below this many volunteer columns a block looks up its counted factors for all rows at once.
 WIDE_BLOCK = 512
+# A lookup table's index is a mixed-radix number of counts held in int16.
+LOOKUP_LIMIT = 32_767
 # Blocks scored at once, one per core (the machines this runs on have two to four).
 WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 _GRID_LOCK = threading.Lock()
@@ -181,11 +188,10 @@ class Pairing:
         return self._grid
 
     def block(self, rows: np.ndarray, columns: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
-        """float32 scores of demand rows (sorted) against volunteer columns; -inf where a rule breaks.
+        """Scores (in millionths) of demand rows (sorted) against volunteer columns; -inf where a rule breaks.
 
-        Within a few millionths of ``score_pair`` (float32, summed in another
-        order), which is plenty to choose with; the chosen pairs are then
-        rescored exactly by ``pair_factors``.
+        Every finite value is the pair's exact score, the same integer as
+        ``exact_scores`` and ``score_pair`` give, held in ``Grid.dtype``.
         """
         g = self.grid
         every = isinstance(columns, slice) and columns == slice(None)
@@ -193,20 +199,10 @@ class Pairing:
         score += g.place[g.row_area[rows]]
         if not every:
             score = score[:, columns]
-        self._add_tags(score, rows, columns)
+        self._add_counted(score, rows, columns)
         ok = g.eligible[g.row_key[rows]]
         if not every:
             ok = ok[:, columns]
-        slot_idx = g.row_slots[rows]
-        if slot_idx.shape[1]:
-            covered = g.fits[slot_idx[:, 0]]
-            for k in range(1, slot_idx.shape[1]):
-                covered += g.fits[slot_idx[:, k]]
-            if not every:
-                covered = covered[:, columns]
-            ok &= (covered > 0) | g.row_flexible[rows, None]
-            covered *= g.row_slot_weight[rows, None]
-            score += covered
         ri = self.requests.row_request[rows]
         if len(self.blocked):
             ok &= ~self._blocked_grid(ri, columns)
@@ -214,43 +210,50 @@ class Pairing:
         np.putmask(score, ok, -np.inf)
         return rows, score
 
-    def _add_tags(self, score: np.ndarray, rows: np.ndarray, columns: np.ndarray | slice) -> None:
-        """Add the experience, topics and language factors: each row's sought codes' weights, summed in code order.
+    def _add_counted(self, score: np.ndarray, rows: np.ndarray, columns: np.ndarray | slice) -> None:
+        """Add the factors that count things: codes shared (experience, topics, language) and slots fitted.
 
-        The sum runs in float32 one code after another, so every pair gets the
-        same float whatever the block's shape: a BLAS matrix product would
-        block and thread the sums differently with the number of rows and
-        cores (and spin threads that slow the rest of the block on a busy
-        machine). Rows of one request seek the same codes, so each request's
-        sum is made once per block.
+        Each request's counts are digits of one small integer per volunteer
+        (``Lookups``), summed from 0/1 rows in int16, and a table indexed by it
+        holds the sum of those factors' rounded contributions; a fixed-time
+        request's table holds -inf where no slot fits (rule 5). Rows of one
+        request share the lookup, so it is made once per block.
         """
         g = self.grid
+        lk = g.lookups
         groups, at = np.unique(g.row_tag_group[rows], return_inverse=True)
         at = at.reshape(-1)
+        if not lk.codes.shape[1]:
+            return  # nothing counted anywhere
         if score.shape[1] < WIDE_BLOCK:
-            # Few columns (one new offer against every request): sum all groups at once, code
-            # position by position. Padding adds +0.0, which leaves every sum as it was.
-            codes, weights = g.tag_codes[groups], g.tag_weights[groups]
-            held = g.volunteer_tags[:, columns]
-            acc = np.zeros((len(groups), score.shape[1]), dtype=np.float32)
-            for j in range(codes.shape[1]):
-                acc += held[codes[:, j]] * weights[:, j, None]
-            score += acc[at]
+            # Few columns (one new offer against every request): every request at once,
+            # code position by position. Padding points at the all-zero row with multiplier 0.
+            held = g.held[:, columns]
+            add = np.zeros((len(groups), score.shape[1]), dtype=score.dtype)
+            for k in range(lk.codes.shape[1]):
+                codes, mults = lk.codes[groups, k], lk.mults[groups, k]
+                index = np.zeros((len(groups), score.shape[1]), dtype=np.int16)
+                for j in range(codes.shape[1]):
+                    index += held[codes[:, j]] * mults[:, j, None]
+                add += np.take_along_axis(lk.tables[groups, k], index.astype(np.intp), axis=1)
+            score += add[at]
             return
         sums: list[np.ndarray | None] = []
-        codes, weights = g.tag_codes[groups].tolist(), g.tag_weights[groups]
-        for u, n in enumerate(g.tag_count[groups].tolist()):
-            if not n:
-                sums.append(None)  # nothing sought: the factor adds nothing
-                continue
-            acc = g.volunteer_tags[codes[u][0], columns] * weights[u, 0]
-            for j in range(1, n):
-                acc += g.volunteer_tags[codes[u][j], columns] * weights[u, j]
+        for u in groups.tolist():
+            acc: np.ndarray | None = None
+            for k in range(int(lk.count[u])):
+                n = int(lk.width[u, k])
+                codes, mults = lk.codes[u, k, :n].tolist(), lk.mults[u, k, :n].tolist()
+                index = g.held[codes[0], columns] * np.int16(mults[0])
+                for code, mult in zip(codes[1:], mults[1:], strict=True):
+                    index += g.held[code, columns] * np.int16(mult)
+                part = lk.tables[u, k].take(index)
+                acc = part if acc is None else acc + part
             sums.append(acc)
         for i, u in enumerate(at.tolist()):
-            add = sums[u]
-            if add is not None:
-                score[i] += add
+            counted = sums[u]
+            if counted is not None:
+                score[i] += counted
 
     def _blocked_grid(self, ri: np.ndarray, columns: np.ndarray | slice) -> np.ndarray:
         """(rows, columns) True where rule 7 or 9 removes the pair; ``ri`` is each row's request."""
@@ -277,9 +280,9 @@ class Pairing:
         return out
 
     def pair_factors(self, rows: np.ndarray, cols: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Weighted factors (unrounded, float64) and eligibility for aligned (demand row, volunteer) pairs."""
+        """Weighted factors in millionths (int64) and eligibility for aligned (demand row, volunteer) pairs."""
         fractions, ok = self._fractions(rows, cols)
-        return {name: self.weights[name] * fractions[name] for name in FACTORS}, ok
+        return {name: weighted_micros(self.weights[name], fractions[name]) for name in FACTORS}, ok
 
 
 def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
@@ -300,122 +303,180 @@ def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
 
 
 def exact_scores(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """float64 scores of aligned pairs, summed factor by factor as the scalar scorer does."""
+    """int64 scores in millionths of aligned pairs: the sum of their factors, as the scalar scorer sums them."""
     factors, ok = pairing.pair_factors(rows, cols)
     if not ok.all():
         # The fast grid and the exact formulas disagree on a hard rule: never let that through.
         raise AssertionError("grid scoring let an ineligible pair through")
-    total = np.zeros(len(rows))
+    total = np.zeros(len(rows), dtype=np.int64)
     for name in FACTORS:
         total += factors[name]
     return total
 
 
 def rounded(factors: dict[str, np.ndarray], k: int) -> tuple[float, dict[str, float]]:
-    """Pair k's factors and score, rounded exactly as ``score_pair`` rounds them."""
-    named = {name: round(float(factors[name][k]), 6) for name in FACTORS}
-    return round(sum(named.values()), 6), named
-
-
-def _round6(values: np.ndarray) -> np.ndarray:
-    """Python's ``round(x, 6)`` of every value (numpy's rounding can differ in the last place).
-
-    Factors take few distinct values, so each distinct value is rounded once.
-    """
-    distinct, at = np.unique(values, return_inverse=True)
-    return np.array([round(x, 6) for x in distinct.tolist()], dtype=np.float64)[at.reshape(-1)]
+    """Pair k's score and factors as ``score_pair`` shows them: millionths / SCALE."""
+    micros = {name: int(factors[name][k]) for name in FACTORS}
+    return sum(micros.values()) / SCALE, {name: m / SCALE for name, m in micros.items()}
 
 
 def rounded_all(factors: dict[str, np.ndarray]) -> tuple[list[float], list[dict[str, float]]]:
-    """``rounded`` for every pair at once: the very same floats, without a Python round per factor and pair."""
-    columns = [_round6(factors[name]) for name in FACTORS]
-    if not columns or not len(columns[0]):
+    """``rounded`` for every pair at once: the very same floats, without a Python call per factor and pair."""
+    if not FACTORS or not len(factors[FACTORS[0]]):
         return [], []
-    # score_pair sums the rounded factors left to right; float64 adds in the same order agree exactly.
-    total = columns[0].copy()
-    for column in columns[1:]:
-        total += column
-    named = [dict(zip(FACTORS, values, strict=True)) for values in zip(*(c.tolist() for c in columns), strict=True)]
-    return _round6(total).tolist(), named
+    total = np.zeros(len(factors[FACTORS[0]]), dtype=np.int64)
+    for name in FACTORS:
+        total += factors[name]
+    # Dividing an integer by SCALE gives the same float in numpy as in Python (one correctly rounded division).
+    columns = [(factors[name] / SCALE).tolist() for name in FACTORS]
+    named = [dict(zip(FACTORS, values, strict=True)) for values in zip(*columns, strict=True)]
+    return (total / SCALE).tolist(), named
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Per request, its counted factors as table lookups (see ``Pairing._add_counted``).
+
+    A factor that counts (codes shared with the request, meeting slots the
+    volunteer fits) takes one of a few values, count / n times its weight. A
+    lookup packs several such counts into one mixed-radix index: each code or
+    slot row of ``Grid.held`` is multiplied by its factor's radix and summed,
+    and the table holds, for each index, the sum of the factors' rounded
+    contributions. Factors go into as few lookups as keep every index below
+    ``LOOKUP_LIMIT`` (usually one per request).
+    """
+
+    count: np.ndarray  # int (R,): lookups each request uses
+    width: np.ndarray  # int (R, K): rows of ``held`` each lookup sums
+    codes: np.ndarray  # int (R, K, W): those rows, padded with the all-zero row
+    mults: np.ndarray  # int16 (R, K, W): their radices, padded with 0
+    tables: np.ndarray  # grid dtype (R, K, L): contributions by index, padded with 0
+
+    @classmethod
+    def build(cls, factors: list[list[tuple[list[int], np.ndarray]]], zero_row: int, dtype: type) -> Lookups:
+        """``factors[r]``: request r's counted factors, each (rows of ``held``, contribution by count)."""
+        per_request: list[list[tuple[list[int], list[int], np.ndarray]]] = []
+        for listed in factors:
+            lookups: list[tuple[list[int], list[int], np.ndarray]] = []
+            codes: list[int] = []
+            mults: list[int] = []
+            table = np.zeros(1)
+            for rows, by_count in listed:
+                if len(table) * len(by_count) > LOOKUP_LIMIT + 1 and codes:
+                    lookups.append((codes, mults, table))
+                    codes, mults, table = [], [], np.zeros(1)
+                radix = len(table)
+                codes += rows
+                mults += [radix] * len(rows)
+                # Index i holds digit (i // radix) % len(by_count) for this factor.
+                table = (table[None, :] + by_count[:, None]).reshape(-1)
+            if codes:
+                lookups.append((codes, mults, table))
+            per_request.append(lookups)
+        n_req = len(per_request)
+        k_max = max((len(x) for x in per_request), default=0)
+        w_max = max((len(c) for x in per_request for c, _, _ in x), default=0)
+        l_max = max((len(t) for x in per_request for _, _, t in x), default=1)
+        count = np.array([len(x) for x in per_request], dtype=np.int64)
+        width = np.zeros((n_req, k_max), dtype=np.int64)
+        codes_a = np.full((n_req, k_max, w_max), zero_row, dtype=np.int64)
+        mults_a = np.zeros((n_req, k_max, w_max), dtype=np.int16)
+        tables: np.ndarray = np.zeros((n_req, k_max, l_max), dtype=dtype)
+        for r, lookups in enumerate(per_request):
+            for k, (c, m, t) in enumerate(lookups):
+                width[r, k] = len(c)
+                codes_a[r, k, : len(c)] = c
+                mults_a[r, k, : len(m)] = m
+                tables[r, k, : len(t)] = t
+        return cls(count, width, codes_a, mults_a, tables)
 
 
 @dataclass(frozen=True)
 class Grid:
-    """Precomputed pieces that make a block of scores a few gathers and one matrix product.
+    """Precomputed pieces that make a block of scores a few gathers and table lookups.
 
     Most of a score depends on the volunteer and only a *profile* of the row:
     fairness, stage readiness, flexible availability and role preference vary
     with (stage needs QI, flexible timing, role); place with the request's area;
     and every hard rule except meeting times and exclusions with (role,
     trainings, area, modes). Those few profiles are scored once per volunteer
-    here; a block then gathers them instead of recomputing.
+    here; a block then gathers them instead of recomputing. Every value is a
+    sum of whole millionths, exact in ``dtype``.
     """
 
-    profile: np.ndarray  # float32 (profiles, V)
+    dtype: type
+    profile: np.ndarray  # (profiles, V)
     row_profile: np.ndarray
-    place: np.ndarray  # float32 (areas + 1, V), weighted
+    place: np.ndarray  # (areas + 1, V)
     row_area: np.ndarray
-    row_tag_group: np.ndarray  # int: rows seeking the same codes share a group (their request)
-    tag_count: np.ndarray  # int per group: how many codes it seeks
-    tag_codes: np.ndarray  # int (groups, most codes any group seeks): the codes in code order, padded with 0
-    tag_weights: np.ndarray  # float32: weight / codes sought for each, padded with 0
-    volunteer_tags: np.ndarray  # float32 (tags, V): 1 where the volunteer holds the code
+    row_tag_group: np.ndarray  # int: rows that count the same things share a group (their request)
+    held: np.ndarray  # int16 (tags + slots + 1, V): 1 where the volunteer holds the code / fits the slot
+    lookups: Lookups
     eligible: np.ndarray  # bool (keys, V)
     row_key: np.ndarray
-    fits: np.ndarray  # float32 (slots + 1, V); the last row is all zero, for padding
-    row_slots: np.ndarray  # int (rows, most slots any row lists), padded with -1
-    row_slot_weight: np.ndarray  # float32: availability weight / slots listed; 0 if flexible
-    row_flexible: np.ndarray  # bool
 
     @classmethod
     def build(cls, p: Pairing) -> Grid:
         req, vol, w = p.requests, p.volunteers, p.weights
         ri = req.row_request
         n_vol = len(vol)
+        dtype = grid_dtype(w)
         flexible = req.slot_n[ri] == 0
         needs_qi = req.needs_qi[ri]
         role = req.row_role_index
         # Profiles of a row: (needs QI, flexible, role) -> its own index.
         profile_key = (needs_qi.astype(np.int64) * 2 + flexible) * (len(vol.role_offered) + 1) + role + 1
         keys, row_profile = np.unique(profile_key, return_inverse=True)
-        profile = np.zeros((len(keys), n_vol), dtype=np.float64)
+        profile = np.zeros((len(keys), n_vol), dtype=np.int64)
         for k, key in enumerate(keys.tolist()):
             qi_flex, role_k = divmod(key, len(vol.role_offered) + 1)
             qi, flex = divmod(qi_flex, 2)
             stage = np.where(vol.qi_trained, 1.0, 0.5) if qi else np.ones(n_vol)
             profile[k] = (
-                w["fairness"] * vol.fairness
-                + w["stage_readiness"] * stage
-                + w["role_preference"] * vol.role_preference[role_k - 1]
-                + (w["availability"] * vol.flexible_fit if flex else 0.0)
+                weighted_micros(w["fairness"], vol.fairness)
+                + weighted_micros(w["stage_readiness"], stage)
+                + weighted_micros(w["role_preference"], vol.role_preference[role_k - 1])
             )
+            if flex:
+                profile[k] += weighted_micros(w["availability"], vol.flexible_fit)
         n_areas = len(vol.travel) - 1
         area_rows = np.arange(-1, n_areas)  # -1: an area no volunteer knows
         home_here = vol.home[None, :] == area_rows[:, None]
         travels = vol.travel[area_rows]
-        place = w["place"] * np.where(home_here, 1.0, np.where(travels, 0.7, 0.4))
+        place = weighted_micros(w["place"], np.where(home_here, 1.0, np.where(travels, 0.7, 0.4)))
         reach = home_here | travels
 
-        def weighted(counts: np.ndarray, n: np.ndarray, weight: float) -> np.ndarray:
+        # Rows of `held`: experience, topics and language codes, then meeting slots, then zeros.
+        tag_blocks = [(vol.experience, req.experience, req.experience_n, w["experience"])]
+        tag_blocks.append((vol.topics, req.topics, req.topics_n, w["topics"]))
+        tag_blocks.append((vol.languages, req.languages, req.languages_n, w["language"]))
+        offsets = np.cumsum([0] + [len(b[0]) for b in tag_blocks])
+        slot_offset = int(offsets[-1])
+        held = np.vstack([b[0] for b in tag_blocks] + [p.fits]).astype(np.int16)  # fits' last row is zero
+        zero_row = len(held) - 1
+        n_req = len(req.ids)
+        # Each counted factor's rows of `held` per request, and its contribution by count for
+        # every request at once: count / n as the scalar scorer divides, then rounded.
+        per_factor: list[tuple[list[list[int]], np.ndarray]] = []
+        for (_, sought, n_sought, weight), offset in zip(tag_blocks, offsets.tolist(), strict=False):
+            at, code = np.nonzero(sought[:n_req])
+            codes = _split_by_request(at, code + offset, n_req)
+            most = max((len(c) for c in codes), default=0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                return counts * np.where(n > 0, weight / np.where(n > 0, n, 1.0), 0.0)[:, None]
-
-        # Per request (all its rows seek the same codes): the weight of each code sought.
-        tags = np.hstack(
-            [
-                weighted(req.experience, req.experience_n, w["experience"]),
-                weighted(req.topics, req.topics_n, w["topics"]),
-                weighted(req.languages, req.languages_n, w["language"]),
-            ]
-        ).astype(np.float32)
-        volunteer_tags = np.vstack([vol.experience, vol.topics, vol.languages])
-        sought = tags != 0
-        tag_count = sought.sum(axis=1)
-        width = int(tag_count.max()) if len(tag_count) else 0
-        first = np.argsort(~sought, axis=1, kind="stable")[:, :width]  # codes sought, in code order
-        padding = np.arange(width)[None, :] >= tag_count[:, None]
-        tag_codes = np.where(padding, 0, first)
-        tag_weights = np.where(padding, np.float32(0), np.take_along_axis(tags, first, axis=1))
+                fraction = np.arange(most + 1)[None, :] / np.where(n_sought > 0, n_sought, 1.0)[:, None]
+            per_factor.append((codes, weighted_micros(weight, fraction).astype(np.float64)))
+        at, slot = np.nonzero(req.slot_lists >= 0)
+        slot_rows = _split_by_request(at, slot_offset + req.slot_lists[at, slot], n_req)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            listed = np.where(req.slot_n > 0, req.slot_n, 1.0)[:, None]
+            fraction = np.arange(req.slot_lists.shape[1] + 1)[None, :] / listed
+        by_slots = weighted_micros(w["availability"], fraction).astype(np.float64)
+        by_slots[:, 0] = -np.inf  # a fixed-time request that none of its slots fits breaks rule 5
+        per_factor.append((slot_rows, by_slots))
+        counted = [
+            [(rows[r], by_count[r, : len(rows[r]) + 1]) for rows, by_count in per_factor if rows[r]]
+            for r in range(n_req)
+        ]
 
         # Hard rules 1, 2, 3, 4, 6 and 8 depend on the volunteer and (role, trainings, area, modes).
         area_of = req.area[ri]
@@ -431,22 +492,30 @@ class Grid:
                 ok &= ~((shared == req.in_person_bit) & ~reach[area_k + 1])
             eligible[k] = ok
 
-        with np.errstate(divide="ignore"):
-            slot_weight = np.where(flexible, 0.0, w["availability"] / np.where(flexible, 1.0, req.slot_n[ri]))
         return cls(
-            profile=profile.astype(np.float32),
+            dtype=dtype,
+            profile=profile.astype(dtype),
             row_profile=row_profile.reshape(-1),
-            place=place.astype(np.float32),
+            place=place.astype(dtype),
             row_area=area_of + 1,
             row_tag_group=ri,
-            tag_count=tag_count,
-            tag_codes=tag_codes,
-            tag_weights=tag_weights,
-            volunteer_tags=volunteer_tags.astype(np.float32),
+            held=held,
+            lookups=Lookups.build(counted, zero_row, dtype),
             eligible=eligible,
             row_key=row_key.reshape(-1),
-            fits=p.fits,
-            row_slots=req.slot_lists[ri],
-            row_slot_weight=slot_weight.astype(np.float32),
-            row_flexible=flexible,
         )
+
+
+def _split_by_request(at: np.ndarray, values: np.ndarray, n_req: int) -> list[list[int]]:
+    """``values`` (sorted by ``at``, their request) as one list per request."""
+    bounds = np.searchsorted(at, np.arange(n_req + 1)).tolist()
+    flat = values.tolist()
+    return [flat[bounds[r] : bounds[r + 1]] for r in range(n_req)]
+
+
+def grid_dtype(weights: dict[str, float]) -> type:
+    """float32 holds every integer below 2**24 exactly, so every partial sum of a score under the
+    default weights (at most about 10**6 millionths); a programme whose weights add up past that
+    gets float64 (exact to 2**53) rather than rounded sums."""
+    most = sum(abs(weighted_micros(weight, 1.0)) for weight in weights.values())
+    return np.float32 if most < 2**24 else np.float64

@@ -14,7 +14,7 @@ from matcher.engine.score import FACTORS, rounded
 from matcher.generate import generate
 from matcher.proposals import Candidate
 from matcher.rules import Standing, screen
-from matcher.scoring import score_pair
+from matcher.scoring import SCALE, score_pair
 from tests.unit.engine.strategies import DAYS, instance, request, standing, volunteer
 
 CONFIG = MatchingConfig()
@@ -39,7 +39,9 @@ def _check_every_pair(requests, candidates, open_counts, config=CONFIG):
             score, named = rounded(factors, k)
             assert named == expected.factors  # exactly, not approximately
             assert score == expected.score
-            assert abs(float(grid[r, c]) - expected.score) < 1e-5
+            # The grid holds the very same integer: no tolerance, whatever path or block shape.
+            assert float(grid[r, c]) == sum(int(factors[name][k]) for name in FACTORS)
+            assert float(grid[r, c]) / SCALE == expected.score
 
 
 def test_vectorised_equals_scalar_on_a_generated_population():
@@ -69,6 +71,7 @@ def test_factors_are_bounded_and_sum_to_the_score(v, r, s, role):
     for name, value in scored.factors.items():
         assert 0.0 <= value <= CONFIG.weights[name] + 1e-9
     assert scored.score == round(sum(scored.factors.values()), 6)
+    assert all(round(value * SCALE) / SCALE == value for value in scored.factors.values())
 
 
 def _improvements(v, r, s):
