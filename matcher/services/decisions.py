@@ -14,36 +14,15 @@ from matcher.domain import (
     TeamRequest,
     VolunteerStatus,
 )
-from matcher.errors import Concurrent, Conflict, Invalid, NotFound
+from matcher.errors import Concurrent, Conflict, Invalid
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
 from matcher.services.suggestions import open_counts, standings
+from matcher.services.visibility import visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
 NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
-
-
-def visible_request(
-    uow: UnitOfWork, request_id: str, coordinator: Coordinator, for_update: bool = False
-) -> TeamRequest:
-    request = uow.requests.get(request_id, for_update=for_update)
-    # Another area's request is reported as missing, so ids reveal nothing.
-    if request is None or not coordinator.covers(request.area):
-        raise NotFound("team request not found")
-    return request
-
-
-def visible_match(
-    uow: UnitOfWork, match_id: str, coordinator: Coordinator, for_update: bool = False
-) -> tuple[Match, TeamRequest]:
-    match = uow.matches.get(match_id)
-    if match is None:
-        raise NotFound("match not found")
-    request = uow.requests.get(match.team_request_id, for_update=for_update)
-    if request is None or not coordinator.covers(request.area):
-        raise NotFound("match not found")
-    return match, request
 
 
 def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator: Coordinator, clock: Clock) -> None:

@@ -353,3 +353,23 @@ def test_volunteer_edits_their_offer_then_asks_for_erasure(app, services: Servic
         assert v.status == "withdrawn" and "Amina" not in v.name and "amina" not in v.email
         assert v.experience == [] and v.home_area == "tower_hamlets"  # the counts stay
     assert client.get("/me").status_code == 302  # the session ended with the erasure
+
+
+def test_an_area_the_coordinator_does_not_look_after_is_refused_on_pages_as_in_the_api(app, services) -> None:
+    client = app.test_client()
+    sign_in_coordinator(client, services)  # Tower Hamlets only
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    for path in (
+        "/coordinator/requests?area=newham",
+        "/coordinator/volunteers?area=newham",
+        "/coordinator/calendar?area=newham",
+        "/coordinator/programme?area=newham",
+        "/coordinator/programme.csv?area=newham",
+    ):
+        refused = client.get(path)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 403, path
+        assert "You do not look after Newham" in html, path
+        assert "Fewer restraints on Ward 5" not in html  # not the Tower Hamlets list under another name
+    listed = client.get("/coordinator/requests?area=tower_hamlets").get_data(as_text=True)
+    assert "Fewer restraints on Ward 5" in listed
