@@ -19,7 +19,7 @@ from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
 from matcher.services.suggestions import open_counts, standings
-from matcher.services.visibility import visible_match, visible_request
+from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
 NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
@@ -134,7 +134,7 @@ def _make_match(
         request = visible_request(uow, request_id, coordinator, for_update=True)
         volunteer = uow.volunteers.get(volunteer_id)
         # Someone outside the coordinator's areas is reported as unknown: ids reveal nothing.
-        if volunteer is None or not coordinator.can_see(volunteer):
+        if volunteer is None or not sees_volunteer(uow, coordinator, volunteer):
             raise Invalid({"volunteer_id": ["No such volunteer."]})
         if role not in request.role_codes:
             raise Invalid({"role": [f"The request does not ask for {role}."]})

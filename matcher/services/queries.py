@@ -28,7 +28,13 @@ from matcher.domain import (
 from matcher.ports import UnitOfWork
 from matcher.rules import REASONS, Standing, screen
 from matcher.services.suggestions import open_counts, standings, why_not
-from matcher.services.visibility import areas_in_view, visible_match, visible_request, visible_volunteer
+from matcher.services.visibility import (
+    areas_in_view,
+    matched_in_areas,
+    visible_match,
+    visible_request,
+    visible_volunteer,
+)
 from matcher.services.volunteer_self import paused_until
 
 
@@ -123,12 +129,14 @@ def list_volunteers(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """Volunteers in the coordinator's areas (or the one asked for), by name."""
+    """Volunteers seen from the coordinator's areas (or the one asked for), by name:
+    living or travelling there, or suggested for or matched to a request there."""
     areas = set(areas_in_view(coordinator, area))
     criteria: dict[str, Any] = {"status": status} if status else {}
     with uow:
+        matched = matched_in_areas(uow, areas)
         # Travel areas live in a JSON list, so the area filter is applied here.
-        found = [v for v in uow.volunteers.where(**criteria) if v.reachable_areas & areas]
+        found = [v for v in uow.volunteers.where(**criteria) if v.seen_from(matched.get(v.id, set())) & areas]
     if role:
         found = [v for v in found if role in v.roles]
     if text:
@@ -233,7 +241,12 @@ def _groups(
     missing = {m.volunteer_id for m in matches} - set(people)
     people.update({v.id: v for v in uow.volunteers.where(id=list(missing))})
     standing = standings(uow)
-    candidates = [v for v in people.values() if v.status != VolunteerStatus.WITHDRAWN and coordinator.can_see(v)]
+    matched = matched_in_areas(uow, coordinator.areas)
+    candidates = [
+        v
+        for v in people.values()
+        if v.status != VolunteerStatus.WITHDRAWN and coordinator.can_see(v, matched.get(v.id, set()))
+    ]
     groups = []
     for request in requests:
         on_request = [m for m in matches if m.team_request_id == request.id]

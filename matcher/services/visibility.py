@@ -2,11 +2,17 @@
 
 A coordinator looks after areas. They see the requests in those areas and every
 match on them (suggestions included), and the volunteers who live in or travel to
-those areas. Anything else is reported as not found, so ids reveal nothing;
-asking for an area one does not look after is refused, on the pages as in the API.
+those areas or who are suggested for or matched to those areas' requests (whatever
+became of the match): whoever is put before a coordinator to decide on, they can
+open, with the whole offer. Anything else is reported as not found, so ids reveal
+nothing; asking for an area one does not look after is refused, on the pages as in
+the API.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
 
 from matcher.domain import Coordinator, Match, TeamRequest, Volunteer
 from matcher.errors import Forbidden, NotFound
@@ -49,8 +55,37 @@ def visible_match(
     return match, request
 
 
-def visible_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> Volunteer:
-    volunteer = uow.volunteers.get(volunteer_id)
-    if volunteer is None or not coordinator.can_see(volunteer):
+def matched_in(uow: UnitOfWork, volunteer_ids: Collection[str]) -> dict[str, set[str]]:
+    """For each of these volunteers, the areas of the requests they have a match on (any status)."""
+    matches = uow.matches.where(volunteer_id=list(volunteer_ids))
+    area_of = {r.id: r.area for r in uow.requests.where(id=list({m.team_request_id for m in matches}))}
+    found: dict[str, set[str]] = defaultdict(set)
+    for m in matches:
+        found[m.volunteer_id].add(area_of[m.team_request_id])
+    return found
+
+
+def matched_in_areas(uow: UnitOfWork, areas: Collection[str]) -> dict[str, set[str]]:
+    """The volunteers with a match on a request in these areas, with those areas.
+
+    Starts from the areas' requests, so a listing never loads every volunteer's matches.
+    """
+    area_of = {r.id: r.area for r in uow.requests.where(area=list(areas))}
+    found: dict[str, set[str]] = defaultdict(set)
+    for m in uow.matches.where(team_request_id=list(area_of)):
+        found[m.volunteer_id].add(area_of[m.team_request_id])
+    return found
+
+
+def sees_volunteer(uow: UnitOfWork, coordinator: Coordinator, volunteer: Volunteer) -> bool:
+    """The volunteer rule, for one person: inside a unit of work."""
+    return coordinator.can_see(volunteer, matched_in(uow, [volunteer.id]).get(volunteer.id, set()))
+
+
+def visible_volunteer(
+    uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator, for_update: bool = False
+) -> Volunteer:
+    volunteer = uow.volunteers.get(volunteer_id, for_update=for_update)
+    if volunteer is None or not sees_volunteer(uow, coordinator, volunteer):
         raise NotFound("volunteer not found")
     return volunteer

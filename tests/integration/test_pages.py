@@ -373,3 +373,65 @@ def test_an_area_the_coordinator_does_not_look_after_is_refused_on_pages_as_in_t
         assert "Fewer restraints on Ward 5" not in html  # not the Tower Hamlets list under another name
     listed = client.get("/coordinator/requests?area=tower_hamlets").get_data(as_text=True)
     assert "Fewer restraints on Ward 5" in listed
+
+
+def test_a_volunteer_suggested_from_another_area_can_be_opened_wherever_she_is_shown(app, services) -> None:
+    """A Tower Hamlets coordinator is shown a Newham volunteer (she meets by video) for
+    their own request: they can open her, ask why-not, find her in their list, and approve."""
+    client = app.test_client()
+    client.post(
+        "/volunteer/sign-up",
+        data=volunteer_form(
+            csrf_token=csrf(client, "/volunteer/sign-up"),
+            name="Nadia Khan",
+            email="nadia@example.org",
+            home_area="newham",
+            modes=["video"],
+        ),
+    )
+    client.post(
+        "/volunteer/sign-up",
+        data=volunteer_form(
+            csrf_token=csrf(client, "/volunteer/sign-up"),
+            name="Noor Stays",
+            email="noor@example.org",
+            home_area="newham",
+            modes=["in_person"],
+        ),
+    )
+    client.post(
+        "/team/request", data=request_form(csrf_token=csrf(client, "/team/request"), modes=["in_person", "video"])
+    )
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+        people = {v.name: v.id for v in uow.volunteers.where()}
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+    token = sign_in_coordinator(client, services)  # Tower Hamlets only
+    got = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "correct horse battery"})
+    api = {"Authorization": f"Bearer {got.json['token']}"}
+
+    suggested = client.get(f"/api/v1/team-requests/{request_id}/suggestions", headers=api).json
+    assert [s["volunteer_name"] for s in suggested] == ["Nadia Khan"]
+    nadia = people["Nadia Khan"]
+    shown = client.get(f"/api/v1/volunteers/{nadia}", headers=api)
+    assert shown.status_code == 200 and shown.json["home_area"] == "newham" and shown.json["modes"] == ["video"]
+    why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={nadia}", headers=api)
+    assert why.status_code == 200 and why.json["eligible"] is True
+    assert nadia in [v["id"] for v in client.get("/api/v1/volunteers", headers=api).json]
+    page = client.get(f"/coordinator/volunteers/{nadia}")
+    assert page.status_code == 200 and "nadia@example.org" in page.get_data(as_text=True)
+    assert "Nadia Khan" in client.get("/coordinator/volunteers").get_data(as_text=True)
+
+    # Someone from Newham who was never put before this coordinator stays out of sight.
+    noor = people["Noor Stays"]
+    assert client.get(f"/api/v1/volunteers/{noor}", headers=api).status_code == 404
+    assert client.get(f"/coordinator/volunteers/{noor}").status_code == 404
+    why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={noor}", headers=api)
+    assert why.status_code == 404
+    assert "Noor Stays" not in client.get("/coordinator/volunteers").get_data(as_text=True)
+
+    # Approved, she stays in view: her match is on this coordinator's request.
+    approved = client.post(f"/coordinator/matches/{suggested[0]['match_id']}/approve", data={"csrf_token": token})
+    assert approved.status_code == 303
+    assert client.get(f"/api/v1/volunteers/{nadia}", headers=api).status_code == 200
+    assert client.get(f"/coordinator/volunteers/{nadia}").status_code == 200

@@ -12,7 +12,7 @@ from matcher.adapters.letters import TemplateLetters
 from matcher.config import MatchingConfig, Settings
 from matcher.domain import Coordinator, FollowUpStatus, MatchStatus, RequestStatus
 from matcher.errors import Conflict, NotFound
-from matcher.services import decisions, endings, follow_ups, intake, introductions, suggestions
+from matcher.services import decisions, endings, follow_ups, intake, introductions, queries, suggestions
 from tests import factories
 from tests.fakes import FakeClock, FakeMailer, FakeUnitOfWork
 
@@ -128,6 +128,19 @@ def test_a_coordinator_cannot_override_a_volunteers_own_exclusion(uow, clock, co
     volunteer = register(uow, clock, excluded_teams=[request.team_name.upper()])
     with pytest.raises(Conflict, match="asked not to be matched"):
         decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+
+
+def test_a_volunteer_suggested_from_another_area_can_be_chosen_by_the_coordinator(uow, clock, coordinator) -> None:
+    # Nadia lives in Newham and meets by video: she is suggested for this Tower Hamlets request.
+    nadia = register(uow, clock, home_area="newham", modes=["video"])
+    stranger = register(uow, clock, home_area="newham", modes=["video"], roles=["speaker"])
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    match = decisions.make_match(uow, request.id, nadia.id, "focus_group", coordinator, CONFIG, clock)
+    assert match.status == MatchStatus.APPROVED
+    assert queries.get_volunteer(uow, nadia.id, coordinator) is nadia
+    with pytest.raises(NotFound):  # never put before this coordinator
+        queries.get_volunteer(uow, stranger.id, coordinator)
 
 
 def approved_match(uow, clock, coordinator):  # type: ignore[no-untyped-def]
