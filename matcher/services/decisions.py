@@ -1,4 +1,5 @@
-"""What coordinators decide: approve, reject, or make a match of their own."""
+"""What coordinators decide: approve, reject, make a match of their own, or exclude a team
+for a volunteer who asked in their own words."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from matcher.domain import (
     MatchStatus,
     RequestStatus,
     TeamRequest,
+    Volunteer,
     VolunteerStatus,
 )
-from matcher.errors import Concurrent, Conflict, Invalid
+from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
@@ -92,6 +94,32 @@ def _turn_down(uow: UnitOfWork, match: Match, coordinator: Coordinator, reason: 
     match.updated_at = now
     # The request is rescored on this event, so an alternate moves up.
     uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
+
+
+def exclude_team(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> tuple[Volunteer, str]:
+    """The volunteer's own words ("not ward 5 at the Royal London") made a rule, in one click.
+
+    The suggestion's team joins the volunteer's excluded teams; the event rescores them,
+    and the exclusion rule drops the suggestion. Doing it twice changes nothing.
+    Returns the volunteer and the team's name.
+    """
+    now = clock.now()
+    with uow:
+        match, request = visible_match(uow, match_id, coordinator, for_update=True)
+        if match.status != MatchStatus.SUGGESTED:
+            raise Conflict(f"a {match.status} match is not a suggestion any more")
+        volunteer = uow.volunteers.get(match.volunteer_id, for_update=True)
+        if volunteer is None:
+            raise NotFound("volunteer not found")
+        team = request.team_name.strip()
+        # Compared as the exclusion rule compares them: without case or outer spaces.
+        if team.casefold() in {t.strip().casefold() for t in volunteer.excluded_teams}:
+            return volunteer, team
+        volunteer.excluded_teams = [*volunteer.excluded_teams, team]
+        volunteer.updated_at = now
+        uow.events.add(Event.of_match("volunteer.team_excluded", match, now, by=coordinator.id))
+        uow.commit()
+        return volunteer, team
 
 
 def make_match(

@@ -435,3 +435,54 @@ def test_a_volunteer_suggested_from_another_area_can_be_opened_wherever_she_is_s
     assert approved.status_code == 303
     assert client.get(f"/api/v1/volunteers/{nadia}", headers=api).status_code == 200
     assert client.get(f"/coordinator/volunteers/{nadia}").status_code == 200
+
+
+def test_a_volunteers_own_exclusions_show_on_her_suggestion_and_become_an_excluded_team_in_one_click(
+    app, services
+) -> None:
+    client = app.test_client()
+    avoid = "not ward 5 at the Royal London"
+    client.post(
+        "/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up"), exclusions=avoid)
+    )
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))  # the Ward 5 team
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+        amina = uow.volunteers.where()[0].id
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+    token = sign_in_coordinator(client, services)
+    with services.uow() as uow:
+        match = uow.matches.where(status=MatchStatus.SUGGESTED)[0]
+
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert avoid in board and "Exclude Ward 5 team for Amina" in board
+    assert avoid in client.get(f"/coordinator/requests/{request_id}").get_data(as_text=True)
+    got = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "correct horse battery"})
+    api = {"Authorization": f"Bearer {got.json['token']}"}
+    listed = client.get(f"/api/v1/team-requests/{request_id}/suggestions", headers=api).json
+    assert [s["volunteer_exclusions"] for s in listed] == [avoid]
+
+    path = f"/coordinator/matches/{match.id}/exclude-team"
+    assert client.post(path, data={"next": "/coordinator/"}).status_code == 400  # no CSRF token
+    with services.uow() as uow:
+        assert uow.volunteers.get(amina).excluded_teams == []
+    done = client.post(path, data={"csrf_token": token, "next": "/coordinator/"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/coordinator/")
+    again = client.post(path, data={"csrf_token": token, "next": "/coordinator/"})  # a double click
+    assert again.status_code == 303
+    with services.uow() as uow:
+        assert uow.volunteers.get(amina).excluded_teams == ["Ward 5 team"]
+        assert [e.kind for e in uow.events.where(volunteer_id=amina, kind="volunteer.team_excluded")] == [
+            "volunteer.team_excluded"
+        ]
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert "Ward 5 team is excluded" in board  # until the rescore, the suggestion says so
+    volunteer_page = client.get(f"/coordinator/volunteers/{amina}").get_data(as_text=True)
+    assert "Ward 5 team" in volunteer_page and "Team excluded by a coordinator" in volunteer_page
+
+    # The event rescores her (the worker does this); the existing exclusion rule drops the suggestion.
+    suggestions.rescore_for_volunteer(services.uow(), amina, services.settings.matching, services.clock)
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert "Amina Begum" not in board
+    why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={amina}", headers=api).json
+    assert [r["rule"] for r in why["roles"]["focus_group"]] == ["team_excluded"]

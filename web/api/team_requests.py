@@ -86,6 +86,7 @@ class Suggestions(MethodView):
                 "factors": m.factors,
                 "proposed": m.proposed,
                 "rank": m.rank,
+                "volunteer_exclusions": v.exclusions,
             }
             for m, v in found
         ]

@@ -154,6 +154,18 @@ def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
     return redirect(safe_next(request.form.get("next"), url_for("coordinator.home")), 303)
 
 
+@bp.post("/matches/<match_id>/exclude-team")
+@coordinator_required
+def exclude_team(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    s = services()
+    volunteer, team = decisions.exclude_team(s.uow(), match_id, coordinator, s.clock)
+    flash(
+        f"Noted: {volunteer.first_name} is not to be matched with {team}. "
+        "The suggestion goes when the request is scored again, in a moment."
+    )
+    return redirect(safe_next(request.form.get("next"), url_for("coordinator.home")), 303)
+
+
 @bp.post("/requests/<request_id>/match")
 @coordinator_required
 def match_someone_else(coordinator: Coordinator, request_id: str) -> ResponseReturnValue:
