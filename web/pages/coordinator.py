@@ -94,11 +94,14 @@ def sign_out() -> ResponseReturnValue:
 
 
 def _filters(extra_status: tuple[str, ...]) -> dict[str, Any]:
-    """area / status / role / q from the query string, each checked; a bad one is dropped."""
-    args: dict[str, Any] = {}
+    """status / role / q / page from the query string, each checked; a bad one is dropped.
+
+    The area is not dropped: the read model refuses one the coordinator does not look
+    after (an unknown code included), as the API does, rather than show all their areas.
+    """
+    args: dict[str, Any] = {"area": (request.args.get("area") or "")[:60] or None}
     try:
-        loaded = ListArgs().load({k: v for k, v in request.args.items() if k in ("area", "page") and v})
-        args.update(loaded)
+        args.update(ListArgs().load({k: v for k, v in request.args.items() if k == "page" and v}))
     except ValidationError:
         args["page"] = 1
     status = request.args.get("status") or None
