@@ -98,11 +98,6 @@ def why_not_suggested(
     return volunteer, why_not(uow, request_id, volunteer, config)
 
 
-def timeline(uow: UnitOfWork, **about: Any) -> list[Event]:
-    with uow:
-        return uow.events.where(order_by="id", **about)
-
-
 def taxonomy(uow: UnitOfWork, include_inactive: bool = False) -> dict[str, list[dict[str, Any]]]:
     with uow:
         terms = (

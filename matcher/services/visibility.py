@@ -79,6 +79,8 @@ def matched_in_areas(uow: UnitOfWork, areas: Collection[str]) -> dict[str, set[s
 
 def sees_volunteer(uow: UnitOfWork, coordinator: Coordinator, volunteer: Volunteer) -> bool:
     """The volunteer rule, for one person: inside a unit of work."""
+    if coordinator.can_see(volunteer, ()):
+        return True  # lives in or travels to their areas: no need to look at matches
     return coordinator.can_see(volunteer, matched_in(uow, [volunteer.id]).get(volunteer.id, set()))
 
 
