@@ -7,6 +7,7 @@ use cases and the rules never see a database session.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -117,6 +118,11 @@ class Volunteer:
     def reachable_areas(self) -> set[str]:
         return {self.home_area, *self.travel_areas}
 
+    def seen_from(self, matched_in: Collection[str]) -> set[str]:
+        """The areas whose coordinators see this volunteer: where they live or travel to, and
+        ``matched_in``, the areas of the requests they are suggested for or matched to."""
+        return self.reachable_areas | set(matched_in)
+
 
 @dataclass(eq=False)
 class TeamRequest:
@@ -200,9 +206,11 @@ class Coordinator:
     def covers(self, area: str) -> bool:
         return area in self.areas
 
-    def can_see(self, volunteer: Volunteer) -> bool:
-        """A volunteer who lives in, or travels to, one of the coordinator's areas."""
-        return bool(volunteer.reachable_areas & set(self.areas))
+    def can_see(self, volunteer: Volunteer, matched_in: Collection[str]) -> bool:
+        """A volunteer who lives in or travels to one of the coordinator's areas, or who is
+        suggested for or matched to a request there: whoever is put before them to decide on.
+        ``matched_in``: the areas of the requests the volunteer has a match on."""
+        return bool(volunteer.seen_from(matched_in) & set(self.areas))
 
 
 @dataclass(eq=False)

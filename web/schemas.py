@@ -281,6 +281,11 @@ class SuggestionOut(Schema):
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
     proposed = fields.Boolean(metadata={"description": "Part of the proposed assignment; false for alternates."})
     rank = fields.Integer()
+    volunteer_exclusions = fields.String(
+        allow_none=True,
+        dump_only=True,
+        metadata={"description": "What the volunteer said they would rather avoid, in their own words."},
+    )
 
 
 class ReasonIn(Schema):

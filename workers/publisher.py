@@ -15,6 +15,8 @@ TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
     "request.reopened": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
     "volunteer.registered": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     "volunteer.updated": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    # A coordinator excluded a suggestion's team for the volunteer: the rescore drops it.
+    "volunteer.team_excluded": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     "match.approved": [
         ("qimatch.send_introductions", lambda e: [e.match_id or ""]),
         # The volunteer now has less capacity: their other suggestions may change.

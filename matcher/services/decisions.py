@@ -1,4 +1,5 @@
-"""What coordinators decide: approve, reject, or make a match of their own."""
+"""What coordinators decide: approve, reject, make a match of their own, or exclude a team
+for a volunteer who asked in their own words."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from matcher.domain import (
     MatchStatus,
     RequestStatus,
     TeamRequest,
+    Volunteer,
     VolunteerStatus,
 )
 from matcher.errors import Concurrent, Conflict, Invalid, NotFound
@@ -19,31 +21,10 @@ from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
 from matcher.services.suggestions import open_counts, standings
+from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
 NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
-
-
-def visible_request(
-    uow: UnitOfWork, request_id: str, coordinator: Coordinator, for_update: bool = False
-) -> TeamRequest:
-    request = uow.requests.get(request_id, for_update=for_update)
-    # Another area's request is reported as missing, so ids reveal nothing.
-    if request is None or not coordinator.covers(request.area):
-        raise NotFound("team request not found")
-    return request
-
-
-def visible_match(
-    uow: UnitOfWork, match_id: str, coordinator: Coordinator, for_update: bool = False
-) -> tuple[Match, TeamRequest]:
-    match = uow.matches.get(match_id)
-    if match is None:
-        raise NotFound("match not found")
-    request = uow.requests.get(match.team_request_id, for_update=for_update)
-    if request is None or not coordinator.covers(request.area):
-        raise NotFound("match not found")
-    return match, request
 
 
 def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator: Coordinator, clock: Clock) -> None:
@@ -115,6 +96,32 @@ def _turn_down(uow: UnitOfWork, match: Match, coordinator: Coordinator, reason: 
     uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
 
 
+def exclude_team(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> tuple[Volunteer, str]:
+    """The volunteer's own words ("not ward 5 at the Royal London") made a rule, in one click.
+
+    The suggestion's team joins the volunteer's excluded teams; the event rescores them,
+    and the exclusion rule drops the suggestion. Doing it twice changes nothing.
+    Returns the volunteer and the team's name.
+    """
+    now = clock.now()
+    with uow:
+        match, request = visible_match(uow, match_id, coordinator, for_update=True)
+        if match.status != MatchStatus.SUGGESTED:
+            raise Conflict(f"a {match.status} match is not a suggestion any more")
+        volunteer = uow.volunteers.get(match.volunteer_id, for_update=True)
+        if volunteer is None:
+            raise NotFound("volunteer not found")
+        team = request.team_name.strip()
+        # Compared as the exclusion rule compares them: without case or outer spaces.
+        if team.casefold() in {t.strip().casefold() for t in volunteer.excluded_teams}:
+            return volunteer, team
+        volunteer.excluded_teams = [*volunteer.excluded_teams, team]
+        volunteer.updated_at = now
+        uow.events.add(Event.of_match("volunteer.team_excluded", match, now, by=coordinator.id))
+        uow.commit()
+        return volunteer, team
+
+
 def make_match(
     uow: UnitOfWork,
     request_id: str,
@@ -155,7 +162,7 @@ def _make_match(
         request = visible_request(uow, request_id, coordinator, for_update=True)
         volunteer = uow.volunteers.get(volunteer_id)
         # Someone outside the coordinator's areas is reported as unknown: ids reveal nothing.
-        if volunteer is None or not coordinator.can_see(volunteer):
+        if volunteer is None or not sees_volunteer(uow, coordinator, volunteer):
             raise Invalid({"volunteer_id": ["No such volunteer."]})
         if role not in request.role_codes:
             raise Invalid({"role": [f"The request does not ask for {role}."]})

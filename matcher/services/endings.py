@@ -20,8 +20,8 @@ from matcher.domain import (
 )
 from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
-from matcher.services.decisions import visible_match, visible_request
 from matcher.services.suggestions import open_counts
+from matcher.services.visibility import visible_match, visible_request
 
 
 def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, reopen: bool = True) -> None:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from matcher.domain import Coordinator, MatchStatus
 from matcher.ports import Clock, UnitOfWork
 from matcher.scheduling import LONDON
+from matcher.services.visibility import areas_in_view
 
 # "Big I": a volunteer as a full member of the project team, not consulted once.
 BIG_I_ROLES = frozenset({"project_team_member"})
@@ -84,7 +85,7 @@ def _chart(key: str, title: str, unit: str, weeks: list[date], values: list[floa
 
 
 def figures(uow: UnitOfWork, coordinator: Coordinator, clock: Clock, area: str | None = None) -> Figures:
-    areas = [area] if area and coordinator.covers(area) else list(coordinator.areas)
+    areas = areas_in_view(coordinator, area)
     with uow:
         requests = {r.id: r for r in uow.requests.where(area=areas)}
         ids = list(requests)

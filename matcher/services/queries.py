@@ -1,14 +1,41 @@
-"""Reading, for coordinators: each answer limited to the areas they look after."""
+"""The read model: everything coordinators' pages and the API show, from one place.
+
+Each answer is limited to what the coordinator may see (``matcher.services.visibility``
+holds the area rule and the visibility rules); the pages and the API views call
+these functions and never open a repository themselves.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from matcher.domain import Coordinator, Event, FollowUp, Match, MatchStatus, TeamRequest, Volunteer
-from matcher.errors import Forbidden, NotFound
+from matcher.config import MatchingConfig
+from matcher.domain import (
+    Coordinator,
+    Event,
+    FollowUp,
+    FollowUpStatus,
+    Match,
+    MatchStatus,
+    RequestStatus,
+    TeamRequest,
+    Volunteer,
+    VolunteerStatus,
+)
 from matcher.ports import UnitOfWork
-from matcher.services.decisions import visible_match, visible_request
+from matcher.rules import REASONS, Standing, screen
+from matcher.services.suggestions import open_counts, standings, why_not
+from matcher.services.visibility import (
+    areas_in_view,
+    matched_in_areas,
+    visible_match,
+    visible_request,
+    visible_volunteer,
+)
+from matcher.services.volunteer_self import paused_until
 
 
 @dataclass
@@ -19,74 +46,28 @@ class Page:
     per_page: int
 
 
-def _areas(coordinator: Coordinator, area: str | None) -> list[str]:
-    if area is None:
-        return list(coordinator.areas)
-    if not coordinator.covers(area):
-        raise Forbidden(f"you do not look after {area}")
-    return [area]
-
-
-def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> Volunteer:
-    with uow:
-        volunteer = uow.volunteers.get(volunteer_id)
-        if volunteer is None or not coordinator.can_see(volunteer):
-            raise NotFound("volunteer not found")
-        return volunteer
-
-
-def list_volunteers(
-    uow: UnitOfWork, coordinator: Coordinator, area: str | None, status: str | None, page: int, per_page: int
-) -> Page:
-    areas = set(_areas(coordinator, area))
-    criteria: dict[str, Any] = {} if status is None else {"status": status}
-    with uow:
-        # Travel areas live in a JSON list, so the area filter is applied here.
-        found = [v for v in uow.volunteers.where(**criteria) if v.reachable_areas & areas]
+def _page(found: list[Any], page: int, per_page: int) -> Page:
     start = (page - 1) * per_page
     return Page(found[start : start + per_page], len(found), page, per_page)
 
 
-def list_requests(
-    uow: UnitOfWork, coordinator: Coordinator, area: str | None, status: str | None, page: int, per_page: int
-) -> Page:
-    criteria: dict[str, Any] = {"area": _areas(coordinator, area)}
-    if status is not None:
-        criteria["status"] = status
-    with uow:
-        total = uow.requests.count(**criteria)
-        items = uow.requests.where(limit=per_page, offset=(page - 1) * per_page, **criteria)
-    return Page(items, total, page, per_page)
+# --- One thing at a time ------------------------------------------------------------------------
 
 
-def list_matches(
-    uow: UnitOfWork, coordinator: Coordinator, area: str | None, status: str | None, page: int, per_page: int
-) -> Page:
+def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> Volunteer:
     with uow:
-        request_ids = [r.id for r in uow.requests.where(area=_areas(coordinator, area))]
-        criteria: dict[str, Any] = {"team_request_id": request_ids}
-        if status is not None:
-            criteria["status"] = status
-        total = uow.matches.count(**criteria)
-        items = uow.matches.where(limit=per_page, offset=(page - 1) * per_page, **criteria)
-    return Page(items, total, page, per_page)
+        return visible_volunteer(uow, volunteer_id, coordinator)
 
 
 def get_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> tuple[TeamRequest, list[Match]]:
+    """A request and its matches so far; its suggestions are listed apart."""
     with uow:
         request = visible_request(uow, request_id, coordinator)
-        shown = [m for m in uow.matches.where(team_request_id=request.id) if m.status != MatchStatus.SUGGESTED]
-        return request, shown
+        return request, _decided(uow.matches.where(team_request_id=request.id))
 
 
-def suggestions(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> list[tuple[Match, Volunteer]]:
-    with uow:
-        request = visible_request(uow, request_id, coordinator)
-        found = uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED)
-        # The proposed assignment first, then alternates, each by rank.
-        found.sort(key=lambda m: (not m.proposed, m.rank, -m.score))
-        people = {v.id: v for v in uow.volunteers.where(id=[m.volunteer_id for m in found])}
-        return [(m, people[m.volunteer_id]) for m in found]
+def _decided(matches: list[Match]) -> list[Match]:
+    return [m for m in matches if m.status != MatchStatus.SUGGESTED]
 
 
 def get_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple[Match, list[Event], list[FollowUp]]:
@@ -97,9 +78,24 @@ def get_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple
         return match, timeline, follow_ups
 
 
-def timeline(uow: UnitOfWork, **about: Any) -> list[Event]:
+def suggestions(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> list[tuple[Match, Volunteer]]:
+    """A request's suggestions: the proposed assignment first, then alternates, each by rank."""
     with uow:
-        return uow.events.where(order_by="id", **about)
+        request = visible_request(uow, request_id, coordinator)
+        found = uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED)
+        found.sort(key=lambda m: (not m.proposed, m.rank, -m.score))
+        people = {v.id: v for v in uow.volunteers.where(id=[m.volunteer_id for m in found])}
+        return [(m, people[m.volunteer_id]) for m in found]
+
+
+def why_not_suggested(
+    uow: UnitOfWork, request_id: str, volunteer_id: str, coordinator: Coordinator, config: MatchingConfig
+) -> tuple[Volunteer, dict[str, list[dict[str, str]]]]:
+    """Every rule that keeps a volunteer from a request's roles, if the coordinator sees both."""
+    with uow:
+        visible_request(uow, request_id, coordinator)
+        volunteer = visible_volunteer(uow, volunteer_id, coordinator)
+    return volunteer, why_not(uow, request_id, volunteer, config)
 
 
 def taxonomy(uow: UnitOfWork, include_inactive: bool = False) -> dict[str, list[dict[str, Any]]]:
@@ -113,3 +109,316 @@ def taxonomy(uow: UnitOfWork, include_inactive: bool = False) -> dict[str, list[
     for t in terms:
         out.setdefault(t.vocabulary, []).append({"code": t.code, "label": t.label})
     return out
+
+
+# --- Lists: the API's and the pages' (area, status, role, text; paged) ---------------------------
+
+
+def list_volunteers(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    area: str | None = None,
+    status: str | None = None,
+    role: str | None = None,
+    text: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Volunteers seen from the coordinator's areas (or the one asked for), by name:
+    living or travelling there, or suggested for or matched to a request there."""
+    areas = set(areas_in_view(coordinator, area))
+    criteria: dict[str, Any] = {"status": status} if status else {}
+    with uow:
+        matched = matched_in_areas(uow, areas)
+        # Travel areas live in a JSON list, so the area filter is applied here.
+        found = [v for v in uow.volunteers.where(**criteria) if v.seen_from(matched.get(v.id, set())) & areas]
+    if role:
+        found = [v for v in found if role in v.roles]
+    if text:
+        needle = text.casefold()
+        found = [v for v in found if needle in f"{v.name} {v.email}".casefold()]
+    found.sort(key=lambda v: (v.name.casefold(), v.id))
+    return _page(found, page, per_page)
+
+
+def list_requests(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    area: str | None = None,
+    status: str | None = None,
+    role: str | None = None,
+    text: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Requests in the coordinator's areas (or the one asked for), newest first."""
+    criteria: dict[str, Any] = {"area": areas_in_view(coordinator, area)}
+    if status:
+        criteria["status"] = status
+    with uow:
+        found = uow.requests.where(**criteria)
+    if role:
+        found = [r for r in found if role in r.role_codes]
+    if text:
+        needle = text.casefold()
+        found = [r for r in found if needle in f"{r.team_name} {r.project_title}".casefold()]
+    found.sort(key=lambda r: (r.created_at or datetime.min, r.id), reverse=True)
+    return _page(found, page, per_page)
+
+
+def list_matches(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    area: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    with uow:
+        request_ids = [r.id for r in uow.requests.where(area=areas_in_view(coordinator, area))]
+        criteria: dict[str, Any] = {"team_request_id": request_ids}
+        if status is not None:
+            criteria["status"] = status
+        total = uow.matches.count(**criteria)
+        items = uow.matches.where(limit=per_page, offset=(page - 1) * per_page, **criteria)
+    return Page(items, total, page, per_page)
+
+
+# --- The dashboard: suggestions grouped by request, and who was left out -------------------------
+
+
+@dataclass
+class LeftOut:
+    volunteer: Volunteer
+    reasons: list[str]  # rule codes, for the roles where they came closest
+
+
+@dataclass
+class RequestSuggestions:
+    request: TeamRequest
+    proposed: list[tuple[Match, Volunteer]]
+    alternates: list[tuple[Match, Volunteer]]
+    open_places: dict[str, int]
+    left_out_counts: list[tuple[str, int]] = field(default_factory=list)  # (reason text, how many)
+    left_out: list[LeftOut] = field(default_factory=list)
+
+
+def _left_out(
+    request: TeamRequest,
+    people: list[Volunteer],
+    suggested: set[str],
+    standing: dict[str, Standing],
+    config: MatchingConfig,
+) -> list[LeftOut]:
+    out = []
+    for v in people:
+        if v.id in suggested:
+            continue
+        per_role = [screen(v, request, role, standing.get(v.id, Standing()), config) for role in request.role_codes]
+        if per_role and all(per_role):
+            # The role they came closest to: the fewest rules in the way.
+            out.append(LeftOut(v, min(per_role, key=len)))
+    return out
+
+
+def _groups(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    config: MatchingConfig,
+    requests: list[TeamRequest],
+    keep_empty: bool,
+) -> list[RequestSuggestions]:
+    """Inside a unit of work: each request's suggestions, and who was left out and why."""
+    if not requests:
+        return []
+    matches = uow.matches.where(team_request_id=[r.id for r in requests])
+    people = {v.id: v for v in uow.volunteers.where(status=[VolunteerStatus.ACTIVE, VolunteerStatus.PAUSED])}
+    missing = {m.volunteer_id for m in matches} - set(people)
+    people.update({v.id: v for v in uow.volunteers.where(id=list(missing))})
+    standing = standings(uow)
+    matched = matched_in_areas(uow, coordinator.areas)
+    candidates = [
+        v
+        for v in people.values()
+        if v.status != VolunteerStatus.WITHDRAWN and coordinator.can_see(v, matched.get(v.id, set()))
+    ]
+    groups = []
+    for request in requests:
+        on_request = [m for m in matches if m.team_request_id == request.id]
+        suggested = sorted(
+            (m for m in on_request if m.status == MatchStatus.SUGGESTED), key=lambda m: (m.rank, -m.score)
+        )
+        if not keep_empty and not suggested:
+            continue
+        group = RequestSuggestions(
+            request,
+            [(m, people[m.volunteer_id]) for m in suggested if m.proposed],
+            [(m, people[m.volunteer_id]) for m in suggested if not m.proposed],
+            open_counts(request, on_request),
+        )
+        involved = {m.volunteer_id for m in on_request}
+        left = _left_out(request, candidates, involved, standing, config)
+        counts = Counter(code for lo in left for code in lo.reasons)
+        group.left_out_counts = [(REASONS[code], n) for code, n in counts.most_common()]
+        group.left_out = sorted(left, key=lambda lo: (len(lo.reasons), lo.volunteer.name))
+        groups.append(group)
+    groups.sort(key=lambda g: g.request.created_at or datetime.min)
+    return groups
+
+
+def suggestions_by_request(
+    uow: UnitOfWork, coordinator: Coordinator, config: MatchingConfig
+) -> list[RequestSuggestions]:
+    """The open requests in the coordinator's areas that have suggestions, oldest first."""
+    with uow:
+        requests = uow.requests.where(area=areas_in_view(coordinator), status=RequestStatus.OPEN)
+        return _groups(uow, coordinator, config, requests, keep_empty=False)
+
+
+def counts(uow: UnitOfWork, coordinator: Coordinator) -> dict[str, int]:
+    """The dashboard's headline numbers."""
+    with uow:
+        requests = uow.requests.where(area=areas_in_view(coordinator))
+        ids = [r.id for r in requests]
+        suggested = uow.matches.count(team_request_id=ids, status=MatchStatus.SUGGESTED, proposed=True)
+        approved = uow.matches.count(team_request_id=ids, status=MatchStatus.APPROVED)
+    return {
+        "open_requests": sum(1 for r in requests if r.status == RequestStatus.OPEN),
+        "suggestions": suggested,
+        "awaiting_introduction": approved,
+    }
+
+
+# --- A request's, a volunteer's and a match's pages ----------------------------------------------
+
+
+@dataclass
+class RequestView:
+    request: TeamRequest
+    matches: list[Match]  # decided ones; suggestions are in the group
+    people: dict[str, Volunteer]
+    group: RequestSuggestions | None
+    timeline: list[Event]
+
+
+def request_view(uow: UnitOfWork, request_id: str, coordinator: Coordinator, config: MatchingConfig) -> RequestView:
+    with uow:
+        request = visible_request(uow, request_id, coordinator)
+        matches = _decided(uow.matches.where(team_request_id=request.id))
+        people = {v.id: v for v in uow.volunteers.where(id=[m.volunteer_id for m in matches])}
+        groups = _groups(uow, coordinator, config, [request], keep_empty=True)
+        events = uow.events.where(order_by="id", team_request_id=request.id)
+    return RequestView(request, matches, people, groups[0] if groups else None, events)
+
+
+@dataclass
+class VolunteerView:
+    volunteer: Volunteer
+    matches: list[Match]  # decided ones, in any area: their other commitments matter too
+    requests: dict[str, TeamRequest]
+    timeline: list[Event]
+    paused_until: date | None
+
+
+def volunteer_view(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> VolunteerView:
+    with uow:
+        volunteer = visible_volunteer(uow, volunteer_id, coordinator)
+        matches = _decided(uow.matches.where(volunteer_id=volunteer.id))
+        requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches])}
+        until = paused_until(uow, volunteer)
+        events = uow.events.where(order_by="id", volunteer_id=volunteer.id)
+    return VolunteerView(volunteer, matches, requests, events, until)
+
+
+@dataclass
+class MatchView:
+    match: Match
+    request: TeamRequest
+    volunteer: Volunteer
+    timeline: list[Event]
+    follow_ups: list[FollowUp]
+
+
+def match_view(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> MatchView:
+    with uow:
+        match, request = visible_match(uow, match_id, coordinator)
+        volunteer = uow.volunteers.get(match.volunteer_id)
+        assert volunteer is not None  # a match's volunteer is kept (erasure anonymises, never deletes)
+        events = uow.events.where(match_id=match.id, order_by="id")
+        follow_ups = uow.follow_ups.where(match_id=match.id, order_by="sequence")
+    return MatchView(match, request, volunteer, events, follow_ups)
+
+
+# --- The follow-up calendar ----------------------------------------------------------------------
+
+
+@dataclass
+class CalendarEntry:
+    at: datetime
+    what: str
+    match: Match
+    request: TeamRequest
+    volunteer: Volunteer
+    follow_up: FollowUp | None = None
+
+
+def calendar(
+    uow: UnitOfWork, coordinator: Coordinator, since: datetime, area: str | None = None
+) -> list[CalendarEntry]:
+    """Introductory and follow-up chats from ``since`` on, soonest first."""
+    with uow:
+        requests = {r.id: r for r in uow.requests.where(area=areas_in_view(coordinator, area))}
+        matches = {m.id: m for m in uow.matches.where(team_request_id=list(requests), status=[*MatchStatus.COMMITTED])}
+        people = {v.id: v for v in uow.volunteers.where(id=[m.volunteer_id for m in matches.values()])}
+        chats = uow.follow_ups.where(match_id=list(matches), order_by="due_at")
+    entries = [
+        CalendarEntry(m.intro_at, "Introductory chat", m, requests[m.team_request_id], people[m.volunteer_id])
+        for m in matches.values()
+        if m.intro_at is not None and m.intro_at >= since
+    ]
+    entries += [
+        CalendarEntry(
+            f.due_at,
+            f"Follow-up chat {f.sequence}",
+            matches[f.match_id],
+            requests[matches[f.match_id].team_request_id],
+            people[matches[f.match_id].volunteer_id],
+            f,
+        )
+        for f in chats
+        if f.due_at >= since and f.status != FollowUpStatus.CANCELLED
+    ]
+    entries.sort(key=lambda e: e.at)
+    return entries
+
+
+# --- A team's own status page (its private link) -------------------------------------------------
+
+
+@dataclass
+class TeamStatus:
+    request: TeamRequest
+    places: list[dict[str, Any]]  # per role: count asked, places filled
+    people: list[dict[str, Any]]  # who holds or held a place: a first name only once introduced
+    has_suggestions: bool
+
+
+def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus | None:
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            return None
+        matches = _decided(uow.matches.where(team_request_id=request.id))
+        suggested = uow.matches.count(team_request_id=request.id, status=MatchStatus.SUGGESTED)
+        introduced = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]
+        # Only once introduced does the team learn who: until then, no volunteer's details.
+        names = {v.id: v.first_name for v in uow.volunteers.where(id=introduced)}
+    # A closed match gave its place back: only current commitments fill places.
+    filled = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
+    places = [{"role": r["role"], "count": int(r["count"]), "filled": filled[r["role"]]} for r in request.roles]
+    people = [
+        {"role": m.role, "status": m.status, "name": names.get(m.volunteer_id), "intro_at": m.intro_at}
+        for m in matches
+        if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
+    ]
+    return TeamStatus(request, places, people, suggested > 0)

@@ -119,6 +119,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     page.fill("#f-availability-0-start", "09:00")
     page.fill("#f-availability-0-end", "17:00")
     page.check("#f-experience-carer_experience")
+    page.fill("#f-exclusions", "nothing on the ward where I was an inpatient")
     page.check("#f-consent")
     page.get_by_role("button", name="Send my offer").click()
     page.wait_for_url("**/volunteer/thanks*")
@@ -174,6 +175,9 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     board = lead.inner_text("main")
     assert "Lived experience sought" in board and "Free at the team's times" in board
     assert "1 volunteer meets in person only, and does not go to this area" in board
+    # Her own words on her suggestion, and the one click that would make them a rule.
+    assert "nothing on the ward where I was an inpatient" in board
+    assert lead.get_by_role("button", name="Exclude Ward 5 team for Amina").count() == 1
     pages.check(lead, "coordinator-dashboard")
     lead.get_by_role("button", name="Approve Amina").click()
     lead.wait_for_load_state("load")

@@ -353,3 +353,137 @@ def test_volunteer_edits_their_offer_then_asks_for_erasure(app, services: Servic
         assert v.status == "withdrawn" and "Amina" not in v.name and "amina" not in v.email
         assert v.experience == [] and v.home_area == "tower_hamlets"  # the counts stay
     assert client.get("/me").status_code == 302  # the session ended with the erasure
+
+
+def test_an_area_the_coordinator_does_not_look_after_is_refused_on_pages_as_in_the_api(app, services) -> None:
+    client = app.test_client()
+    sign_in_coordinator(client, services)  # Tower Hamlets only
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    for path in (
+        "/coordinator/requests?area=newham",
+        "/coordinator/volunteers?area=newham",
+        "/coordinator/calendar?area=newham",
+        "/coordinator/programme?area=newham",
+        "/coordinator/programme.csv?area=newham",
+        "/coordinator/requests?area=atlantis",
+    ):
+        refused = client.get(path)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 403, path
+        assert "You do not look after" in html and ("Newham" in html or "atlantis" in html), path
+        assert "Fewer restraints on Ward 5" not in html  # not the Tower Hamlets list under another name
+    listed = client.get("/coordinator/requests?area=tower_hamlets").get_data(as_text=True)
+    assert "Fewer restraints on Ward 5" in listed
+
+
+def test_a_volunteer_suggested_from_another_area_can_be_opened_wherever_she_is_shown(app, services) -> None:
+    """A Tower Hamlets coordinator is shown a Newham volunteer (she meets by video) for
+    their own request: they can open her, ask why-not, find her in their list, and approve."""
+    client = app.test_client()
+    client.post(
+        "/volunteer/sign-up",
+        data=volunteer_form(
+            csrf_token=csrf(client, "/volunteer/sign-up"),
+            name="Nadia Khan",
+            email="nadia@example.org",
+            home_area="newham",
+            modes=["video"],
+        ),
+    )
+    client.post(
+        "/volunteer/sign-up",
+        data=volunteer_form(
+            csrf_token=csrf(client, "/volunteer/sign-up"),
+            name="Noor Stays",
+            email="noor@example.org",
+            home_area="newham",
+            modes=["in_person"],
+        ),
+    )
+    client.post(
+        "/team/request", data=request_form(csrf_token=csrf(client, "/team/request"), modes=["in_person", "video"])
+    )
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+        people = {v.name: v.id for v in uow.volunteers.where()}
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+    token = sign_in_coordinator(client, services)  # Tower Hamlets only
+    got = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "correct horse battery"})
+    api = {"Authorization": f"Bearer {got.json['token']}"}
+
+    suggested = client.get(f"/api/v1/team-requests/{request_id}/suggestions", headers=api).json
+    assert [s["volunteer_name"] for s in suggested] == ["Nadia Khan"]
+    nadia = people["Nadia Khan"]
+    shown = client.get(f"/api/v1/volunteers/{nadia}", headers=api)
+    assert shown.status_code == 200 and shown.json["home_area"] == "newham" and shown.json["modes"] == ["video"]
+    why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={nadia}", headers=api)
+    assert why.status_code == 200 and why.json["eligible"] is True
+    assert nadia in [v["id"] for v in client.get("/api/v1/volunteers", headers=api).json]
+    page = client.get(f"/coordinator/volunteers/{nadia}")
+    assert page.status_code == 200 and "nadia@example.org" in page.get_data(as_text=True)
+    assert "Nadia Khan" in client.get("/coordinator/volunteers").get_data(as_text=True)
+
+    # Someone from Newham who was never put before this coordinator stays out of sight.
+    noor = people["Noor Stays"]
+    assert client.get(f"/api/v1/volunteers/{noor}", headers=api).status_code == 404
+    assert client.get(f"/coordinator/volunteers/{noor}").status_code == 404
+    why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={noor}", headers=api)
+    assert why.status_code == 404
+    assert "Noor Stays" not in client.get("/coordinator/volunteers").get_data(as_text=True)
+
+    # Approved, she stays in view: her match is on this coordinator's request.
+    approved = client.post(f"/coordinator/matches/{suggested[0]['match_id']}/approve", data={"csrf_token": token})
+    assert approved.status_code == 303
+    assert client.get(f"/api/v1/volunteers/{nadia}", headers=api).status_code == 200
+    assert client.get(f"/coordinator/volunteers/{nadia}").status_code == 200
+
+
+def test_a_volunteers_own_exclusions_show_on_her_suggestion_and_become_an_excluded_team_in_one_click(
+    app, services
+) -> None:
+    client = app.test_client()
+    avoid = "not ward 5 at the Royal London"
+    client.post(
+        "/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up"), exclusions=avoid)
+    )
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))  # the Ward 5 team
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+        amina = uow.volunteers.where()[0].id
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+    token = sign_in_coordinator(client, services)
+    with services.uow() as uow:
+        match = uow.matches.where(status=MatchStatus.SUGGESTED)[0]
+
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert avoid in board and "Exclude Ward 5 team for Amina" in board
+    assert avoid in client.get(f"/coordinator/requests/{request_id}").get_data(as_text=True)
+    got = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "correct horse battery"})
+    api = {"Authorization": f"Bearer {got.json['token']}"}
+    listed = client.get(f"/api/v1/team-requests/{request_id}/suggestions", headers=api).json
+    assert [s["volunteer_exclusions"] for s in listed] == [avoid]
+
+    path = f"/coordinator/matches/{match.id}/exclude-team"
+    assert client.post(path, data={"next": "/coordinator/"}).status_code == 400  # no CSRF token
+    with services.uow() as uow:
+        assert uow.volunteers.get(amina).excluded_teams == []
+    done = client.post(path, data={"csrf_token": token, "next": "/coordinator/"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/coordinator/")
+    again = client.post(path, data={"csrf_token": token, "next": "/coordinator/"})  # a double click
+    assert again.status_code == 303
+    with services.uow() as uow:
+        assert uow.volunteers.get(amina).excluded_teams == ["Ward 5 team"]
+        assert [e.kind for e in uow.events.where(volunteer_id=amina, kind="volunteer.team_excluded")] == [
+            "volunteer.team_excluded"
+        ]
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert "Ward 5 team is excluded" in board  # until the rescore, the suggestion says so
+    volunteer_page = client.get(f"/coordinator/volunteers/{amina}").get_data(as_text=True)
+    assert "Ward 5 team" in volunteer_page and "Team excluded by a coordinator" in volunteer_page
+
+    # The event rescores her (the worker does this); the existing exclusion rule drops the suggestion.
+    suggestions.rescore_for_volunteer(services.uow(), amina, services.settings.matching, services.clock)
+    board = client.get("/coordinator/").get_data(as_text=True)
+    assert "Amina Begum" not in board
+    why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={amina}", headers=api).json
+    assert [r["rule"] for r in why["roles"]["focus_group"]] == ["team_excluded"]

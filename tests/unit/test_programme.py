@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from matcher.domain import Coordinator, Event, Match, MatchStatus, TeamRequest
+from matcher.errors import Forbidden
 from matcher.services import programme
 from tests.fakes import FakeClock, FakeUnitOfWork
 from web.pages.faq import render
@@ -59,3 +62,11 @@ def test_faq_subset_escapes_html_and_links_headings() -> None:
     assert '<a href="/volunteer/sign-up">the form</a>' in body
     assert "<script>" not in body and "&lt;script&gt;" in body
     assert "<ul><li><strong>a</strong></li><li>b</li></ul>" in body
+
+
+def test_figures_for_an_area_the_coordinator_does_not_look_after_are_refused() -> None:
+    u = FakeUnitOfWork()
+    u.requests.add(request(1, "newham", FakeClock().now()))
+    coordinator = Coordinator("lead@nhs.example", "x", ["tower_hamlets"])
+    with pytest.raises(Forbidden):
+        programme.figures(u, coordinator, FakeClock(), area="newham")

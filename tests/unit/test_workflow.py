@@ -12,7 +12,7 @@ from matcher.adapters.letters import TemplateLetters
 from matcher.config import MatchingConfig, Settings
 from matcher.domain import Coordinator, FollowUpStatus, MatchStatus, RequestStatus
 from matcher.errors import Conflict, NotFound
-from matcher.services import decisions, endings, follow_ups, intake, introductions, suggestions
+from matcher.services import decisions, endings, follow_ups, intake, introductions, queries, suggestions
 from tests import factories
 from tests.fakes import FakeClock, FakeMailer, FakeUnitOfWork
 
@@ -128,6 +128,44 @@ def test_a_coordinator_cannot_override_a_volunteers_own_exclusion(uow, clock, co
     volunteer = register(uow, clock, excluded_teams=[request.team_name.upper()])
     with pytest.raises(Conflict, match="asked not to be matched"):
         decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
+
+
+def test_a_volunteer_suggested_from_another_area_can_be_chosen_by_the_coordinator(uow, clock, coordinator) -> None:
+    # Nadia lives in Newham and meets by video: she is suggested for this Tower Hamlets request.
+    nadia = register(uow, clock, home_area="newham", modes=["video"])
+    stranger = register(uow, clock, home_area="newham", modes=["video"], roles=["speaker"])
+    request = submit(uow, clock)
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    match = decisions.make_match(uow, request.id, nadia.id, "focus_group", coordinator, CONFIG, clock)
+    assert match.status == MatchStatus.APPROVED
+    assert queries.get_volunteer(uow, nadia.id, coordinator) is nadia
+    with pytest.raises(NotFound):  # never put before this coordinator
+        queries.get_volunteer(uow, stranger.id, coordinator)
+
+
+def test_a_volunteers_note_becomes_an_excluded_team_and_the_rescore_drops_the_suggestion(
+    uow, clock, coordinator
+) -> None:
+    volunteer = register(uow, clock, exclusions="not ward 5 at the Royal London")
+    request = submit(uow, clock, team_name="Ward 5 team")
+    suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    match = uow.matches.where(team_request_id=request.id)[0]
+    elsewhere = Coordinator(email="luton@nhs.example", password_hash="x", areas=["luton"])
+    with pytest.raises(NotFound):
+        decisions.exclude_team(uow, match.id, elsewhere, clock)
+
+    for _ in range(2):  # the second click changes nothing
+        decisions.exclude_team(uow, match.id, coordinator, clock)
+    assert volunteer.excluded_teams == ["Ward 5 team"]
+    assert uow.kinds(volunteer_id=volunteer.id).count("volunteer.team_excluded") == 1
+    suggestions.rescore_for_volunteer(uow, volunteer.id, CONFIG, clock)
+    assert uow.matches.where(team_request_id=request.id) == []
+
+
+def test_only_a_suggestion_can_be_turned_into_an_excluded_team(uow, clock, coordinator) -> None:
+    match = approved_match(uow, clock, coordinator)
+    with pytest.raises(Conflict):
+        decisions.exclude_team(uow, match.id, coordinator, clock)
 
 
 def approved_match(uow, clock, coordinator):  # type: ignore[no-untyped-def]

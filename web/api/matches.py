@@ -24,10 +24,10 @@ class Matches(MethodView):
         page = queries.list_matches(
             services().uow(),
             current_coordinator(),
-            args.get("area"),
-            args.get("status"),
-            args["page"],
-            args["per_page"],
+            area=args.get("area"),
+            status=args.get("status"),
+            page=args["page"],
+            per_page=args["per_page"],
         )
         return paged(page)
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import endings, intake, queries, suggestions
+from matcher.services import endings, intake, queries
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
@@ -39,14 +39,14 @@ class TeamRequests(MethodView):
     @blp.arguments(RequestListArgs, location="query")
     @blp.response(200, TeamRequestSummaryOut(many=True))
     def get(self, args: dict[str, Any]) -> Any:
-        """List requests in your areas (coordinators)."""
+        """List requests in your areas (coordinators), newest first."""
         page = queries.list_requests(
             services().uow(),
             current_coordinator(),
-            args.get("area"),
-            args.get("status"),
-            args["page"],
-            args["per_page"],
+            area=args.get("area"),
+            status=args.get("status"),
+            page=args["page"],
+            per_page=args["per_page"],
         )
         return paged(page)
 
@@ -86,6 +86,7 @@ class Suggestions(MethodView):
                 "factors": m.factors,
                 "proposed": m.proposed,
                 "rank": m.rank,
+                "volunteer_exclusions": v.exclusions,
             }
             for m, v in found
         ]
@@ -97,8 +98,7 @@ class WhyNot(MethodView):
     def get(self, args: dict[str, Any], request_id: str) -> Any:
         """Every rule that keeps a volunteer from being suggested, per role of the request."""
         s = services()
-        coordinator = current_coordinator()
-        queries.get_request(s.uow(), request_id, coordinator)
-        volunteer = queries.get_volunteer(s.uow(), args["volunteer_id"], coordinator)
-        roles = suggestions.why_not(s.uow(), request_id, volunteer, s.settings.matching)
+        volunteer, roles = queries.why_not_suggested(
+            s.uow(), request_id, args["volunteer_id"], current_coordinator(), s.settings.matching
+        )
         return {"volunteer_id": volunteer.id, "roles": roles, "eligible": any(not r for r in roles.values())}

@@ -31,14 +31,14 @@ class Volunteers(MethodView):
     @blp.arguments(VolunteerListArgs, location="query")
     @blp.response(200, VolunteerOut(many=True))
     def get(self, args: dict[str, Any]) -> Any:
-        """List volunteers in your areas (coordinators)."""
+        """List volunteers in your areas (coordinators), by name."""
         page = queries.list_volunteers(
             services().uow(),
             current_coordinator(),
-            args.get("area"),
-            args.get("status"),
-            args["page"],
-            args["per_page"],
+            area=args.get("area"),
+            status=args.get("status"),
+            page=args["page"],
+            per_page=args["per_page"],
         )
         return paged(page)
 

@@ -41,6 +41,7 @@ EVENT_WORDS = {
     "volunteer.paused": "Paused",
     "volunteer.signed_in": "Opened their private page",
     "volunteer.erased": "Personal details erased at their request",
+    "volunteer.team_excluded": "Team excluded by a coordinator, from the volunteer's own words",
     "match.suggested": "Suggested by the matcher",
     "match.approved": "Approved by a coordinator",
     "match.rejected": "Rejected by a coordinator",

@@ -12,9 +12,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
-from matcher.domain import Coordinator, MatchStatus, RequestStatus, TokenPurpose, VolunteerStatus
-from matcher.errors import Conflict, Invalid, NotFound, QimatchError, Unauthorised
-from matcher.services import coordinators, dashboard, decisions, programme, queries
+from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
+from matcher.errors import Conflict, Forbidden, Invalid, NotFound, QimatchError, Unauthorised
+from matcher.services import coordinators, decisions, programme, queries
+from matcher.services.visibility import AreaNotCovered
 from web.limits import limiter
 from web.pages import forms
 from web.pages.charts import run_chart
@@ -23,6 +24,8 @@ from web.pages.common import (
     coordinator_required,
     current_coordinator,
     end_session,
+    label,
+    labels,
     no_store,
     page_blueprint,
     safe_next,
@@ -39,9 +42,16 @@ def _private(response):  # type: ignore[no-untyped-def]
     return no_store(response)
 
 
+FAILURE_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409))
+
+
 @bp.errorhandler(QimatchError)
 def _failed(error: QimatchError) -> ResponseReturnValue:
-    status = 404 if isinstance(error, NotFound) else 409 if isinstance(error, Conflict) else 400
+    if isinstance(error, AreaNotCovered):
+        # The same refusal as the API's 403, in words: the filters only offer one's own areas.
+        message = f"You do not look after {label('areas', error.area)}. Choose one of your own areas."
+        return render_template("error.html", title="Not one of your areas", message=message), 403
+    status = next((code for kind, code in FAILURE_STATUS if isinstance(error, kind)), 400)
     return render_template("error.html", title="That did not work", message=error.message), status
 
 
@@ -84,18 +94,19 @@ def sign_out() -> ResponseReturnValue:
 
 
 def _filters(extra_status: tuple[str, ...]) -> dict[str, Any]:
-    """area / status / role / q from the query string, each checked; a bad one is dropped."""
-    args: dict[str, Any] = {}
+    """status / role / q / page from the query string, each checked; a bad one is dropped.
+
+    The area is not dropped: the read model refuses one the coordinator does not look
+    after (an unknown code included), as the API does, rather than show all their areas.
+    """
+    args: dict[str, Any] = {"area": (request.args.get("area") or "")[:60] or None}
     try:
-        loaded = ListArgs().load({k: v for k, v in request.args.items() if k in ("area", "page") and v})
-        args.update(loaded)
+        args.update(ListArgs().load({k: v for k, v in request.args.items() if k == "page" and v}))
     except ValidationError:
         args["page"] = 1
     status = request.args.get("status") or None
     args["status"] = status if status in extra_status else None
     role = request.args.get("role") or None
-    from web.pages.common import labels
-
     args["role"] = role if role in labels("roles") else None
     args["q"] = (request.args.get("q") or "").strip()[:100] or None
     return args
@@ -105,12 +116,12 @@ def _filters(extra_status: tuple[str, ...]) -> dict[str, Any]:
 @coordinator_required
 def home(coordinator: Coordinator) -> ResponseReturnValue:
     s = services()
-    groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
+    groups = queries.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
     return render_template(
         "coordinator/dashboard.html",
         c=coordinator,
         groups=groups,
-        counts=dashboard.counts(s.uow(), coordinator),
+        counts=queries.counts(s.uow(), coordinator),
         weights=s.settings.matching.weights,
     )
 
@@ -130,19 +141,31 @@ def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
     s = services()
     body, errors = forms.load(ReasonIn(), {"reason": (request.form.get("reason") or "").strip()})
     if body is None:
-        match, _, _ = queries.get_match(s.uow(), match_id, coordinator)
-        groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
+        queries.get_match(s.uow(), match_id, coordinator)  # another area's match: not found
+        groups = queries.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
         page = render_template(
             "coordinator/dashboard.html",
             c=coordinator,
             groups=groups,
-            counts=dashboard.counts(s.uow(), coordinator),
+            counts=queries.counts(s.uow(), coordinator),
             weights=s.settings.matching.weights,
             reject_errors={match_id: errors.get("reason", [])},
         )
         return page, 422
     decisions.reject(s.uow(), match_id, coordinator, body["reason"], s.clock)
     flash("Rejected. The request is scored again, so someone else may be suggested.")
+    return redirect(safe_next(request.form.get("next"), url_for("coordinator.home")), 303)
+
+
+@bp.post("/matches/<match_id>/exclude-team")
+@coordinator_required
+def exclude_team(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    s = services()
+    volunteer, team = decisions.exclude_team(s.uow(), match_id, coordinator, s.clock)
+    flash(
+        f"Noted: {volunteer.first_name} is not to be matched with {team}. "
+        "The suggestion goes when the request is scored again, in a moment."
+    )
     return redirect(safe_next(request.form.get("next"), url_for("coordinator.home")), 303)
 
 
@@ -182,11 +205,16 @@ def match_someone_else(coordinator: Coordinator, request_id: str) -> ResponseRet
 @coordinator_required
 def requests_page(coordinator: Coordinator) -> ResponseReturnValue:
     f = _filters(RequestStatus.ALL)
-    found, total = dashboard.find_requests(
+    found = queries.list_requests(
         services().uow(), coordinator, f.get("area"), f["status"], f["role"], f["q"], f["page"]
     )
     return render_template(
-        "coordinator/requests.html", c=coordinator, items=found, total=total, f=f, statuses=RequestStatus.ALL
+        "coordinator/requests.html",
+        c=coordinator,
+        items=found.items,
+        total=found.total,
+        f=f,
+        statuses=RequestStatus.ALL,
     )
 
 
@@ -194,19 +222,15 @@ def requests_page(coordinator: Coordinator) -> ResponseReturnValue:
 @coordinator_required
 def request_page(coordinator: Coordinator, request_id: str) -> ResponseReturnValue:
     s = services()
-    team_request, matches = queries.get_request(s.uow(), request_id, coordinator)
-    groups = dashboard.suggestions_by_request(s.uow(), coordinator, s.settings.matching, request_id=request_id)
-    with s.uow() as u:
-        people = {v.id: v for v in u.volunteers.where(id=[m.volunteer_id for m in matches])}
-    timeline = queries.timeline(s.uow(), team_request_id=request_id)
+    view = queries.request_view(s.uow(), request_id, coordinator, s.settings.matching)
     return render_template(
         "coordinator/request.html",
         c=coordinator,
-        r=team_request,
-        matches=matches,
-        people=people,
-        group=groups[0] if groups else None,
-        timeline=timeline,
+        r=view.request,
+        matches=view.matches,
+        people=view.people,
+        group=view.group,
+        timeline=view.timeline,
         weights=s.settings.matching.weights,
     )
 
@@ -215,34 +239,31 @@ def request_page(coordinator: Coordinator, request_id: str) -> ResponseReturnVal
 @coordinator_required
 def volunteers_page(coordinator: Coordinator) -> ResponseReturnValue:
     f = _filters(VolunteerStatus.ALL)
-    found, total = dashboard.find_volunteers(
+    found = queries.list_volunteers(
         services().uow(), coordinator, f.get("area"), f["status"], f["role"], f["q"], f["page"]
     )
     return render_template(
-        "coordinator/volunteers.html", c=coordinator, items=found, total=total, f=f, statuses=VolunteerStatus.ALL
+        "coordinator/volunteers.html",
+        c=coordinator,
+        items=found.items,
+        total=found.total,
+        f=f,
+        statuses=VolunteerStatus.ALL,
     )
 
 
 @bp.get("/volunteers/<volunteer_id>")
 @coordinator_required
 def volunteer_page(coordinator: Coordinator, volunteer_id: str) -> ResponseReturnValue:
-    s = services()
-    volunteer = queries.get_volunteer(s.uow(), volunteer_id, coordinator)
-    with s.uow() as u:
-        matches = [m for m in u.matches.where(volunteer_id=volunteer.id) if m.status != MatchStatus.SUGGESTED]
-        requests = {r.id: r for r in u.requests.where(id=[m.team_request_id for m in matches])}
-        from matcher.services.volunteer_self import paused_until
-
-        until = paused_until(u, volunteer)
-    timeline = queries.timeline(s.uow(), volunteer_id=volunteer_id)
+    view = queries.volunteer_view(services().uow(), volunteer_id, coordinator)
     return render_template(
         "coordinator/volunteer.html",
         c=coordinator,
-        v=volunteer,
-        matches=matches,
-        requests=requests,
-        timeline=timeline,
-        paused_until=until,
+        v=view.volunteer,
+        matches=view.matches,
+        requests=view.requests,
+        timeline=view.timeline,
+        paused_until=view.paused_until,
     )
 
 
@@ -250,18 +271,15 @@ def volunteer_page(coordinator: Coordinator, volunteer_id: str) -> ResponseRetur
 @coordinator_required
 def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
     s = services()
-    match, timeline, follow_ups = queries.get_match(s.uow(), match_id, coordinator)
-    with s.uow() as u:
-        team_request = u.requests.get(match.team_request_id)
-        volunteer = u.volunteers.get(match.volunteer_id)
+    view = queries.match_view(s.uow(), match_id, coordinator)
     return render_template(
         "coordinator/match.html",
         c=coordinator,
-        m=match,
-        r=team_request,
-        v=volunteer,
-        timeline=timeline,
-        follow_ups=follow_ups,
+        m=view.match,
+        r=view.request,
+        v=view.volunteer,
+        timeline=view.timeline,
+        follow_ups=view.follow_ups,
         weights=s.settings.matching.weights,
     )
 
@@ -272,7 +290,7 @@ def calendar(coordinator: Coordinator) -> ResponseReturnValue:
     s = services()
     f = _filters(())
     since = s.clock.now() - timedelta(days=1)
-    entries = dashboard.calendar(s.uow(), coordinator, since, f.get("area"))
+    entries = queries.calendar(s.uow(), coordinator, since, f.get("area"))
     return render_template("coordinator/calendar.html", c=coordinator, entries=entries, f=f)
 
 

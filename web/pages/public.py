@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from matcher.domain import MatchStatus, TokenPurpose
-from matcher.services import intake, links
+from matcher.domain import TokenPurpose
+from matcher.services import intake, links, queries
 from web.limits import limiter
 from web.pages import faq as faq_text
 from web.pages import forms
@@ -122,28 +121,16 @@ def team_status(secret: str) -> ResponseReturnValue:
     token = links.peek(uow(), secret, TokenPurpose.REQUEST_STATUS, s.clock)
     if token is None:
         return no_store(current_app.make_response((render_template("public/link_dead.html", team=True), 404)))
-    with s.uow() as u:
-        team_request = u.requests.get(token.subject_id)
-        if team_request is None:
-            abort(404)
-        matches = [m for m in u.matches.where(team_request_id=team_request.id) if m.status != MatchStatus.SUGGESTED]
-        suggested = u.matches.count(team_request_id=team_request.id, status=MatchStatus.SUGGESTED)
-        introduced_ids = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]
-        # Only once introduced does the team learn who: until then, no volunteer's details.
-        names = {v.id: v.first_name for v in u.volunteers.where(id=introduced_ids)}
-    places: list[dict[str, Any]] = []
-    for r in team_request.roles:
-        # A closed match gave its place back: only current commitments fill places.
-        held = [m for m in matches if m.role == r["role"] and m.status in MatchStatus.COMMITTED]
-        places.append({"role": r["role"], "count": int(r["count"]), "filled": len(held)})
-    people = [
-        {"role": m.role, "status": m.status, "name": names.get(m.volunteer_id), "intro_at": m.intro_at}
-        for m in matches
-        if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
-    ]
+    status = queries.team_status(uow(), token.subject_id)
+    if status is None:
+        abort(404)
     response = current_app.make_response(
         render_template(
-            "public/team_status.html", r=team_request, places=places, people=people, suggested=suggested > 0
+            "public/team_status.html",
+            r=status.request,
+            places=status.places,
+            people=status.people,
+            suggested=status.has_suggestions,
         )
     )
     response.headers["Referrer-Policy"] = "no-referrer"
