@@ -65,6 +65,10 @@ class Slot:
     def minutes(self) -> int:
         return _minutes(self.end) - _minutes(self.start)
 
+    def overlaps(self, other: Slot) -> bool:
+        # Touching ends (10:00-11:00 and 11:00-12:00) do not overlap: one meeting follows the other.
+        return self.day == other.day and self.start < other.end and other.start < self.end
+
 
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")

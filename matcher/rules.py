@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matcher.config import MatchingConfig
-from matcher.domain import TeamRequest, Volunteer, VolunteerStatus, slots
+from matcher.domain import Slot, TeamRequest, Volunteer, VolunteerStatus, slots
 
 REASONS: dict[str, str] = {
     "not_active": "is paused or withdrawn",
@@ -22,6 +22,7 @@ REASONS: dict[str, str] = {
     "team_excluded": "asked not to be matched with this team",
     "at_capacity": "already holds as many commitments as they offered",
     "already_matched": "already has a match on this request",
+    "time_clash": "already holds a commitment whose meetings overlap this team's",
 }
 
 
@@ -35,6 +36,8 @@ class Standing:
     # Days since they registered, or since their last involvement ended, with nothing
     # held since: the longer someone has waited, the more fairness lifts them.
     waiting_days: int = 0
+    # Meeting slots of the requests they hold active commitments on (rule 10).
+    committed_slots: frozenset[Slot] = frozenset()
 
 
 def why_not(
@@ -57,6 +60,13 @@ def fits_meetings(volunteer: Volunteer, request: TeamRequest) -> bool:
         return True  # flexible timing
     windows = slots(volunteer.availability)
     return any(any(s.within(w) for w in windows) for s in slots(request.meeting_slots))
+
+
+def clashes(request: TeamRequest, standing: Standing) -> bool:
+    """Rule 10: one of the team's meetings overlaps a meeting the volunteer is already committed to."""
+    if not standing.committed_slots:
+        return False
+    return any(s.overlaps(c) for s in slots(request.meeting_slots) for c in standing.committed_slots)
 
 
 def screen(
@@ -90,4 +100,6 @@ def screen(
         reasons.append("at_capacity")
     if request.id in standing.matched_request_ids:
         reasons.append("already_matched")
+    if clashes(request, standing):
+        reasons.append("time_clash")
     return reasons

@@ -32,7 +32,8 @@ from typing import TypeVar
 import numpy as np
 
 from matcher.config import MatchingConfig
-from matcher.engine.encode import RequestArrays, Vocabularies, VolunteerArrays, slot_fits, team_key
+from matcher.domain import Slot, _minutes
+from matcher.engine.encode import DAYS, RequestArrays, Vocabularies, VolunteerArrays, slot_fits, team_key
 from matcher.scoring import SCALE, weighted_micros
 
 FACTORS = (
@@ -286,11 +287,13 @@ class Pairing:
 
 
 def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
-    """Pairs removed by the volunteer's own exclusions (rule 7) or an existing match (rule 9)."""
+    """Pairs removed by the volunteer's own exclusions (rule 7), an existing match (rule 9)
+    or a commitment whose meetings overlap the request's (rule 10)."""
     by_team: dict[str, list[int]] = {}
     by_id = {rid: i for i, rid in enumerate(req.ids)}
     for i, r in enumerate(req.requests):
         by_team.setdefault(team_key(r.team_name), []).append(i)
+    clashing = _clashing_requests(req)
     codes: set[int] = set()
     n = len(vol)
     for j in range(n):
@@ -299,7 +302,30 @@ def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
         for rid in vol.matched_request_ids[j]:
             if rid in by_id:
                 codes.add(by_id[rid] * n + j)
+        for slot in vol.standings[j].committed_slots:
+            codes.update(i * n + j for i in clashing(slot))
     return np.array(sorted(codes), dtype=np.int64)
+
+
+def _clashing_requests(req: RequestArrays) -> Callable[[Slot], list[int]]:
+    """Requests listing a meeting slot that overlaps a given one, remembered per slot (many people share one)."""
+    day = np.array([d for d, _, _ in req.slots], dtype=np.int64)
+    start = np.array([a for _, a, _ in req.slots], dtype=np.int64)
+    end = np.array([b for _, _, b in req.slots], dtype=np.int64)
+    listed = req.slot_counts[:, : len(req.slots)] > 0
+    known: dict[Slot, list[int]] = {}
+
+    def clashing(slot: Slot) -> list[int]:
+        if slot not in known:
+            if slot.day not in DAYS or not len(day):
+                known[slot] = []
+            else:
+                a, b = _minutes(slot.start), _minutes(slot.end)
+                hit = (day == DAYS.index(slot.day)) & (start < b) & (a < end)
+                known[slot] = np.flatnonzero(listed[:, hit].any(axis=1)).tolist()
+        return known[slot]
+
+    return clashing
 
 
 def exact_scores(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -16,6 +17,7 @@ from matcher.domain import (
     TeamRequest,
     Volunteer,
     VolunteerStatus,
+    slots,
 )
 from matcher.engine.propose import propose_all
 from matcher.errors import NotFound
@@ -45,11 +47,13 @@ def standings(
     active: Counter[str] = Counter()
     past: Counter[str] = Counter()
     requests: dict[str, set[str]] = defaultdict(set)
+    committed_to: dict[str, set[str]] = defaultdict(set)
     last_ended: dict[str, datetime] = {}
     for m in held:
         requests[m.volunteer_id].add(m.team_request_id)
         if m.status in MatchStatus.COMMITTED:
             active[m.volunteer_id] += 1
+            committed_to[m.volunteer_id].add(m.team_request_id)
         elif m.status == MatchStatus.CLOSED:
             past[m.volunteer_id] += 1
             if m.updated_at is not None:
@@ -61,6 +65,9 @@ def standings(
         since = max(registered, last_ended.get(vid, registered))
         return max((now - since).days, 0)
 
+    # Rule 10 needs the meeting times of what each volunteer is committed to.
+    wanted = sorted(set().union(*committed_to.values())) if committed_to else []
+    meets = {r.id: frozenset(slots(r.meeting_slots)) for r in uow.requests.where(id=wanted)} if wanted else {}
     registered = {v.id: v.created_at for v in volunteers or []}
     ids = set(active) | set(past) | set(requests) | set(registered)
     return {
@@ -69,6 +76,7 @@ def standings(
             matched_request_ids=frozenset(requests[vid]),
             involvements=past[vid],
             waiting_days=waited(vid, registered.get(vid)),
+            committed_slots=frozenset().union(*(meets.get(rid, frozenset()) for rid in committed_to[vid])),
         )
         for vid in ids
     }
@@ -192,11 +200,7 @@ def why_not(
         }
         if request.id in suggested:
             # Their own suggestion is not a reason to leave them out.
-            standing = Standing(
-                standing.active_commitments,
-                standing.matched_request_ids - {request.id},
-                standing.involvements,
-            )
+            standing = dataclasses.replace(standing, matched_request_ids=standing.matched_request_ids - {request.id})
         return {
             role: [
                 {"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)

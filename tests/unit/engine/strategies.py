@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from matcher.domain import TeamRequest, Volunteer
+from matcher.domain import TeamRequest, Volunteer, slots
 from matcher.proposals import Candidate
 from matcher.rules import Standing
 
@@ -96,6 +96,8 @@ def standing(draw: Any, request_ids: list[str]) -> Standing:
         else frozenset(),
         involvements=draw(st.integers(0, 5)),
         waiting_days=draw(st.sampled_from([0, 0, 30, 179, 180, 400])),
+        # Meetings of what they are committed to: overlapping some requests' slots, touching others'.
+        committed_slots=frozenset(slots(draw(st.lists(window(length=(60, 90)), max_size=2)))),
     )
 
 
