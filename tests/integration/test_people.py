@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
+from matcher.services import coordinators
 from tests import factories
 from tests.integration.test_pages import csrf, volunteer_form
 from tests.services import SmtpSink
@@ -54,3 +55,51 @@ def test_signing_up_again_sends_the_private_link_and_looks_the_same(app, service
     with services.uow() as uow:
         assert uow.volunteers.where()[0].name == "Amina Begum"  # a stranger cannot rewrite the offer
     assert len(smtp.to("Amina@Example.org")) == 2  # the second email is the person's own private link
+
+
+def test_sylheti_is_a_language_and_languages_are_a_vocabulary(app, services: Services) -> None:
+    client = app.test_client()
+    languages = {t["code"]: t["label"] for t in client.get("/api/v1/taxonomy").json["languages"]}
+    assert (languages["syl"], languages["bn"], languages["bfi"]) == ("Sylheti", "Bengali", "British Sign Language")
+
+    offered = client.post("/api/v1/volunteers", json=factories.offer(languages=["syl", "bn"]))
+    asked = client.post("/api/v1/team-requests", json=factories.team_request(languages=["syl"]))
+    unknown = client.post("/api/v1/volunteers", json=factories.offer(languages=["bn", "xx"]))
+
+    assert offered.status_code == 201, offered.json
+    assert asked.status_code == 201, asked.json
+    assert unknown.status_code == 422 and list(unknown.json["errors"]) == ["languages.1"]
+    with services.uow() as uow:
+        assert uow.volunteers.get(offered.json["id"]).languages == ["syl", "bn"]
+
+
+def test_an_admin_adds_a_language_by_its_iso_code_only(app, services: Services) -> None:
+    client = app.test_client()
+    coordinators.create_coordinator(
+        services.uow(), "admin@nhs.example", "a long passphrase", ["newham"], services.clock, admin=True
+    )
+    token = client.post("/api/v1/auth/token", json={"email": "admin@nhs.example", "password": "a long passphrase"})
+    auth = {"Authorization": f"Bearer {token.json['token']}"}
+
+    refused = client.put("/api/v1/taxonomy/languages/krio_sl", json={"label": "Krio"}, headers=auth)
+    added = client.put("/api/v1/taxonomy/languages/kri", json={"label": "Krio"}, headers=auth)
+
+    assert refused.status_code == 422 and "code" in refused.json["errors"]
+    assert added.status_code == 200
+    assert client.post("/api/v1/volunteers", json=factories.offer(languages=["kri"])).status_code == 201
+
+
+def test_the_forms_offer_languages_as_choices(app, services: Services) -> None:
+    client = app.test_client()
+    page = client.get("/volunteer/sign-up").get_data(as_text=True)
+    assert 'type="checkbox" id="f-languages-syl" name="languages" value="syl"' in page
+    assert 'id="f-languages-syl" name="languages" value="syl"' in client.get("/team/request").get_data(as_text=True)
+
+    sent = client.post(
+        "/volunteer/sign-up",
+        data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up"), languages=["syl", "en"]),
+    )
+
+    assert sent.status_code == 303
+    with services.uow() as uow:
+        assert uow.volunteers.where()[0].languages == ["syl", "en"]

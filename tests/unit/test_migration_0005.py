@@ -55,3 +55,22 @@ def test_existing_duplicates_are_kept_and_only_the_earliest_live_one_takes_the_a
     with pytest.raises(IntegrityError), engine.begin() as conn:
         _volunteer(conn, "third", "x", "active", "2026-02-01 09:00:00", [])
         conn.execute(text("UPDATE volunteers SET email_key = 'nadia@example.org' WHERE id = 'third'"))
+
+
+def test_languages_become_a_vocabulary_that_keeps_every_stored_code(db: str) -> None:
+    command.upgrade(alembic_config(db), "0003")
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        # As in a database made before languages were a vocabulary (0001 seeds today's list).
+        conn.execute(text("DELETE FROM terms WHERE vocabulary = 'languages'"))
+        _volunteer(conn, "v", "v@example.org", "active", "2026-01-02 09:00:00", ["bn", "qq"])
+
+    command.upgrade(alembic_config(db), "head")
+
+    with engine.connect() as conn:
+        terms = dict(conn.execute(text("SELECT code, label FROM terms WHERE vocabulary = 'languages'")).all())
+    assert terms["syl"] == "Sylheti" and terms["bn"] == "Bengali" and terms["en"] == "English"
+    assert terms["qq"] == "qq"  # a stored code stays valid; an admin can give it words
+    command.downgrade(alembic_config(db), "0003")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM terms WHERE vocabulary = 'languages'")).scalar_one() == 0
