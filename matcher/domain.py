@@ -48,6 +48,27 @@ class MatchStatus:
     COMMITTED = (APPROVED, INTRODUCED)
 
 
+class WithdrawalReason:
+    """Why a suggestion nobody acted on was taken back (``match.suggestion_withdrawn``)."""
+
+    NO_LONGER_ELIGIBLE = "no_longer_eligible"  # a hard rule now keeps the pair apart (codes in "rules")
+    BETTER_CANDIDATES = "better_candidates"  # still eligible; others fit the places better
+    VOLUNTEER_PAUSED = "volunteer_paused"
+    VOLUNTEER_WITHDREW = "volunteer_withdrew"
+    ROLE_FILLED = "role_filled"  # the request is still open for other roles
+    REQUEST_FILLED = "request_filled"
+    REQUEST_CLOSED = "request_closed"
+    ALL = (
+        NO_LONGER_ELIGIBLE,
+        BETTER_CANDIDATES,
+        VOLUNTEER_PAUSED,
+        VOLUNTEER_WITHDREW,
+        ROLE_FILLED,
+        REQUEST_FILLED,
+        REQUEST_CLOSED,
+    )
+
+
 class FollowUpStatus:
     SCHEDULED = "scheduled"
     INVITED = "invited"  # the invitation went out; a reminder is still due

@@ -13,12 +13,13 @@ from matcher.domain import (
     RequestStatus,
     TeamRequest,
     VolunteerStatus,
+    WithdrawalReason,
 )
 from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
-from matcher.services.suggestions import open_counts, standings
+from matcher.services.suggestions import open_counts, standings, withdraw_suggestion
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
 NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
@@ -74,11 +75,11 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if all(n <= 0 for n in still_open.values()):
         request.status = RequestStatus.FILLED
         request.updated_at = now
+        uow.events.add(Event("request.filled", now, team_request_id=request.id))
         # Every place is taken: the remaining suggestions could only be refused now.
         for leftover in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
             if leftover is not match:
-                uow.matches.delete(leftover)
-        uow.events.add(Event("request.filled", now, team_request_id=request.id))
+                withdraw_suggestion(uow, leftover, WithdrawalReason.REQUEST_FILLED, now)
 
 
 def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> Match:

@@ -14,11 +14,13 @@ from matcher.domain import (
     TeamRequest,
     Volunteer,
     VolunteerStatus,
+    WithdrawalReason,
     normalise_email,
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.services.endings import end_commitment
+from matcher.services.suggestions import withdraw_suggestion
 
 # What a volunteer (or a coordinator on their behalf) may change after registering.
 CHANGEABLE = {
@@ -130,7 +132,7 @@ def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
     now = clock.now()
     for match in uow.matches.where(volunteer_id=volunteer.id, status=[MatchStatus.SUGGESTED, *MatchStatus.COMMITTED]):
         if match.status == MatchStatus.SUGGESTED:
-            uow.matches.delete(match)
+            withdraw_suggestion(uow, match, WithdrawalReason.VOLUNTEER_WITHDREW, now)
             continue
         end_commitment(uow, match, "volunteer_withdrew", now)
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators
+from matcher.services import coordinators, intake, suggestions
 from tests import factories
 from tests.integration.test_pages import csrf, volunteer_form
 from tests.services import SmtpSink
@@ -103,3 +103,32 @@ def test_the_forms_offer_languages_as_choices(app, services: Services) -> None:
     assert sent.status_code == 303
     with services.uow() as uow:
         assert uow.volunteers.where()[0].languages == ["syl", "en"]
+
+
+def test_a_coordinator_reads_why_a_suggestion_went(app, services: Services) -> None:
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
+    )
+    client = app.test_client()
+    volunteer_id = client.post("/api/v1/volunteers", json=factories.offer()).json["id"]
+    request_id = client.post("/api/v1/team-requests", json=factories.team_request()).json["id"]
+    matching = services.settings.matching
+    assert suggestions.suggest_for_request(services.uow(), request_id, matching, services.clock) == 1
+    wednesdays = [{"day": "wed", "start": "09:00", "end": "17:00"}]
+    intake.update_volunteer(services.uow(), volunteer_id, {"availability": wednesdays}, services.clock)
+
+    suggestions.rescore_for_volunteer(services.uow(), volunteer_id, matching, services.clock)
+
+    signed = client.post(
+        "/coordinator/sign-in",
+        data={
+            "csrf_token": csrf(client, "/coordinator/sign-in"),
+            "email": "lead@nhs.example",
+            "password": "correct horse battery",
+        },
+    )
+    assert signed.status_code == 303
+    for path in (f"/coordinator/requests/{request_id}", f"/coordinator/volunteers/{volunteer_id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "Suggestion withdrawn (Focus group participant): no longer eligible" in html, path
+        assert "is not free at any of the team&#39;s meeting times" in html, path
