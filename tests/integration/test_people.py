@@ -132,3 +132,21 @@ def test_a_coordinator_reads_why_a_suggestion_went(app, services: Services) -> N
         html = client.get(path).get_data(as_text=True)
         assert "Suggestion withdrawn (Focus group participant): no longer eligible" in html, path
         assert "is not free at any of the team&#39;s meeting times" in html, path
+
+
+def test_two_sign_ups_under_one_address_at_the_same_moment_make_one_offer(services: Services, clean: None) -> None:
+    from tests.integration.test_races import at_once
+
+    for round_ in range(5):
+        address = f"twice{round_}@example.org"
+        results = at_once(
+            *(
+                lambda spelling=spelling: intake.register_volunteer(
+                    services.uow(), factories.offer(email=spelling), services.clock
+                )
+                for spelling in (address, address.upper())
+            )
+        )
+        refused = [r for r in results if isinstance(r, intake.AlreadyRegistered)]
+        assert len(refused) == 1, results  # the loser is told why, not "try again"
+    assert volunteer_count(services) == 5
