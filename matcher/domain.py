@@ -17,11 +17,18 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def normalise_email(address: str) -> str:
+    """One address however it was typed: case and surrounding spaces do not make another person."""
+    return address.strip().lower()
+
+
 class VolunteerStatus:
     ACTIVE = "active"
     PAUSED = "paused"
     WITHDRAWN = "withdrawn"
     ALL = (ACTIVE, PAUSED, WITHDRAWN)
+    # Holding an offer: at most one such volunteer per email address.
+    LIVE = (ACTIVE, PAUSED)
 
 
 class RequestStatus:
@@ -40,6 +47,27 @@ class MatchStatus:
     ALL = (SUGGESTED, APPROVED, REJECTED, INTRODUCED, CLOSED)
     # A commitment is a match that holds a place and a slice of the volunteer's capacity.
     COMMITTED = (APPROVED, INTRODUCED)
+
+
+class WithdrawalReason:
+    """Why a suggestion nobody acted on was taken back (``match.suggestion_withdrawn``)."""
+
+    NO_LONGER_ELIGIBLE = "no_longer_eligible"  # a hard rule now keeps the pair apart (codes in "rules")
+    BETTER_CANDIDATES = "better_candidates"  # still eligible; others fit the places better
+    VOLUNTEER_PAUSED = "volunteer_paused"
+    VOLUNTEER_WITHDREW = "volunteer_withdrew"
+    ROLE_FILLED = "role_filled"  # the request is still open for other roles
+    REQUEST_FILLED = "request_filled"
+    REQUEST_CLOSED = "request_closed"
+    ALL = (
+        NO_LONGER_ELIGIBLE,
+        BETTER_CANDIDATES,
+        VOLUNTEER_PAUSED,
+        VOLUNTEER_WITHDREW,
+        ROLE_FILLED,
+        REQUEST_FILLED,
+        REQUEST_CLOSED,
+    )
 
 
 class FollowUpStatus:
@@ -105,6 +133,13 @@ class Volunteer:
     excluded_teams: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The address as compared (normalise_email); unique among live offers in the database.
+    # None only for a second live offer under one address from before that rule (migration 0005).
+    email_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.email_key is None:
+            self.email_key = normalise_email(self.email)
 
     @property
     def first_name(self) -> str:
@@ -152,6 +187,13 @@ class TeamRequest:
     notes: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The contact's address as compared, for finding a team's requests again (not unique:
+    # one contact may send several requests).
+    contact_email_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.contact_email_key is None:
+            self.contact_email_key = normalise_email(self.contact_email)
 
     def role_count(self, role: str) -> int:
         return sum(int(r["count"]) for r in self.roles if r["role"] == role)

@@ -29,6 +29,14 @@ class Concurrent(Conflict):
     message = "changed by someone else at the same moment; please try again"
 
 
+class Duplicate(Conflict):
+    """The same thing a second time where there may be only one; ``field`` names what repeats."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Unauthorised(QimatchError):
     message = "not signed in"
 

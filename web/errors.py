@@ -61,4 +61,7 @@ def register(app: Flask) -> None:
         status = next((STATUS_OF[k] for k in type(error).__mro__ if k in STATUS_OF), 400)
         if isinstance(error, errors.Invalid):
             return jsonify(message="Invalid input.", errors=error.errors), status
+        if isinstance(error, errors.Duplicate):
+            # Named the way a 422 names fields, so a client can point at the one that repeats.
+            return jsonify(message=error.message, errors={error.field: [error.message]}), status
         return jsonify(message=error.message), status

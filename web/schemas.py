@@ -47,11 +47,11 @@ def unique(values: list[Any]) -> None:
         raise ValidationError("Each value may appear only once.")
 
 
-def codes(vocabulary: str, *, required: bool = False, at_least: int = 0) -> fields.List:
+def codes(vocabulary: str, *, required: bool = False, at_least: int = 0, at_most: int = 50) -> fields.List:
     return fields.List(
         Code(vocabulary),
         required=required,
-        validate=[validate.Length(min=at_least, max=50), unique],
+        validate=[validate.Length(min=at_least, max=at_most), unique],
     )
 
 
@@ -98,10 +98,7 @@ class VolunteerFields(Schema):
     travel_areas = codes("areas")
     experience = codes("experience")
     interests = codes("topics")
-    languages = fields.List(
-        fields.String(validate=validate.Regexp(r"^[a-z]{2}$", error="Use a two-letter ISO 639-1 code.")),
-        validate=[validate.Length(max=20), unique],
-    )
+    languages = codes("languages", at_most=20)
     trainings = fields.List(fields.Nested(TrainingSchema), validate=validate.Length(max=20))
     access_needs = fields.String(allow_none=True, validate=LONG)
     exclusions = fields.String(allow_none=True, validate=LONG)
@@ -189,10 +186,7 @@ class TeamRequestIn(Schema):
     topics = codes("topics")
     experience_sought = codes("experience")
     meeting_slots = fields.List(fields.Nested(SlotSchema), validate=validate.Length(max=20))
-    languages = fields.List(
-        fields.String(validate=validate.Regexp(r"^[a-z]{2}$", error="Use a two-letter ISO 639-1 code.")),
-        validate=[validate.Length(max=20), unique],
-    )
+    languages = codes("languages", at_most=20)
     required_trainings = codes("trainings")
     start_date = fields.Date(allow_none=True)
     hours_per_month = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 200))

@@ -22,6 +22,8 @@ TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
         # The volunteer now has less capacity: their other suggestions may change.
         ("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""]),
     ],
+    # A timeline entry only: the data carries codes, and nothing is sent.
+    "match.suggestion_withdrawn": [],
     "follow_up.invitation_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "invitation"])],
     "follow_up.reminder_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "reminder"])],
 }

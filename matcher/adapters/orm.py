@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
@@ -101,6 +102,15 @@ volunteers = Table(
     Column("excluded_teams", JSON, nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
+    Column("email_key", String(320)),
+    # One live offer per address (migration 0005): someone who withdrew may sign up afresh.
+    Index(
+        "uq_volunteers_live_email_key",
+        "email_key",
+        unique=True,
+        postgresql_where=text("status <> 'withdrawn'"),
+        sqlite_where=text("status <> 'withdrawn'"),
+    ),
 )
 
 team_requests = Table(
@@ -128,6 +138,7 @@ team_requests = Table(
     Column("notes", Text),
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
+    Column("contact_email_key", String(320), index=True),
 )
 
 matches = Table(

@@ -15,16 +15,17 @@ from matcher.domain import (
     TeamRequest,
     Volunteer,
     VolunteerStatus,
+    WithdrawalReason,
 )
 from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
-from matcher.services.suggestions import open_counts, standings
+from matcher.services.suggestions import open_counts, standings, withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
-NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched"}
+NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched", "time_clash"}
 
 
 def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator: Coordinator, clock: Clock) -> None:
@@ -55,11 +56,11 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if all(n <= 0 for n in still_open.values()):
         request.status = RequestStatus.FILLED
         request.updated_at = now
+        uow.events.add(Event("request.filled", now, team_request_id=request.id))
         # Every place is taken: the remaining suggestions could only be refused now.
         for leftover in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
             if leftover is not match:
-                uow.matches.delete(leftover)
-        uow.events.add(Event("request.filled", now, team_request_id=request.id))
+                withdraw_suggestion(uow, leftover, WithdrawalReason.REQUEST_FILLED, now)
 
 
 def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> Match:

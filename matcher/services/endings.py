@@ -17,10 +17,11 @@ from matcher.domain import (
     MatchStatus,
     RequestStatus,
     TeamRequest,
+    WithdrawalReason,
 )
 from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
-from matcher.services.suggestions import open_counts
+from matcher.services.suggestions import open_counts, withdraw_suggestion
 from matcher.services.visibility import visible_match, visible_request
 
 
@@ -65,7 +66,7 @@ def close_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator, cl
         request.status = RequestStatus.CLOSED
         request.updated_at = now
         for match in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
-            uow.matches.delete(match)
+            withdraw_suggestion(uow, match, WithdrawalReason.REQUEST_CLOSED, now)
         for match in uow.matches.where(team_request_id=request.id, status=list(MatchStatus.COMMITTED)):
             end_commitment(uow, match, "request_closed", now, reopen=False)
         uow.events.add(Event("request.closed", now, team_request_id=request.id))

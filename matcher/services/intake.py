@@ -14,10 +14,13 @@ from matcher.domain import (
     TeamRequest,
     Volunteer,
     VolunteerStatus,
+    WithdrawalReason,
+    normalise_email,
 )
-from matcher.errors import Invalid, NotFound
+from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.services.endings import end_commitment
+from matcher.services.suggestions import withdraw_suggestion
 
 # What a volunteer (or a coordinator on their behalf) may change after registering.
 CHANGEABLE = {
@@ -40,9 +43,38 @@ CHANGEABLE = {
 }
 
 
+class AlreadyRegistered(Duplicate):
+    """A second offer under an address that already holds a live one.
+
+    ``volunteer_id`` is for the pages, which send that person their private link;
+    the message names no one, since anyone may submit an offer.
+    """
+
+    def __init__(self, volunteer_id: str) -> None:
+        super().__init__(
+            "email",
+            "email: an offer with this email address is already registered; "
+            "change that offer rather than registering a second one",
+        )
+        self.volunteer_id = volunteer_id
+
+
+def live_volunteer_with_email(uow: UnitOfWork, address: str) -> Volunteer | None:
+    """Inside a unit of work: the active or paused volunteer under this address, if any."""
+    key = normalise_email(address)
+    found = uow.volunteers.where(email_key=key, status=list(VolunteerStatus.LIVE))
+    if found:
+        return found[0]
+    # A second live offer from before the rule has no key (migration 0005); there are few.
+    legacy = uow.volunteers.where(email_key=None, status=list(VolunteerStatus.LIVE))
+    return next((v for v in legacy if normalise_email(v.email) == key), None)
+
+
 def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> Volunteer:
+    """Store a new offer; raises AlreadyRegistered when the address holds one already."""
     now = clock.now()
     consent = offer.pop("consent")
+    offer["email"] = offer["email"].strip()
     volunteer = Volunteer(
         **offer,
         consent_version=consent["version"],
@@ -50,10 +82,21 @@ def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> 
         created_at=now,
         updated_at=now,
     )
-    with uow:
-        uow.volunteers.add(volunteer)
-        uow.events.add(Event("volunteer.registered", now, volunteer_id=volunteer.id))
-        uow.commit()
+    try:
+        with uow:
+            known = live_volunteer_with_email(uow, volunteer.email)
+            if known is not None:
+                raise AlreadyRegistered(known.id)
+            uow.volunteers.add(volunteer)
+            uow.events.add(Event("volunteer.registered", now, volunteer_id=volunteer.id))
+            uow.commit()
+    except Concurrent:
+        # The same address signed up twice at one moment: the database's unique index let one in.
+        with uow:
+            known = live_volunteer_with_email(uow, volunteer.email)
+        if known is None:
+            raise
+        raise AlreadyRegistered(known.id) from None
     return volunteer
 
 
@@ -67,6 +110,12 @@ def update_volunteer(uow: UnitOfWork, volunteer_id: str, changes: dict[str, Any]
         if volunteer is None:
             raise NotFound("volunteer not found")
         before = volunteer.status
+        if before == VolunteerStatus.WITHDRAWN and changes.get("status") in VolunteerStatus.LIVE:
+            # Back from withdrawal: only if the address has not signed up afresh meanwhile.
+            known = live_volunteer_with_email(uow, volunteer.email)
+            if known is not None and known.id != volunteer.id:
+                raise AlreadyRegistered(known.id)
+            volunteer.email_key = normalise_email(volunteer.email)
         for name, value in changes.items():
             setattr(volunteer, name, value)
         volunteer.updated_at = now
@@ -83,7 +132,7 @@ def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
     now = clock.now()
     for match in uow.matches.where(volunteer_id=volunteer.id, status=[MatchStatus.SUGGESTED, *MatchStatus.COMMITTED]):
         if match.status == MatchStatus.SUGGESTED:
-            uow.matches.delete(match)
+            withdraw_suggestion(uow, match, WithdrawalReason.VOLUNTEER_WITHDREW, now)
             continue
         end_commitment(uow, match, "volunteer_withdrew", now)
 
@@ -94,7 +143,7 @@ def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) ->
     request = TeamRequest(
         **request_in,
         contact_name=contact["name"],
-        contact_email=contact["email"],
+        contact_email=contact["email"].strip(),
         created_at=now,
         updated_at=now,
     )

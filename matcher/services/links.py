@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from matcher.domain import AccessToken, Event, TokenPurpose
+from matcher.domain import AccessToken, Event, RequestStatus, TokenPurpose, normalise_email
 from matcher.ports import Clock, Email, Mailer, Repository, UnitOfWork
+from matcher.services.intake import live_volunteer_with_email
 
 VOLUNTEER_LINK_TTL = timedelta(days=7)
 REQUEST_STATUS_TTL = timedelta(days=365)
@@ -175,16 +176,18 @@ def send_private_link(
 
 
 def subjects_for_email(uow: UnitOfWork, address: str) -> list[LinkSent]:
-    """Whose links an email address may ask for again: its live offers and open requests."""
-    address = address.strip().lower()
-    if not address:
+    """Whose links an email address may ask for again: its live offer and open requests.
+
+    Addresses are compared as ``normalise_email`` makes them: case does not matter.
+    """
+    key = normalise_email(address)
+    if not key:
         return []
     found: list[LinkSent] = []
     with uow:
-        for v in uow.volunteers.where(status=["active", "paused"]):
-            if v.email.strip().lower() == address:
-                found.append(LinkSent(TokenPurpose.VOLUNTEER_LINK, v.id))
-        for r in uow.requests.where(status=["open", "filled"]):
-            if r.contact_email.strip().lower() == address:
-                found.append(LinkSent(TokenPurpose.REQUEST_STATUS, r.id))
+        volunteer = live_volunteer_with_email(uow, key)
+        if volunteer is not None:
+            found.append(LinkSent(TokenPurpose.VOLUNTEER_LINK, volunteer.id))
+        for r in uow.requests.where(contact_email_key=key, status=[RequestStatus.OPEN, RequestStatus.FILLED]):
+            found.append(LinkSent(TokenPurpose.REQUEST_STATUS, r.id))
     return found

@@ -17,6 +17,7 @@ from matcher.domain import (
     TeamRequest,
     Volunteer,
     VolunteerStatus,
+    WithdrawalReason,
     slots,
 )
 from matcher.engine.propose import propose_all
@@ -82,6 +83,48 @@ def standings(
     }
 
 
+def withdraw_suggestion(uow: UnitOfWork, match: Match, reason: str, now: datetime, rules: Sequence[str] = ()) -> None:
+    """Inside a unit of work: take back a suggestion nobody acted on, saying why on the timeline.
+
+    The match row goes (it was only a draft); the event stays on the request's and the
+    volunteer's timelines, with codes only (``WithdrawalReason``, and the rule codes).
+    """
+    data: dict[str, Any] = {"reason": reason, "role": match.role}
+    if rules:
+        data["rules"] = list(rules)
+    uow.events.add(Event.of_match("match.suggestion_withdrawn", match, now, **data))
+    uow.matches.delete(match)
+
+
+def _why_dropped(
+    uow: UnitOfWork,
+    request: TeamRequest,
+    match: Match,
+    candidates: dict[str, Candidate],
+    still_open: dict[str, int],
+    config: MatchingConfig,
+) -> tuple[str, list[str]]:
+    """Why a rescore no longer proposes this suggestion: a reason code and any rules now broken."""
+    if request.status == RequestStatus.FILLED:
+        return WithdrawalReason.REQUEST_FILLED, []
+    if request.status == RequestStatus.CLOSED:
+        return WithdrawalReason.REQUEST_CLOSED, []
+    if still_open.get(match.role, 0) <= 0:
+        return WithdrawalReason.ROLE_FILLED, []
+    candidate = candidates.get(match.volunteer_id)
+    if candidate is None:  # only active volunteers are candidates
+        volunteer = uow.volunteers.get(match.volunteer_id)
+        if volunteer is not None and volunteer.status == VolunteerStatus.PAUSED:
+            return WithdrawalReason.VOLUNTEER_PAUSED, []
+        return WithdrawalReason.VOLUNTEER_WITHDREW, []
+    broken = screen(candidate.volunteer, request, match.role, candidate.standing, config)
+    if broken:
+        return WithdrawalReason.NO_LONGER_ELIGIBLE, broken
+    # Eligible still: others fit the open places better, or the volunteer's remaining
+    # capacity went to their proposals on other requests.
+    return WithdrawalReason.BETTER_CANDIDATES, []
+
+
 def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig, clock: Clock) -> int:
     """Recompute one request's suggestions; returns how many it now has."""
     return suggest_for_requests(uow, [request_id], config, clock)
@@ -116,6 +159,7 @@ def _resolve(
     open_requests = [r for r in requests if r.status == RequestStatus.OPEN]
     counts = {r.id: open_counts(r, by_request[r.id]) for r in open_requests}
     proposals: dict[str, list[Proposal]] = {}
+    candidates: dict[str, Candidate] = {}
     if open_requests:
         volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
         standing = standings(uow, volunteers, now)
@@ -124,21 +168,25 @@ def _resolve(
             for m in uow.matches.where(status=MatchStatus.SUGGESTED, proposed=True)
             if m.team_request_id not in ids
         )
-        candidates = [Candidate(v, standing[v.id], reserved_elsewhere=reserved[v.id]) for v in volunteers]
-        proposals = propose_all(open_requests, candidates, counts, config)
+        candidates = {v.id: Candidate(v, standing[v.id], reserved_elsewhere=reserved[v.id]) for v in volunteers}
+        proposals = propose_all(open_requests, list(candidates.values()), counts, config)
     for request in requests:
         current = {m.volunteer_id: m for m in by_request[request.id] if m.status == MatchStatus.SUGGESTED}
         _store(uow, request, current, proposals.get(request.id, []), now)
+        for stale in current.values():  # what _store left: no longer proposed
+            reason, rules = _why_dropped(uow, request, stale, candidates, counts.get(request.id, {}), config)
+            withdraw_suggestion(uow, stale, reason, now, rules)
     return counts, proposals
 
 
 def _store(
     uow: UnitOfWork, request: TeamRequest, current: dict[str, Match], proposals: list[Proposal], now: datetime
 ) -> None:
-    """Make the request's suggestions these proposals: update, add, and drop the rest.
+    """Make the request's suggestions these proposals: update and add.
 
     ``current`` maps volunteer id to the request's present suggestions; a
     suggestion that stays keeps its id, so a coordinator's open page stays valid.
+    Each one proposed again is taken out of ``current``: what is left there is to drop.
     """
     for p in proposals:
         match = current.pop(p.volunteer_id, None)
@@ -156,9 +204,6 @@ def _store(
             uow.events.add(Event.of_match("match.suggested", match, now, role=p.role, score=p.score))
         match.role, match.score, match.factors = p.role, p.score, p.factors
         match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
-    for stale in current.values():
-        # No longer suggested (now ineligible, or others fit better): nobody acted on it yet.
-        uow.matches.delete(stale)
 
 
 def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig) -> list[str]:

@@ -173,6 +173,7 @@ def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
         v = _get(uow, volunteer_id)
         v.name = ERASED_NAME
         v.email = f"erased-{v.id}@invalid"
+        v.email_key = None  # the compared form of the address goes with it
         v.phone = None
         v.preferred_contact = "email"
         v.experience, v.interests, v.languages, v.trainings = [], [], [], []

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 from matcher.domain import Term
 from matcher.errors import Forbidden, Invalid
 from matcher.services import coordinators
+from matcher.taxonomy import CODE_RULES
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
 from web.limits import limiter
@@ -38,6 +39,8 @@ class OneTerm(MethodView):
             abort(404, message=f"no vocabulary {vocabulary}")
         if not CODE.fullmatch(code):
             raise Invalid({"code": ["Use 1-60 lower-case letters, digits and underscores."]})
+        if vocabulary in CODE_RULES and not re.fullmatch(CODE_RULES[vocabulary][0], code):
+            raise Invalid({"code": [CODE_RULES[vocabulary][1]]})
         with services().uow() as uow:
             found = uow.terms.where(vocabulary=vocabulary, code=code)
             term = found[0] if found else Term(vocabulary=vocabulary, code=code, label=body["label"], position=999)

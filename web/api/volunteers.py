@@ -23,8 +23,13 @@ class Volunteers(MethodView):
 
     @blp.arguments(VolunteerIn)
     @blp.response(201, Receipt)
+    @blp.alt_response(
+        409,
+        description="An offer with this email address (compared without case) is already registered: "
+        '{"message": ..., "errors": {"email": [...]}}. Someone who withdrew may register again.',
+    )
     def post(self, offer: dict[str, Any]) -> Any:
-        """Register an offer (no account needed)."""
+        """Register an offer (no account needed); one live offer per email address."""
         s = services()
         return intake.register_volunteer(s.uow(), offer, s.clock)
 

@@ -48,11 +48,23 @@ EVENT_WORDS = {
     "match.created": "Matched by a coordinator",
     "match.introduced": "Introduced: both emails sent",
     "match.closed": "Closed",
+    "match.suggestion_withdrawn": "Suggestion withdrawn",
     "email.sent": "Email sent",
     "follow_up.scheduled": "Follow-up chat scheduled",
     "follow_up.invitation_due": "Follow-up invitation due",
     "follow_up.reminder_due": "Follow-up reminder due",
     "follow_up.cancelled": "Follow-up cancelled",
+}
+
+# Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
+WITHDRAWAL_WORDS = {
+    "no_longer_eligible": "no longer eligible",
+    "better_candidates": "others fit the open places better",
+    "volunteer_paused": "the volunteer paused",
+    "volunteer_withdrew": "the volunteer withdrew",
+    "role_filled": "every place for this role is filled",
+    "request_filled": "every place is filled",
+    "request_closed": "the request was closed",
 }
 
 
@@ -86,6 +98,13 @@ def describe(event: Any) -> str:
         words += f" ({label('roles', data['role'])})"
         if data.get("overrides"):
             words += "; overriding: " + ", ".join(o.replace("_", " ") for o in data["overrides"])
+    elif event.kind == "match.suggestion_withdrawn":
+        if data.get("role"):
+            words += f" ({label('roles', data['role'])})"
+        reason = str(data.get("reason", ""))
+        words += ": " + WITHDRAWAL_WORDS.get(reason, reason.replace("_", " "))
+        if data.get("rules"):
+            words += ": the volunteer " + "; ".join(REASONS.get(r, r.replace("_", " ")) for r in data["rules"])
     elif event.kind == "match.closed" and data.get("reason"):
         words += f" ({data['reason'].replace('_', ' ')})"
     elif event.kind == "email.sent":

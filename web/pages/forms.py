@@ -121,11 +121,10 @@ def offer_fields(form: MultiDict[str, str], *, registering: bool) -> dict[str, A
     _put(data, "preferred_contact", _text(form, "preferred_contact"))
     for name in ("roles", "modes"):
         data[name] = form.getlist(name)
-    for name in ("travel_areas", "experience", "interests"):
+    for name in ("travel_areas", "experience", "interests", "languages"):
         data[name] = form.getlist(name)
     data["availability"] = slot_rows(form, "availability")
     _put(data, "max_commitments", _int(form, "max_commitments"))
-    data["languages"] = [code.lower() for code in lines(form.get("languages"))]
     data["trainings"] = [{"code": code} for code in form.getlist("trainings")]
     for name in ("access_needs", "exclusions"):
         data[name] = _text(form, name)
@@ -153,7 +152,7 @@ def request_fields(form: MultiDict[str, str], role_codes: Iterable[str]) -> dict
     data["topics"] = form.getlist("topics")
     data["experience_sought"] = form.getlist("experience_sought")
     data["meeting_slots"] = slot_rows(form, "meeting_slots", 4)
-    data["languages"] = [code.lower() for code in lines(form.get("languages"))]
+    data["languages"] = form.getlist("languages")
     data["required_trainings"] = form.getlist("required_trainings")
     _put(data, "start_date", _text(form, "start_date"))
     _put(data, "hours_per_month", _int(form, "hours_per_month"))
@@ -175,12 +174,11 @@ def volunteer_form_values(volunteer: Any) -> MultiDict[str, str]:
         if value:
             form.add(name, str(value))
     form.add("max_commitments", str(volunteer.max_commitments))
-    for name in ("roles", "modes", "travel_areas", "experience", "interests"):
+    for name in ("roles", "modes", "travel_areas", "experience", "interests", "languages"):
         for code in getattr(volunteer, name):
             form.add(name, code)
     for t in volunteer.trainings:
         form.add("trainings", t["code"])
-    form.add("languages", ", ".join(volunteer.languages))
     form.add("excluded_teams", "\n".join(volunteer.excluded_teams))
     for i, slot in enumerate(volunteer.availability[:SLOT_ROWS]):
         for k in ("day", "start", "end"):

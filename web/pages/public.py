@@ -54,8 +54,13 @@ def volunteer_sign_up() -> ResponseReturnValue:
         offer, errors = forms.load(VolunteerIn(), forms.offer_fields(request.form, registering=True))
         if offer is not None:
             s = services()
-            volunteer = intake.register_volunteer(s.uow(), offer, s.clock)
-            sent = _send(TokenPurpose.VOLUNTEER_LINK, volunteer.id)
+            try:
+                volunteer_id = intake.register_volunteer(s.uow(), offer, s.clock).id
+            except intake.AlreadyRegistered as known:
+                # The address has an offer: its owner gets their private link to change it, and
+                # the page answers as for a new offer, so it does not tell whether the address is known.
+                volunteer_id = known.volunteer_id
+            sent = _send(TokenPurpose.VOLUNTEER_LINK, volunteer_id)
             return redirect(url_for("public.volunteer_thanks", sent="yes" if sent else "no"), 303)
     response = current_app.make_response(
         (render_template("public/volunteer_sign_up.html", form=request.form, errors=errors), 422 if errors else 200)
