@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from matcher.config import MatchingConfig
@@ -13,23 +14,55 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DEFAULT_CHAT_TIME = time(10, 0)
 
 
-def intro_time(approved_at: datetime, request: TeamRequest, volunteer: Volunteer, config: MatchingConfig) -> datetime:
+# How long a chat is held for when keeping a person's chats apart.
+CHAT_LENGTH = timedelta(hours=1)
+# Flexible teams: the times of day tried, in order, on each weekday.
+FLEXIBLE_TIMES = (time(10, 0), time(14, 0), time(11, 30), time(15, 30))
+# How many weeks ahead to look for a time that keeps every chat apart.
+WEEKS_AHEAD = 8
+
+
+def intro_time(
+    approved_at: datetime,
+    request: TeamRequest,
+    volunteer: Volunteer,
+    config: MatchingConfig,
+    busy: Sequence[datetime] = (),
+) -> datetime:
     """The first team meeting time the volunteer is free for, from a few days on;
-    otherwise the next weekday at 10:00 (London time)."""
+    otherwise a weekday at 10:00 (else 14:00, ...), London time.
+
+    ``busy`` holds the volunteer's other chats (introductions and follow-ups): the
+    chosen time, and the follow-ups it brings, never meet one of them, so nobody
+    is booked for two of qimatch's chats at once.
+    """
     earliest = approved_at.astimezone(LONDON) + timedelta(days=config.intro_after_days)
     windows = slots(volunteer.availability)
     fitting = [s for s in slots(request.meeting_slots) if any(s.within(w) for w in windows)]
-    for offset in range(7):
+    first_choice: datetime | None = None
+    for offset in range(7 * WEEKS_AHEAD):
         day = (earliest + timedelta(days=offset)).date()
         code = DAYS[day.weekday()]
         if fitting:
-            for s in sorted(fitting, key=lambda s: s.start):
-                if s.day == code:
-                    h, m = map(int, s.start.split(":"))
-                    return datetime.combine(day, time(h, m), LONDON)
-        elif day.weekday() < 5:
-            return datetime.combine(day, DEFAULT_CHAT_TIME, LONDON)
-    raise AssertionError("a week always holds a weekday")  # pragma: no cover
+            on_day = sorted((s for s in fitting if s.day == code), key=lambda s: s.start)
+            starts = [time(int(s.start[:2]), int(s.start[3:5])) for s in on_day]
+        else:
+            starts = list(FLEXIBLE_TIMES) if day.weekday() < 5 else []
+        for start in starts:
+            at = datetime.combine(day, start, LONDON)
+            first_choice = first_choice or at
+            if _apart(at, config, busy):
+                return at
+    if first_choice is None:  # pragma: no cover - a week always holds a weekday or a fitting slot
+        raise AssertionError("no day to meet")
+    return first_choice  # every time for two months clashes: keep the first, the coordinator will see it
+
+
+def _apart(at: datetime, config: MatchingConfig, busy: Sequence[datetime]) -> bool:
+    """The introduction at ``at`` and its follow-ups meet none of the ``busy`` chats."""
+    # Follow-ups keep the London wall-clock time (as follow_ups_for makes them); compared in UTC.
+    ours = [(at + timedelta(weeks=w)).astimezone(UTC) for w in (0, *config.follow_up_weeks)]
+    return all(abs(a - b.astimezone(UTC)) >= CHAT_LENGTH for a in ours for b in busy)
 
 
 def follow_ups_for(match: Match, config: MatchingConfig, now: datetime) -> list[FollowUp]:

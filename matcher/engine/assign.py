@@ -50,6 +50,10 @@ class Assignment:
     places_open: int
     repairs: int = 0  # times pruning had to be widened to keep every fillable place
     priced: int = 0  # times left-out pairs were added back because they could raise the score
+    clash_rounds: int = 0  # solves again because someone got two requests meeting at once (rule 10)
+    clash_merged: int = 0  # clash groups stricter than rule 10 (see ``keep_apart``)
+    relaxed_objective: float | None = None  # the same solve without rule 10 between its requests
+    relaxed_filled: int | None = None
 
     @property
     def filled(self) -> int:
@@ -85,11 +89,17 @@ class Network:
     pair_node: np.ndarray
 
 
-def solve(pairing: Pairing, edges: Edges) -> Assignment:
-    return solve_network(pairing, edges)[0]
+# Per volunteer (column), sets of requests (indices) of which they may take at most one.
+ClashGroups = dict[int, list[frozenset[int]]]
 
 
-def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network | None]:
+def solve(pairing: Pairing, edges: Edges, groups: ClashGroups | None = None) -> Assignment:
+    return solve_network(pairing, edges, groups)[0]
+
+
+def solve_network(
+    pairing: Pairing, edges: Edges, groups: ClashGroups | None = None
+) -> tuple[Assignment, Network | None]:
     req, vol = pairing.requests, pairing.volunteers
     n_rows = len(req)
     places = int(req.row_open.sum())
@@ -112,6 +122,19 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
     row_node = 2 + np.arange(n_rows)
     vol_node = 2 + n_rows + np.arange(n_vol)
     pair_node = 2 + n_rows + n_vol + np.arange(len(pair_keys))
+    # Clash nodes (rule 10 within one solve): one per group, capacity 1 on to the volunteer.
+    group_keys, group_of_key, group_vol = _clash_nodes(groups or {}, len(req.ids))
+    group_node = 2 + n_rows + n_vol + len(pair_keys) + np.arange(len(group_vol))
+
+    def onward(request: np.ndarray, local_col: np.ndarray) -> np.ndarray:
+        """Where a (request, volunteer) unit goes after its row or pair node: a clash node, else the volunteer."""
+        heads = vol_node[local_col].copy()
+        if len(group_keys):
+            key = used_cols[local_col] * len(req.ids) + request
+            at = np.minimum(np.searchsorted(group_keys, key), len(group_keys) - 1)
+            hit = group_keys[at] == key
+            heads[hit] = group_node[group_of_key[at[hit]]]
+        return heads
 
     cost = max_cost(pairing) - edges.score
     tails, heads, caps, costs = [], [], [], []
@@ -127,10 +150,13 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
     direct = ~needs_pair
     first_candidate_arc = sum(len(t) for t in tails)
     via_pair = 2 + n_rows + n_vol + _pair_node_index(needs_pair, pair_local)
-    arcs(row_node[edges.rows], np.where(direct, vol_node[col_of], via_pair), np.ones(len(edges)), cost)
+    arcs(row_node[edges.rows], np.where(direct, onward(request_of, col_of), via_pair), np.ones(len(edges)), cost)
     if len(pair_keys):
         pair_vol = np.searchsorted(used_cols, pair_keys % len(vol))
-        arcs(pair_node, vol_node[pair_vol], np.ones(len(pair_keys)), np.zeros(len(pair_keys)))
+        arcs(pair_node, onward(pair_keys // len(vol), pair_vol), np.ones(len(pair_keys)), np.zeros(len(pair_keys)))
+    if len(group_vol):
+        group_local = np.searchsorted(used_cols, group_vol)
+        arcs(group_node, vol_node[group_local], np.ones(len(group_vol)), np.zeros(len(group_vol)))
     units = max(int(cap.max()), 0)
     spread = spread_costs(pairing, used_cols, units)
     unit_vol, unit_k = np.nonzero(np.arange(units)[None, :] < cap[:, None])
@@ -167,7 +193,25 @@ def solve_network(pairing: Pairing, edges: Edges) -> tuple[Assignment, Network |
         pair_keys,
         pair_node,
     )
-    return Assignment(rows, cols, score, objective_of(pairing, cols, score), places), network
+    result = Assignment(rows, cols, score, objective_of(pairing, cols, score), places)
+    # The proofs and pricing read only the pair and volunteer nodes: a solve with clash
+    # groups is never priced (see ``keep_apart``).
+    return result, None if len(group_vol) else network
+
+
+def _clash_nodes(groups: ClashGroups, n_requests: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted keys volunteer * R + request, the group each key belongs to, and each group's volunteer."""
+    keys: list[int] = []
+    owner: list[int] = []
+    group_vol: list[int] = []
+    for col in sorted(groups):
+        for members in groups[col]:
+            for q in sorted(members):
+                keys.append(col * n_requests + q)
+                owner.append(len(group_vol))
+            group_vol.append(col)
+    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+    return np.array(keys, dtype=np.int64)[order], np.array(owner, dtype=np.int64)[order], np.array(group_vol)
 
 
 def max_cost(pairing: Pairing) -> int:
@@ -339,11 +383,21 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
 
 
 def assign(pairing: Pairing, edges: Edges, prove: bool = True, prove_score: bool = True) -> Assignment:
+    """The best assignment with rule 10 kept within the solve (see ``keep_apart``)."""
+    relaxed = assign_relaxed(pairing, edges, prove, prove_score)
+    return keep_apart(pairing, relaxed[1], relaxed[0])
+
+
+def assign_relaxed(
+    pairing: Pairing, edges: Edges, prove: bool = True, prove_score: bool = True
+) -> tuple[Assignment, Edges]:
     """Solve on the candidate graph; widen it until neither places nor score were lost to pruning.
 
-    ``prove`` off trusts the graph as given (the unpruned graph needs no proof);
-    ``prove_score`` off keeps the place proof but skips the score proof, which
-    saves a solve or two for a total that is typically within 0.01% of optimal.
+    This solves the contract's assignment without rule 10 between the requests of one
+    solve (a relaxation of it). ``prove`` off trusts the graph as given (the unpruned graph
+    needs no proof); ``prove_score`` off keeps the place proof but skips the score proof,
+    which saves a solve or two for a total that is typically within 0.01% of optimal.
+    Returns the assignment and the graph it was proven on.
     """
     repairs = priced = 0
     n_rows = len(pairing.requests)
@@ -352,7 +406,7 @@ def assign(pairing: Pairing, edges: Edges, prove: bool = True, prove_score: bool
     while True:
         result, net = solve_network(pairing, edges)
         if not prove or net is None:
-            return _with(result, repairs, priced)
+            return _with(result, repairs, priced), edges
         widen = augmenting_rows(pairing, result)
         if widen is not None:
             repairs += 1
@@ -371,9 +425,83 @@ def assign(pairing: Pairing, edges: Edges, prove: bool = True, prove_score: bool
             continue
         better = price(pairing, edges, net, bound) if prove_score else None
         if better is None:
-            return _with(result, repairs, priced)
+            return _with(result, repairs, priced), edges
         priced += 1
         edges = Edges.union([edges, better], len(pairing.volunteers))
+
+
+def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignment:
+    """Rule 10 within one solve: nobody gets two requests whose meetings overlap.
+
+    The relaxed optimum usually gives nobody such a pair, and then it is the
+    optimum of the whole problem too. Where it does, the clashing requests become
+    a clash group for that volunteer (a node of capacity 1 between their rows and
+    them) and the graph is solved again, until nobody holds two clashing requests.
+    A group whose requests all clash with each other (a clique) is a constraint
+    of the problem itself; one that is not (A clashes with B and B with C, A and C
+    apart) is stricter than the rule and is counted in ``clash_merged``. The
+    result's ``relaxed_objective`` bounds how much rule 10 can have cost: equal
+    objectives prove the result optimal.
+    """
+    groups: ClashGroups = {}
+    result, rounds, merged = relaxed, 0, 0
+    while True:
+        violations = _clashes_held(pairing, result)
+        if not violations:
+            break
+        rounds += 1
+        for col, requests in violations.items():
+            merged += _group(pairing, groups.setdefault(col, []), requests)
+        result = solve(pairing, edges, groups)
+    return Assignment(
+        result.rows,
+        result.cols,
+        result.score,
+        result.objective,
+        result.places_open,
+        relaxed.repairs,
+        relaxed.priced,
+        clash_rounds=rounds,
+        clash_merged=merged,
+        relaxed_objective=relaxed.objective,
+        relaxed_filled=relaxed.filled,
+    )
+
+
+def _clashes_held(pairing: Pairing, result: Assignment) -> dict[int, set[int]]:
+    """Per volunteer given two or more requests whose meetings overlap: those requests."""
+    req = pairing.requests
+    request_of = req.row_request[result.rows]
+    order = np.argsort(result.cols, kind="stable")
+    cols, requests = result.cols[order], request_of[order]
+    out: dict[int, set[int]] = {}
+    if not len(cols):
+        return out
+    starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
+    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), len(cols)], strict=True):
+        if hi - lo < 2:
+            continue
+        held = sorted(set(requests[lo:hi].tolist()))
+        for i, a in enumerate(held):
+            for b in held[i + 1 :]:
+                if pairing.requests_clash(a, b):
+                    out.setdefault(int(cols[lo]), set()).update((a, b))
+    return out
+
+
+def _group(pairing: Pairing, groups: list[frozenset[int]], requests: set[int]) -> int:
+    """Put clashing requests into the volunteer's groups, merging groups they touch; 1 if a merge is not a clique."""
+    members = set(requests)
+    keep = []
+    for g in groups:
+        if g & members:
+            members |= g
+        else:
+            keep.append(g)
+    ordered = sorted(members)
+    clique = all(pairing.requests_clash(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
+    groups[:] = [*keep, frozenset(members)]
+    return 0 if clique else 1
 
 
 def _with(result: Assignment, repairs: int, priced: int) -> Assignment:

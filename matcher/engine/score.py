@@ -112,6 +112,7 @@ class Pairing:
     vocab: Vocabularies  # kept so one more offer or request encodes the same way
     config: MatchingConfig = field(default_factory=MatchingConfig)  # the policy these were encoded under
     _grid: Grid | None = None
+    _slot_overlap: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -179,6 +180,17 @@ class Pairing:
     def chunks(self, columns: np.ndarray | slice = slice(None)) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield (demand rows, scores) blocks in row order; a broken hard rule scores -inf."""
         yield from in_threads(lambda rows: self.block(rows, columns), self.row_chunks(columns))
+
+    def requests_clash(self, a: int, b: int) -> bool:
+        """Rule 10 between two requests (indices): one of a's meeting slots overlaps one of b's."""
+        if self._slot_overlap is None:
+            day, start, end = (np.array([s[k] for s in self.requests.slots], dtype=np.int64) for k in range(3))
+            self._slot_overlap = (
+                (day[:, None] == day[None, :]) & (start[:, None] < end[None, :]) & (start[None, :] < end[:, None])
+            )
+        lists = self.requests.slot_lists
+        sa, sb = lists[a][lists[a] >= 0], lists[b][lists[b] >= 0]
+        return bool(len(sa) and len(sb) and self._slot_overlap[np.ix_(sa, sb)].any())
 
     @property
     def grid(self) -> Grid:

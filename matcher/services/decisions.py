@@ -19,7 +19,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.rules import REASONS, screen
+from matcher.rules import REASONS, clashes, screen
 from matcher.scoring import score_pair
 from matcher.services.suggestions import open_counts, standings, withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
@@ -44,6 +44,9 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     standing = standings(uow, [volunteer])[volunteer.id]
     if standing.active_commitments >= volunteer.max_commitments:
         raise Conflict("the volunteer already holds as many commitments as they offered")
+    if clashes(request, standing):
+        # Rule 10 at the moment of approval: the suggestion may predate their other commitment.
+        raise Conflict(f"the volunteer {REASONS['time_clash']}")
 
     match.status = MatchStatus.APPROVED
     match.decided_by = coordinator.id

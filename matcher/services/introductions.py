@@ -7,7 +7,8 @@ from datetime import timedelta
 from matcher.config import MatchingConfig
 from matcher.domain import Event, MatchStatus, RequestStatus, VolunteerStatus
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.scheduling import follow_ups_for, intro_time
+from matcher.scheduling import follow_ups_for
+from matcher.services.chats import schedule_introduction
 
 PARTIES = ("team", "volunteer")
 
@@ -40,7 +41,7 @@ def send_introductions(
         if request.status == RequestStatus.CLOSED or volunteer.status == VolunteerStatus.WITHDRAWN:
             return 0
         if match.intro_at is None:
-            match.intro_at = intro_time(clock.now(), request, volunteer, config)
+            schedule_introduction(uow, match, request, volunteer, config, clock)
             uow.commit()
 
     sent = 0

@@ -377,3 +377,41 @@ def test_matching_someone_else_turns_the_suggestion_down_only_if_the_new_match_s
     other = register(uow, clock)
     decisions.make_match(uow, request.id, other.id, "focus_group", coordinator, CONFIG, clock, instead_of=suggested.id)
     assert suggested.status == MatchStatus.REJECTED and suggested.reject_reason
+
+
+def test_a_volunteer_is_never_committed_to_two_teams_that_meet_at_once(uow, clock, coordinator) -> None:
+    """Rule 10: approved for one Tuesday 14:00 team, she is no longer offered (or approvable) for another."""
+    nadia = register(uow, clock, max_commitments=3)
+    first, second = submit(uow, clock), submit(uow, clock)  # both meet on Tuesdays 14:00-15:00
+    later = submit(uow, clock, meeting_slots=[{"day": "tue", "start": "15:00", "end": "16:00"}])
+    for request in (first, second, later):
+        suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+    suggested = {m.team_request_id: m for m in uow.matches.where(volunteer_id=nadia.id)}
+    assert set(suggested) == {first.id, second.id, later.id}
+
+    decisions.approve(uow, suggested[first.id].id, coordinator, clock)
+    with pytest.raises(Conflict, match="overlap"):
+        decisions.approve(uow, suggested[second.id].id, coordinator, clock)
+    decisions.approve(uow, suggested[later.id].id, coordinator, clock)  # 15:00 follows 14:00: no clash
+
+    suggestions.suggest_for_request(uow, second.id, CONFIG, clock)
+    assert not uow.matches.where(team_request_id=second.id, volunteer_id=nadia.id)
+    reasons = queries.why_not_suggested(uow, second.id, nadia.id, coordinator, CONFIG)[1]
+    assert "time_clash" in {r["rule"] for r in reasons["focus_group"]}
+
+
+def test_nobody_is_booked_for_two_chats_at_once(uow, clock, coordinator, letters) -> None:
+    """Two teams with flexible times, approved the same morning: her chats never coincide."""
+    nadia = register(uow, clock, max_commitments=3, availability=[{"day": "mon", "start": "09:00", "end": "17:00"}])
+    flexible = [submit(uow, clock, meeting_slots=[]) for _ in range(3)]
+    mailer = FakeMailer()
+    for request in flexible:
+        suggestions.suggest_for_request(uow, request.id, CONFIG, clock)
+        match = uow.matches.where(team_request_id=request.id, volunteer_id=nadia.id)[0]
+        decisions.approve(uow, match.id, coordinator, clock)
+        introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
+    mine = uow.matches.where(volunteer_id=nadia.id)
+    chats = [m.intro_at for m in mine] + [f.due_at for m in mine for f in uow.follow_ups.where(match_id=m.id)]
+    assert len(chats) == 9 and all(c is not None for c in chats)
+    ordered = sorted(c.astimezone(UTC) for c in chats)
+    assert all(b - a >= timedelta(hours=1) for a, b in zip(ordered, ordered[1:], strict=False))

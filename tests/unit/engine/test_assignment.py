@@ -10,9 +10,9 @@ import numpy as np
 from hypothesis import given, settings
 
 from matcher.config import MatchingConfig
-from matcher.domain import TeamRequest, Volunteer
+from matcher.domain import TeamRequest, Volunteer, slots
 from matcher.engine import encode, propose_all, run
-from matcher.engine.assign import assign
+from matcher.engine.assign import Assignment, assign_relaxed
 from matcher.engine.candidates import everything, prune
 from matcher.generate import generate
 from matcher.proposals import Candidate, propose_for_request
@@ -20,6 +20,11 @@ from matcher.rules import Standing, screen
 from tests.unit.engine.strategies import instance
 
 CONFIG = MatchingConfig()
+
+
+def relaxed(*args, **kwargs) -> Assignment:  # type: ignore[no-untyped-def]
+    """The proven solve, before rule 10 keeps anyone's meetings apart: what pruning must not change."""
+    return assign_relaxed(*args, **kwargs)[0]
 
 
 def _check(requests, candidates, open_counts, proposals):
@@ -46,6 +51,17 @@ def _check(requests, candidates, open_counts, proposals):
         assert [p.rank for p in items] == list(range(1, len(items) + 1))
     for vid, n in load.items():
         assert n <= by_volunteer[vid].remaining
+    # Rule 10 within the solve: nobody is proposed for two requests that meet at once.
+    held: dict[str, list[str]] = {}
+    for rid, items in proposals.items():
+        for p in items:
+            if p.proposed:
+                held.setdefault(p.volunteer_id, []).append(rid)
+    for vid, rids in held.items():
+        for i, a in enumerate(rids):
+            for b in rids[i + 1 :]:
+                meets_a, meets_b = slots(by_request[a].meeting_slots), slots(by_request[b].meeting_slots)
+                assert not any(x.overlaps(y) for x in meets_a for y in meets_b), (vid, a, b)
 
 
 @settings(max_examples=80, deadline=None)
@@ -60,9 +76,9 @@ def test_no_rule_broken_and_capacities_respected(case):
 def test_pruned_solve_fills_as_many_places_as_the_unpruned_one(case):
     requests, candidates, open_counts = case
     pairing = encode(requests, candidates, open_counts, CONFIG)
-    full = assign(pairing, everything(pairing), prove=False)
+    full = relaxed(pairing, everything(pairing), prove=False)
     # Deliberately starved candidate lists: only the proof and repair can keep the places.
-    starved = assign(pairing, prune(pairing, per_place=0, margin=1, per_volunteer=0))
+    starved = relaxed(pairing, prune(pairing, per_place=0, margin=1, per_volunteer=0))
     assert starved.filled == full.filled
     # The score proof makes the starved graph's total the unpruned optimum (costs are whole millionths).
     assert abs(starved.objective - full.objective) <= 1e-6 * (full.filled + 1)
@@ -84,8 +100,12 @@ def test_pruning_keeps_places_and_score_on_a_realistic_population():
     candidates = [Candidate(v, population.standings[v.id]) for v in population.volunteers]
     pruned = run(population.requests, candidates, population.open_counts, CONFIG)
     full = run(population.requests, candidates, population.open_counts, CONFIG, pruned=False)
-    assert pruned.assignment.filled == full.assignment.filled
-    assert pruned.assignment.objective >= full.assignment.objective - 1e-6 * (full.assignment.filled + 1)
+    # The proofs hold for the solve before rule 10 keeps people's meetings apart (keep_apart).
+    assert pruned.assignment.relaxed_filled == full.assignment.relaxed_filled
+    assert pruned.assignment.relaxed_objective is not None and full.assignment.relaxed_objective is not None
+    assert pruned.assignment.relaxed_objective >= full.assignment.relaxed_objective - 1e-6 * (
+        full.assignment.filled + 1
+    )
     _check(population.requests, candidates, population.open_counts, pruned.proposals)
 
 
@@ -94,10 +114,10 @@ def test_a_tight_population_reaches_the_unpruned_optimum():
     population = generate(150, 260, seed=8)
     candidates = [Candidate(v, population.standings[v.id]) for v in population.volunteers]
     pairing = encode(population.requests, candidates, population.open_counts, CONFIG)
-    full = assign(pairing, everything(pairing), prove=False)
+    full = relaxed(pairing, everything(pairing), prove=False)
     edges = prune(pairing, per_place=1, margin=2, per_volunteer=1)
-    unproven = assign(pairing, edges, prove_score=False)
-    proven = assign(pairing, edges)
+    unproven = relaxed(pairing, edges, prove_score=False)
+    proven = relaxed(pairing, edges)
     assert unproven.objective < full.objective - 1e-3
     assert proven.priced >= 1 and abs(proven.objective - full.objective) <= 1e-6 * (full.filled + 1)
 
@@ -106,9 +126,9 @@ def test_a_starved_graph_is_repaired_by_the_proof():
     population = generate(80, 300, seed=5)
     candidates = [Candidate(v, population.standings[v.id]) for v in population.volunteers]
     pairing = encode(population.requests, candidates, population.open_counts, CONFIG)
-    full = assign(pairing, everything(pairing), prove=False)
-    unproven = assign(pairing, prune(pairing, per_place=0, margin=1, per_volunteer=0), prove=False)
-    proven = assign(pairing, prune(pairing, per_place=0, margin=1, per_volunteer=0))
+    full = relaxed(pairing, everything(pairing), prove=False)
+    unproven = relaxed(pairing, prune(pairing, per_place=0, margin=1, per_volunteer=0), prove=False)
+    proven = relaxed(pairing, prune(pairing, per_place=0, margin=1, per_volunteer=0))
     assert unproven.filled < full.filled  # the starved graph alone would lose places ...
     assert proven.filled == full.filled and proven.repairs >= 1  # ... the proof wins them back
 
@@ -197,3 +217,63 @@ def test_every_request_gets_an_entry_and_alternates_are_ranked():
         alternates = [p.score for p in items if not p.proposed]
         assert alternates == sorted(alternates, reverse=True)
     assert np.mean([any(p.proposed for p in items) for items in out.values()]) > 0.8
+
+
+def _meeting_at(start: str, end: str, n: int, day: str = "tue") -> TeamRequest:
+    return TeamRequest(
+        id=f"r{n}",
+        team_name=f"Team {n}",
+        project_title="p",
+        area="tower_hamlets",
+        qi_stage="understanding",
+        roles=[{"role": "focus_group", "count": 1}],
+        modes=["video"],
+        contact_name="c",
+        contact_email="c@nhs.example",
+        meeting_slots=[{"day": day, "start": start, "end": end}],
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def _free_all_week(n: int, capacity: int) -> Candidate:
+    volunteer = Volunteer(
+        id=f"v{n}",
+        name=f"V{n}",
+        email=f"v{n}@example.org",
+        kind="carer",
+        home_area="tower_hamlets",
+        roles=["focus_group"],
+        modes=["video"],
+        availability=[{"day": d, "start": "08:00", "end": "20:00"} for d in ("tue", "wed")],
+        max_commitments=capacity,
+        consent_version="2026-01",
+        consent_given_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    return Candidate(volunteer, Standing())
+
+
+def test_one_solve_never_gives_a_person_two_requests_that_meet_at_once():
+    """The only volunteer, with room for all four, is proposed for at most one of two clashing meetings."""
+    clashing = [_meeting_at("10:00", "11:00", 1), _meeting_at("10:30", "11:30", 2)]
+    apart = [_meeting_at("11:30", "12:30", 3), _meeting_at("10:00", "11:00", 4, day="wed")]
+    requests = clashing + apart
+    candidates = [_free_all_week(1, capacity=4)]
+    counts = {r.id: {"focus_group": 1} for r in requests}
+    outcome = run(requests, candidates, counts, CONFIG)
+    proposed = {rid for rid, items in outcome.proposals.items() if any(p.proposed for p in items)}
+    assert len(proposed & {"r1", "r2"}) == 1
+    assert {"r3", "r4"} <= proposed  # touching ends and another day are no clash
+    assert outcome.assignment.clash_rounds >= 1
+    assert outcome.assignment.clash_merged == 0  # two clashing requests are a clique: still exact
+    _check(requests, candidates, counts, outcome.proposals)
+
+
+def test_a_clash_costs_no_place_that_someone_else_can_fill():
+    """Two volunteers, two clashing meetings: each gets one, though either could take both."""
+    requests = [_meeting_at("10:00", "11:00", 1), _meeting_at("10:00", "11:00", 2)]
+    candidates = [_free_all_week(1, capacity=2), _free_all_week(2, capacity=2)]
+    counts = {r.id: {"focus_group": 1} for r in requests}
+    outcome = run(requests, candidates, counts, CONFIG)
+    assert outcome.assignment.filled == 2
+    assert outcome.assignment.objective == outcome.assignment.relaxed_objective  # proven optimal
+    _check(requests, candidates, counts, outcome.proposals)
