@@ -8,6 +8,7 @@ template is its ``Subject:``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 from matcher import domain
 from matcher.adapters import ics
+from matcher.adapters.clock import SystemClock
 from matcher.config import Settings
-from matcher.ports import Attachment, Email
-from matcher.scheduling import LONDON
+from matcher.ports import Attachment, Clock, Email
+from matcher.scheduling import LONDON, follow_up_times
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
 MODE_WORDS = {"in_person": "in person", "video": "by video call", "phone": "by phone"}
@@ -33,8 +35,36 @@ def when(moment: Any) -> str:
     return local.strftime("%A %-d %B %Y at %H:%M")
 
 
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%A %-d %B")
+
+
+def relative_day(moment: datetime, now: datetime) -> str:
+    """ "today", "tomorrow" or "on Thursday 5 March": the chat's day as the reader sees it
+    when the letter is written (London dates, not 24-hour spans)."""
+    days = (moment.astimezone(LONDON).date() - now.astimezone(LONDON).date()).days
+    return {0: "today", 1: "tomorrow"}.get(days, f"on {day_of(moment)}")
+
+
+def weeks(n: int) -> str:
+    return "1 week" if n == 1 else f"{n} weeks"
+
+
+def team_phrase(team_name: str) -> str:
+    """How a sentence names a team: "Ward 5 team" stays so, "Pharmacy" becomes "Pharmacy team".
+
+    Templates write "the {{ team_phrase }}", so a name ending in "team" is not doubled.
+    """
+    name = " ".join(team_name.split())
+    if name.lower().startswith("the "):
+        name = name[4:]
+    return name if name.split()[-1].lower() in ("team", "teams") else f"{name} team"
+
+
 class TemplateLetters:
-    def __init__(self, settings: Settings, role_labels: Callable[[], dict[str, str]] = dict) -> None:
+    def __init__(
+        self, settings: Settings, role_labels: Callable[[], dict[str, str]] = dict, clock: Clock | None = None
+    ) -> None:
         loaders = [FileSystemLoader(str(SHIPPED))]
         if settings.template_dir:
             loaders.insert(0, FileSystemLoader(str(settings.template_dir)))
@@ -44,6 +74,8 @@ class TemplateLetters:
         )
         self.settings = settings
         self.role_labels = role_labels
+        # Words like "today" and the invitation's DTSTAMP depend on when a letter is written.
+        self.clock: Clock = clock or SystemClock()
 
     def _render(self, name: str, to: str, key: str, context: dict[str, Any], ics_bytes: bytes | None) -> Email:
         text = self.text_env.get_template(f"{name}.txt").render(**context)
@@ -70,9 +102,7 @@ class TemplateLetters:
             "volunteer_first_name": volunteer.first_name,
             "role_label": self.role_labels().get(match.role, match.role.replace("_", " ")),
             "intro_mode": MODE_WORDS.get(mode, mode),
-            "follow_up_weeks": self.settings.matching.follow_up_weeks[0]
-            if self.settings.matching.follow_up_weeks
-            else 0,
+            "team_phrase": team_phrase(request.team_name),
             "base_url": self.settings.base_url,
         }
 
@@ -97,6 +127,11 @@ class TemplateLetters:
         assert match.intro_at is not None
         context = self._context(match, request, volunteer)
         context["intro_when"] = when(match.intro_at)
+        # The first check-in as scheduled: so many weeks after the introductory chat, not after today.
+        config = self.settings.matching
+        first = follow_up_times(match.intro_at, config)[:1]
+        context["first_check_in"] = day_of(first[0]) if first else None
+        context["check_in_after"] = weeks(config.follow_up_weeks[0]) if first else None
         invite = self._invite(
             f"introduction-{match.id}@qimatch",
             match.intro_at,
@@ -119,10 +154,16 @@ class TemplateLetters:
         key: str,
     ) -> Email:
         context = self._context(match, request, volunteer)
+        chat_day = relative_day(follow_up.due_at, self.clock.now())
         context.update(
             follow_up=follow_up,
             party=party,
             chat_when=when(follow_up.due_at),
+            chat_day=chat_day,
+            # "today at 16:00", or the full date when it is further off.
+            chat_day_when=f"{chat_day} at {follow_up.due_at.astimezone(LONDON):%H:%M}"
+            if chat_day in ("today", "tomorrow")
+            else f"on {when(follow_up.due_at)}",
             greeting_name=request.contact_name if party == "team" else volunteer.first_name,
         )
         invite = None

@@ -173,6 +173,18 @@ def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: Sm
     assert len(smtp.to("amina@example.org")) == 2 and not smtp.to("nobody@example.org")
 
 
+def test_the_team_form_asks_a_team_for_roles_in_a_teams_words(app) -> None:
+    client = app.test_client()
+    none_asked = {f"roles.{code}": "0" for code in ("focus_group",)}
+    page = client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request"), **none_asked))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    error = re.search(r'id="f-roles-error"[^>]*>(.*?)</p>', html, re.S)
+    assert error, html
+    assert "you would like to be involved" not in html  # the volunteers' words
+    assert "how many people" in error.group(1).lower()
+
+
 def test_team_request_by_form_then_its_private_status_page(app, services: Services, smtp: SmtpSink) -> None:
     client = app.test_client()
     bad = client.post(

@@ -95,7 +95,7 @@ def team_request() -> ResponseReturnValue:
     if request.method == "POST":
         data = forms.request_fields(request.form, _role_codes())
         asked = [r["role"] for r in data["roles"]]
-        request_in, errors = forms.load(TeamRequestIn(), data)
+        request_in, errors = forms.load(TeamRequestIn(), data, forms.TEAM_WORDS)
         if request_in is not None:
             s = services()
             stored = intake.submit_request(s.uow(), request_in, s.clock)
