@@ -22,6 +22,8 @@ TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
     ],
     "follow_up.invitation_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "invitation"])],
     "follow_up.reminder_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "reminder"])],
+    # An email a use case recorded as owed: the key names it (IDs only).
+    "email.owed": [("qimatch.send_email", lambda e: [str(e.data["key"])])],
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent
-from matcher.services import follow_ups, introductions, outbox, suggestions, volunteer_self
+from matcher.services import follow_ups, introductions, outbox, outgoing, suggestions, volunteer_self
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -57,6 +57,15 @@ def send_follow_up(follow_up_id: str, stage: str) -> None:
     )
 
 
+@celery_app.task(name="qimatch.send_email", **RETRY)
+def send_email(key: str) -> None:
+    """One owed email, by its delivery key: claimed, written, sent, marked."""
+    s = services()
+    outgoing.send_owed(
+        s.uow(), s.mailer, s.letters, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
+    )
+
+
 @celery_app.task(name="qimatch.dispatch_follow_ups")
 def dispatch_follow_ups() -> None:
     s = services()
@@ -96,3 +105,6 @@ def sweep_stalled() -> None:
         send_introductions.delay(match_id)
     for follow_up_id, stage in follow_ups.stalled_follow_ups(s.uow(), s.clock, lease):
         send_follow_up.delay(follow_up_id, stage)
+    for key in outgoing.stalled(s.uow(), s.clock, lease):
+        if not key.startswith(("introduction:", "follow_up:")):  # swept above, until they move over
+            send_email.delay(key)

@@ -61,6 +61,21 @@ def team_phrase(team_name: str) -> str:
     return name if name.split()[-1].lower() in ("team", "teams") else f"{name} team"
 
 
+def intro_uid(match: domain.Match) -> str:
+    # One calendar entry per introductory chat, for life: updates and cancellations name it.
+    return f"introduction-{match.id}@qimatch"
+
+
+def place(match: domain.Match, request: domain.TeamRequest, mode: str) -> str | None:
+    """Where the chat is: the match's own venue or link, else the request's; a video
+    chat prefers the link, any other the venue."""
+    venue = match.venue or request.venue
+    link = match.video_link or request.video_link
+    if match.venue or match.video_link:
+        venue, link = match.venue, match.video_link  # the coordinator's arrangement wins whole
+    return (link or venue) if mode == "video" else (venue or link)
+
+
 class TemplateLetters:
     def __init__(
         self, settings: Settings, role_labels: Callable[[], dict[str, str]] = dict, clock: Clock | None = None
@@ -77,12 +92,14 @@ class TemplateLetters:
         # Words like "today" and the invitation's DTSTAMP depend on when a letter is written.
         self.clock: Clock = clock or SystemClock()
 
-    def _render(self, name: str, to: str, key: str, context: dict[str, Any], ics_bytes: bytes | None) -> Email:
+    def _render(
+        self, name: str, to: str, key: str, context: dict[str, Any], ics_bytes: bytes | None, method: str = ics.REQUEST
+    ) -> Email:
         text = self.text_env.get_template(f"{name}.txt").render(**context)
         first, _, body = text.partition("\n")
         subject = first.removeprefix("Subject:").strip()
         html = self.html_env.get_template(f"{name}.html").render(**context)
-        attachments = (Attachment("invite.ics", "text/calendar; method=REQUEST", ics_bytes),) if ics_bytes else ()
+        attachments = (Attachment("invite.ics", f"text/calendar; method={method}", ics_bytes),) if ics_bytes else ()
         return Email(
             to=to,
             subject=subject,
@@ -102,23 +119,38 @@ class TemplateLetters:
             "volunteer_first_name": volunteer.first_name,
             "role_label": self.role_labels().get(match.role, match.role.replace("_", " ")),
             "intro_mode": MODE_WORDS.get(mode, mode),
+            "place": place(match, request, mode),
             "team_phrase": team_phrase(request.team_name),
             "base_url": self.settings.base_url,
         }
 
     def _invite(
-        self, uid: str, start: Any, summary: str, request: domain.TeamRequest, volunteer: domain.Volunteer, mode: str
+        self,
+        uid: str,
+        start: Any,
+        summary: str,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        context: dict[str, Any],
+        sequence: int = 0,
+        method: str = ics.REQUEST,
     ) -> bytes:
+        description = f'An informal chat about the QI project "{request.project_title}".'
+        link = context["match"].video_link or request.video_link
+        if link:
+            description += f"\nVideo call: {link}"
         return ics.invitation(
             uid=uid,
             start=start,
             minutes=self.settings.matching.intro_minutes,
             summary=summary,
-            description=f'An informal chat about the QI project "{request.project_title}".',
+            description=description,
             organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
             attendees=[(request.contact_name, request.contact_email), (volunteer.name, volunteer.email)],
-            location=mode,
-            stamp=start,
+            location=context["place"] or context["intro_mode"],
+            stamp=self.clock.now(),
+            sequence=sequence,
+            method=method,
         )
 
     def introduction(
@@ -133,15 +165,49 @@ class TemplateLetters:
         context["first_check_in"] = day_of(first[0]) if first else None
         context["check_in_after"] = weeks(config.follow_up_weeks[0]) if first else None
         invite = self._invite(
-            f"introduction-{match.id}@qimatch",
+            intro_uid(match),
             match.intro_at,
             f"Introductory chat: {request.project_title}",
             request,
             volunteer,
-            context["intro_mode"],
+            context,
+            sequence=match.invite_sequence,
         )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"introduction_{party}", to, key, context, invite)
+
+    def meeting_change(
+        self,
+        letter: str,
+        party: str,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """The introductory chat moved or changed place ("invitation"), or is off ("cancellation")."""
+        assert match.intro_at is not None
+        context = self._context(match, request, volunteer)
+        context.update(
+            intro_when=when(match.intro_at),
+            party=party,
+            greeting_name=request.contact_name if party == "team" else volunteer.first_name,
+            other_name=volunteer.first_name if party == "team" else request.contact_name,
+        )
+        method = ics.CANCEL if letter == "cancellation" else ics.REQUEST
+        invite = self._invite(
+            intro_uid(match),
+            match.intro_at,
+            f"Introductory chat: {request.project_title}",
+            request,
+            volunteer,
+            context,
+            sequence=sequence,
+            method=method,
+        )
+        to = request.contact_email if party == "team" else volunteer.email
+        return self._render(f"meeting_{letter}", to, key, context, invite, method)
 
     def follow_up(
         self,
@@ -174,7 +240,7 @@ class TemplateLetters:
                 f"Follow-up chat {follow_up.sequence}: {request.project_title}",
                 request,
                 volunteer,
-                context["intro_mode"],
+                context,
             )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"follow_up_{stage}", to, key, context, invite)

@@ -20,12 +20,15 @@ from matcher.domain import (
 )
 from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
+from matcher.services import meetings
 from matcher.services.decisions import visible_match, visible_request
 from matcher.services.suggestions import open_counts
 
 
 def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, reopen: bool = True) -> None:
     """Inside a unit of work: close one approved or introduced match."""
+    # Before the status changes: whether the chat is in anyone's calendar depends on it.
+    meetings.cancel_invitation(uow, match, now)
     match.status = MatchStatus.CLOSED
     match.updated_at = now
     uow.events.add(Event.of_match("match.closed", match, now, reason=reason))

@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from icalendar import Calendar
 
 from matcher.adapters.letters import TemplateLetters
 from matcher.config import MatchingConfig, Settings
 from matcher.domain import Coordinator, FollowUp
+from matcher.errors import Invalid
 from matcher.scheduling import LONDON
-from matcher.services import decisions, follow_ups, intake, introductions
+from matcher.services import decisions, deliveries, endings, follow_ups, intake, introductions, meetings, outgoing
 from tests import factories
 from tests.fakes import FakeClock, FakeMailer, FakeUnitOfWork
 
@@ -102,3 +104,120 @@ def test_a_reminder_names_the_day_of_the_chat_as_seen_when_it_is_sent(
         else:
             assert f"chat {word}" in letter.subject
             assert f"{word} at 16:00" in " ".join(letter.text.split())
+
+
+# --- Calendar invitations ---------------------------------------------------------------------
+
+
+def run_owed(uow: FakeUnitOfWork, mailer: FakeMailer, letters: TemplateLetters, clock: FakeClock) -> int:
+    """What the relay and a worker do with each owed email: send it once, mark the event published."""
+    sent = 0
+    for event in uow.events.where(kind=deliveries.OWED, published_at=None, order_by="id"):
+        sent += outgoing.send_owed(uow, mailer, letters, event.data["key"], clock, MatchingConfig(), LEASE)
+        event.published_at = clock.now()
+    return sent
+
+
+def calendar_of(letter: Any) -> Any:
+    (attachment,) = [a for a in letter.attachments if a.filename == "invite.ics"]
+    return Calendar.from_ical(attachment.data)
+
+
+def test_the_invitation_is_on_london_time_stamped_now_and_at_the_teams_venue(tmp_path: Any) -> None:
+    _, clock, mailer, _, match = introduced(tmp_path, venue="Room 2, Mile End Hospital")
+    for letter in mailer.sent:
+        cal = calendar_of(letter)
+        (zone,) = cal.walk("VTIMEZONE")
+        assert str(zone["TZID"]) == "Europe/London"
+        (event,) = cal.walk("VEVENT")
+        assert event["DTSTART"].params["TZID"] == "Europe/London"
+        assert event.decoded("DTSTART").strftime("%H:%M") == "14:00"  # the team's Tuesday meeting, London time
+        assert event.decoded("DTSTART") == match.intro_at
+        assert event.decoded("DTSTAMP") == clock.now()  # when it was written, not when the chat is
+        assert str(event["LOCATION"]) == "Room 2, Mile End Hospital"
+        assert "Room 2, Mile End Hospital" in letter.text
+
+
+def test_a_video_chat_takes_the_request_link_and_the_coordinators_place_wins(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, match = introduced(
+        tmp_path, modes=["video"], video_link="https://meet.example/ward5", venue="Ward 5 office"
+    )
+    assert {str(calendar_of(e).walk("VEVENT")[0]["LOCATION"]) for e in mailer.sent} == {"https://meet.example/ward5"}
+    coordinator = uow.coordinators.where()[0]
+    meetings.set_meeting(
+        uow, match.id, coordinator, {"video_link": "https://meet.example/other"}, clock, MatchingConfig()
+    )
+    mailer.sent.clear()
+    assert run_owed(uow, mailer, letters, clock) == 2
+    assert {str(calendar_of(e).walk("VEVENT")[0]["LOCATION"]) for e in mailer.sent} == {"https://meet.example/other"}
+
+
+def test_a_new_time_after_the_introduction_updates_both_calendars_once(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, match = introduced(tmp_path)
+    coordinator = uow.coordinators.where()[0]
+    (uid,) = {str(calendar_of(e).walk("VEVENT")[0]["UID"]) for e in mailer.sent}
+    later = match.intro_at + timedelta(days=2, hours=1)
+    first_follow_up = min(uow.follow_ups.where(match_id=match.id), key=lambda f: f.sequence)
+    clock.advance(hours=1)
+    meetings.set_meeting(uow, match.id, coordinator, {"intro_at": later}, clock, MatchingConfig())
+    mailer.sent.clear()
+    assert run_owed(uow, mailer, letters, clock) == 2
+    assert run_owed(uow, mailer, letters, clock) == 0  # the relay publishing twice sends nothing more
+    # And a worker taking the same key again sends nothing either.
+    outgoing_keys = [k for k in uow.deliveries.claims if k.startswith("invitation:")]
+    assert all(outgoing.send_owed(uow, mailer, letters, k, clock, MatchingConfig(), LEASE) == 0 for k in outgoing_keys)
+    assert len(mailer.sent) == 2 and {e.subject.split(":")[0] for e in mailer.sent} == {"Changed"}
+    for letter in mailer.sent:
+        cal = calendar_of(letter)
+        event = cal.walk("VEVENT")[0]
+        assert str(cal["METHOD"]) == "REQUEST"
+        assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 1
+        assert event.decoded("DTSTART") == later
+        assert event.decoded("DTSTAMP") == clock.now()
+    # The follow-ups count from the chat as it now is.
+    assert first_follow_up.due_at == later + timedelta(weeks=2)
+    # A second change is its own email, with its own sequence.
+    meetings.set_meeting(uow, match.id, coordinator, {"venue": "Room 9"}, clock, MatchingConfig())
+    assert run_owed(uow, mailer, letters, clock) == 2
+    sequences = [int(calendar_of(e).walk("VEVENT")[0]["SEQUENCE"]) for e in mailer.sent]
+    assert sequences == [1, 1, 2, 2] and len({e.message_id for e in mailer.sent}) == 4
+
+
+def test_a_past_time_is_refused_naming_the_field(tmp_path: Any) -> None:
+    uow, clock, _, _, match = introduced(tmp_path)
+    with pytest.raises(Invalid) as refused:
+        meetings.set_meeting(
+            uow, match.id, uow.coordinators.where()[0], {"intro_at": clock.now()}, clock, MatchingConfig()
+        )
+    assert list(refused.value.errors) == ["intro_at"]
+
+
+@pytest.mark.parametrize("ending", ["close", "withdraw"])
+def test_an_ended_involvement_cancels_the_chat_in_both_calendars(tmp_path: Any, ending: str) -> None:
+    uow, clock, mailer, letters, match = introduced(tmp_path)
+    (uid,) = {str(calendar_of(e).walk("VEVENT")[0]["UID"]) for e in mailer.sent}
+    if ending == "close":
+        endings.close_match(uow, match.id, uow.coordinators.where()[0], "it did not work out", clock)
+    else:
+        intake.update_volunteer(uow, match.volunteer_id, {"status": "withdrawn"}, clock)
+    mailer.sent.clear()
+    assert run_owed(uow, mailer, letters, clock) == 2
+    for letter in mailer.sent:
+        cal = calendar_of(letter)
+        event = cal.walk("VEVENT")[0]
+        assert str(cal["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
+        assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 1
+        assert letter.subject.startswith("Cancelled")
+
+
+def test_no_cancellation_for_a_chat_nobody_was_told_about(tmp_path: Any) -> None:
+    uow, clock, mailer = FakeUnitOfWork(), FakeClock(), FakeMailer()
+    coordinator = Coordinator(email="lead@nhs.example", password_hash="x", areas=["tower_hamlets"])
+    uow.coordinators.add(coordinator)
+    volunteer = intake.register_volunteer(uow, factories.offer(), clock)
+    team_request = intake.submit_request(uow, factories.team_request(), clock)
+    match = decisions.make_match(
+        uow, team_request.id, volunteer.id, "focus_group", coordinator, MatchingConfig(), clock
+    )
+    endings.close_match(uow, match.id, coordinator, "changed our minds", clock)
+    assert run_owed(uow, mailer, letters_for(tmp_path, clock), clock) == 0 and mailer.sent == []

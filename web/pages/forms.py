@@ -42,6 +42,8 @@ PLAIN: dict[str, str] = {
     "start_date": "Enter a date, like 2026-05-01.",
     "until": "Enter a date, like 2026-05-01.",
     "reason": "Say briefly why this suggestion is not right.",
+    "venue": "Keep the meeting place to 300 characters.",
+    "intro_at": "Enter a date and time, like 2026-05-01 14:00.",
 }
 # The team request form shares field names with the volunteers' form but speaks to a team.
 TEAM_WORDS: dict[str, str] = {
@@ -167,6 +169,8 @@ def request_fields(form: MultiDict[str, str], role_codes: Iterable[str]) -> dict
     _put(data, "hours_per_month", _int(form, "hours_per_month"))
     _put(data, "duration_weeks", _int(form, "duration_weeks"))
     _put(data, "notes", _text(form, "notes"))
+    _put(data, "venue", _text(form, "venue"))
+    _put(data, "video_link", _text(form, "video_link"))
     return data
 
 
