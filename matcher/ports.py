@@ -146,6 +146,12 @@ class Letters(Protocol):
         """The introductory chat's calendar entry changed ("invitation") or is off ("cancellation")."""
         ...
 
+    def private_link(
+        self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
+    ) -> Email:
+        """A volunteer's sign-in link or a team's status link, carrying its fresh secret."""
+        ...
+
     def follow_up(
         self,
         stage: str,

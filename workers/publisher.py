@@ -15,14 +15,10 @@ TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
     "request.reopened": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
     "volunteer.registered": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     "volunteer.updated": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
-    "match.approved": [
-        ("qimatch.send_introductions", lambda e: [e.match_id or ""]),
-        # The volunteer now has less capacity: their other suggestions may change.
-        ("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""]),
-    ],
-    "follow_up.invitation_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "invitation"])],
-    "follow_up.reminder_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "reminder"])],
-    # An email a use case recorded as owed: the key names it (IDs only).
+    # The volunteer now has less capacity: their other suggestions may change.
+    # (The introductions the approval owes go by their own email.owed events.)
+    "match.approved": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    # Every email, whoever owes it: the key names it (IDs only).
     "email.owed": [("qimatch.send_email", lambda e: [str(e.data["key"])])],
 }
 

@@ -20,6 +20,7 @@ from matcher.adapters.clock import SystemClock
 from matcher.config import Settings
 from matcher.ports import Attachment, Clock, Email
 from matcher.scheduling import LONDON, follow_up_times
+from matcher.services.links import VOLUNTEER_LINK_TTL
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
 MODE_WORDS = {"in_person": "in person", "video": "by video call", "phone": "by phone"}
@@ -208,6 +209,21 @@ class TemplateLetters:
         )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"meeting_{letter}", to, key, context, invite, method)
+
+    def private_link(
+        self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
+    ) -> Email:
+        base = self.settings.base_url
+        if isinstance(subject, domain.Volunteer):
+            context: dict[str, Any] = {
+                "first_name": subject.first_name,
+                "link": f"{base}/v/{secret}",
+                "new_link": f"{base}/link",
+                "days": VOLUNTEER_LINK_TTL.days,
+            }
+            return self._render("private_link_volunteer", subject.email, key, context, None)
+        context = {"request": subject, "link": f"{base}/team/status/{secret}", "new_link": f"{base}/link"}
+        return self._render("private_link_team", subject.contact_email, key, context, None)
 
     def follow_up(
         self,

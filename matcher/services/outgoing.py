@@ -8,7 +8,7 @@ from typing import Any
 from matcher.config import MatchingConfig
 from matcher.domain import TokenPurpose
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, meetings
+from matcher.services import deliveries, follow_ups, introductions, links, meetings
 
 
 def send_owed(
@@ -21,7 +21,17 @@ def send_owed(
     lease_seconds: int,
 ) -> int:
     """Send the email under ``delivery_key`` if it is still owed; returns how many went."""
-    letter, _ = deliveries.letter_of(delivery_key)
+    letter, ids = deliveries.letter_of(delivery_key)
+    if letter == "introduction":
+        match_id, party = ids
+        return introductions.send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds)
+    if letter == "follow_up":
+        follow_up_id, stage, party = ids
+        return follow_ups.send_follow_up_letter(
+            uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds
+        )
+    if letter == "private_link":
+        return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     raise ValueError(f"no sender for {letter!r} emails")
