@@ -88,9 +88,9 @@ def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int, about: Callable[[
             again.append(delivery_key)
             continue
         if uow.deliveries.give_up(delivery_key):
+            fields = about(delivery_key)  # reads in its own unit of work
+            data = {**fields.pop("data", {}), "key": delivery_key}
             with uow:
-                fields = about(delivery_key)
-                data = {**fields.pop("data", {}), "key": delivery_key}
                 uow.events.add(Event("email.failed", now, data=data, **fields))
                 uow.commit()
     return again

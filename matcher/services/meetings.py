@@ -26,10 +26,15 @@ MEETING_FIELDS = ("intro_at", "venue", "video_link")
 
 
 def invitation_sent(uow: UnitOfWork, match: Match) -> bool:
-    """Whether either party holds the introductory chat in their calendar already."""
+    """Inside a unit of work: whether either party holds the introductory chat in their calendar.
+
+    Read from the match's timeline in the caller's transaction (an introduction's
+    ``email.sent``), not from the delivery rows, whose reads are transactions of
+    their own: SQLite would make one wait for the other's write lock.
+    """
     if match.status == MatchStatus.INTRODUCED:
         return True
-    return any(uow.deliveries.is_sent(deliveries.key("introduction", match.id, p)) for p in PARTIES)
+    return uow.events.count(match_id=match.id, kind="email.sent") > 0
 
 
 def _owe_to_both(uow: UnitOfWork, letter: str, match: Match, now: datetime) -> None:

@@ -277,6 +277,24 @@ def test_coordinator_signs_in_sees_reasons_and_approves(app, services: Services)
     assert approved.status_code == 303
     with services.uow() as uow:
         assert uow.matches.get(match.id).status == MatchStatus.APPROVED
+    # The introductory chat's time and place, from the match page's form (London wall clock).
+    page = client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    assert 'name="venue"' in page and 'name="intro_at"' in page
+    arranged = client.post(
+        f"/coordinator/matches/{match.id}/meeting",
+        data={"csrf_token": token, "intro_at": "2030-07-02T15:30", "venue": "Room 2, Mile End", "video_link": ""},
+    )
+    assert arranged.status_code == 303
+    refused = client.post(
+        f"/coordinator/matches/{match.id}/meeting",
+        data={"csrf_token": token, "intro_at": "2030-07-02T15:30", "video_link": "not a link"},
+    )
+    assert refused.status_code == 303
+    assert "Not saved (video link)" in client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    with services.uow() as uow:
+        arranged_match = uow.matches.get(match.id)
+        assert arranged_match.venue == "Room 2, Mile End" and arranged_match.video_link is None
+        assert arranged_match.intro_at.isoformat() == "2030-07-02T14:30:00+00:00"  # 15:30 in summer time
     for path in (
         "/coordinator/requests?status=filled&role=focus_group",
         f"/coordinator/requests/{request_id}",
