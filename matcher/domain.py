@@ -47,6 +47,7 @@ class FollowUpStatus:
     REMINDED = "reminded"
     CANCELLED = "cancelled"
     ALL = (SCHEDULED, INVITED, REMINDED, CANCELLED)
+    TO_COME = (SCHEDULED, INVITED, REMINDED)  # not cancelled; held once its time has passed
 
 
 @dataclass(frozen=True)

@@ -249,7 +249,8 @@ class TemplateLetters:
             greeting_name=request.contact_name if party == "team" else volunteer.first_name,
         )
         invite = None
-        if stage == "invitation":
+        method = ics.CANCEL if stage == "cancellation" else ics.REQUEST
+        if stage in ("invitation", "cancellation"):
             invite = self._invite(
                 f"follow-up-{follow_up.id}@qimatch",
                 follow_up.due_at,
@@ -257,6 +258,9 @@ class TemplateLetters:
                 request,
                 volunteer,
                 context,
+                # A follow-up's invitation is never changed, only cancelled: one revision.
+                sequence=1 if stage == "cancellation" else 0,
+                method=method,
             )
         to = request.contact_email if party == "team" else volunteer.email
-        return self._render(f"follow_up_{stage}", to, key, context, invite)
+        return self._render(f"follow_up_{stage}", to, key, context, invite, method)

@@ -20,7 +20,7 @@ from matcher.domain import (
 )
 from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
-from matcher.services import meetings
+from matcher.services import follow_ups, meetings
 from matcher.services.decisions import visible_match, visible_request
 from matcher.services.suggestions import open_counts
 
@@ -32,9 +32,9 @@ def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, re
     match.status = MatchStatus.CLOSED
     match.updated_at = now
     uow.events.add(Event.of_match("match.closed", match, now, reason=reason))
-    for follow_up in uow.follow_ups.where(match_id=match.id, status=[FollowUpStatus.SCHEDULED, FollowUpStatus.INVITED]):
-        follow_up.status = FollowUpStatus.CANCELLED
-        uow.events.add(Event("follow_up.cancelled", now, match_id=match.id, follow_up_id=follow_up.id))
+    for follow_up in uow.follow_ups.where(match_id=match.id, status=list(FollowUpStatus.TO_COME)):
+        if follow_up.due_at > now:  # a chat already held is not cancelled after the fact
+            follow_ups.cancel(uow, follow_up, now)
     request = uow.requests.get(match.team_request_id, for_update=True)
     if not reopen or request is None or request.status != RequestStatus.FILLED:
         return

@@ -22,7 +22,7 @@ from matcher.domain import (
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
 from matcher.services import deliveries
 
-INVITATION, REMINDER = "invitation", "reminder"
+INVITATION, REMINDER, CANCELLATION = "invitation", "reminder", "cancellation"
 PARTIES = ("team", "volunteer")
 
 
@@ -104,7 +104,11 @@ def send_follow_up_letter(
     def compose() -> Email | None:
         with uow:
             follow_up = uow.follow_ups.get(follow_up_id)
-            if follow_up is None or follow_up.status == FollowUpStatus.CANCELLED:
+            if follow_up is None:
+                return None
+            if stage == CANCELLATION:
+                return _cancellation(follow_up)
+            if follow_up.status == FollowUpStatus.CANCELLED:
                 return None
             if not _still_wanted(uow, follow_up):
                 # Ended since it was dispatched: cancel it, so nothing more is owed for it.
@@ -122,6 +126,18 @@ def send_follow_up_letter(
         found.append((follow_up, match))
         return letters.follow_up(stage, party, follow_up, match, request, volunteer, key)
 
+    def _cancellation(follow_up: FollowUp) -> Email | None:
+        # Inside compose's unit of work: the chat is off, so it is not "still wanted" by design.
+        match = uow.matches.get(follow_up.match_id)
+        assert match is not None
+        request = uow.requests.get(match.team_request_id)
+        volunteer = uow.volunteers.get(match.volunteer_id)
+        assert request is not None and volunteer is not None
+        if party == "volunteer" and volunteer.email.endswith("@invalid"):
+            return None  # erased: no address left to write to
+        found.append((follow_up, match))
+        return letters.follow_up(stage, party, follow_up, match, request, volunteer, key)
+
     def sent(at: datetime) -> Event:
         follow_up, match = found[0]
         return Event(
@@ -133,6 +149,19 @@ def send_follow_up_letter(
         )
 
     return int(deliveries.deliver(uow, mailer, key, compose, clock, lease_seconds, sent))
+
+
+def cancel(uow: UnitOfWork, follow_up: FollowUp, now: datetime) -> None:
+    """Inside a unit of work, as an involvement ends: a chat still to come will not happen.
+
+    One whose invitation went out is taken out of both calendars too.
+    """
+    invited = follow_up.status in (FollowUpStatus.INVITED, FollowUpStatus.REMINDED)
+    follow_up.status = FollowUpStatus.CANCELLED
+    uow.events.add(Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id))
+    if invited:
+        for party in PARTIES:
+            deliveries.owe(uow, delivery_key(follow_up.id, CANCELLATION, party), now)
 
 
 def send_follow_up(

@@ -221,3 +221,23 @@ def test_no_cancellation_for_a_chat_nobody_was_told_about(tmp_path: Any) -> None
     )
     endings.close_match(uow, match.id, coordinator, "changed our minds", clock)
     assert run_owed(uow, mailer, letters_for(tmp_path, clock), clock) == 0 and mailer.sent == []
+
+
+def test_an_ended_involvement_also_cancels_the_follow_up_chat_already_in_calendars(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, match = introduced(tmp_path)
+    first, second = sorted(uow.follow_ups.where(match_id=match.id), key=lambda f: f.sequence)
+    clock.current = first.due_at - timedelta(days=MatchingConfig().invite_lead_days)
+    follow_ups.dispatch_due(uow, clock, MatchingConfig())
+    run_owed(uow, mailer, letters, clock)
+    (uid,) = {str(calendar_of(e).walk("VEVENT")[0]["UID"]) for e in mailer.sent if e.subject.startswith("Follow-up")}
+    endings.close_match(uow, match.id, uow.coordinators.where()[0], "it did not work out", clock)
+    mailer.sent.clear()
+    assert run_owed(uow, mailer, letters, clock) == 4  # the introductory chat and the invited follow-up
+    cancelled = [e for e in mailer.sent if str(calendar_of(e).walk("VEVENT")[0]["UID"]) == uid]
+    assert len(cancelled) == 2 and all(e.subject.startswith("Cancelled: follow-up chat 1") for e in cancelled)
+    for letter in cancelled:
+        cal = calendar_of(letter)
+        assert str(cal["METHOD"]) == "CANCEL" and str(cal.walk("VEVENT")[0]["STATUS"]) == "CANCELLED"
+        assert int(cal.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    # The second chat was never in a calendar: cancelled quietly.
+    assert second.status == first.status == "cancelled"
