@@ -67,6 +67,17 @@ def intro_uid(match: domain.Match) -> str:
     return f"introduction-{match.id}@qimatch"
 
 
+def chat_mode(match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> str:
+    """How the chat is held: a way both use, preferring the one whose place is known
+    (a video link, a venue), then video, which needs no travel."""
+    shared = [m for m in request.modes if m in volunteer.modes] or request.modes
+    if "video" in shared and (match.video_link or (request.video_link and not match.venue)):
+        return "video"
+    if "in_person" in shared and (match.venue or (request.venue and not match.video_link)):
+        return "in_person"
+    return "video" if "video" in shared else shared[0]
+
+
 def place(match: domain.Match, request: domain.TeamRequest, mode: str) -> str | None:
     """Where the chat is: the match's own venue or link, else the request's; a video
     chat prefers the link, any other the venue."""
@@ -111,8 +122,7 @@ class TemplateLetters:
         )
 
     def _context(self, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> dict[str, Any]:
-        shared = [m for m in request.modes if m in volunteer.modes] or request.modes
-        mode = "video" if "video" in shared else shared[0]
+        mode = chat_mode(match, request, volunteer)
         return {
             "match": match,
             "request": request,

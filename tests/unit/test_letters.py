@@ -241,3 +241,10 @@ def test_an_ended_involvement_also_cancels_the_follow_up_chat_already_in_calenda
         assert int(cal.walk("VEVENT")[0]["SEQUENCE"]) == 1
     # The second chat was never in a calendar: cancelled quietly.
     assert second.status == first.status == "cancelled"
+
+
+def test_a_chat_with_only_a_venue_is_held_in_person_there(tmp_path: Any) -> None:
+    _, _, mailer, _, _ = introduced(tmp_path, venue="Room 2", modes=["in_person", "video"])
+    for letter in mailer.sent:
+        text = " ".join(letter.text.split())
+        assert "(in person)" in text and "Where: Room 2" in text and "video call" not in text
