@@ -59,4 +59,5 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
 
 
 def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[str]:
+    """Every kind of email left unsent past its lease, for the sweep to queue again."""
     return deliveries.stalled(uow, clock, lease_seconds, lambda k: about(uow, k))
