@@ -64,12 +64,13 @@ def bootstrap(
             if settings.smtp_url
             else FolderMailer(settings.mail_dir, settings.mail_from)
         )
+    clock = clock or SystemClock()
     return Services(
         settings=settings,
         uow_factory=uow_factory,
-        clock=clock or SystemClock(),
+        clock=clock,
         mailer=mailer,
-        letters=TemplateLetters(settings, role_labels),
+        letters=TemplateLetters(settings, role_labels, clock),
         engine=engine,
     )
 

@@ -76,6 +76,7 @@ class FollowUpStatus:
     REMINDED = "reminded"
     CANCELLED = "cancelled"
     ALL = (SCHEDULED, INVITED, REMINDED, CANCELLED)
+    TO_COME = (SCHEDULED, INVITED, REMINDED)  # not cancelled; held once its time has passed
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,9 @@ class TeamRequest:
     hours_per_month: int | None = None
     duration_weeks: int | None = None
     notes: str | None = None
+    # Where the team meets, for the chats' calendar invitations (a place, not a person).
+    venue: str | None = None
+    video_link: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     # The contact's address as compared, for finding a team's requests again (not unique:
@@ -222,8 +226,18 @@ class Match:
     reject_reason: str | None = None
     decided_by: str | None = None
     intro_at: datetime | None = None  # the informal introductory chat
+    # Set by a coordinator for this chat; otherwise the request's venue and link are used.
+    venue: str | None = None
+    video_link: str | None = None
+    # The introductory chat's invitation revision (iCalendar SEQUENCE): raised on each change sent.
+    invite_sequence: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @property
+    def place(self) -> str | None:
+        """Where the introductory chat is, as far as the match says: its venue, else its video link."""
+        return self.venue or self.video_link
 
 
 @dataclass(eq=False)

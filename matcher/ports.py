@@ -42,8 +42,27 @@ MAX_ATTEMPTS = 5  # tries at one email before it is given up and shown to the co
 
 
 class Deliveries(Protocol):
+    """One row per email under a unique key: owed -> claimed -> sent (or dropped, or failed)."""
+
+    def owe(self, key: str, now: datetime) -> None:
+        """Inside the unit of work's transaction: an email is owed (a worker claims and sends it)."""
+        ...
+
     def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
-        """True for exactly one caller per key, until a claim goes stale unsent (at most max_attempts times)."""
+        """True for exactly one caller per key: an owed email, or a claim gone stale unsent
+        (at most max_attempts times)."""
+        ...
+
+    def drop(self, key: str, now: datetime) -> None:
+        """A claimed email no longer wanted (the chat ended, the person is gone): never sent."""
+        ...
+
+    def unsent(self, before: datetime) -> list[str]:
+        """Keys owed or claimed before ``before`` and still not sent, failed or dropped."""
+        ...
+
+    def give_up(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
+        """Mark an email tried max_attempts times as failed; True the one time it happens."""
         ...
 
     def exhausted(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
@@ -113,6 +132,25 @@ class Letters(Protocol):
     def introduction(
         self, party: str, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer, key: str
     ) -> Email: ...
+
+    def meeting_change(
+        self,
+        letter: str,
+        party: str,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """The introductory chat's calendar entry changed ("invitation") or is off ("cancellation")."""
+        ...
+
+    def private_link(
+        self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
+    ) -> Email:
+        """A volunteer's sign-in link or a team's status link, carrying its fresh secret."""
+        ...
 
     def follow_up(
         self,

@@ -65,15 +65,15 @@ def _apart(at: datetime, config: MatchingConfig, busy: Sequence[datetime]) -> bo
     return all(abs(a - b.astimezone(UTC)) >= CHAT_LENGTH for a in ours for b in busy)
 
 
+def follow_up_times(intro_at: datetime, config: MatchingConfig) -> list[datetime]:
+    """When each follow-up chat falls: so many weeks after the introductory chat."""
+    # Weeks on the London wall clock: a chat at 14:00 stays at 14:00 across a clock change.
+    return [intro_at.astimezone(LONDON) + timedelta(weeks=weeks) for weeks in config.follow_up_weeks]
+
+
 def follow_ups_for(match: Match, config: MatchingConfig, now: datetime) -> list[FollowUp]:
     assert match.intro_at is not None
     return [
-        # Weeks on the London wall clock: a chat at 14:00 stays at 14:00 across a clock change.
-        FollowUp(
-            match_id=match.id,
-            sequence=i + 1,
-            due_at=match.intro_at.astimezone(LONDON) + timedelta(weeks=weeks),
-            created_at=now,
-        )
-        for i, weeks in enumerate(config.follow_up_weeks)
+        FollowUp(match_id=match.id, sequence=i + 1, due_at=due_at, created_at=now)
+        for i, due_at in enumerate(follow_up_times(match.intro_at, config))
     ]

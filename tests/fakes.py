@@ -61,17 +61,36 @@ class FakeDeliveries:
         self.claims: dict[str, tuple[str, datetime]] = {}
         self.attempts: dict[str, int] = {}
 
+    def owe(self, key: str, now: datetime) -> None:
+        assert key not in self.claims, f"owed twice: {key}"  # the table's unique key
+        self.claims[key] = ("owed", now)
+        self.attempts[key] = 0
+
     def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = 5) -> bool:
         held = self.claims.get(key)
         stale = held is not None and held[0] == "claimed" and held[1] < now - timedelta(seconds=lease_seconds)
-        if held is None or (stale and self.attempts[key] < max_attempts):
+        owed = held is not None and held[0] == "owed"
+        if held is None or ((stale or owed) and self.attempts[key] < max_attempts):
             self.claims[key] = ("claimed", now)
             self.attempts[key] = self.attempts.get(key, 0) + 1
             return True
         return False
 
+    def drop(self, key: str, now: datetime) -> None:
+        self.claims[key] = ("dropped", now)
+
+    def unsent(self, before: datetime) -> list[str]:
+        return [k for k, (status, at) in self.claims.items() if status in ("owed", "claimed") and at < before]
+
+    def give_up(self, key: str, max_attempts: int = 5) -> bool:
+        if self.claims.get(key, ("", now_utc()))[0] == "claimed" and self.attempts[key] >= max_attempts:
+            self.claims[key] = ("failed", self.claims[key][1])
+            return True
+        return False
+
     def exhausted(self, key: str, max_attempts: int = 5) -> bool:
-        return self.claims.get(key, ("", now_utc()))[0] == "claimed" and self.attempts.get(key, 0) >= max_attempts
+        status = self.claims.get(key, ("", now_utc()))[0]
+        return status in ("claimed", "failed") and self.attempts.get(key, 0) >= max_attempts
 
     def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
         self.claims[key] = ("sent", now)

@@ -40,6 +40,10 @@ NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. 09:30.")
 SHORT = [validate.Length(min=1, max=200), NOT_BLANK]
 LONG = validate.Length(max=4000)
+VENUE = validate.Length(max=300)
+# A meeting link people will click: web addresses only, never javascript: or the like.
+VIDEO_LINK = [validate.URL(schemes={"https", "http"}, error="Give a web address, like https://meet.example/abc."),
+              validate.Length(max=500)]  # fmt: skip
 
 
 def unique(values: list[Any]) -> None:
@@ -192,6 +196,8 @@ class TeamRequestIn(Schema):
     hours_per_month = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 200))
     duration_weeks = fields.Integer(allow_none=True, strict=True, validate=validate.Range(1, 104))
     notes = fields.String(allow_none=True, validate=LONG)
+    venue = fields.String(allow_none=True, validate=VENUE, metadata={"description": "Where the team meets."})
+    video_link = fields.String(allow_none=True, validate=VIDEO_LINK, metadata={"description": "The team's call link."})
 
     @validates_schema
     def _one_line_per_role(self, data: dict[str, Any], **_: Any) -> None:
@@ -213,6 +219,9 @@ class MatchOut(Schema):
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
     reject_reason = fields.String(allow_none=True)
     intro_at = fields.DateTime(allow_none=True)
+    venue = fields.String(allow_none=True)
+    video_link = fields.String(allow_none=True)
+    invite_sequence = fields.Integer(metadata={"description": "The chat's calendar revision (iCalendar SEQUENCE)."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -237,6 +246,8 @@ class TeamRequestOut(Schema):
     hours_per_month = fields.Integer(allow_none=True)
     duration_weeks = fields.Integer(allow_none=True)
     notes = fields.String(allow_none=True)
+    venue = fields.String(allow_none=True)
+    video_link = fields.String(allow_none=True)
     created_at = fields.DateTime()
     matches = fields.List(fields.Nested(MatchOut))
 
@@ -286,6 +297,19 @@ class ReasonIn(Schema):
     """Why a suggestion is turned down, or an involvement ends."""
 
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=1000), NOT_BLANK])
+
+
+class MeetingIn(Schema):
+    """The introductory chat's time and place; null clears the match's own venue or link."""
+
+    intro_at = fields.AwareDateTime(metadata={"description": "With its UTC offset, e.g. 2026-03-10T14:00:00+00:00."})
+    venue = fields.String(allow_none=True, validate=VENUE)
+    video_link = fields.String(allow_none=True, validate=VIDEO_LINK)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give intro_at, venue or video_link.", "_schema")
 
 
 class MatchIn(Schema):

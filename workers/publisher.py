@@ -17,15 +17,13 @@ TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
     "volunteer.updated": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # A coordinator excluded a suggestion's team for the volunteer: the rescore drops it.
     "volunteer.team_excluded": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
-    "match.approved": [
-        ("qimatch.send_introductions", lambda e: [e.match_id or ""]),
-        # The volunteer now has less capacity: their other suggestions may change.
-        ("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""]),
-    ],
+    # The volunteer now has less capacity: their other suggestions may change.
+    # (The introductions the approval owes go by their own email.owed events.)
+    "match.approved": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # A timeline entry only: the data carries codes, and nothing is sent.
     "match.suggestion_withdrawn": [],
-    "follow_up.invitation_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "invitation"])],
-    "follow_up.reminder_due": [("qimatch.send_follow_up", lambda e: [e.follow_up_id or "", "reminder"])],
+    # Every email, whoever owes it: the key names it (IDs only).
+    "email.owed": [("qimatch.send_email", lambda e: [str(e.data["key"])])],
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent
-from matcher.services import follow_ups, introductions, outbox, suggestions, volunteer_self
+from matcher.services import follow_ups, introductions, outbox, outgoing, suggestions, volunteer_self
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -43,17 +43,24 @@ def rescore_for_volunteer(volunteer_id: str) -> None:
 
 @celery_app.task(name="qimatch.send_introductions", **RETRY)
 def send_introductions(match_id: str) -> None:
-    s = services()
-    introductions.send_introductions(
-        s.uow(), s.mailer, s.letters, match_id, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
-    )
+    """Kept for messages queued before email.owed: each introduction now goes by send_email."""
+    for party in introductions.PARTIES:
+        send_email(introductions.delivery_key(match_id, party))
 
 
 @celery_app.task(name="qimatch.send_follow_up", **RETRY)
 def send_follow_up(follow_up_id: str, stage: str) -> None:
+    """Kept for messages queued before email.owed: each follow-up email now goes by send_email."""
+    for party in follow_ups.PARTIES:
+        send_email(follow_ups.delivery_key(follow_up_id, stage, party))
+
+
+@celery_app.task(name="qimatch.send_email", **RETRY)
+def send_email(key: str) -> None:
+    """One owed email, by its delivery key: claimed, written, sent, marked."""
     s = services()
-    follow_ups.send_follow_up(
-        s.uow(), s.mailer, s.letters, follow_up_id, stage, s.clock, s.settings.delivery_lease_seconds
+    outgoing.send_owed(
+        s.uow(), s.mailer, s.letters, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
     )
 
 
@@ -89,10 +96,8 @@ def relay_outbox() -> None:
 
 @celery_app.task(name="qimatch.sweep_stalled")
 def sweep_stalled() -> None:
-    """Emails a dead worker left unsent: queued again once their lease ran out."""
+    """Emails owed or claimed but left unsent (a dead worker, a lost message): queued again
+    once their lease ran out; given up, and shown on the timeline, after five tries."""
     s = services()
-    lease = s.settings.delivery_lease_seconds
-    for match_id in introductions.stalled_introductions(s.uow(), s.clock, lease):
-        send_introductions.delay(match_id)
-    for follow_up_id, stage in follow_ups.stalled_follow_ups(s.uow(), s.clock, lease):
-        send_follow_up.delay(follow_up_id, stage)
+    for key in outgoing.stalled(s.uow(), s.clock, s.settings.delivery_lease_seconds):
+        send_email.delay(key)

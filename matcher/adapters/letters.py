@@ -8,6 +8,7 @@ template is its ``Subject:``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 from matcher import domain
 from matcher.adapters import ics
+from matcher.adapters.clock import SystemClock
 from matcher.config import Settings
-from matcher.ports import Attachment, Email
-from matcher.scheduling import LONDON
+from matcher.ports import Attachment, Clock, Email
+from matcher.scheduling import LONDON, follow_up_times
+from matcher.services.links import VOLUNTEER_LINK_TTL
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
 MODE_WORDS = {"in_person": "in person", "video": "by video call", "phone": "by phone"}
@@ -33,8 +36,62 @@ def when(moment: Any) -> str:
     return local.strftime("%A %-d %B %Y at %H:%M")
 
 
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%A %-d %B")
+
+
+def relative_day(moment: datetime, now: datetime) -> str:
+    """ "today", "tomorrow" or "on Thursday 5 March": the chat's day as the reader sees it
+    when the letter is written (London dates, not 24-hour spans)."""
+    days = (moment.astimezone(LONDON).date() - now.astimezone(LONDON).date()).days
+    return {0: "today", 1: "tomorrow"}.get(days, f"on {day_of(moment)}")
+
+
+def weeks(n: int) -> str:
+    return "1 week" if n == 1 else f"{n} weeks"
+
+
+def team_phrase(team_name: str) -> str:
+    """How a sentence names a team: "Ward 5 team" stays so, "Pharmacy" becomes "Pharmacy team".
+
+    Templates write "the {{ team_phrase }}", so a name ending in "team" is not doubled.
+    """
+    name = " ".join(team_name.split())
+    if name.lower().startswith("the "):
+        name = name[4:]
+    return name if name.split()[-1].lower() in ("team", "teams") else f"{name} team"
+
+
+def intro_uid(match: domain.Match) -> str:
+    # One calendar entry per introductory chat, for life: updates and cancellations name it.
+    return f"introduction-{match.id}@qimatch"
+
+
+def chat_mode(match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> str:
+    """How the chat is held: a way both use, preferring the one whose place is known
+    (a video link, a venue), then video, which needs no travel."""
+    shared = [m for m in request.modes if m in volunteer.modes] or request.modes
+    if "video" in shared and (match.video_link or (request.video_link and not match.venue)):
+        return "video"
+    if "in_person" in shared and (match.venue or (request.venue and not match.video_link)):
+        return "in_person"
+    return "video" if "video" in shared else shared[0]
+
+
+def place(match: domain.Match, request: domain.TeamRequest, mode: str) -> str | None:
+    """Where the chat is: the match's own venue or link, else the request's; a video
+    chat prefers the link, any other the venue."""
+    venue = match.venue or request.venue
+    link = match.video_link or request.video_link
+    if match.venue or match.video_link:
+        venue, link = match.venue, match.video_link  # the coordinator's arrangement wins whole
+    return (link or venue) if mode == "video" else (venue or link)
+
+
 class TemplateLetters:
-    def __init__(self, settings: Settings, role_labels: Callable[[], dict[str, str]] = dict) -> None:
+    def __init__(
+        self, settings: Settings, role_labels: Callable[[], dict[str, str]] = dict, clock: Clock | None = None
+    ) -> None:
         loaders = [FileSystemLoader(str(SHIPPED))]
         if settings.template_dir:
             loaders.insert(0, FileSystemLoader(str(settings.template_dir)))
@@ -44,13 +101,17 @@ class TemplateLetters:
         )
         self.settings = settings
         self.role_labels = role_labels
+        # Words like "today" and the invitation's DTSTAMP depend on when a letter is written.
+        self.clock: Clock = clock or SystemClock()
 
-    def _render(self, name: str, to: str, key: str, context: dict[str, Any], ics_bytes: bytes | None) -> Email:
+    def _render(
+        self, name: str, to: str, key: str, context: dict[str, Any], ics_bytes: bytes | None, method: str = ics.REQUEST
+    ) -> Email:
         text = self.text_env.get_template(f"{name}.txt").render(**context)
         first, _, body = text.partition("\n")
         subject = first.removeprefix("Subject:").strip()
         html = self.html_env.get_template(f"{name}.html").render(**context)
-        attachments = (Attachment("invite.ics", "text/calendar; method=REQUEST", ics_bytes),) if ics_bytes else ()
+        attachments = (Attachment("invite.ics", f"text/calendar; method={method}", ics_bytes),) if ics_bytes else ()
         return Email(
             to=to,
             subject=subject,
@@ -61,8 +122,7 @@ class TemplateLetters:
         )
 
     def _context(self, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> dict[str, Any]:
-        shared = [m for m in request.modes if m in volunteer.modes] or request.modes
-        mode = "video" if "video" in shared else shared[0]
+        mode = chat_mode(match, request, volunteer)
         return {
             "match": match,
             "request": request,
@@ -70,25 +130,38 @@ class TemplateLetters:
             "volunteer_first_name": volunteer.first_name,
             "role_label": self.role_labels().get(match.role, match.role.replace("_", " ")),
             "intro_mode": MODE_WORDS.get(mode, mode),
-            "follow_up_weeks": self.settings.matching.follow_up_weeks[0]
-            if self.settings.matching.follow_up_weeks
-            else 0,
+            "place": place(match, request, mode),
+            "team_phrase": team_phrase(request.team_name),
             "base_url": self.settings.base_url,
         }
 
     def _invite(
-        self, uid: str, start: Any, summary: str, request: domain.TeamRequest, volunteer: domain.Volunteer, mode: str
+        self,
+        uid: str,
+        start: Any,
+        summary: str,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        context: dict[str, Any],
+        sequence: int = 0,
+        method: str = ics.REQUEST,
     ) -> bytes:
+        description = f'An informal chat about the QI project "{request.project_title}".'
+        link = context["match"].video_link or request.video_link
+        if link:
+            description += f"\nVideo call: {link}"
         return ics.invitation(
             uid=uid,
             start=start,
             minutes=self.settings.matching.intro_minutes,
             summary=summary,
-            description=f'An informal chat about the QI project "{request.project_title}".',
+            description=description,
             organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
             attendees=[(request.contact_name, request.contact_email), (volunteer.name, volunteer.email)],
-            location=mode,
-            stamp=start,
+            location=context["place"] or context["intro_mode"],
+            stamp=self.clock.now(),
+            sequence=sequence,
+            method=method,
         )
 
     def introduction(
@@ -97,16 +170,70 @@ class TemplateLetters:
         assert match.intro_at is not None
         context = self._context(match, request, volunteer)
         context["intro_when"] = when(match.intro_at)
+        # The first check-in as scheduled: so many weeks after the introductory chat, not after today.
+        config = self.settings.matching
+        first = follow_up_times(match.intro_at, config)[:1]
+        context["first_check_in"] = day_of(first[0]) if first else None
+        context["check_in_after"] = weeks(config.follow_up_weeks[0]) if first else None
         invite = self._invite(
-            f"introduction-{match.id}@qimatch",
+            intro_uid(match),
             match.intro_at,
             f"Introductory chat: {request.project_title}",
             request,
             volunteer,
-            context["intro_mode"],
+            context,
+            sequence=match.invite_sequence,
         )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"introduction_{party}", to, key, context, invite)
+
+    def meeting_change(
+        self,
+        letter: str,
+        party: str,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """The introductory chat moved or changed place ("invitation"), or is off ("cancellation")."""
+        assert match.intro_at is not None
+        context = self._context(match, request, volunteer)
+        context.update(
+            intro_when=when(match.intro_at),
+            party=party,
+            greeting_name=request.contact_name if party == "team" else volunteer.first_name,
+            other_name=volunteer.first_name if party == "team" else request.contact_name,
+        )
+        method = ics.CANCEL if letter == "cancellation" else ics.REQUEST
+        invite = self._invite(
+            intro_uid(match),
+            match.intro_at,
+            f"Introductory chat: {request.project_title}",
+            request,
+            volunteer,
+            context,
+            sequence=sequence,
+            method=method,
+        )
+        to = request.contact_email if party == "team" else volunteer.email
+        return self._render(f"meeting_{letter}", to, key, context, invite, method)
+
+    def private_link(
+        self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
+    ) -> Email:
+        base = self.settings.base_url
+        if isinstance(subject, domain.Volunteer):
+            context: dict[str, Any] = {
+                "first_name": subject.first_name,
+                "link": f"{base}/v/{secret}",
+                "new_link": f"{base}/link",
+                "days": VOLUNTEER_LINK_TTL.days,
+            }
+            return self._render("private_link_volunteer", subject.email, key, context, None)
+        context = {"request": subject, "link": f"{base}/team/status/{secret}", "new_link": f"{base}/link"}
+        return self._render("private_link_team", subject.contact_email, key, context, None)
 
     def follow_up(
         self,
@@ -119,21 +246,31 @@ class TemplateLetters:
         key: str,
     ) -> Email:
         context = self._context(match, request, volunteer)
+        chat_day = relative_day(follow_up.due_at, self.clock.now())
         context.update(
             follow_up=follow_up,
             party=party,
             chat_when=when(follow_up.due_at),
+            chat_day=chat_day,
+            # "today at 16:00", or the full date when it is further off.
+            chat_day_when=f"{chat_day} at {follow_up.due_at.astimezone(LONDON):%H:%M}"
+            if chat_day in ("today", "tomorrow")
+            else f"on {when(follow_up.due_at)}",
             greeting_name=request.contact_name if party == "team" else volunteer.first_name,
         )
         invite = None
-        if stage == "invitation":
+        method = ics.CANCEL if stage == "cancellation" else ics.REQUEST
+        if stage in ("invitation", "cancellation"):
             invite = self._invite(
                 f"follow-up-{follow_up.id}@qimatch",
                 follow_up.due_at,
                 f"Follow-up chat {follow_up.sequence}: {request.project_title}",
                 request,
                 volunteer,
-                context["intro_mode"],
+                context,
+                # A follow-up's invitation is never changed, only cancelled: one revision.
+                sequence=1 if stage == "cancellation" else 0,
+                method=method,
             )
         to = request.contact_email if party == "team" else volunteer.email
-        return self._render(f"follow_up_{stage}", to, key, context, invite)
+        return self._render(f"follow_up_{stage}", to, key, context, invite, method)

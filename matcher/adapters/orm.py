@@ -136,6 +136,8 @@ team_requests = Table(
     Column("hours_per_month", Integer),
     Column("duration_weeks", Integer),
     Column("notes", Text),
+    Column("venue", String(300)),
+    Column("video_link", String(500)),
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Column("contact_email_key", String(320), index=True),
@@ -157,6 +159,9 @@ matches = Table(
     Column("reject_reason", Text),
     Column("decided_by", String(32)),
     Column("intro_at", TZ),
+    Column("venue", String(300)),
+    Column("video_link", String(500)),
+    Column("invite_sequence", Integer, nullable=False, default=0, server_default="0"),
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     # Rule 9 held by the database too: one match per volunteer per request.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,8 +94,13 @@ class SqlDeliveries:
     lease has run out.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], owner: SqlUnitOfWork) -> None:
         self.session_factory = session_factory
+        self.owner = owner
+
+    def owe(self, key: str, now: datetime) -> None:
+        # In the use case's own transaction, with its outbox event: both or neither.
+        self.owner.session.execute(insert(orm.deliveries).values(key=key, status="owed", attempts=0, claimed_at=now))
 
     def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
         with self.session_factory() as s:
@@ -106,15 +111,39 @@ class SqlDeliveries:
             except IntegrityError:
                 s.rollback()
             stale = now - timedelta(seconds=lease_seconds)
+            c = orm.deliveries.c
             result = s.execute(
                 update(orm.deliveries)
                 .where(
-                    orm.deliveries.c.key == key,
-                    orm.deliveries.c.status == "claimed",
-                    orm.deliveries.c.claimed_at < stale,
-                    orm.deliveries.c.attempts < max_attempts,
+                    c.key == key,
+                    or_(c.status == "owed", and_(c.status == "claimed", c.claimed_at < stale)),
+                    c.attempts < max_attempts,
                 )
-                .values(claimed_at=now, attempts=orm.deliveries.c.attempts + 1)
+                .values(status="claimed", claimed_at=now, attempts=c.attempts + 1)
+            )
+            s.commit()
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def drop(self, key: str, now: datetime) -> None:
+        with self.session_factory() as s:
+            s.execute(update(orm.deliveries).where(orm.deliveries.c.key == key).values(status="dropped", sent_at=now))
+            s.commit()
+
+    def unsent(self, before: datetime) -> list[str]:
+        c = orm.deliveries.c
+        with self.session_factory() as s:
+            rows = s.scalars(
+                select(c.key).where(c.status.in_(["owed", "claimed"]), c.claimed_at < before).order_by(c.id)
+            )
+            return list(rows)
+
+    def give_up(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
+        c = orm.deliveries.c
+        with self.session_factory() as s:
+            result = s.execute(
+                update(orm.deliveries)
+                .where(c.key == key, c.status == "claimed", c.attempts >= max_attempts)
+                .values(status="failed")
             )
             s.commit()
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -133,7 +162,7 @@ class SqlDeliveries:
             row = s.execute(
                 select(orm.deliveries.c.status, orm.deliveries.c.attempts).where(orm.deliveries.c.key == key)
             ).first()
-            return row is not None and row.status == "claimed" and row.attempts >= max_attempts
+            return row is not None and row.status in ("claimed", "failed") and row.attempts >= max_attempts
 
     def is_sent(self, key: str) -> bool:
         with self.session_factory() as s:
@@ -149,7 +178,7 @@ class SqlUnitOfWork:
     ) -> None:
         self.session_factory = session_factory
         self.on_commit = on_commit
-        self.deliveries = SqlDeliveries(session_factory)
+        self.deliveries = SqlDeliveries(session_factory, self)
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self.session_factory()

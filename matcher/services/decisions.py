@@ -21,6 +21,7 @@ from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, clashes, screen
 from matcher.scoring import score_pair
+from matcher.services import introductions
 from matcher.services.suggestions import open_counts, standings, withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
@@ -52,6 +53,8 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     match.decided_by = coordinator.id
     match.updated_at = now
     uow.events.add(Event.of_match("match.approved", match, now, by=coordinator.id, role=match.role))
+    # Owed with the approval itself: a worker sends them, and the sweep finds them if it dies.
+    introductions.owe_introductions(uow, match, now)
     if volunteer.preferred_contact == "phone":
         # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
         uow.events.add(Event.of_match("volunteer.call_requested", match, now, route="phone"))

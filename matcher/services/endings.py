@@ -21,18 +21,21 @@ from matcher.domain import (
 )
 from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
+from matcher.services import follow_ups, meetings
 from matcher.services.suggestions import open_counts, withdraw_suggestion
 from matcher.services.visibility import visible_match, visible_request
 
 
 def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, reopen: bool = True) -> None:
     """Inside a unit of work: close one approved or introduced match."""
+    # Before the status changes: whether the chat is in anyone's calendar depends on it.
+    meetings.cancel_invitation(uow, match, now)
     match.status = MatchStatus.CLOSED
     match.updated_at = now
     uow.events.add(Event.of_match("match.closed", match, now, reason=reason))
-    for follow_up in uow.follow_ups.where(match_id=match.id, status=[FollowUpStatus.SCHEDULED, FollowUpStatus.INVITED]):
-        follow_up.status = FollowUpStatus.CANCELLED
-        uow.events.add(Event("follow_up.cancelled", now, match_id=match.id, follow_up_id=follow_up.id))
+    for follow_up in uow.follow_ups.where(match_id=match.id, status=list(FollowUpStatus.TO_COME)):
+        if follow_up.due_at > now:  # a chat already held is not cancelled after the fact
+            follow_ups.cancel(uow, follow_up, now)
     request = uow.requests.get(match.team_request_id, for_update=True)
     if not reopen or request is None or request.status != RequestStatus.FILLED:
         return

@@ -2,30 +2,32 @@
 
 Nothing days ahead waits in the broker: the dispatcher runs every minute,
 moves each due row on by a conditional state change in the same transaction as
-its outbox event, and the send task re-checks that the chat is still wanted.
+the emails it owes, and the worker sending each re-checks that the chat is still wanted.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
     Event,
     FollowUp,
     FollowUpStatus,
+    Match,
     MatchStatus,
     RequestStatus,
     VolunteerStatus,
 )
-from matcher.ports import Clock, Letters, Mailer, UnitOfWork
+from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
+from matcher.services import deliveries
 
-INVITATION, REMINDER = "invitation", "reminder"
+INVITATION, REMINDER, CANCELLATION = "invitation", "reminder", "cancellation"
 PARTIES = ("team", "volunteer")
 
 
 def delivery_key(follow_up_id: str, stage: str, party: str) -> str:
-    return f"follow_up:{follow_up_id}:{stage}:{party}"
+    return deliveries.key("follow_up", follow_up_id, stage, party)
 
 
 def _still_wanted(uow: UnitOfWork, follow_up: FollowUp) -> bool:
@@ -69,6 +71,8 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
                 follow_up.status, follow_up.invited_at = FollowUpStatus.INVITED, now
             else:
                 follow_up.status, follow_up.reminded_at = FollowUpStatus.REMINDED, now
+            for party in PARTIES:
+                deliveries.owe(uow, delivery_key(follow_up.id, stage, party), now)
             uow.events.add(
                 Event(
                     f"follow_up.{stage}_due",
@@ -83,6 +87,83 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
     return counts
 
 
+def send_follow_up_letter(
+    uow: UnitOfWork,
+    mailer: Mailer,
+    letters: Letters,
+    follow_up_id: str,
+    stage: str,
+    party: str,
+    clock: Clock,
+    lease_seconds: int,
+) -> int:
+    """One party's invitation or reminder, if still owed and the chat still wanted; 1 if it went now."""
+    key = delivery_key(follow_up_id, stage, party)
+    found: list[tuple[FollowUp, Match]] = []
+
+    def compose() -> Email | None:
+        with uow:
+            follow_up = uow.follow_ups.get(follow_up_id)
+            if follow_up is None:
+                return None
+            if stage == CANCELLATION:
+                return _cancellation(follow_up)
+            if follow_up.status == FollowUpStatus.CANCELLED:
+                return None
+            if not _still_wanted(uow, follow_up):
+                # Ended since it was dispatched: cancel it, so nothing more is owed for it.
+                follow_up.status = FollowUpStatus.CANCELLED
+                uow.events.add(
+                    Event("follow_up.cancelled", clock.now(), match_id=follow_up.match_id, follow_up_id=follow_up.id)
+                )
+                uow.commit()
+                return None
+            match = uow.matches.get(follow_up.match_id)
+            assert match is not None
+            request = uow.requests.get(match.team_request_id)
+            volunteer = uow.volunteers.get(match.volunteer_id)
+            assert request is not None and volunteer is not None
+        found.append((follow_up, match))
+        return letters.follow_up(stage, party, follow_up, match, request, volunteer, key)
+
+    def _cancellation(follow_up: FollowUp) -> Email | None:
+        # Inside compose's unit of work: the chat is off, so it is not "still wanted" by design.
+        match = uow.matches.get(follow_up.match_id)
+        assert match is not None
+        request = uow.requests.get(match.team_request_id)
+        volunteer = uow.volunteers.get(match.volunteer_id)
+        assert request is not None and volunteer is not None
+        if party == "volunteer" and volunteer.email.endswith("@invalid"):
+            return None  # erased: no address left to write to
+        found.append((follow_up, match))
+        return letters.follow_up(stage, party, follow_up, match, request, volunteer, key)
+
+    def sent(at: datetime) -> Event:
+        follow_up, match = found[0]
+        return Event(
+            "email.sent",
+            at,
+            match_id=match.id,
+            follow_up_id=follow_up.id,
+            data={"letter": f"follow_up_{stage}", "to": party, "sequence": follow_up.sequence},
+        )
+
+    return int(deliveries.deliver(uow, mailer, key, compose, clock, lease_seconds, sent))
+
+
+def cancel(uow: UnitOfWork, follow_up: FollowUp, now: datetime) -> None:
+    """Inside a unit of work, as an involvement ends: a chat still to come will not happen.
+
+    One whose invitation went out is taken out of both calendars too.
+    """
+    invited = follow_up.status in (FollowUpStatus.INVITED, FollowUpStatus.REMINDED)
+    follow_up.status = FollowUpStatus.CANCELLED
+    uow.events.add(Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id))
+    if invited:
+        for party in PARTIES:
+            deliveries.owe(uow, delivery_key(follow_up.id, CANCELLATION, party), now)
+
+
 def send_follow_up(
     uow: UnitOfWork,
     mailer: Mailer,
@@ -92,60 +173,8 @@ def send_follow_up(
     clock: Clock,
     lease_seconds: int,
 ) -> int:
-    with uow:
-        follow_up = uow.follow_ups.get(follow_up_id)
-        if follow_up is None or follow_up.status == FollowUpStatus.CANCELLED:
-            return 0
-        if not _still_wanted(uow, follow_up):
-            # Ended since it was dispatched: cancel it, so the sweep stops asking.
-            follow_up.status = FollowUpStatus.CANCELLED
-            uow.events.add(
-                Event("follow_up.cancelled", clock.now(), match_id=follow_up.match_id, follow_up_id=follow_up.id)
-            )
-            uow.commit()
-            return 0
-        match = uow.matches.get(follow_up.match_id)
-        assert match is not None
-        request = uow.requests.get(match.team_request_id)
-        volunteer = uow.volunteers.get(match.volunteer_id)
-        assert request is not None and volunteer is not None
-
-    sent = 0
-    for party in PARTIES:
-        key = delivery_key(follow_up.id, stage, party)
-        if not uow.deliveries.claim(key, clock.now(), lease_seconds):
-            continue
-        email = letters.follow_up(stage, party, follow_up, match, request, volunteer, key)
-        mailer.send(email)
-        uow.deliveries.mark_sent(key, email.message_id, clock.now())
-        sent += 1
-        with uow:
-            uow.events.add(
-                Event(
-                    "email.sent",
-                    clock.now(),
-                    match_id=match.id,
-                    follow_up_id=follow_up.id,
-                    data={"letter": f"follow_up_{stage}", "to": party, "sequence": follow_up.sequence},
-                )
-            )
-            uow.commit()
-    return sent
-
-
-def stalled_follow_ups(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[tuple[str, str]]:
-    """Dispatched follow-ups whose emails have not all gone out after a lease."""
-    cutoff = clock.now() - timedelta(seconds=lease_seconds)
-    stalled = []
-    with uow:
-        for f in uow.follow_ups.where(status=[FollowUpStatus.INVITED, FollowUpStatus.REMINDED]):
-            stage, at = (INVITATION, f.invited_at) if f.status == FollowUpStatus.INVITED else (REMINDER, f.reminded_at)
-            if at is not None and at < cutoff:
-                stalled.append((f.id, stage))
-    return [
-        (fid, stage)
-        for fid, stage in stalled
-        if not all(uow.deliveries.is_sent(delivery_key(fid, stage, p)) for p in PARTIES)
-        # Given up after MAX_ATTEMPTS: not re-queued every minute for ever.
-        and not any(uow.deliveries.exhausted(delivery_key(fid, stage, p)) for p in PARTIES)
-    ]
+    """Both parties' emails for one stage; returns how many went now."""
+    return sum(
+        send_follow_up_letter(uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds)
+        for party in PARTIES
+    )

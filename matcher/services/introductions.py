@@ -1,20 +1,76 @@
-"""Introducing a team and a volunteer once a match is approved: each email exactly once."""
+"""Introducing a team and a volunteer once a match is approved: each email exactly once.
+
+Approval owes both introductions (``owe_introductions``, in its transaction);
+a worker sends each through the one delivery path, and the second to go
+marks the match introduced and schedules its follow-up chats.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 
 from matcher.config import MatchingConfig
-from matcher.domain import Event, MatchStatus, RequestStatus, VolunteerStatus
-from matcher.ports import Clock, Letters, Mailer, UnitOfWork
+from matcher.domain import Event, Match, MatchStatus, RequestStatus, VolunteerStatus
+from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
 from matcher.scheduling import follow_ups_for
+from matcher.services import deliveries
 from matcher.services.chats import schedule_introduction
 
 PARTIES = ("team", "volunteer")
 
 
 def delivery_key(match_id: str, party: str) -> str:
-    return f"introduction:{match_id}:{party}"
+    return deliveries.key("introduction", match_id, party)
+
+
+def owe_introductions(uow: UnitOfWork, match: Match, now: datetime) -> None:
+    """Inside the approval's unit of work: both introductions are owed."""
+    for party in PARTIES:
+        deliveries.owe(uow, delivery_key(match.id, party), now)
+
+
+def send_introduction(
+    uow: UnitOfWork,
+    mailer: Mailer,
+    letters: Letters,
+    match_id: str,
+    party: str,
+    clock: Clock,
+    config: MatchingConfig,
+    lease_seconds: int,
+) -> int:
+    """Send one party's introduction if it is still owed and still wanted; 1 if it went now.
+
+    Safe to run twice or concurrently: the email is claimed under its key
+    before sending, and the claim is committed before the SMTP conversation.
+    """
+    key = delivery_key(match_id, party)
+    sent_match: list[Match] = []
+
+    def compose() -> Email | None:
+        with uow:
+            # Locked: two first sends agree on one introductory chat time.
+            match = uow.matches.get(match_id, for_update=True)
+            if match is None or match.status not in MatchStatus.COMMITTED:
+                return None
+            request = uow.requests.get(match.team_request_id)
+            volunteer = uow.volunteers.get(match.volunteer_id)
+            assert request is not None and volunteer is not None
+            if request.status == RequestStatus.CLOSED or volunteer.status == VolunteerStatus.WITHDRAWN:
+                return None
+            if match.intro_at is None:
+                schedule_introduction(uow, match, request, volunteer, config, clock)
+                uow.commit()
+        sent_match.append(match)
+        return letters.introduction(party, match, request, volunteer, key)
+
+    def sent(at: datetime) -> Event:
+        return Event.of_match("email.sent", sent_match[0], at, letter="introduction", to=party)
+
+    went = deliveries.deliver(uow, mailer, key, compose, clock, lease_seconds, sent)
+    if all(uow.deliveries.is_sent(delivery_key(match_id, p)) for p in PARTIES):
+        _mark_introduced(uow, match_id, clock, config)
+    return int(went)
 
 
 def send_introductions(
@@ -26,46 +82,16 @@ def send_introductions(
     config: MatchingConfig,
     lease_seconds: int,
 ) -> int:
-    """Send whichever introductions are still unsent; returns how many went now.
-
-    Safe to run twice or concurrently: each email is claimed under its key
-    before sending, and the claim is committed before the SMTP conversation.
-    """
-    with uow:
-        match = uow.matches.get(match_id)
-        if match is None or match.status not in MatchStatus.COMMITTED:
-            return 0
-        request = uow.requests.get(match.team_request_id)
-        volunteer = uow.volunteers.get(match.volunteer_id)
-        assert request is not None and volunteer is not None
-        if request.status == RequestStatus.CLOSED or volunteer.status == VolunteerStatus.WITHDRAWN:
-            return 0
-        if match.intro_at is None:
-            schedule_introduction(uow, match, request, volunteer, config, clock)
-            uow.commit()
-
-    sent = 0
-    for party in PARTIES:
-        key = delivery_key(match.id, party)
-        if not uow.deliveries.claim(key, clock.now(), lease_seconds):
-            continue  # sent already, or another worker holds a fresh claim
-        email = letters.introduction(party, match, request, volunteer, key)
-        mailer.send(email)
-        uow.deliveries.mark_sent(key, email.message_id, clock.now())
-        sent += 1
-        with uow:
-            uow.events.add(Event.of_match("email.sent", match, clock.now(), letter="introduction", to=party))
-            uow.commit()
-
-    if all(uow.deliveries.is_sent(delivery_key(match.id, p)) for p in PARTIES):
-        _mark_introduced(uow, match_id, clock, config)
-    return sent
+    """Both parties' introductions, one after the other; returns how many went now."""
+    return sum(
+        send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds) for party in PARTIES
+    )
 
 
 def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: MatchingConfig) -> None:
     now = clock.now()
     with uow:
-        match = uow.matches.get(match_id)
+        match = uow.matches.get(match_id, for_update=True)
         if match is None or match.status != MatchStatus.APPROVED:
             return  # another run got here first
         match.status = MatchStatus.INTRODUCED
@@ -83,28 +109,3 @@ def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: Match
                 )
             )
         uow.commit()
-
-
-def stalled_introductions(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[str]:
-    """Approved matches whose introductions have not all gone out after a lease:
-    a worker died, or a message was lost. The sweep sends them again.
-
-    An email tried MAX_ATTEMPTS times is given up: the match's timeline says so
-    (once), so the coordinator can reach the person another way.
-    """
-    now = clock.now()
-    cutoff = now - timedelta(seconds=lease_seconds)
-    with uow:
-        waiting = [m for m in uow.matches.where(status=MatchStatus.APPROVED) if m.updated_at and m.updated_at < cutoff]
-    again = []
-    for match in waiting:
-        failed = [p for p in PARTIES if uow.deliveries.exhausted(delivery_key(match.id, p))]
-        if not failed:
-            again.append(match.id)
-            continue
-        with uow:
-            if not uow.events.count(match_id=match.id, kind="email.failed"):
-                for party in failed:
-                    uow.events.add(Event.of_match("email.failed", match, now, letter="introduction", to=party))
-                uow.commit()
-    return again

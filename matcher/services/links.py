@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from matcher.domain import AccessToken, Event, RequestStatus, TokenPurpose, normalise_email
-from matcher.ports import Clock, Email, Mailer, Repository, UnitOfWork
+from matcher.domain import AccessToken, Event, RequestStatus, TeamRequest, TokenPurpose, Volunteer, normalise_email
+from matcher.ports import Clock, Email, Letters, Mailer, Repository, UnitOfWork
+from matcher.services import deliveries
 from matcher.services.intake import live_volunteer_with_email
 
 VOLUNTEER_LINK_TTL = timedelta(days=7)
@@ -147,32 +147,51 @@ class LinkSent:
     subject_id: str
 
 
-def send_private_link(
+def owe_private_link(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock) -> str:
+    """Record that a fresh link is owed to a volunteer or a team; a worker issues and sends it.
+
+    The secret is made only when the email is written, so it never waits in a
+    table or a broker message; each asking is its own email.
+    """
+    key = deliveries.key("private_link", purpose, subject_id, secrets.token_hex(8))
+    with uow:
+        deliveries.owe(uow, key, clock.now())
+        uow.commit()
+    return key
+
+
+def send_owed_link(
     uow: TokenUnitOfWork,
     mailer: Mailer,
-    compose: Callable[[str, str, str], Email | None],
-    purpose: str,
-    subject_id: str,
+    letters: Letters,
+    delivery_key: str,
     clock: Clock,
-) -> bool:
-    """Issue a fresh link and email it; ``compose(purpose, subject_id, secret)`` writes the email.
+    lease_seconds: int,
+) -> int:
+    """Issue the owed link and email it (a worker task); 1 if it went now."""
+    _, (purpose, subject_id, _nonce) = deliveries.letter_of(delivery_key)
 
-    Takes IDs only, so it can run in a worker as well as in a web request.
-    """
-    secret = issue(uow, purpose, subject_id, clock)
-    email = compose(purpose, subject_id, secret)
-    if email is None:
-        return False
-    mailer.send(email)
-    with uow:
-        event = Event("email.sent", clock.now(), data={"letter": purpose, "to": "self"})
+    def compose() -> Email | None:
+        subject: Volunteer | TeamRequest | None
+        with uow:
+            if purpose == TokenPurpose.VOLUNTEER_LINK:
+                subject = uow.volunteers.get(subject_id)
+            else:
+                subject = uow.requests.get(subject_id)
+        if subject is None or getattr(subject, "status", None) in ("withdrawn", "closed"):
+            return None  # gone since it was asked for: no link to a page that is no more
+        secret = issue(uow, purpose, subject_id, clock)
+        return letters.private_link(purpose, subject, secret, delivery_key)
+
+    def sent(at: datetime) -> Event:
+        event = Event("email.sent", at, data={"letter": purpose, "to": "self"})
         if purpose == TokenPurpose.VOLUNTEER_LINK:
             event.volunteer_id = subject_id
         else:
             event.team_request_id = subject_id
-        uow.events.add(event)
-        uow.commit()
-    return True
+        return event
+
+    return int(deliveries.deliver(uow, mailer, delivery_key, compose, clock, lease_seconds, sent))
 
 
 def subjects_for_email(uow: UnitOfWork, address: str) -> list[LinkSent]:

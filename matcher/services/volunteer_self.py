@@ -141,6 +141,11 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
                 "role": m.role,
                 "status": m.status,
                 "introductory_chat": _iso(m.intro_at),
+                # Where they were told it is: the match's own place, else the team's.
+                "introductory_chat_place": m.venue
+                or m.video_link
+                or requests[m.team_request_id].venue
+                or requests[m.team_request_id].video_link,
                 "follow_up_chats": [
                     {"sequence": f.sequence, "at": _iso(f.due_at), "status": f.status}
                     for f in uow.follow_ups.where(match_id=m.id, order_by="sequence")

@@ -178,3 +178,10 @@ def processes(stack_env: dict[str, str], tmp_path: Path, clean: None) -> Iterato
     procs = Processes(stack_env, tmp_path)
     yield procs
     procs.stop_all()
+
+
+@pytest.fixture
+def worker(processes: Processes) -> Processes:
+    """A real Celery worker: the pages only record that an email is owed; the worker sends it."""
+    processes.worker()
+    return processes

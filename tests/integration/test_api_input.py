@@ -85,6 +85,8 @@ MALFORMED: list[tuple[str, str, dict[str, Any], str]] = [
     ("blank name", "volunteers", OFFER(name="   "), "name"),
     ("slot of the wrong type", "volunteers", OFFER(availability=[5]), "availability.0"),
     ("blank project title", "team-requests", REQUEST(project_title=" "), "project_title"),
+    ("video link not a web address", "team-requests", REQUEST(video_link="javascript:alert(1)"), "video_link"),
+    ("oversized venue", "team-requests", REQUEST(venue="v" * 301), "venue"),
 ]
 
 
@@ -226,3 +228,38 @@ def test_closing_a_match_and_a_request_through_the_api(app, services) -> None:
     assert client.post(f"/api/v1/matches/{made.json['id']}/approve", headers=auth).status_code == 409
     ended = client.post(f"/api/v1/team-requests/{request_id}/close", headers=auth)
     assert ended.status_code == 200 and ended.json["status"] == "closed"
+
+
+def test_the_introductory_chat_is_arranged_through_the_api(app, services) -> None:
+    client = app.test_client()
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "a long passphrase", ["tower_hamlets"], services.clock
+    )
+    token = client.post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": "a long passphrase"})
+    auth = {"Authorization": f"Bearer {token.json['token']}"}
+    volunteer_id = client.post("/api/v1/volunteers", json=factories.offer()).json["id"]
+    asked = factories.team_request(venue="Ward 5 office", video_link="https://meet.example/ward5")
+    request_id = client.post("/api/v1/team-requests", json=asked).json["id"]
+    shown = client.get(f"/api/v1/team-requests/{request_id}", headers=auth).json
+    assert (shown["venue"], shown["video_link"]) == ("Ward 5 office", "https://meet.example/ward5")
+    match_id = client.post(
+        "/api/v1/matches",
+        json={"team_request_id": request_id, "volunteer_id": volunteer_id, "role": "focus_group"},
+        headers=auth,
+    ).json["id"]
+    before = row_counts(services)
+    for body, field in (
+        ({"intro_at": "2020-01-01T10:00:00+00:00"}, "intro_at"),  # in the past
+        ({"intro_at": "2030-01-01T10:00:00"}, "intro_at"),  # no UTC offset: which 10:00?
+        ({"video_link": "ftp://x"}, "video_link"),
+    ):
+        refused = client.post(f"/api/v1/matches/{match_id}/meeting", json=body, headers=auth)
+        assert refused.status_code == 422 and field in refused.json["errors"], refused.json
+    assert row_counts(services) == before
+    set_ = client.post(
+        f"/api/v1/matches/{match_id}/meeting",
+        json={"intro_at": "2030-01-08T14:30:00+00:00", "venue": "Room 2"},
+        headers=auth,
+    )
+    assert set_.status_code == 200, set_.json
+    assert (set_.json["venue"], set_.json["intro_at"][:16]) == ("Room 2", "2030-01-08T14:30")

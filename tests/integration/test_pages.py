@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from matcher.bootstrap import Services
 from matcher.domain import MatchStatus
 from matcher.services import coordinators, suggestions
+from tests.integration.conftest import Processes, eventually
 from tests.services import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -69,9 +70,8 @@ def request_form(**overrides: Any) -> dict[str, Any]:
     return form
 
 
-def link_in(smtp: SmtpSink, address: str, path: str) -> str:
-    mails = smtp.to(address)
-    assert mails, f"no email to {address}"
+def link_in(smtp: SmtpSink, address: str, path: str, count: int = 1) -> str:
+    mails = eventually(lambda: len(found := smtp.to(address)) >= count and found, seconds=30)
     text = mails[-1].part("text/plain").decode()
     found = re.search(r"http://qimatch\.test(" + re.escape(path) + r"[A-Za-z0-9_\-]+)", text)
     assert found, text
@@ -113,8 +113,24 @@ def test_forms_without_csrf_token_are_refused(app) -> None:
     assert client.post("/coordinator/sign-in", data={"email": "a@b.c", "password": "x"}).status_code == 400
 
 
+def test_the_page_only_records_the_email_and_a_worker_sends_it_once(
+    app, services: Services, smtp: SmtpSink, processes: Processes
+) -> None:
+    client = app.test_client()
+    page = client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
+    assert page.status_code == 303 and page.headers["Location"].endswith("/volunteer/thanks?sent=yes")
+    assert smtp.received == []  # nothing was sent from the web request
+    with services.uow() as uow:
+        owed = uow.session.execute(__import__("sqlalchemy").text("select key, status from deliveries")).all()
+    assert [(k.split(":")[0], status) for k, status in owed] == [("private_link", "owed")]
+    processes.worker()
+    link_in(smtp, "amina@example.org", "/v/")
+    eventually(lambda: services.uow().deliveries.is_sent(owed[0][0]), seconds=10)
+    assert len(smtp.to("amina@example.org")) == 1
+
+
 def test_volunteer_link_survives_a_look_is_used_once_and_opens_the_page(
-    app, services: Services, smtp: SmtpSink
+    app, services: Services, smtp: SmtpSink, worker: Processes
 ) -> None:
     client = app.test_client()
     page = client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
@@ -160,7 +176,7 @@ def test_volunteer_link_survives_a_look_is_used_once_and_opens_the_page(
     assert browser.get("/me").status_code == 302  # the session ended on the server
 
 
-def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: SmtpSink) -> None:
+def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: SmtpSink, worker: Processes) -> None:
     client = app.test_client()
     client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
     answers = []
@@ -170,10 +186,25 @@ def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: Sm
         answers.append(answer)
     assert [a.status_code for a in answers] == [303, 303]
     assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    link_in(smtp, "amina@example.org", "/v/", count=2)
     assert len(smtp.to("amina@example.org")) == 2 and not smtp.to("nobody@example.org")
 
 
-def test_team_request_by_form_then_its_private_status_page(app, services: Services, smtp: SmtpSink) -> None:
+def test_the_team_form_asks_a_team_for_roles_in_a_teams_words(app) -> None:
+    client = app.test_client()
+    none_asked = {f"roles.{code}": "0" for code in ("focus_group",)}
+    page = client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request"), **none_asked))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422
+    error = re.search(r'id="f-roles-error"[^>]*>(.*?)</p>', html, re.S)
+    assert error, html
+    assert "you would like to be involved" not in html  # the volunteers' words
+    assert "how many people" in error.group(1).lower()
+
+
+def test_team_request_by_form_then_its_private_status_page(
+    app, services: Services, smtp: SmtpSink, worker: Processes
+) -> None:
     client = app.test_client()
     bad = client.post(
         "/team/request", data=request_form(csrf_token=csrf(client, "/team/request"), **{"roles.focus_group": "40"})
@@ -239,6 +270,24 @@ def test_coordinator_signs_in_sees_reasons_and_approves(app, services: Services)
     assert approved.status_code == 303
     with services.uow() as uow:
         assert uow.matches.get(match.id).status == MatchStatus.APPROVED
+    # The introductory chat's time and place, from the match page's form (London wall clock).
+    page = client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    assert 'name="venue"' in page and 'name="intro_at"' in page
+    arranged = client.post(
+        f"/coordinator/matches/{match.id}/meeting",
+        data={"csrf_token": token, "intro_at": "2030-07-02T15:30", "venue": "Room 2, Mile End", "video_link": ""},
+    )
+    assert arranged.status_code == 303
+    refused = client.post(
+        f"/coordinator/matches/{match.id}/meeting",
+        data={"csrf_token": token, "intro_at": "2030-07-02T15:30", "video_link": "not a link"},
+    )
+    assert refused.status_code == 303
+    assert "Not saved (video link)" in client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    with services.uow() as uow:
+        arranged_match = uow.matches.get(match.id)
+        assert arranged_match.venue == "Room 2, Mile End" and arranged_match.video_link is None
+        assert arranged_match.intro_at.isoformat() == "2030-07-02T14:30:00+00:00"  # 15:30 in summer time
     for path in (
         "/coordinator/requests?status=filled&role=focus_group",
         f"/coordinator/requests/{request_id}",
@@ -322,7 +371,9 @@ def test_reject_needs_a_reason_and_match_someone_else_takes_an_alternate(app, se
     assert client.get("/coordinator/requests/not-a-request").status_code == 404
 
 
-def test_volunteer_edits_their_offer_then_asks_for_erasure(app, services: Services, smtp: SmtpSink) -> None:
+def test_volunteer_edits_their_offer_then_asks_for_erasure(
+    app, services: Services, smtp: SmtpSink, worker: Processes
+) -> None:
     client = app.test_client()
     client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
     link = link_in(smtp, "amina@example.org", "/v/")

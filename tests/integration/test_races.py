@@ -70,9 +70,13 @@ def test_a_rescore_running_during_an_approval_never_undoes_it(services: Services
     config, clock = services.settings.matching, services.clock
     for _ in range(6):
         intake.register_volunteer(services.uow(), factories.offer(max_commitments=5), clock)
-    for _ in range(8):
+    for hour in range(9, 17):
+        # Each team meets at its own hour on Tuesdays, so rule 10 (time_clash) leaves people free for the next.
+        slot = {"day": "tue", "start": f"{hour:02d}:00", "end": f"{hour + 1:02d}:00"}
         request = intake.submit_request(
-            services.uow(), factories.team_request(roles=[{"role": "focus_group", "count": 2}]), clock
+            services.uow(),
+            factories.team_request(roles=[{"role": "focus_group", "count": 2}], meeting_slots=[slot]),
+            clock,
         )
         suggestions.suggest_for_request(services.uow(), request.id, config, clock)
         with services.uow() as uow:

@@ -58,3 +58,26 @@ def test_sessions_lapse_when_idle_and_end_at_sign_out() -> None:
     links.end_session(u, t, clock)  # type: ignore[arg-type]
     assert links.session_subject(u, t, TokenPurpose.COORDINATOR_SESSION, clock) is None  # type: ignore[arg-type]
     assert timedelta(minutes=30) == links.SESSION_IDLE
+
+
+def test_a_private_link_is_owed_by_the_request_and_sent_once_by_the_worker(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from matcher.adapters.letters import TemplateLetters
+    from matcher.config import MatchingConfig, Settings
+    from matcher.services import intake, outgoing
+    from tests import factories
+    from tests.fakes import FakeMailer
+
+    u, clock, mailer = uow(), FakeClock(), FakeMailer()
+    letters = TemplateLetters(Settings.from_env({"QIMATCH_DATA_DIR": str(tmp_path), "QIMATCH_SECRET_KEY": "k"}))
+    volunteer = intake.register_volunteer(u, factories.offer(name="Amina Begum"), clock)
+    keys = [links.owe_private_link(u, TokenPurpose.VOLUNTEER_LINK, volunteer.id, clock) for _ in range(2)]  # type: ignore[arg-type]
+    assert mailer.sent == [] and not list(u.access_tokens.rows)  # type: ignore[attr-defined]
+    owed = [e.data["key"] for e in u.events.where(kind="email.owed")]
+    assert owed == keys and len(set(keys)) == 2  # asking twice is two emails
+    for key in keys * 2:  # the worker's task, run twice for each
+        outgoing.send_owed(u, mailer, letters, key, clock, MatchingConfig(), 60)
+    assert [e.to for e in mailer.sent] == [volunteer.email] * 2
+    assert len({e.message_id for e in mailer.sent}) == 2
+    secret = mailer.sent[0].text.split("/v/")[1].split()[0]
+    assert links.peek(u, secret, TokenPurpose.VOLUNTEER_LINK, clock) is not None  # type: ignore[arg-type]
+    assert mailer.sent[0].subject == "Your involvement offer: your private link"

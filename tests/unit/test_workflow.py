@@ -12,7 +12,7 @@ from matcher.adapters.letters import TemplateLetters
 from matcher.config import MatchingConfig, Settings
 from matcher.domain import Coordinator, FollowUpStatus, MatchStatus, RequestStatus
 from matcher.errors import Conflict, NotFound
-from matcher.services import decisions, endings, follow_ups, intake, introductions, queries, suggestions
+from matcher.services import decisions, endings, follow_ups, intake, introductions, outgoing, queries, suggestions
 from tests import factories
 from tests.fakes import FakeClock, FakeMailer, FakeUnitOfWork
 
@@ -204,7 +204,7 @@ def test_a_send_that_failed_is_retried_without_repeating_the_one_that_went(uow, 
     introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
     assert len(mailer.sent) == 1
     clock.advance(seconds=LEASE + 1)
-    assert introductions.stalled_introductions(uow, clock, LEASE) == [match.id]
+    assert outgoing.stalled(uow, clock, LEASE) == [introductions.delivery_key(match.id, "volunteer")]
     introductions.send_introductions(uow, mailer, letters, match.id, clock, CONFIG, LEASE)
     assert len({e.message_id for e in mailer.sent}) == len(mailer.sent) == 2
     assert match.status == MatchStatus.INTRODUCED
@@ -351,16 +351,18 @@ def test_an_email_that_keeps_failing_is_given_up_and_shown_on_the_timeline(uow, 
         def send(self, email) -> None:  # type: ignore[no-untyped-def]
             raise ConnectionError("550 mailbox unavailable")
 
+    keys = [introductions.delivery_key(match.id, party) for party in ("team", "volunteer")]
     for _ in range(5):
         clock.advance(seconds=LEASE + 1)
-        assert introductions.stalled_introductions(uow, clock, LEASE) == [match.id]
-        with pytest.raises(ConnectionError):
-            introductions.send_introductions(uow, Refusing(), letters, match.id, clock, CONFIG, LEASE)
+        assert sorted(outgoing.stalled(uow, clock, LEASE)) == keys
+        for key in keys:  # each email is its own worker task
+            with pytest.raises(ConnectionError):
+                outgoing.send_owed(uow, Refusing(), letters, key, clock, CONFIG, LEASE)
     clock.advance(seconds=LEASE + 1)
-    assert introductions.stalled_introductions(uow, clock, LEASE) == []
-    assert introductions.stalled_introductions(uow, clock, LEASE) == []
+    assert outgoing.stalled(uow, clock, LEASE) == []
+    assert outgoing.stalled(uow, clock, LEASE) == []
     failed = uow.events.where(match_id=match.id, kind="email.failed")
-    assert [e.data["to"] for e in failed] == ["team"]
+    assert sorted(e.data["to"] for e in failed) == ["team", "volunteer"]  # once each
 
 
 def test_matching_someone_else_turns_the_suggestion_down_only_if_the_new_match_stands(uow, clock, coordinator) -> None:

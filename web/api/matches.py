@@ -7,11 +7,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import decisions, endings, queries
+from matcher.services import decisions, endings, meetings, queries
 from web.auth import current_coordinator
 from web.context import services
 from web.paging import paged
-from web.schemas import MatchDetailOut, MatchIn, MatchListArgs, MatchOut, ReasonIn
+from web.schemas import MatchDetailOut, MatchIn, MatchListArgs, MatchOut, MeetingIn, ReasonIn
 
 blp = Blueprint("matches", __name__, url_prefix="/api/v1/matches", description="Suggested and approved matches")
 
@@ -62,6 +62,17 @@ class Approve(MethodView):
     def post(self, match_id: str) -> Any:
         s = services()
         return decisions.approve(s.uow(), match_id, current_coordinator(), s.clock)
+
+
+@blp.route("/<match_id>/meeting")
+class Meeting(MethodView):
+    @blp.arguments(MeetingIn)
+    @blp.response(200, MatchOut)
+    def post(self, body: dict[str, Any], match_id: str) -> Any:
+        """Set the introductory chat's time, venue or video link. Once the introductions have
+        gone, both parties get an updated calendar invitation (same UID, next SEQUENCE)."""
+        s = services()
+        return meetings.set_meeting(s.uow(), match_id, current_coordinator(), body, s.clock, s.settings.matching)
 
 
 @blp.route("/<match_id>/close")

@@ -50,6 +50,8 @@ EVENT_WORDS = {
     "match.closed": "Closed",
     "match.suggestion_withdrawn": "Suggestion withdrawn",
     "email.sent": "Email sent",
+    "email.failed": "Email given up after five tries; reach them another way",
+    "match.meeting_changed": "Introductory chat changed",
     "follow_up.scheduled": "Follow-up chat scheduled",
     "follow_up.invitation_due": "Follow-up invitation due",
     "follow_up.reminder_due": "Follow-up reminder due",
@@ -107,7 +109,7 @@ def describe(event: Any) -> str:
             words += ": the volunteer " + "; ".join(REASONS.get(r, r.replace("_", " ")) for r in data["rules"])
     elif event.kind == "match.closed" and data.get("reason"):
         words += f" ({data['reason'].replace('_', ' ')})"
-    elif event.kind == "email.sent":
+    elif event.kind in ("email.sent", "email.failed"):
         words += f": {str(data.get('letter', '')).replace('_', ' ')} to {data.get('to', '')}"
     elif event.kind.startswith("follow_up.") and data.get("sequence"):
         words += f" (chat {data['sequence']})"

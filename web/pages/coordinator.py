@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -14,7 +14,8 @@ from marshmallow import ValidationError
 
 from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
 from matcher.errors import Conflict, Forbidden, Invalid, NotFound, QimatchError, Unauthorised
-from matcher.services import coordinators, decisions, programme, queries
+from matcher.scheduling import LONDON
+from matcher.services import coordinators, decisions, meetings, programme, queries
 from matcher.services.visibility import AreaNotCovered
 from web.limits import limiter
 from web.pages import forms
@@ -32,7 +33,7 @@ from web.pages.common import (
     services,
     uow,
 )
-from web.schemas import ListArgs, ReasonIn
+from web.schemas import ListArgs, MeetingIn, ReasonIn
 
 bp = page_blueprint("coordinator", "/coordinator")
 
@@ -281,7 +282,32 @@ def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
         timeline=view.timeline,
         follow_ups=view.follow_ups,
         weights=s.settings.matching.weights,
+        london=LONDON,
     )
+
+
+@bp.post("/matches/<match_id>/meeting")
+@coordinator_required
+def match_meeting(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    """The introductory chat's time and place; a change after the introductions updates both calendars."""
+    s = services()
+    form = {name: (request.form.get(name) or "").strip() for name in ("intro_at", "venue", "video_link")}
+    data: dict[str, object] = {"venue": form["venue"] or None, "video_link": form["video_link"] or None}
+    if form["intro_at"]:
+        try:  # a datetime-local field: the London wall clock
+            data["intro_at"] = datetime.fromisoformat(form["intro_at"]).replace(tzinfo=LONDON).isoformat()
+        except ValueError:
+            data["intro_at"] = form["intro_at"]  # the schema names it
+    body, errors = forms.load(MeetingIn(), data)
+    try:
+        if body is not None:
+            meetings.set_meeting(s.uow(), match_id, coordinator, body, s.clock, s.settings.matching)
+            flash("Saved. If the introductions have gone, both get an updated calendar invitation.")
+    except Invalid as exc:
+        errors = exc.errors
+    for field, messages in errors.items():
+        flash(f"Not saved ({field.replace('_', ' ')}): " + " ".join(messages))
+    return redirect(url_for("coordinator.match_page", match_id=match_id), 303)
 
 
 @bp.get("/calendar")

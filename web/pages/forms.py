@@ -42,6 +42,14 @@ PLAIN: dict[str, str] = {
     "start_date": "Enter a date, like 2026-05-01.",
     "until": "Enter a date, like 2026-05-01.",
     "reason": "Say briefly why this suggestion is not right.",
+    "venue": "Keep the meeting place to 300 characters.",
+    "intro_at": "Enter a date and time, like 2026-05-01 14:00.",
+}
+# The team request form shares field names with the volunteers' form but speaks to a team.
+TEAM_WORDS: dict[str, str] = {
+    **PLAIN,
+    "roles": "Enter how many people you need in at least one role.",
+    "modes": "Choose at least one way your team meets.",
 }
 GENERIC = (
     "Missing data for required field.",
@@ -52,11 +60,11 @@ GENERIC = (
 )
 
 
-def _plain(field: str, message: str) -> str:
+def _plain(field: str, message: str, words: dict[str, str]) -> str:
     key = re.sub(r"\.\d+\.", ".", field)  # availability.0.end -> availability.end
     if message.startswith(GENERIC):
-        if field in PLAIN:
-            return PLAIN[field]
+        if field in words:
+            return words[field]
         if key.endswith((".start", ".end")):
             return "Use 24-hour time, like 09:30."
         if key.endswith(".day"):
@@ -64,18 +72,20 @@ def _plain(field: str, message: str) -> str:
     return message
 
 
-def errors_of(exc: ValidationError) -> dict[str, list[str]]:
+def errors_of(exc: ValidationError, words: dict[str, str] = PLAIN) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for field, messages in flatten(exc.messages).items():
-        out[field] = list(dict.fromkeys(_plain(field, m) for m in messages))
+        out[field] = list(dict.fromkeys(_plain(field, m, words) for m in messages))
     return out
 
 
-def load(schema: Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+def load(
+    schema: Schema, data: dict[str, Any], words: dict[str, str] = PLAIN
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
     try:
         return schema.load(data), {}
     except ValidationError as exc:
-        return None, errors_of(exc)
+        return None, errors_of(exc, words)
 
 
 def _text(form: MultiDict[str, str], name: str) -> str | None:
@@ -158,6 +168,8 @@ def request_fields(form: MultiDict[str, str], role_codes: Iterable[str]) -> dict
     _put(data, "hours_per_month", _int(form, "hours_per_month"))
     _put(data, "duration_weeks", _int(form, "duration_weeks"))
     _put(data, "notes", _text(form, "notes"))
+    _put(data, "venue", _text(form, "venue"))
+    _put(data, "video_link", _text(form, "video_link"))
     return data
 
 

@@ -14,7 +14,6 @@ from web.limits import limiter
 from web.pages import faq as faq_text
 from web.pages import forms
 from web.pages.common import begin_session, no_store, page_blueprint, services, uow
-from web.pages.mail import LinkLetters, send_link
 from web.schemas import TeamRequestIn, VolunteerIn
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def volunteer_sign_up() -> ResponseReturnValue:
                 # The address has an offer: its owner gets their private link to change it, and
                 # the page answers as for a new offer, so it does not tell whether the address is known.
                 volunteer_id = known.volunteer_id
-            sent = _send(TokenPurpose.VOLUNTEER_LINK, volunteer_id)
+            sent = _owe_link(TokenPurpose.VOLUNTEER_LINK, volunteer_id)
             return redirect(url_for("public.volunteer_thanks", sent="yes" if sent else "no"), 303)
     response = current_app.make_response(
         (render_template("public/volunteer_sign_up.html", form=request.form, errors=errors), 422 if errors else 200)
@@ -73,13 +72,14 @@ def volunteer_thanks() -> ResponseReturnValue:
     return render_template("public/volunteer_thanks.html", sent=request.args.get("sent") != "no")
 
 
-def _send(purpose: str, subject_id: str) -> bool:
-    # Sent from the request, after the offer is committed: if the mail server is
-    # down the offer is kept, and the page says how to ask for the link again.
+def _owe_link(purpose: str, subject_id: str) -> bool:
+    # The request only records that the link is owed; a worker issues and sends it.
+    # If even that fails the offer is kept, and the page says how to ask for the link again.
     try:
-        return send_link(services(), uow(), purpose, subject_id)
+        links.owe_private_link(uow(), purpose, subject_id, services().clock)
+        return True
     except Exception:  # noqa: BLE001
-        log.warning("private link email not sent (purpose %s)", purpose, exc_info=True)
+        log.warning("private link email not recorded (purpose %s)", purpose, exc_info=True)
         return False
 
 
@@ -99,11 +99,11 @@ def team_request() -> ResponseReturnValue:
     if request.method == "POST":
         data = forms.request_fields(request.form, _role_codes())
         asked = [r["role"] for r in data["roles"]]
-        request_in, errors = forms.load(TeamRequestIn(), data)
+        request_in, errors = forms.load(TeamRequestIn(), data, forms.TEAM_WORDS)
         if request_in is not None:
             s = services()
             stored = intake.submit_request(s.uow(), request_in, s.clock)
-            sent = _send(TokenPurpose.REQUEST_STATUS, stored.id)
+            sent = _owe_link(TokenPurpose.REQUEST_STATUS, stored.id)
             return redirect(url_for("public.team_thanks", sent="yes" if sent else "no"), 303)
         # "roles.1.count" names a row of the list built above; the form names it by its role.
         for key in [k for k in errors if k.startswith("roles.") and k.count(".") == 2]:
@@ -157,18 +157,15 @@ def new_link() -> ResponseReturnValue:
         response = redirect(url_for("public.link_sent"), 303)
 
         # The same answer, at the same speed, whether or not the address is known:
-        # the lookup and any email happen after the response has gone.
-        def send_later() -> None:
+        # the lookup and the owed emails are recorded after the response has gone.
+        def owe_later() -> None:
             try:
-                letters = LinkLetters(s)
                 for found in links.subjects_for_email(s.uow(), address):
-                    links.send_private_link(
-                        s.uow(), s.mailer, letters.compose, found.purpose, found.subject_id, s.clock
-                    )
+                    links.owe_private_link(s.uow(), found.purpose, found.subject_id, s.clock)
             except Exception:  # noqa: BLE001
-                log.warning("new private link not sent", exc_info=True)
+                log.warning("new private link not recorded", exc_info=True)
 
-        response.call_on_close(send_later)
+        response.call_on_close(owe_later)
         return response
     return render_template("public/new_link.html", form={}, errors={}, expired=request.args.get("expired"))
 

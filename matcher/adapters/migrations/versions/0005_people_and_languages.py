@@ -42,7 +42,7 @@ from alembic import op
 from matcher.taxonomy import STARTING_TERMS
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,63 @@
+"""Which use case sends an owed email, by its delivery key: what the worker's
+``send_email`` task and the stalled sweep both call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from matcher.config import MatchingConfig
+from matcher.domain import TokenPurpose
+from matcher.ports import Clock, Letters, Mailer, UnitOfWork
+from matcher.services import deliveries, follow_ups, introductions, links, meetings
+
+
+def send_owed(
+    uow: UnitOfWork,
+    mailer: Mailer,
+    letters: Letters,
+    delivery_key: str,
+    clock: Clock,
+    config: MatchingConfig,
+    lease_seconds: int,
+) -> int:
+    """Send the email under ``delivery_key`` if it is still owed; returns how many went."""
+    letter, ids = deliveries.letter_of(delivery_key)
+    if letter == "introduction":
+        match_id, party = ids
+        return introductions.send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds)
+    if letter == "follow_up":
+        follow_up_id, stage, party = ids
+        return follow_ups.send_follow_up_letter(
+            uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds
+        )
+    if letter == "private_link":
+        return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter in (meetings.UPDATE, meetings.CANCELLATION):
+        return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    raise ValueError(f"no sender for {letter!r} emails")
+
+
+def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
+    """The timeline an email belongs on, for the sweep's ``email.failed`` event."""
+    letter, ids = deliveries.letter_of(delivery_key)
+    to = ids[-1] if ids[-1] in ("team", "volunteer") else "self"
+    fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
+    with uow:
+        if letter == "private_link":
+            purpose, subject_id = ids[0], ids[1]
+            fields["volunteer_id" if purpose == TokenPurpose.VOLUNTEER_LINK else "team_request_id"] = subject_id
+            return fields
+        match_id = ids[0]
+        if letter == "follow_up":
+            follow_up = uow.follow_ups.get(ids[0])
+            fields["follow_up_id"] = ids[0]
+            match_id = follow_up.match_id if follow_up else ""
+        match = uow.matches.get(match_id)
+    if match is not None:
+        fields.update(match_id=match.id, team_request_id=match.team_request_id, volunteer_id=match.volunteer_id)
+    return fields
+
+
+def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[str]:
+    """Every kind of email left unsent past its lease, for the sweep to queue again."""
+    return deliveries.stalled(uow, clock, lease_seconds, lambda k: about(uow, k))
