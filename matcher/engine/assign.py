@@ -449,6 +449,11 @@ def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignmen
         violations = _clashes_held(pairing, result)
         if not violations:
             break
+        if not rounds:
+            # Once anyone clashes, every volunteer's candidate requests that all meet at
+            # once become a group in one go (a constraint of the problem: nothing is lost),
+            # so moving one person does not push the next into a clash, round after round.
+            groups = _clique_groups(pairing, edges)
         rounds += 1
         for col, requests in violations.items():
             merged += _group(pairing, groups.setdefault(col, []), requests)
@@ -487,6 +492,51 @@ def _clashes_held(pairing: Pairing, result: Assignment) -> dict[int, set[int]]:
                 if pairing.requests_clash(a, b):
                     out.setdefault(int(cols[lo]), set()).update((a, b))
     return out
+
+
+def _clique_groups(pairing: Pairing, edges: Edges) -> ClashGroups:
+    """Per volunteer, each set of their candidate requests whose meetings all overlap each other.
+
+    The clash graph of every volunteer's candidate requests, split into connected
+    components; a component that is a clique is a group. Components that are not
+    cliques are left to ``keep_apart``'s rounds.
+    """
+    req = pairing.requests
+    n_req = len(req.ids)
+    pair_key = np.unique(edges.cols * n_req + req.row_request[edges.rows])  # (volunteer, request), sorted
+    col, request = pair_key // n_req, pair_key % n_req
+    first = np.searchsorted(col, col)  # each node's volunteer's first node
+    size = np.bincount(first, minlength=len(col))[first]
+    a_parts, b_parts = [], []
+    for k in np.unique(size[size > 1]).tolist():  # every pair within a volunteer's nodes, by group size
+        starts = np.unique(first[size == k])
+        i, j = np.triu_indices(k, 1)
+        a_parts.append((starts[:, None] + i[None, :]).reshape(-1))
+        b_parts.append((starts[:, None] + j[None, :]).reshape(-1))
+    if not a_parts:
+        return {}
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    hit = pairing.requests_clash_many(request[a], request[b])
+    a, b = a[hit], b[hit]
+    label = np.arange(len(col))
+    while True:  # connected components by label propagation (components are small)
+        low = np.minimum(label[a], label[b])
+        before = label.copy()
+        np.minimum.at(label, a, low)
+        np.minimum.at(label, b, low)
+        label = label[label]
+        if np.array_equal(label, before):
+            break
+    nodes = np.bincount(label, minlength=len(col))
+    inside = np.bincount(label[a], minlength=len(col))
+    clique = (nodes >= 2) & (inside == nodes * (nodes - 1) // 2)
+    groups: ClashGroups = {}
+    order = np.argsort(label, kind="stable")
+    at = np.searchsorted(label[order], np.arange(len(col)))
+    for root in np.flatnonzero(clique).tolist():
+        members = order[at[root] : at[root] + nodes[root]]
+        groups.setdefault(int(col[root]), []).append(frozenset(request[members].tolist()))
+    return groups
 
 
 def _group(pairing: Pairing, groups: list[frozenset[int]], requests: set[int]) -> int:

@@ -181,16 +181,31 @@ class Pairing:
         """Yield (demand rows, scores) blocks in row order; a broken hard rule scores -inf."""
         yield from in_threads(lambda rows: self.block(rows, columns), self.row_chunks(columns))
 
-    def requests_clash(self, a: int, b: int) -> bool:
-        """Rule 10 between two requests (indices): one of a's meeting slots overlaps one of b's."""
+    @property
+    def slot_overlap(self) -> np.ndarray:
+        """bool (slots + 1, slots + 1): meeting slot i overlaps slot j; the last row and column (padding) never."""
         if self._slot_overlap is None:
             day, start, end = (np.array([s[k] for s in self.requests.slots], dtype=np.int64) for k in range(3))
-            self._slot_overlap = (
-                (day[:, None] == day[None, :]) & (start[:, None] < end[None, :]) & (start[None, :] < end[:, None])
-            )
-        lists = self.requests.slot_lists
-        sa, sb = lists[a][lists[a] >= 0], lists[b][lists[b] >= 0]
-        return bool(len(sa) and len(sb) and self._slot_overlap[np.ix_(sa, sb)].any())
+            n = len(day)
+            out = np.zeros((n + 1, n + 1), dtype=bool)
+            same_day = day[:, None] == day[None, :]
+            out[:n, :n] = same_day & (start[:, None] < end[None, :]) & (start[None, :] < end[:, None])
+            self._slot_overlap = out
+        return self._slot_overlap
+
+    def requests_clash(self, a: int, b: int) -> bool:
+        """Rule 10 between two requests (indices): one of a's meeting slots overlaps one of b's."""
+        return bool(self.requests_clash_many(np.array([a]), np.array([b]))[0])
+
+    def requests_clash_many(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``requests_clash`` for aligned arrays of request indices."""
+        overlap = self.slot_overlap
+        lists = self.requests.slot_lists  # -1 padding picks the never-overlapping last row
+        hit = np.zeros(len(a), dtype=bool)
+        for i in range(lists.shape[1]):
+            for j in range(lists.shape[1]):
+                hit |= overlap[lists[a, i], lists[b, j]]
+        return hit
 
     @property
     def grid(self) -> Grid:
