@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.engine.candidates import Edges
-from matcher.engine.score import Pairing, exact_scores
+from matcher.engine.grid import Pairing, exact_scores
 
 
 @dataclass

@@ -4,6 +4,6 @@ Pure functions over numpy arrays; no framework imports. Start at
 ``propose_all`` (every open request at once) or ``matcher.proposals.propose_for_request``.
 """
 
-from matcher.engine.propose import Outcome, encode, propose_all, run
+from matcher.engine.pipeline import Outcome, encode, propose_all, run
 
 __all__ = ["Outcome", "encode", "propose_all", "run"]

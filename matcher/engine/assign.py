@@ -37,7 +37,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
-from matcher.engine.score import Pairing, in_sorted, in_threads
+from matcher.engine.grid import Pairing, in_sorted, in_threads
 from matcher.scoring import SCALE, fairness_fraction, weighted_micros
 
 

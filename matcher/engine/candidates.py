@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.engine.score import Pairing, exact_scores, in_threads
+from matcher.engine.grid import Pairing, exact_scores, in_threads
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy as np
 from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest
 from matcher.engine.encode import encode_requests, encode_volunteers
-from matcher.engine.score import Pairing, rounded
+from matcher.engine.grid import Pairing, rounded
 from matcher.proposals import Candidate
 
 

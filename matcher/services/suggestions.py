@@ -20,7 +20,7 @@ from matcher.domain import (
     WithdrawalReason,
     slots,
 )
-from matcher.engine.propose import propose_all
+from matcher.engine.pipeline import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.proposals import Candidate, Proposal

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from matcher.config import MatchingConfig
-from matcher.engine import score as score_module
+from matcher.engine import grid as score_module
 from matcher.engine.incremental import score_offer
-from matcher.engine.propose import encode
+from matcher.engine.pipeline import encode
 from matcher.generate import generate
 from matcher.proposals import Candidate
 

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher.config import MatchingConfig
+from matcher.engine import grid as score_module
 from matcher.engine import run
-from matcher.engine import score as score_module
 from matcher.engine.candidates import prune
-from matcher.engine.propose import encode
+from matcher.engine.pipeline import encode
 from matcher.generate import generate
 from matcher.proposals import Candidate
 

@@ -10,7 +10,7 @@ import pytest
 from matcher.config import MatchingConfig
 from matcher.engine import run
 from matcher.engine.candidates import prune
-from matcher.engine.propose import encode
+from matcher.engine.pipeline import encode
 from matcher.generate import generate
 from matcher.proposals import Candidate
 from matcher.rules import Standing

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from matcher.config import MatchingConfig
 from matcher.engine import encode
-from matcher.engine.score import FACTORS, rounded
+from matcher.engine.grid import FACTORS, rounded
 from matcher.generate import generate
 from matcher.proposals import Candidate
 from matcher.rules import Standing, screen

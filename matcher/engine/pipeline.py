@@ -18,7 +18,7 @@ from matcher.domain import TeamRequest
 from matcher.engine.assign import Assignment, assign
 from matcher.engine.candidates import Edges, everything, prune
 from matcher.engine.encode import Vocabularies, encode_requests, encode_volunteers
-from matcher.engine.score import FACTORS, Pairing, in_sorted, rounded_all
+from matcher.engine.grid import FACTORS, Pairing, in_sorted, rounded_all
 from matcher.proposals import Candidate, Proposal
 
 
