@@ -100,6 +100,14 @@ class Settings:
     delivery_lease_seconds: int = 120
     token_hours: int = 12
     matching: MatchingConfig = field(default_factory=MatchingConfig)
+    # Redis: seconds before an unacknowledged task is delivered again.
+    visibility_timeout: int = 3600
+    # How often beat runs the outbox relay, the follow-up dispatcher and email sweep, the whole-programme solve.
+    relay_seconds: float = 5.0
+    dispatch_seconds: float = 60.0
+    assign_seconds: float = 900.0
+    # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust.
+    proxy_hops: int = 0
 
     @property
     def broker_dir(self) -> Path:
@@ -125,10 +133,21 @@ class Settings:
             data_dir=data_dir,
             template_dir=Path(template_dir) if template_dir else None,
             delivery_lease_seconds=int(env.get("QIMATCH_DELIVERY_LEASE_SECONDS") or 120),
-            matching=MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG")),
+            matching=matching_from_env(env),
+            visibility_timeout=int(env.get("QIMATCH_VISIBILITY_TIMEOUT") or 3600),
+            relay_seconds=float(env.get("QIMATCH_RELAY_SECONDS") or 5),
+            dispatch_seconds=float(env.get("QIMATCH_DISPATCH_SECONDS") or 60),
+            assign_seconds=float(env.get("QIMATCH_ASSIGN_SECONDS") or 900),
+            proxy_hops=int(env.get("QIMATCH_PROXY_HOPS") or 0),
         )
         values.update(overrides)
         return cls(**values)
+
+
+def matching_from_env(env: dict[str, str] | None = None) -> MatchingConfig:
+    """Only the matching settings (``QIMATCH_MATCHING_CONFIG``): what an offline batch needs."""
+    env = dict(os.environ if env is None else env)
+    return MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -65,7 +64,7 @@ def create_app(
 
     pages.register(app)
 
-    proxies = int(os.environ.get("QIMATCH_PROXY_HOPS", "0"))
+    proxies = settings.proxy_hops
     if proxies:
         # Behind a reverse proxy: the client's address and scheme from its headers, so
         # rate limits count people, not the proxy, and https is recognised.

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from matcher.config import MatchingConfig, Settings
+from matcher.config import Settings, matching_from_env
 
 
 def _celery(*args: str) -> list[str]:
@@ -179,7 +179,7 @@ def match(
             on_bad_line=on_bad_line,  # type: ignore[arg-type]
             progress=progress,
             # Only the matching settings: an offline batch needs no database, key or data folder.
-            config=MatchingConfig.from_file(os.environ.get("QIMATCH_MATCHING_CONFIG")),
+            config=matching_from_env(),
             warn=lambda line: click.echo(f"bad line: {line}", err=True),
         )
     except BatchRefused as refused:

@@ -9,8 +9,6 @@ Reliability settings, and why:
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 
 from matcher.config import Settings
@@ -32,7 +30,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         remote_control = False  # the filesystem transport has no broadcast
     if settings.broker_url.startswith(("redis://", "rediss://")):
         # How long an unacknowledged message waits before Redis hands it out again.
-        transport_options["visibility_timeout"] = int(os.environ.get("QIMATCH_VISIBILITY_TIMEOUT", "3600"))
+        transport_options["visibility_timeout"] = settings.visibility_timeout
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -42,7 +40,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_transport_options=transport_options,
-        beat_schedule=beat_schedule(),
+        beat_schedule=beat_schedule(settings),
         timezone="Europe/London",
         worker_hijack_root_logger=False,
         worker_enable_remote_control=remote_control,
