@@ -7,6 +7,7 @@ so a worker reacting to one submission never rescores everybody.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest
 from matcher.engine.encode import encode_requests, encode_volunteers
 from matcher.engine.grid import Pairing, rounded
+from matcher.engine.pipeline import encode
 from matcher.proposals import Candidate
 
 
@@ -37,6 +39,24 @@ def _ranked(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> list[Pair]:
         out.append(Pair(req.ids[int(req.row_request[row])], vol.ids[int(cols[k])], req.row_role[row], score, named))
     out.sort(key=lambda p: (-p.score, p.team_request_id, p.volunteer_id, p.role))
     return out
+
+
+def requests_for_offer(
+    requests: Sequence[TeamRequest], candidate: Candidate, config: MatchingConfig
+) -> list[str]:
+    """Ids of the requests this offer passes every hard rule for, in at least one of their roles.
+
+    One column of the grid: the requests are encoded with the one volunteer, so a
+    changed offer is checked against every open request at numpy's speed, by the
+    very rules (and the very code) that score it.
+    """
+    every_role = {r.id: {role: 1 for role in r.role_codes} for r in requests}
+    pairing = encode(requests, [candidate], every_role, config)
+    if not len(pairing.requests):
+        return []
+    rows, s = pairing.block(np.arange(len(pairing.requests)))
+    hit = rows[np.isfinite(s[:, 0])]
+    return sorted({pairing.requests.ids[int(i)] for i in pairing.requests.row_request[hit]})
 
 
 def score_offer(pairing: Pairing, candidate: Candidate, config: MatchingConfig) -> list[Pair]:

@@ -20,6 +20,7 @@ from matcher.domain import (
     WithdrawalReason,
     slots,
 )
+from matcher.engine.incremental import requests_for_offer
 from matcher.engine.pipeline import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
@@ -216,11 +217,9 @@ def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig
             m.team_request_id for m in uow.matches.where(volunteer_id=volunteer_id, status=MatchStatus.SUGGESTED)
         }
         standing = standings(uow, [volunteer])[volunteer.id]
-        could_serve = [
-            r.id
-            for r in uow.requests.where(status=RequestStatus.OPEN)
-            if any(not screen(volunteer, r, role, standing, config) for role in r.role_codes)
-        ]
+        # One column of the engine's grid against every open request (engine.incremental).
+        open_requests = uow.requests.where(status=RequestStatus.OPEN)
+        could_serve = requests_for_offer(open_requests, Candidate(volunteer, standing), config)
         return sorted(set(could_serve) | suggested_on)
 
 

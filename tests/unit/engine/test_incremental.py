@@ -7,7 +7,7 @@ import random
 
 from matcher.config import MatchingConfig
 from matcher.engine import encode, propose_all
-from matcher.engine.incremental import score_offer, score_request
+from matcher.engine.incremental import requests_for_offer, score_offer, score_request
 from matcher.generate import generate, make_request, make_volunteer
 from matcher.proposals import Candidate
 from matcher.rules import screen
@@ -92,3 +92,17 @@ def test_a_newcomer_with_codes_only_the_other_side_uses_scores_like_the_scalar()
     expected = score_pair(volunteer, request, "rare_role", standing, CONFIG)
     assert not screen(volunteer, request, "rare_role", standing, CONFIG)
     assert [(p.score, p.factors) for p in got] == [(expected.score, expected.factors)]
+
+
+def test_the_requests_an_offer_can_serve_are_those_the_rules_allow():
+    """The workers' check for a changed offer (one grid column) agrees with screen, request by request."""
+    population = generate(80, 60, seed=33)
+    for volunteer in population.volunteers:
+        standing = population.standings[volunteer.id]
+        got = requests_for_offer(population.requests, Candidate(volunteer, standing), CONFIG)
+        expected = sorted(
+            r.id
+            for r in population.requests
+            if any(not screen(volunteer, r, role, standing, CONFIG) for role in r.role_codes)
+        )
+        assert got == expected, volunteer.id
