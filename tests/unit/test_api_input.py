@@ -1,4 +1,4 @@
-"""Bad input gets a clear error naming the field, and nothing is stored (real PostgreSQL)."""
+"""Bad input gets a clear error naming the field, and nothing is stored (the fast tier: the real app on SQLite)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from sqlalchemy import text
 from matcher.bootstrap import Services
 from matcher.services import coordinators
 from tests import factories
-
-pytestmark = pytest.mark.integration
 
 
 def without(data: dict[str, Any], key: str) -> dict[str, Any]:

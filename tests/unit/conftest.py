@@ -1,0 +1,63 @@
+"""The fast tier's app: the real Flask app and use cases on SQLite, through the app factory's seam.
+
+No PostgreSQL, Redis or worker: events are collected instead of published (what
+the workers would do with them is the integration tier's business), and each test
+starts from an empty programme with the vocabularies seeded by the migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from matcher.bootstrap import Services, bootstrap
+from matcher.config import Settings
+from matcher.domain import Event
+
+# Tables a test may fill, emptied between tests (the vocabularies stay).
+PROGRAMME_TABLES = (
+    "access_tokens",
+    "follow_ups",
+    "matches",
+    "events",
+    "deliveries",
+    "coordinators",
+    "volunteers",
+    "team_requests",
+)
+
+
+class Published(list[Event]):
+    """What would have gone to the broker."""
+
+    def __call__(self, events: Iterable[Event]) -> None:
+        self.extend(events)
+
+
+@pytest.fixture(scope="session")
+def sqlite_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
+    data = Path(tmp_path_factory.mktemp("qimatch-fast"))
+    settings = Settings.from_env(
+        {"QIMATCH_DATA_DIR": str(data), "QIMATCH_SECRET_KEY": "fast-tier", "QIMATCH_BASE_URL": "http://qimatch.test"}
+    )
+    return bootstrap(settings, publisher=Published(), migrate_database=True)
+
+
+@pytest.fixture
+def services(sqlite_services: Services) -> Iterator[Services]:
+    assert sqlite_services.engine is not None
+    with sqlite_services.engine.begin() as conn:
+        for table in PROGRAMME_TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    yield sqlite_services
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    from web.app import create_app
+
+    return create_app(services_=services, test_config={"TESTING": True, "SUBMISSION_RATE_LIMIT": "10000 per minute"})
