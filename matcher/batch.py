@@ -1,7 +1,8 @@
 """Offline batch matching: what ``qimatch match --volunteers V --requests R --out A`` does.
 
 Input lines are records in the API's shape plus an ``"id"`` (volunteers may
-also carry ``"status"`` and ``"active_commitments"``). The caller passes the
+also carry ``"status"``, ``"active_commitments"`` and ``"committed_slots"``,
+the meetings of what they hold now, for rule 10). The caller passes the
 parsers, so the web's own validation rules apply without this module
 importing any web framework. A bad line is reported with its file and line
 number, then skipped or, if the user chose to refuse, nothing is written at all.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +24,9 @@ import numpy as np
 from tqdm import tqdm
 
 from matcher.config import MatchingConfig
-from matcher.domain import TeamRequest, Volunteer
+from matcher.domain import TeamRequest, Volunteer, slots
 from matcher.engine import run
+from matcher.engine.encode import DAYS
 from matcher.proposals import Candidate
 from matcher.rules import Standing
 
@@ -148,18 +151,40 @@ def _candidate(record: dict[str, Any], value: Volunteer | tuple[Volunteer, Stand
         volunteer, standing = value
     else:
         volunteer = value
-        standing = Standing(active_commitments=int(record.get("active_commitments") or 0))
+        standing = Standing(
+            active_commitments=int(record.get("active_commitments") or 0),
+            committed_slots=frozenset(slots(record.get("committed_slots") or [])),
+        )
     volunteer.id = record["id"]
     if "status" in record:
         volunteer.status = record["status"]
     return Candidate(volunteer, standing)
 
 
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
 def _commitment_errors(record: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
     value = record.get("active_commitments", 0)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return {"active_commitments": ["Must be a whole number, 0 or more."]}
-    return {}
+        errors["active_commitments"] = ["Must be a whole number, 0 or more."]
+    meetings = record.get("committed_slots", [])
+    if not isinstance(meetings, list):
+        errors["committed_slots"] = ["Must be a list of meeting slots {day, start, end}."]
+        return errors
+    for i, m in enumerate(meetings):
+        # The meetings of what they hold now (rule 10), in the shape of meeting_slots.
+        ok = (
+            isinstance(m, dict)
+            and set(m) == {"day", "start", "end"}
+            and m["day"] in DAYS
+            and all(isinstance(m[k], str) and _HHMM.match(m[k]) for k in ("start", "end"))
+            and m["start"] < m["end"]
+        )
+        if not ok:
+            errors[f"committed_slots.{i}"] = ["Must be {day, start, end} with a day code and HH:MM times, start first."]
+    return errors
 
 
 def run_batch(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from matcher.domain import TeamRequest, Volunteer, VolunteerStatus
+from matcher.domain import TeamRequest, Volunteer, VolunteerStatus, slots
 from matcher.rules import Standing
 
 AREAS = ["tower_hamlets", "newham", "city_hackney", "bedfordshire", "luton", "forensic", "specialist"]
@@ -156,7 +156,12 @@ def make_volunteer(rng: random.Random, n: int) -> tuple[Volunteer, Standing]:
     )
     # Waiting since registering (or since the last involvement ended), if nothing is held now.
     waiting = 0 if active else rng.choice([0, 7, 30, 60, 90, 180, 365])
-    return volunteer, Standing(active_commitments=active, involvements=involvements, waiting_days=waiting)
+    # The meetings of what they hold now, on days they are free (rule 10). A separate
+    # generator, so the rest of a seeded population stays as it was before this was added.
+    side = random.Random(n * 7919 + 1)
+    committed = frozenset(slots([_meeting(side, side.choice(days), 90) for _ in range(active)]))
+    standing = Standing(active, involvements=involvements, waiting_days=waiting, committed_slots=committed)
+    return volunteer, standing
 
 
 def make_request(rng: random.Random, n: int, scarce: bool) -> TeamRequest:
@@ -236,6 +241,11 @@ def volunteer_record(v: Volunteer, standing: Standing | None = None) -> dict[str
     }
     if standing is not None:
         record["active_commitments"] = standing.active_commitments
+        if standing.committed_slots:
+            record["committed_slots"] = [
+                {"day": m.day, "start": m.start, "end": m.end}
+                for m in sorted(standing.committed_slots, key=lambda m: (m.day, m.start, m.end))
+            ]
     return record
 
 

@@ -15,7 +15,7 @@ from web.schemas import TeamRequestIn, VolunteerIn
 from web.vocabulary import codes_from, codes_in_force
 
 # Fields a batch record carries beside the API's shape.
-BATCH_ONLY = ("id", "status", "active_commitments")
+BATCH_ONLY = ("id", "status", "active_commitments", "committed_slots")
 # Built once: a schema instance per record would cost more than the validation itself.
 OFFER_SCHEMA, REQUEST_SCHEMA = VolunteerIn(), TeamRequestIn()
 

@@ -12,7 +12,7 @@ from matcher.batch import BatchRefused, run_batch
 from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest, Volunteer
 from matcher.generate import generate, request_record, volunteer_record
-from matcher.rules import Standing, screen
+from matcher.rules import screen
 
 VOLUNTEER_REQUIRED = ["name", "email", "kind", "home_area", "roles", "modes", "availability", "max_commitments"]
 REQUEST_REQUIRED = ["team_name", "project_title", "area", "qi_stage", "roles", "modes", "contact"]
@@ -85,7 +85,7 @@ def test_writes_the_assignment_with_scores_and_factors(files):
     for x in lines:
         assert set(x) == {"team_request_id", "volunteer_id", "role", "score", "factors"}
         assert x["score"] == round(sum(x["factors"].values()), 6)
-        standing = Standing(active_commitments=population.standings[x["volunteer_id"]].active_commitments)
+        standing = population.standings[x["volunteer_id"]]  # with the meetings they hold (rule 10)
         assert not screen(by_v[x["volunteer_id"]], by_r[x["team_request_id"]], x["role"], standing, MatchingConfig())
     assert any("places filled" in line for line in summary.lines())
 
@@ -102,6 +102,7 @@ def test_bad_lines_are_reported_with_numbers_and_skipped(files):
     record = json.loads(vols.read_text().splitlines()[4])
     del record["email"]
     record["active_commitments"] = -1
+    record["committed_slots"] = [{"day": "tue", "start": "10:00", "end": "11:00"}, {"day": "tue", "start": "25:00"}]
     _spoil(vols, 5, json.dumps(record))
     _spoil(reqs, 2, json.dumps({"id": "x"}))
     warned: list[str] = []
@@ -115,7 +116,7 @@ def test_bad_lines_are_reported_with_numbers_and_skipped(files):
         warn=warned.append,
     )
     assert [(b.path.endswith("v.jsonl"), b.line) for b in summary.bad_lines] == [(True, 3), (True, 5), (False, 2)]
-    assert set(summary.bad_lines[1].errors) == {"email", "active_commitments"}
+    assert set(summary.bad_lines[1].errors) == {"email", "active_commitments", "committed_slots.1"}
     assert "team_name" in summary.bad_lines[2].errors
     assert warned[0].endswith("v.jsonl:3: _json: not valid JSON: Expecting property name enclosed in double quotes")
     assert summary.volunteers == 198 and summary.requests == 29
