@@ -338,3 +338,10 @@ class WhyNotArgs(Schema):
 class TermIn(Schema):
     label = fields.String(required=True, validate=SHORT)
     active = fields.Boolean(load_default=True)
+
+
+class TermOut(Schema):
+    vocabulary = fields.String()
+    code = fields.String()
+    label = fields.String()
+    active = fields.Boolean()
