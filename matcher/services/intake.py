@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.domain import (
+    Coordinator,
     Event,
     MatchStatus,
     TeamRequest,
@@ -18,6 +19,7 @@ from matcher.domain import (
 from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.services.endings import end_commitment
+from matcher.services.visibility import visible_volunteer
 
 # What a volunteer (or a coordinator on their behalf) may change after registering.
 CHANGEABLE = {
@@ -57,15 +59,30 @@ def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> 
     return volunteer
 
 
-def update_volunteer(uow: UnitOfWork, volunteer_id: str, changes: dict[str, Any], clock: Clock) -> Volunteer:
+def update_volunteer(
+    uow: UnitOfWork,
+    volunteer_id: str,
+    changes: dict[str, Any],
+    clock: Clock,
+    coordinator: Coordinator | None = None,
+) -> Volunteer:
+    """The volunteer changes their offer, or ``coordinator`` does for them if they may see them:
+    the visibility check and the change in one unit of work.
+
+    The volunteer's row is not locked here: a withdrawal goes on to lock requests, and
+    use cases lock a request before a volunteer, never after."""
     unknown = set(changes) - CHANGEABLE
     if unknown:
         raise Invalid({name: ["Unknown field."] for name in sorted(unknown)})
     now = clock.now()
     with uow:
-        volunteer = uow.volunteers.get(volunteer_id)
-        if volunteer is None:
-            raise NotFound("volunteer not found")
+        if coordinator is not None:
+            volunteer = visible_volunteer(uow, volunteer_id, coordinator)
+        else:
+            found = uow.volunteers.get(volunteer_id)
+            if found is None:
+                raise NotFound("volunteer not found")
+            volunteer = found
         before = volunteer.status
         for name, value in changes.items():
             setattr(volunteer, name, value)
