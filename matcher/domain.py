@@ -160,6 +160,10 @@ class TeamRequest:
     def places(self) -> int:
         return sum(int(r["count"]) for r in self.roles)
 
+    @property
+    def contact(self) -> dict[str, str]:
+        return {"name": self.contact_name, "email": self.contact_email}
+
 
 @dataclass(eq=False)
 class Match:

@@ -59,23 +59,21 @@ def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) 
         return visible_volunteer(uow, volunteer_id, coordinator)
 
 
-def get_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> tuple[TeamRequest, list[Match]]:
+@dataclass
+class RequestDetail:
+    request: TeamRequest
+    matches: list[Match]  # decided ones; suggestions are listed apart
+
+
+def get_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> RequestDetail:
     """A request and its matches so far; its suggestions are listed apart."""
     with uow:
         request = visible_request(uow, request_id, coordinator)
-        return request, _decided(uow.matches.where(team_request_id=request.id))
+        return RequestDetail(request, _decided(uow.matches.where(team_request_id=request.id)))
 
 
 def _decided(matches: list[Match]) -> list[Match]:
     return [m for m in matches if m.status != MatchStatus.SUGGESTED]
-
-
-def get_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple[Match, list[Event], list[FollowUp]]:
-    with uow:
-        match, _ = visible_match(uow, match_id, coordinator)
-        timeline = uow.events.where(match_id=match.id, order_by="id")
-        follow_ups = uow.follow_ups.where(match_id=match.id, order_by="sequence")
-        return match, timeline, follow_ups
 
 
 def suggestions(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> list[tuple[Match, Volunteer]]:

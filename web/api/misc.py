@@ -11,13 +11,14 @@ from matcher.services import coordinators, vocabularies
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
 from web.limits import limiter
-from web.schemas import TermIn, TermOut, TokenIn, TokenOut
+from web.schemas import TaxonomyOut, TermIn, TermOut, TokenIn, TokenOut
 
 blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Vocabularies and sign-in")
 
 
 @blp.route("/taxonomy")
 class Taxonomy(MethodView):
+    @blp.response(200, TaxonomyOut)
     def get(self) -> Any:
         """The controlled vocabularies: every coded field uses one of these codes."""
         return taxonomy()

@@ -141,7 +141,7 @@ def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
     s = services()
     body, errors = forms.load(ReasonIn(), {"reason": (request.form.get("reason") or "").strip()})
     if body is None:
-        queries.get_match(s.uow(), match_id, coordinator)  # another area's match: not found
+        queries.match_view(s.uow(), match_id, coordinator)  # another area's match: not found
         groups = queries.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
         page = render_template(
             "coordinator/dashboard.html",
