@@ -8,7 +8,7 @@ these functions and never open a repository themselves.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -26,8 +26,8 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.ports import UnitOfWork
-from matcher.rules import REASONS, Standing, screen
-from matcher.services.suggestions import open_counts, standings, why_not
+from matcher.rules import REASONS, Standing, screen, why_not
+from matcher.services.suggestions import open_counts, standings
 from matcher.services.visibility import (
     areas_in_view,
     matched_in_areas,
@@ -86,14 +86,38 @@ def suggestions(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> l
         return [(m, people[m.volunteer_id]) for m in found]
 
 
+@dataclass
+class WhyNot:
+    """For each of a request's roles, every rule that keeps one volunteer from it."""
+
+    request: TeamRequest
+    volunteer: Volunteer
+    roles: dict[str, list[dict[str, str]]]  # role → [{"rule": code, "reason": words}]
+
+    @property
+    def volunteer_id(self) -> str:
+        return self.volunteer.id
+
+    @property
+    def eligible(self) -> bool:
+        """No rule keeps them from at least one role: the assignment may still prefer others."""
+        return any(not broken for broken in self.roles.values())
+
+
 def why_not_suggested(
     uow: UnitOfWork, request_id: str, volunteer_id: str, coordinator: Coordinator, config: MatchingConfig
-) -> tuple[Volunteer, dict[str, list[dict[str, str]]]]:
-    """Every rule that keeps a volunteer from a request's roles, if the coordinator sees both."""
+) -> WhyNot:
+    """Why a volunteer is not suggested for a request, if the coordinator sees both: one unit
+    of work, for the API and the coordinator's pages alike."""
     with uow:
-        visible_request(uow, request_id, coordinator)
+        request = visible_request(uow, request_id, coordinator)
         volunteer = visible_volunteer(uow, volunteer_id, coordinator)
-    return volunteer, why_not(uow, request_id, volunteer, config)
+        standing = standings(uow, [volunteer])[volunteer.id]
+        if uow.matches.count(team_request_id=request.id, volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED):
+            # Their own suggestion is not a reason to leave them out.
+            standing = replace(standing, matched_request_ids=standing.matched_request_ids - {request.id})
+    roles = {role: why_not(volunteer, request, role, standing, config) for role in request.role_codes}
+    return WhyNot(request, volunteer, roles)
 
 
 def taxonomy(uow: UnitOfWork, include_inactive: bool = False) -> dict[str, list[dict[str, Any]]]:

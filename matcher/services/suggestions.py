@@ -21,7 +21,7 @@ from matcher.engine.propose import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.proposals import Candidate, Proposal
-from matcher.rules import REASONS, Standing, screen
+from matcher.rules import Standing, screen
 
 
 def open_counts(request: TeamRequest, matches: list[Match]) -> dict[str, int]:
@@ -176,33 +176,6 @@ def rescore_for_volunteer(uow: UnitOfWork, volunteer_id: str, config: MatchingCo
     if touched:
         suggest_for_requests(uow, touched, config, clock)
     return len(touched)
-
-
-def why_not(
-    uow: UnitOfWork, request_id: str, volunteer: Volunteer, config: MatchingConfig
-) -> dict[str, list[dict[str, str]]]:
-    """For each of the request's roles, every rule that keeps this volunteer out."""
-    with uow:
-        request = uow.requests.get(request_id)
-        if request is None:
-            raise NotFound("team request not found")
-        standing = standings(uow, [volunteer])[volunteer.id]
-        suggested = {
-            m.team_request_id for m in uow.matches.where(volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED)
-        }
-        if request.id in suggested:
-            # Their own suggestion is not a reason to leave them out.
-            standing = Standing(
-                standing.active_commitments,
-                standing.matched_request_ids - {request.id},
-                standing.involvements,
-            )
-        return {
-            role: [
-                {"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)
-            ]
-            for role in request.role_codes
-        }
 
 
 def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) -> dict[str, int]:

@@ -98,7 +98,6 @@ class WhyNot(MethodView):
     def get(self, args: dict[str, Any], request_id: str) -> Any:
         """Every rule that keeps a volunteer from being suggested, per role of the request."""
         s = services()
-        volunteer, roles = queries.why_not_suggested(
+        return queries.why_not_suggested(
             s.uow(), request_id, args["volunteer_id"], current_coordinator(), s.settings.matching
         )
-        return {"volunteer_id": volunteer.id, "roles": roles, "eligible": any(not r for r in roles.values())}

@@ -235,6 +235,14 @@ def request_page(coordinator: Coordinator, request_id: str) -> ResponseReturnVal
     )
 
 
+@bp.get("/requests/<request_id>/why-not/<volunteer_id>")
+@coordinator_required
+def why_not(coordinator: Coordinator, request_id: str, volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    why = queries.why_not_suggested(s.uow(), request_id, volunteer_id, coordinator, s.settings.matching)
+    return render_template("coordinator/why_not.html", c=coordinator, why=why)
+
+
 @bp.get("/volunteers")
 @coordinator_required
 def volunteers_page(coordinator: Coordinator) -> ResponseReturnValue:

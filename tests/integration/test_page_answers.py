@@ -1,0 +1,49 @@
+"""What coordinators, volunteers and teams read on the pages, through Flask's test client:
+why someone was not suggested, and failures in words rather than JSON."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from matcher.bootstrap import Services
+from matcher.services import coordinators, suggestions
+from tests.integration.test_pages import csrf, request_form, volunteer_form
+
+pytestmark = pytest.mark.integration
+
+
+def sign_in(client: FlaskClient, services: Services, areas: list[str]) -> None:
+    coordinators.create_coordinator(services.uow(), "lead@nhs.example", "correct horse battery", areas, services.clock)
+    signed = client.post(
+        "/coordinator/sign-in",
+        data={
+            "csrf_token": csrf(client, "/coordinator/sign-in"),
+            "email": "lead@nhs.example",
+            "password": "correct horse battery",
+        },
+    )
+    assert signed.status_code == 303
+
+
+def test_the_request_page_leads_to_why_a_volunteer_was_left_out_for_every_role(app, services: Services) -> None:
+    client = app.test_client()
+    far = volunteer_form(name="Chris Far", email="chris@example.org", home_area="luton", modes=["in_person"])
+    client.post("/volunteer/sign-up", data={**far, "csrf_token": csrf(client, "/volunteer/sign-up")})
+    client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    with services.uow() as uow:
+        request_id = uow.requests.where()[0].id
+        chris = uow.volunteers.where()[0]
+    suggestions.suggest_for_request(services.uow(), request_id, services.settings.matching, services.clock)
+    sign_in(client, services, ["tower_hamlets", "luton"])
+
+    page = client.get(f"/coordinator/requests/{request_id}").get_data(as_text=True)
+    link = re.search(r'href="(/coordinator/requests/[0-9a-f]+/why-not/[0-9a-f]+)"', page)
+    assert link, "no link to the full reasons"
+    why = client.get(link.group(1))
+    html = why.get_data(as_text=True)
+    assert why.status_code == 200 and "Why not Chris Far?" in html
+    assert "Chris meets in person only, and does not go to this area." in html
+    assert link.group(1).endswith(chris.id)
