@@ -25,6 +25,7 @@ from matcher.domain import (
     Volunteer,
     VolunteerStatus,
 )
+from matcher.errors import NotFound
 from matcher.ports import UnitOfWork
 from matcher.rules import REASONS, Standing, screen, why_not
 from matcher.services.suggestions import open_counts, standings
@@ -425,11 +426,11 @@ class TeamStatus:
     has_suggestions: bool
 
 
-def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus | None:
+def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
     with uow:
         request = uow.requests.get(request_id)
         if request is None:
-            return None
+            raise NotFound("this request is no longer on record")
         matches = _decided(uow.matches.where(team_request_id=request.id))
         suggested = uow.matches.count(team_request_id=request.id, status=MatchStatus.SUGGESTED)
         introduced = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]

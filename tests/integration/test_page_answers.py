@@ -47,3 +47,32 @@ def test_the_request_page_leads_to_why_a_volunteer_was_left_out_for_every_role(a
     assert why.status_code == 200 and "Why not Chris Far?" in html
     assert "Chris meets in person only, and does not go to this area." in html
     assert link.group(1).endswith(chris.id)
+
+
+def test_a_private_link_to_a_request_no_longer_held_says_so_on_a_page(app, services: Services, smtp) -> None:
+    from sqlalchemy import text
+
+    from tests.integration.test_pages import link_in
+
+    client = app.test_client()
+    sent = client.post("/team/request", data=request_form(csrf_token=csrf(client, "/team/request")))
+    assert sent.status_code == 303
+    link = link_in(smtp, "sam.lead@nhs.example", "/team/status/")
+    assert client.get(link).status_code == 200
+    assert services.engine is not None
+    with services.engine.begin() as conn:  # removed, as a retention rule would remove it
+        conn.execute(text("DELETE FROM events"))
+        conn.execute(text("DELETE FROM team_requests"))
+    gone = client.get(link)
+    assert gone.status_code == 404 and gone.mimetype == "text/html"
+    assert "This request is no longer on record." in gone.get_data(as_text=True)
+
+
+def test_an_unknown_address_is_a_page_not_found_but_the_api_still_answers_in_json(app) -> None:
+    client = app.test_client()
+    for path in ("/no-such-page", "/me/no-such-page", "/coordinator/no-such-page", "/team/status"):
+        page = client.get(path)
+        assert page.status_code == 404 and page.mimetype == "text/html", path
+        assert "There is no page at this address." in page.get_data(as_text=True), path
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.mimetype == "application/json" and api.json["message"]

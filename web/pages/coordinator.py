@@ -13,9 +13,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
-from matcher.errors import Conflict, Forbidden, Invalid, NotFound, QimatchError, Unauthorised
+from matcher.errors import Conflict, Invalid, Unauthorised
 from matcher.services import coordinators, decisions, programme, queries
-from matcher.services.visibility import AreaNotCovered
 from web.limits import limiter
 from web.pages import forms
 from web.pages.charts import run_chart
@@ -24,7 +23,6 @@ from web.pages.common import (
     coordinator_required,
     current_coordinator,
     end_session,
-    label,
     labels,
     no_store,
     page_blueprint,
@@ -40,19 +38,6 @@ bp = page_blueprint("coordinator", "/coordinator")
 @bp.after_request
 def _private(response):  # type: ignore[no-untyped-def]
     return no_store(response)
-
-
-FAILURE_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409))
-
-
-@bp.errorhandler(QimatchError)
-def _failed(error: QimatchError) -> ResponseReturnValue:
-    if isinstance(error, AreaNotCovered):
-        # The same refusal as the API's 403, in words: the filters only offer one's own areas.
-        message = f"You do not look after {label('areas', error.area)}. Choose one of your own areas."
-        return render_template("error.html", title="Not one of your areas", message=message), 403
-    status = next((code for kind, code in FAILURE_STATUS if isinstance(error, kind)), 400)
-    return render_template("error.html", title="That did not work", message=error.message), status
 
 
 def _sign_in_limit() -> str:
