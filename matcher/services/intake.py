@@ -84,6 +84,8 @@ def update_volunteer(
                 raise NotFound("volunteer not found")
             volunteer = found
         before = volunteer.status
+        if "trainings" in changes:
+            changes = {**changes, "trainings": _with_dates_on_record(volunteer, changes["trainings"])}
         for name, value in changes.items():
             setattr(volunteer, name, value)
         volunteer.updated_at = now
@@ -92,6 +94,13 @@ def update_volunteer(
             _withdraw(uow, volunteer, clock)
         uow.commit()
     return volunteer
+
+
+def _with_dates_on_record(volunteer: Volunteer, trainings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # A training ticked again without a date keeps the date already on record: the
+    # volunteer's form only ticks which trainings they have.
+    done = {t["code"]: t.get("completed_on") for t in volunteer.trainings}
+    return [{**t, "completed_on": t.get("completed_on") or done.get(t["code"])} for t in trainings]
 
 
 def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:

@@ -21,3 +21,15 @@ def test_a_coordinator_changes_only_an_offer_they_can_see_and_a_refusal_changes_
     assert volunteer.status == "active" and u.kinds(volunteer_id=volunteer.id) == ["volunteer.registered"]
     intake.update_volunteer(u, volunteer.id, {"status": "paused"}, clock, coordinator=newham)
     assert volunteer.status == "paused" and u.kinds(volunteer_id=volunteer.id)[-1] == "volunteer.updated"
+
+
+def test_a_training_ticked_again_keeps_its_date_on_record() -> None:
+    u, clock = FakeUnitOfWork(), FakeClock()
+    done = [{"code": "qi_introduction", "completed_on": "2025-05-01"}]
+    volunteer = intake.register_volunteer(u, factories.offer(trainings=done), clock)
+    ticked = [{"code": "qi_introduction", "completed_on": None}, {"code": "qi_pocket", "completed_on": None}]
+    intake.update_volunteer(u, volunteer.id, {"trainings": ticked}, clock)
+    assert volunteer.trainings == [
+        {"code": "qi_introduction", "completed_on": "2025-05-01"},
+        {"code": "qi_pocket", "completed_on": None},
+    ]
