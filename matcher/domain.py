@@ -12,9 +12,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from matcher.errors import Conflict
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+class IllegalMove(Conflict):
+    """A status change that the thing's life does not allow: a 409, in words."""
+
+
+def _move(thing: Any, what: str, moves: dict[str, set[str]], to: str, done: str) -> None:
+    """Change ``thing.status`` to ``to`` if ``moves`` allows it from where it is.
+
+    ``what`` names the thing and ``done`` the move, for the refusal: "a rejected match
+    cannot be approved".
+    """
+    if to not in moves.get(thing.status, set()):
+        article = "an" if thing.status[:1] in "aeiou" else "a"
+        raise IllegalMove(f"{article} {thing.status} {what} cannot be {done}")
+    thing.status = to
 
 
 class VolunteerStatus:
@@ -22,6 +40,8 @@ class VolunteerStatus:
     PAUSED = "paused"
     WITHDRAWN = "withdrawn"
     ALL = (ACTIVE, PAUSED, WITHDRAWN)
+    # A withdrawal is final: someone coming back signs up again and consents afresh.
+    MOVES = {ACTIVE: {PAUSED, WITHDRAWN}, PAUSED: {ACTIVE, PAUSED, WITHDRAWN}, WITHDRAWN: set()}
 
 
 class RequestStatus:
@@ -29,6 +49,7 @@ class RequestStatus:
     FILLED = "filled"  # every role's count approved
     CLOSED = "closed"  # the team ended it; nothing more is sent
     ALL = (OPEN, FILLED, CLOSED)
+    MOVES = {OPEN: {FILLED, CLOSED}, FILLED: {OPEN, CLOSED}, CLOSED: set()}
 
 
 class MatchStatus:
@@ -40,6 +61,13 @@ class MatchStatus:
     ALL = (SUGGESTED, APPROVED, REJECTED, INTRODUCED, CLOSED)
     # A commitment is a match that holds a place and a slice of the volunteer's capacity.
     COMMITTED = (APPROVED, INTRODUCED)
+    MOVES = {
+        SUGGESTED: {APPROVED, REJECTED},
+        APPROVED: {INTRODUCED, CLOSED},
+        INTRODUCED: {CLOSED},
+        REJECTED: set(),
+        CLOSED: set(),
+    }
 
 
 class FollowUpStatus:
@@ -48,6 +76,7 @@ class FollowUpStatus:
     REMINDED = "reminded"
     CANCELLED = "cancelled"
     ALL = (SCHEDULED, INVITED, REMINDED, CANCELLED)
+    MOVES = {SCHEDULED: {INVITED, CANCELLED}, INVITED: {REMINDED, CANCELLED}, REMINDED: {CANCELLED}, CANCELLED: set()}
 
 
 @dataclass(frozen=True)
@@ -123,6 +152,18 @@ class Volunteer:
         ``matched_in``, the areas of the requests they are suggested for or matched to."""
         return self.reachable_areas | set(matched_in)
 
+    def pause(self, now: datetime) -> None:
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.PAUSED, "paused")
+        self.updated_at = now
+
+    def resume(self, now: datetime) -> None:
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.ACTIVE, "made active again")
+        self.updated_at = now
+
+    def withdraw(self, now: datetime) -> None:
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.WITHDRAWN, "withdrawn")
+        self.updated_at = now
+
 
 @dataclass(eq=False)
 class TeamRequest:
@@ -164,6 +205,20 @@ class TeamRequest:
     def contact(self) -> dict[str, str]:
         return {"name": self.contact_name, "email": self.contact_email}
 
+    def fill(self, now: datetime) -> None:
+        """Every role's count is approved."""
+        _move(self, "request", RequestStatus.MOVES, RequestStatus.FILLED, "filled")
+        self.updated_at = now
+
+    def reopen(self, now: datetime) -> None:
+        """A place was given back."""
+        _move(self, "request", RequestStatus.MOVES, RequestStatus.OPEN, "reopened")
+        self.updated_at = now
+
+    def close(self, now: datetime) -> None:
+        _move(self, "request", RequestStatus.MOVES, RequestStatus.CLOSED, "closed")
+        self.updated_at = now
+
 
 @dataclass(eq=False)
 class Match:
@@ -183,6 +238,24 @@ class Match:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def approve(self, by: str, now: datetime) -> None:
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.APPROVED, "approved")
+        self.decided_by, self.updated_at = by, now
+
+    def reject(self, by: str, reason: str, now: datetime) -> None:
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.REJECTED, "rejected")
+        self.reject_reason, self.decided_by, self.updated_at = reason, by, now
+
+    def introduce(self, now: datetime) -> None:
+        """Both introductions went out."""
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.INTRODUCED, "introduced")
+        self.updated_at = now
+
+    def close(self, now: datetime) -> None:
+        """The involvement ended: its place and the volunteer's capacity are given back."""
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.CLOSED, "closed")
+        self.updated_at = now
+
 
 @dataclass(eq=False)
 class FollowUp:
@@ -194,6 +267,17 @@ class FollowUp:
     invited_at: datetime | None = None
     reminded_at: datetime | None = None
     created_at: datetime | None = None
+
+    def invite(self, now: datetime) -> None:
+        _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.INVITED, "invited to")
+        self.invited_at = now
+
+    def remind(self, now: datetime) -> None:
+        _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.REMINDED, "reminded of")
+        self.reminded_at = now
+
+    def cancel(self) -> None:
+        _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.CANCELLED, "cancelled")
 
 
 @dataclass(eq=False)

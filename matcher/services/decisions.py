@@ -9,6 +9,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import (
     Coordinator,
     Event,
+    IllegalMove,
     Match,
     MatchStatus,
     RequestStatus,
@@ -44,17 +45,14 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if standing.active_commitments >= volunteer.max_commitments:
         raise Conflict("the volunteer already holds as many commitments as they offered")
 
-    match.status = MatchStatus.APPROVED
-    match.decided_by = coordinator.id
-    match.updated_at = now
+    match.approve(coordinator.id, now)
     uow.events.add(Event.of_match("match.approved", match, now, by=coordinator.id, role=match.role))
     if volunteer.preferred_contact == "phone":
         # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
         uow.events.add(Event.of_match("volunteer.call_requested", match, now, route="phone"))
     still_open = open_counts(request, uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
-        request.status = RequestStatus.FILLED
-        request.updated_at = now
+        request.fill(now)
         # Every place is taken: the remaining suggestions could only be refused now.
         for leftover in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
             if leftover is not match:
@@ -68,7 +66,8 @@ def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clo
         if match.status in MatchStatus.COMMITTED:
             return match  # approving twice changes nothing
         if match.status != MatchStatus.SUGGESTED:
-            raise Conflict(f"a {match.status} match cannot be approved")
+            # Refused before the request's and the volunteer's checks, which would mislead.
+            raise IllegalMove(f"a {match.status} match cannot be approved")
         _commit_to(uow, match, request, coordinator, clock)
         uow.commit()
         return match
@@ -80,18 +79,13 @@ def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str
         match, request = visible_match(uow, match_id, coordinator)
         if match.status == MatchStatus.REJECTED:
             return match
-        if match.status != MatchStatus.SUGGESTED:
-            raise Conflict(f"a {match.status} match cannot be rejected")
         _turn_down(uow, match, coordinator, reason, now)
         uow.commit()
         return match
 
 
 def _turn_down(uow: UnitOfWork, match: Match, coordinator: Coordinator, reason: str, now: datetime) -> None:
-    match.status = MatchStatus.REJECTED
-    match.reject_reason = reason
-    match.decided_by = coordinator.id
-    match.updated_at = now
+    match.reject(coordinator.id, reason, now)
     # The request is rescored on this event, so an alternate moves up.
     uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
 

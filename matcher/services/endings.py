@@ -18,7 +18,6 @@ from matcher.domain import (
     RequestStatus,
     TeamRequest,
 )
-from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
 from matcher.services.suggestions import open_counts
 from matcher.services.visibility import visible_match, visible_request
@@ -26,18 +25,16 @@ from matcher.services.visibility import visible_match, visible_request
 
 def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, reopen: bool = True) -> None:
     """Inside a unit of work: close one approved or introduced match."""
-    match.status = MatchStatus.CLOSED
-    match.updated_at = now
+    match.close(now)
     uow.events.add(Event.of_match("match.closed", match, now, reason=reason))
     for follow_up in uow.follow_ups.where(match_id=match.id, status=[FollowUpStatus.SCHEDULED, FollowUpStatus.INVITED]):
-        follow_up.status = FollowUpStatus.CANCELLED
+        follow_up.cancel()
         uow.events.add(Event("follow_up.cancelled", now, match_id=match.id, follow_up_id=follow_up.id))
     request = uow.requests.get(match.team_request_id, for_update=True)
     if not reopen or request is None or request.status != RequestStatus.FILLED:
         return
     if any(n > 0 for n in open_counts(request, uow.matches.where(team_request_id=request.id)).values()):
-        request.status = RequestStatus.OPEN
-        request.updated_at = now
+        request.reopen(now)
         # Rescored on this event: the place is offered to someone else.
         uow.events.add(Event("request.reopened", now, team_request_id=request.id))
 
@@ -48,8 +45,6 @@ def close_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason
         match, _ = visible_match(uow, match_id, coordinator, for_update=True)
         if match.status == MatchStatus.CLOSED:
             return match
-        if match.status not in MatchStatus.COMMITTED:
-            raise Conflict(f"a {match.status} match cannot be closed")
         end_commitment(uow, match, reason, clock.now())
         uow.commit()
         return match
@@ -62,8 +57,7 @@ def close_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator, cl
         request = visible_request(uow, request_id, coordinator, for_update=True)
         if request.status == RequestStatus.CLOSED:
             return request
-        request.status = RequestStatus.CLOSED
-        request.updated_at = now
+        request.close(now)
         for match in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
             uow.matches.delete(match)
         for match in uow.matches.where(team_request_id=request.id, status=list(MatchStatus.COMMITTED)):

@@ -59,16 +59,16 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
         ]
         for follow_up, stage in due:
             if not _still_wanted(uow, follow_up):
-                follow_up.status = FollowUpStatus.CANCELLED
+                follow_up.cancel()
                 uow.events.add(
                     Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id)
                 )
                 counts["cancelled"] += 1
                 continue
             if stage == INVITATION:
-                follow_up.status, follow_up.invited_at = FollowUpStatus.INVITED, now
+                follow_up.invite(now)
             else:
-                follow_up.status, follow_up.reminded_at = FollowUpStatus.REMINDED, now
+                follow_up.remind(now)
             uow.events.add(
                 Event(
                     f"follow_up.{stage}_due",
@@ -98,7 +98,7 @@ def send_follow_up(
             return 0
         if not _still_wanted(uow, follow_up):
             # Ended since it was dispatched: cancel it, so the sweep stops asking.
-            follow_up.status = FollowUpStatus.CANCELLED
+            follow_up.cancel()
             uow.events.add(
                 Event("follow_up.cancelled", clock.now(), match_id=follow_up.match_id, follow_up_id=follow_up.id)
             )

@@ -6,6 +6,7 @@ what is checked here is what needs the stored state.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from matcher.domain import (
@@ -87,13 +88,25 @@ def update_volunteer(
         if "trainings" in changes:
             changes = {**changes, "trainings": _with_dates_on_record(volunteer, changes["trainings"])}
         for name, value in changes.items():
-            setattr(volunteer, name, value)
+            if name != "status":
+                setattr(volunteer, name, value)
+        if changes.get("status", before) != before:
+            _move_to(volunteer, changes["status"], now)
         volunteer.updated_at = now
         uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": sorted(changes)}))
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
         uow.commit()
     return volunteer
+
+
+def _move_to(volunteer: Volunteer, status: str, now: datetime) -> None:
+    moves = {
+        VolunteerStatus.ACTIVE: volunteer.resume,
+        VolunteerStatus.PAUSED: volunteer.pause,
+        VolunteerStatus.WITHDRAWN: volunteer.withdraw,
+    }
+    moves[status](now)
 
 
 def _with_dates_on_record(volunteer: Volunteer, trainings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -84,8 +84,7 @@ def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -
         volunteer = _get(uow, volunteer_id)
         if volunteer.status == VolunteerStatus.WITHDRAWN:
             raise Invalid({"until": ["You have withdrawn; sign up again to take part."]})
-        volunteer.status = VolunteerStatus.PAUSED
-        volunteer.updated_at = now
+        volunteer.pause(now)
         # volunteer.updated rescoring drops their open suggestions; the pause keeps its date.
         uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": ["status"]}))
         uow.events.add(Event(PAUSED_EVENT, now, volunteer_id=volunteer.id, data={"until": until.isoformat()}))

@@ -76,3 +76,21 @@ def test_an_unknown_address_is_a_page_not_found_but_the_api_still_answers_in_jso
         assert "There is no page at this address." in page.get_data(as_text=True), path
     api = client.get("/api/v1/no-such-thing")
     assert api.status_code == 404 and api.mimetype == "application/json" and api.json["message"]
+
+
+def test_a_volunteer_who_stopped_is_told_in_words_that_resuming_from_an_old_page_cannot_work(
+    app, services: Services, smtp
+) -> None:
+    from tests.integration.test_pages import link_in
+
+    client = app.test_client()
+    client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
+    link = link_in(smtp, "amina@example.org", "/v/")
+    client.post(link, data={"csrf_token": csrf(client, link)})
+    token = csrf(client, "/me")
+    assert client.post("/me/withdraw", data={"csrf_token": token, "confirm": "yes"}).status_code == 303
+    stale = client.post("/me/resume", data={"csrf_token": token})  # the button on a page opened before
+    assert stale.status_code == 409 and stale.mimetype == "text/html"
+    assert "A withdrawn volunteer cannot be made active again." in stale.get_data(as_text=True)
+    with services.uow() as uow:
+        assert uow.volunteers.where()[0].status == "withdrawn"
