@@ -14,6 +14,9 @@ from typing import Any
 
 from matcher.errors import Conflict
 
+# The name an erased volunteer's record keeps: the person is gone, the counts stay.
+ERASED_NAME = "Erased volunteer"
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -130,6 +133,12 @@ class Volunteer:
     excluded_teams: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    paused_until: date | None = None  # while paused: the day they are active again (none: until they resume)
+    erased_at: datetime | None = None  # their personal details were erased at their request
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def first_name(self) -> str:
@@ -152,17 +161,35 @@ class Volunteer:
         ``matched_in``, the areas of the requests they are suggested for or matched to."""
         return self.reachable_areas | set(matched_in)
 
-    def pause(self, now: datetime) -> None:
+    def pause(self, now: datetime, until: date | None = None) -> None:
+        """Paused until a date (active again on it), or until they resume."""
         _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.PAUSED, "paused")
-        self.updated_at = now
+        self.paused_until, self.updated_at = until, now
 
     def resume(self, now: datetime) -> None:
         _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.ACTIVE, "made active again")
-        self.updated_at = now
+        self.paused_until, self.updated_at = None, now
 
     def withdraw(self, now: datetime) -> None:
         _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.WITHDRAWN, "withdrawn")
-        self.updated_at = now
+        self.paused_until, self.updated_at = None, now
+
+    def erase(self, now: datetime) -> None:
+        """Anonymise a withdrawn volunteer: what identifies the person goes; the counts stay.
+
+        Kept: kind, area, roles (what the programme's figures are made of). Gone: name,
+        contact details, lived experience, interests, access needs, exclusions, availability.
+        """
+        if self.status != VolunteerStatus.WITHDRAWN or self.erased:
+            raise IllegalMove("only a withdrawn volunteer is erased, and only once")
+        self.name = ERASED_NAME
+        self.email = f"erased-{self.id}@invalid"
+        self.phone = None
+        self.preferred_contact = "email"
+        self.experience, self.interests, self.languages, self.trainings = [], [], [], []
+        self.travel_areas, self.excluded_teams, self.availability = [], [], []
+        self.access_needs = self.exclusions = None
+        self.erased_at = self.updated_at = now
 
 
 @dataclass(eq=False)

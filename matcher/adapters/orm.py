@@ -101,6 +101,8 @@ volunteers = Table(
     Column("excluded_teams", JSON, nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
+    Column("paused_until", Date),  # the last day of a pause "until a date"; none: until resumed
+    Column("erased_at", TZ),
 )
 
 team_requests = Table(

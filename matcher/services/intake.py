@@ -12,6 +12,7 @@ from typing import Any
 from matcher.domain import (
     Coordinator,
     Event,
+    IllegalMove,
     MatchStatus,
     TeamRequest,
     Volunteer,
@@ -84,6 +85,8 @@ def update_volunteer(
             if found is None:
                 raise NotFound("volunteer not found")
             volunteer = found
+        if volunteer.erased:
+            raise IllegalMove("this volunteer's details were erased at their request; nothing is left to change")
         before = volunteer.status
         if "trainings" in changes:
             changes = {**changes, "trainings": _with_dates_on_record(volunteer, changes["trainings"])}

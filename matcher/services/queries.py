@@ -36,7 +36,6 @@ from matcher.services.visibility import (
     visible_request,
     visible_volunteer,
 )
-from matcher.services.volunteer_self import paused_until
 
 
 @dataclass
@@ -348,9 +347,8 @@ def volunteer_view(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator)
         volunteer = visible_volunteer(uow, volunteer_id, coordinator)
         matches = _decided(uow.matches.where(volunteer_id=volunteer.id))
         requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches])}
-        until = paused_until(uow, volunteer)
         events = uow.events.where(order_by="id", volunteer_id=volunteer.id)
-    return VolunteerView(volunteer, matches, requests, events, until)
+    return VolunteerView(volunteer, matches, requests, events, volunteer.paused_until)
 
 
 @dataclass

@@ -120,3 +120,42 @@ def test_a_follow_up_is_invited_then_reminded_and_may_be_cancelled_until_then() 
         follow_up().remind(NOW)
     with pytest.raises(IllegalMove, match="an invited follow-up chat cannot be invited to"):
         follow_up(FollowUpStatus.INVITED).invite(NOW)
+
+
+def test_a_pause_ends_on_the_date_stored_with_the_volunteer_not_on_the_event_log() -> None:
+    from datetime import timedelta
+
+    from matcher.services import intake, volunteer_self
+    from tests.fakes import FakeClock, FakeUnitOfWork
+
+    u, clock = FakeUnitOfWork(), FakeClock()
+    v = intake.register_volunteer(u, factories.offer(), clock)
+    until = clock.now().date() + timedelta(days=10)
+    volunteer_self.pause_until(u, v.id, until, clock)
+    assert v.paused_until == until
+    u.events.rows.clear()  # the outbox is pruned after publishing: the pause must not depend on it
+    clock.advance(days=10)
+    assert volunteer_self.resume_due(u, clock) == [v.id]
+    assert (v.status, v.paused_until) == (VolunteerStatus.ACTIVE, None)
+
+
+def test_erasure_is_recorded_not_guessed_from_the_name() -> None:
+    from matcher.errors import NotFound
+    from matcher.services import intake, volunteer_self
+    from tests.fakes import FakeClock, FakeRepository, FakeUnitOfWork
+
+    u, clock = FakeUnitOfWork(), FakeClock()
+    u.access_tokens = FakeRepository()  # type: ignore[attr-defined]
+    namesake = intake.register_volunteer(u, factories.offer(name="Erased volunteer"), clock)
+    volunteer_self.withdraw(u, namesake.id, clock)
+    assert volunteer_self.export(u, namesake.id, clock)["offer"]["name"] == "Erased volunteer"  # still theirs
+
+    v = intake.register_volunteer(u, factories.offer(), clock)
+    volunteer_self.erase(u, v.id, clock)
+    assert v.erased_at == clock.now()
+    with pytest.raises(NotFound):
+        volunteer_self.export(u, v.id, clock)
+    with pytest.raises(IllegalMove, match="erased"):
+        intake.update_volunteer(u, v.id, {"name": "Someone"}, clock)
+    with pytest.raises(IllegalMove):
+        v.erase(clock.now())  # once only
