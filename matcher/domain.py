@@ -7,6 +7,7 @@ use cases and the rules never see a database session.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -227,6 +228,11 @@ class TeamRequest:
     @property
     def places(self) -> int:
         return sum(int(r["count"]) for r in self.roles)
+
+    def open_places(self, matches: Collection[Match]) -> dict[str, int]:
+        """Per role, the places not yet taken by a commitment among ``matches`` (the request's)."""
+        taken = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
+        return {r["role"]: int(r["count"]) - taken[r["role"]] for r in self.roles}
 
     @property
     def contact(self) -> dict[str, str]:

@@ -21,7 +21,7 @@ from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, screen
 from matcher.scoring import score_pair
-from matcher.services.suggestions import open_counts, standings
+from matcher.services.standing import standings
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
@@ -39,7 +39,7 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if volunteer is None or volunteer.status != VolunteerStatus.ACTIVE:
         raise Conflict("the volunteer is not active")
     on_request = uow.matches.where(team_request_id=request.id)
-    if open_counts(request, on_request).get(match.role, 0) <= 0:
+    if request.open_places(on_request).get(match.role, 0) <= 0:
         raise Conflict(f"no place is open for the role {match.role}")
     standing = standings(uow, [volunteer])[volunteer.id]
     if standing.active_commitments >= volunteer.max_commitments:
@@ -50,7 +50,7 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if volunteer.preferred_contact == "phone":
         # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
         uow.events.add(Event.of_match("volunteer.call_requested", match, now, route="phone"))
-    still_open = open_counts(request, uow.matches.where(team_request_id=request.id))
+    still_open = request.open_places(uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
         request.fill(now)
         # Every place is taken: the remaining suggestions could only be refused now.

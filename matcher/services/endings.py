@@ -19,7 +19,6 @@ from matcher.domain import (
     TeamRequest,
 )
 from matcher.ports import Clock, UnitOfWork
-from matcher.services.suggestions import open_counts
 from matcher.services.visibility import visible_match, visible_request
 
 
@@ -33,7 +32,7 @@ def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, re
     request = uow.requests.get(match.team_request_id, for_update=True)
     if not reopen or request is None or request.status != RequestStatus.FILLED:
         return
-    if any(n > 0 for n in open_counts(request, uow.matches.where(team_request_id=request.id)).values()):
+    if any(n > 0 for n in request.open_places(uow.matches.where(team_request_id=request.id)).values()):
         request.reopen(now)
         # Rescored on this event: the place is offered to someone else.
         uow.events.add(Event("request.reopened", now, team_request_id=request.id))

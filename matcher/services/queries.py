@@ -28,7 +28,7 @@ from matcher.domain import (
 from matcher.errors import NotFound
 from matcher.ports import UnitOfWork
 from matcher.rules import REASONS, Standing, screen, why_not
-from matcher.services.suggestions import open_counts, standings
+from matcher.services.standing import standings
 from matcher.services.visibility import (
     areas_in_view,
     matched_in_areas,
@@ -276,7 +276,7 @@ def _groups(
             request,
             [(m, people[m.volunteer_id]) for m in suggested if m.proposed],
             [(m, people[m.volunteer_id]) for m in suggested if not m.proposed],
-            open_counts(request, on_request),
+            request.open_places(on_request),
         )
         involved = {m.volunteer_id for m in on_request}
         left = _left_out(request, candidates, involved, standing, config)

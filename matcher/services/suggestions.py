@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
@@ -14,64 +13,14 @@ from matcher.domain import (
     MatchStatus,
     RequestStatus,
     TeamRequest,
-    Volunteer,
     VolunteerStatus,
 )
 from matcher.engine.propose import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.proposals import Candidate, Proposal
-from matcher.rules import Standing, screen
-
-
-def open_counts(request: TeamRequest, matches: list[Match]) -> dict[str, int]:
-    taken = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
-    return {r["role"]: int(r["count"]) - taken[r["role"]] for r in request.roles}
-
-
-def standings(
-    uow: UnitOfWork, volunteers: Sequence[Volunteer] | None = None, now: datetime | None = None
-) -> dict[str, Standing]:
-    """Commitments, past involvement and matched requests for each volunteer with matches.
-
-    Given ``volunteers`` and ``now``, every one of them gets an entry, with the days
-    they have waited since registering or since their last involvement ended (for fairness).
-    """
-    criteria: dict[str, Any] = {} if volunteers is None else {"volunteer_id": [v.id for v in volunteers]}
-    held = uow.matches.where(
-        status=[MatchStatus.APPROVED, MatchStatus.INTRODUCED, MatchStatus.CLOSED, MatchStatus.REJECTED],
-        **criteria,
-    )
-    active: Counter[str] = Counter()
-    past: Counter[str] = Counter()
-    requests: dict[str, set[str]] = defaultdict(set)
-    last_ended: dict[str, datetime] = {}
-    for m in held:
-        requests[m.volunteer_id].add(m.team_request_id)
-        if m.status in MatchStatus.COMMITTED:
-            active[m.volunteer_id] += 1
-        elif m.status == MatchStatus.CLOSED:
-            past[m.volunteer_id] += 1
-            if m.updated_at is not None:
-                last_ended[m.volunteer_id] = max(m.updated_at, last_ended.get(m.volunteer_id, m.updated_at))
-
-    def waited(vid: str, registered: datetime | None) -> int:
-        if now is None or active[vid] or registered is None:
-            return 0  # someone holding a commitment is not waiting
-        since = max(registered, last_ended.get(vid, registered))
-        return max((now - since).days, 0)
-
-    registered = {v.id: v.created_at for v in volunteers or []}
-    ids = set(active) | set(past) | set(requests) | set(registered)
-    return {
-        vid: Standing(
-            active_commitments=active[vid],
-            matched_request_ids=frozenset(requests[vid]),
-            involvements=past[vid],
-            waiting_days=waited(vid, registered.get(vid)),
-        )
-        for vid in ids
-    }
+from matcher.rules import screen
+from matcher.services.standing import standings
 
 
 def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig, clock: Clock) -> int:
@@ -106,7 +55,7 @@ def _resolve(
     for m in uow.matches.where(team_request_id=list(ids)):
         by_request[m.team_request_id].append(m)
     open_requests = [r for r in requests if r.status == RequestStatus.OPEN]
-    counts = {r.id: open_counts(r, by_request[r.id]) for r in open_requests}
+    counts = {r.id: r.open_places(by_request[r.id]) for r in open_requests}
     proposals: dict[str, list[Proposal]] = {}
     if open_requests:
         volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)

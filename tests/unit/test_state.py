@@ -159,3 +159,11 @@ def test_erasure_is_recorded_not_guessed_from_the_name() -> None:
         intake.update_volunteer(u, v.id, {"name": "Someone"}, clock)
     with pytest.raises(IllegalMove):
         v.erase(clock.now())  # once only
+
+
+def test_a_requests_open_places_count_only_commitments() -> None:
+    r = request()
+    r.roles = [{"role": "focus_group", "count": 2}, {"role": "reviewer", "count": 1}]
+    held = [match(MatchStatus.APPROVED), match(MatchStatus.INTRODUCED), match(MatchStatus.CLOSED), match()]
+    held[3].role = "reviewer"
+    assert r.open_places(held) == {"focus_group": 0, "reviewer": 1}
