@@ -7,10 +7,16 @@ use cases and the rules never see a database session.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from matcher.errors import Conflict
+
+# The name an erased volunteer's record keeps: the person is gone, the counts stay.
+ERASED_NAME = "Erased volunteer"
 
 
 def new_id() -> str:
@@ -22,6 +28,26 @@ def normalise_email(address: str) -> str:
     return address.strip().lower()
 
 
+class IllegalMove(Conflict):
+    """A status change that the thing's life does not allow: a 409, in words."""
+
+
+def _move(thing: Any, what: str, moves: dict[str, set[str]], to: str, done: str) -> None:
+    """Change ``thing.status`` to ``to`` if ``moves`` allows it from where it is.
+
+    ``what`` names the thing and ``done`` the move, for the refusal: "a rejected match
+    cannot be approved".
+    """
+    if to not in moves.get(thing.status, set()):
+        raise _refusal(thing, what, done)
+    thing.status = to
+
+
+def _refusal(thing: Any, what: str, done: str) -> IllegalMove:
+    article = "an" if thing.status[:1] in "aeiou" else "a"
+    return IllegalMove(f"{article} {thing.status} {what} cannot be {done}")
+
+
 class VolunteerStatus:
     ACTIVE = "active"
     PAUSED = "paused"
@@ -29,6 +55,8 @@ class VolunteerStatus:
     ALL = (ACTIVE, PAUSED, WITHDRAWN)
     # Holding an offer: at most one such volunteer per email address.
     LIVE = (ACTIVE, PAUSED)
+    # A withdrawal is final: someone coming back signs up again and consents afresh.
+    MOVES = {ACTIVE: {PAUSED, WITHDRAWN}, PAUSED: {ACTIVE, PAUSED, WITHDRAWN}, WITHDRAWN: set()}
 
 
 class RequestStatus:
@@ -36,6 +64,7 @@ class RequestStatus:
     FILLED = "filled"  # every role's count approved
     CLOSED = "closed"  # the team ended it; nothing more is sent
     ALL = (OPEN, FILLED, CLOSED)
+    MOVES = {OPEN: {FILLED, CLOSED}, FILLED: {OPEN, CLOSED}, CLOSED: set()}
 
 
 class MatchStatus:
@@ -47,6 +76,13 @@ class MatchStatus:
     ALL = (SUGGESTED, APPROVED, REJECTED, INTRODUCED, CLOSED)
     # A commitment is a match that holds a place and a slice of the volunteer's capacity.
     COMMITTED = (APPROVED, INTRODUCED)
+    MOVES = {
+        SUGGESTED: {APPROVED, REJECTED},
+        APPROVED: {INTRODUCED, CLOSED},
+        INTRODUCED: {CLOSED},
+        REJECTED: set(),
+        CLOSED: set(),
+    }
 
 
 class WithdrawalReason:
@@ -77,6 +113,7 @@ class FollowUpStatus:
     CANCELLED = "cancelled"
     ALL = (SCHEDULED, INVITED, REMINDED, CANCELLED)
     TO_COME = (SCHEDULED, INVITED, REMINDED)  # not cancelled; held once its time has passed
+    MOVES = {SCHEDULED: {INVITED, CANCELLED}, INVITED: {REMINDED, CANCELLED}, REMINDED: {CANCELLED}, CANCELLED: set()}
 
 
 @dataclass(frozen=True)
@@ -137,10 +174,16 @@ class Volunteer:
     # The address as compared (normalise_email); unique among live offers in the database.
     # None only for a second live offer under one address from before that rule (migration 0005).
     email_key: str | None = None
+    paused_until: date | None = None  # while paused: the day they are active again (none: until they resume)
+    erased_at: datetime | None = None  # their personal details were erased at their request
 
     def __post_init__(self) -> None:
         if self.email_key is None:
             self.email_key = normalise_email(self.email)
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def first_name(self) -> str:
@@ -162,6 +205,37 @@ class Volunteer:
         """The areas whose coordinators see this volunteer: where they live or travel to, and
         ``matched_in``, the areas of the requests they are suggested for or matched to."""
         return self.reachable_areas | set(matched_in)
+
+    def pause(self, now: datetime, until: date | None = None) -> None:
+        """Paused until a date (active again on it), or until they resume."""
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.PAUSED, "paused")
+        self.paused_until, self.updated_at = until, now
+
+    def resume(self, now: datetime) -> None:
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.ACTIVE, "made active again")
+        self.paused_until, self.updated_at = None, now
+
+    def withdraw(self, now: datetime) -> None:
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.WITHDRAWN, "withdrawn")
+        self.paused_until, self.updated_at = None, now
+
+    def erase(self, now: datetime) -> None:
+        """Anonymise a withdrawn volunteer: what identifies the person goes; the counts stay.
+
+        Kept: kind, area, roles (what the programme's figures are made of). Gone: name,
+        contact details, lived experience, interests, access needs, exclusions, availability.
+        """
+        if self.status != VolunteerStatus.WITHDRAWN or self.erased:
+            raise IllegalMove("only a withdrawn volunteer is erased, and only once")
+        self.name = ERASED_NAME
+        self.email = f"erased-{self.id}@invalid"
+        self.email_key = None  # the compared form of the address goes with it
+        self.phone = None
+        self.preferred_contact = "email"
+        self.experience, self.interests, self.languages, self.trainings = [], [], [], []
+        self.travel_areas, self.excluded_teams, self.availability = [], [], []
+        self.access_needs = self.exclusions = None
+        self.erased_at = self.updated_at = now
 
 
 @dataclass(eq=False)
@@ -210,6 +284,29 @@ class TeamRequest:
     def places(self) -> int:
         return sum(int(r["count"]) for r in self.roles)
 
+    def open_places(self, matches: Collection[Match]) -> dict[str, int]:
+        """Per role, the places not yet taken by a commitment among ``matches`` (the request's)."""
+        taken = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
+        return {r["role"]: int(r["count"]) - taken[r["role"]] for r in self.roles}
+
+    @property
+    def contact(self) -> dict[str, str]:
+        return {"name": self.contact_name, "email": self.contact_email}
+
+    def fill(self, now: datetime) -> None:
+        """Every role's count is approved."""
+        _move(self, "request", RequestStatus.MOVES, RequestStatus.FILLED, "filled")
+        self.updated_at = now
+
+    def reopen(self, now: datetime) -> None:
+        """A place was given back."""
+        _move(self, "request", RequestStatus.MOVES, RequestStatus.OPEN, "reopened")
+        self.updated_at = now
+
+    def close(self, now: datetime) -> None:
+        _move(self, "request", RequestStatus.MOVES, RequestStatus.CLOSED, "closed")
+        self.updated_at = now
+
 
 @dataclass(eq=False)
 class Match:
@@ -239,6 +336,30 @@ class Match:
         """Where the introductory chat is, as far as the match says: its venue, else its video link."""
         return self.venue or self.video_link
 
+    def approve(self, by: str, now: datetime) -> None:
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.APPROVED, "approved")
+        self.decided_by, self.updated_at = by, now
+
+    def reject(self, by: str, reason: str, now: datetime) -> None:
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.REJECTED, "rejected")
+        self.reject_reason, self.decided_by, self.updated_at = reason, by, now
+
+    def introduce(self, now: datetime) -> None:
+        """Both introductions went out."""
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.INTRODUCED, "introduced")
+        self.updated_at = now
+
+    def close(self, now: datetime) -> None:
+        """The involvement ended: its place and the volunteer's capacity are given back."""
+        _move(self, "match", MatchStatus.MOVES, MatchStatus.CLOSED, "closed")
+        self.updated_at = now
+
+    def withdraw_suggestion(self) -> None:
+        """Only a suggestion nobody acted on is taken back; its row then goes (it was only a
+        draft), so there is no status to move to, only the refusal of anything decided."""
+        if self.status != MatchStatus.SUGGESTED:
+            raise _refusal(self, "match", "withdrawn as a suggestion")
+
 
 @dataclass(eq=False)
 class FollowUp:
@@ -250,6 +371,17 @@ class FollowUp:
     invited_at: datetime | None = None
     reminded_at: datetime | None = None
     created_at: datetime | None = None
+
+    def invite(self, now: datetime) -> None:
+        _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.INVITED, "invited to")
+        self.invited_at = now
+
+    def remind(self, now: datetime) -> None:
+        _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.REMINDED, "reminded of")
+        self.reminded_at = now
+
+    def cancel(self) -> None:
+        _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.CANCELLED, "cancelled")
 
 
 @dataclass(eq=False)

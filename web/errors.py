@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -21,6 +21,15 @@ STATUS_OF: dict[type[errors.QimatchError], int] = {
     errors.Conflict: 409,
     errors.Invalid: 422,
 }
+
+
+def status_of(error: errors.QimatchError) -> int:
+    return next((STATUS_OF[k] for k in type(error).__mro__ if k in STATUS_OF), 400)
+
+
+def is_api(path: str) -> bool:
+    """The JSON side of the site; every other address is a page and fails as one."""
+    return path.startswith(("/api/", "/healthz")) or path == "/api"
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -39,6 +48,11 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 class QimatchApi(Api):
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:  # type: ignore[override]
+        if not is_api(request.path):
+            # An unknown address outside the API (or a failure no page blueprint caught): a page.
+            from web.pages.common import http_error_page
+
+            return http_error_page(error)
         data = getattr(error, "data", None) or {}
         code = error.code or 500
         if code == 422 and "messages" in data:
@@ -58,7 +72,7 @@ class QimatchApi(Api):
 def register(app: Flask) -> None:
     @app.errorhandler(errors.QimatchError)
     def _domain_error(error: errors.QimatchError) -> ResponseReturnValue:
-        status = next((STATUS_OF[k] for k in type(error).__mro__ if k in STATUS_OF), 400)
+        status = status_of(error)
         if isinstance(error, errors.Invalid):
             return jsonify(message="Invalid input.", errors=error.errors), status
         if isinstance(error, errors.Duplicate):

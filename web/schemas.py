@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, v
 from marshmallow import Schema as _Schema
 
 from matcher.domain import MatchStatus, RequestStatus, VolunteerStatus
+from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
 
 
@@ -226,7 +227,18 @@ class MatchOut(Schema):
     updated_at = fields.DateTime()
 
 
-class TeamRequestOut(Schema):
+class PartsOf(Schema):
+    """Dumps a read-model view: the fields of its domain object (``subject``) and the
+    parts the read model gives beside it, so no view bolts attributes onto the object."""
+
+    subject = ""
+    parts: tuple[str, ...] = ()
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        return super().get_attribute(obj if attr in self.parts else getattr(obj, self.subject), attr, default)
+
+
+class TeamRequestSummaryOut(Schema):
     id = fields.String()
     status = fields.String()
     team_name = fields.String()
@@ -235,7 +247,7 @@ class TeamRequestOut(Schema):
     qi_stage = fields.String()
     roles = fields.List(fields.Nested(RoleCountSchema))
     modes = fields.List(fields.String())
-    contact = fields.Function(lambda r: {"name": r.contact_name, "email": r.contact_email})
+    contact = fields.Nested(ContactSchema)
     aim = fields.String(allow_none=True)
     topics = fields.List(fields.String())
     experience_sought = fields.List(fields.String())
@@ -249,12 +261,13 @@ class TeamRequestOut(Schema):
     venue = fields.String(allow_none=True)
     video_link = fields.String(allow_none=True)
     created_at = fields.DateTime()
+
+
+class TeamRequestOut(PartsOf, TeamRequestSummaryOut):
+    """A request and its matches so far (queries.RequestDetail)."""
+
+    subject, parts = "request", ("matches",)
     matches = fields.List(fields.Nested(MatchOut))
-
-
-class TeamRequestSummaryOut(TeamRequestOut):
-    class Meta:
-        exclude = ("matches",)
 
 
 class EventOut(Schema):
@@ -272,7 +285,10 @@ class FollowUpOut(Schema):
     reminded_at = fields.DateTime(allow_none=True)
 
 
-class MatchDetailOut(MatchOut):
+class MatchDetailOut(PartsOf, MatchOut):
+    """A match with its timeline and follow-up chats (queries.MatchView)."""
+
+    subject, parts = "match", ("timeline", "follow_ups")
     timeline = fields.List(fields.Nested(EventOut))
     follow_ups = fields.List(fields.Nested(FollowUpOut))
 
@@ -356,3 +372,36 @@ class WhyNotArgs(Schema):
 class TermIn(Schema):
     label = fields.String(required=True, validate=SHORT)
     active = fields.Boolean(load_default=True)
+
+
+class TermBrief(Schema):
+    code = fields.String()
+    label = fields.String()
+
+
+# Each vocabulary (they are seeded from the starting set; a trust edits their terms) → its terms in order.
+TaxonomyOut = Schema.from_dict(
+    {name: fields.List(fields.Nested(TermBrief)) for name in STARTING_TERMS}, name="TaxonomyOut"
+)
+
+
+class ReasonOut(Schema):
+    rule = fields.String(metadata={"description": "The rule's code, e.g. at_capacity."})
+    reason = fields.String(metadata={"description": "The rule in words."})
+
+
+class WhyNotOut(Schema):
+    volunteer_id = fields.String()
+    roles = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Nested(ReasonOut)),
+        metadata={"description": "For each of the request's roles, every rule that keeps the volunteer out."},
+    )
+    eligible = fields.Boolean(metadata={"description": "No rule keeps them from at least one role."})
+
+
+class TermOut(Schema):
+    vocabulary = fields.String()
+    code = fields.String()
+    label = fields.String()
+    active = fields.Boolean()

@@ -103,6 +103,8 @@ volunteers = Table(
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Column("email_key", String(320)),
+    Column("paused_until", Date),  # the last day of a pause "until a date"; none: until resumed
+    Column("erased_at", TZ),
     # One live offer per address (migration 0005): someone who withdrew may sign up afresh.
     Index(
         "uq_volunteers_live_email_key",

@@ -9,6 +9,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import (
     Coordinator,
     Event,
+    IllegalMove,
     Match,
     MatchStatus,
     RequestStatus,
@@ -22,7 +23,8 @@ from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, clashes, screen
 from matcher.scoring import score_pair
 from matcher.services import introductions
-from matcher.services.suggestions import open_counts, standings, withdraw_suggestion
+from matcher.services.standing import standings
+from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
@@ -40,7 +42,7 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     if volunteer is None or volunteer.status != VolunteerStatus.ACTIVE:
         raise Conflict("the volunteer is not active")
     on_request = uow.matches.where(team_request_id=request.id)
-    if open_counts(request, on_request).get(match.role, 0) <= 0:
+    if request.open_places(on_request).get(match.role, 0) <= 0:
         raise Conflict(f"no place is open for the role {match.role}")
     standing = standings(uow, [volunteer])[volunteer.id]
     if standing.active_commitments >= volunteer.max_commitments:
@@ -49,19 +51,16 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
         # Rule 10 at the moment of approval: the suggestion may predate their other commitment.
         raise Conflict(f"the volunteer {REASONS['time_clash']}")
 
-    match.status = MatchStatus.APPROVED
-    match.decided_by = coordinator.id
-    match.updated_at = now
+    match.approve(coordinator.id, now)
     uow.events.add(Event.of_match("match.approved", match, now, by=coordinator.id, role=match.role))
     # Owed with the approval itself: a worker sends them, and the sweep finds them if it dies.
     introductions.owe_introductions(uow, match, now)
     if volunteer.preferred_contact == "phone":
         # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
         uow.events.add(Event.of_match("volunteer.call_requested", match, now, route="phone"))
-    still_open = open_counts(request, uow.matches.where(team_request_id=request.id))
+    still_open = request.open_places(uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
-        request.status = RequestStatus.FILLED
-        request.updated_at = now
+        request.fill(now)
         uow.events.add(Event("request.filled", now, team_request_id=request.id))
         # Every place is taken: the remaining suggestions could only be refused now.
         for leftover in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
@@ -75,7 +74,8 @@ def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clo
         if match.status in MatchStatus.COMMITTED:
             return match  # approving twice changes nothing
         if match.status != MatchStatus.SUGGESTED:
-            raise Conflict(f"a {match.status} match cannot be approved")
+            # Refused before the request's and the volunteer's checks, which would mislead.
+            raise IllegalMove(f"a {match.status} match cannot be approved")
         _commit_to(uow, match, request, coordinator, clock)
         uow.commit()
         return match
@@ -87,18 +87,13 @@ def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str
         match, request = visible_match(uow, match_id, coordinator)
         if match.status == MatchStatus.REJECTED:
             return match
-        if match.status != MatchStatus.SUGGESTED:
-            raise Conflict(f"a {match.status} match cannot be rejected")
         _turn_down(uow, match, coordinator, reason, now)
         uow.commit()
         return match
 
 
 def _turn_down(uow: UnitOfWork, match: Match, coordinator: Coordinator, reason: str, now: datetime) -> None:
-    match.status = MatchStatus.REJECTED
-    match.reject_reason = reason
-    match.decided_by = coordinator.id
-    match.updated_at = now
+    match.reject(coordinator.id, reason, now)
     # The request is rescored on this event, so an alternate moves up.
     uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
 

@@ -13,16 +13,16 @@ from matcher.domain import (
     Coordinator,
     Event,
     FollowUpStatus,
+    IllegalMove,
     Match,
     MatchStatus,
     RequestStatus,
     TeamRequest,
     WithdrawalReason,
 )
-from matcher.errors import Conflict
 from matcher.ports import Clock, UnitOfWork
 from matcher.services import follow_ups, meetings
-from matcher.services.suggestions import open_counts, withdraw_suggestion
+from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import visible_match, visible_request
 
 
@@ -30,8 +30,7 @@ def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, re
     """Inside a unit of work: close one approved or introduced match."""
     # Before the status changes: whether the chat is in anyone's calendar depends on it.
     meetings.cancel_invitation(uow, match, now)
-    match.status = MatchStatus.CLOSED
-    match.updated_at = now
+    match.close(now)
     uow.events.add(Event.of_match("match.closed", match, now, reason=reason))
     for follow_up in uow.follow_ups.where(match_id=match.id, status=list(FollowUpStatus.TO_COME)):
         if follow_up.due_at > now:  # a chat already held is not cancelled after the fact
@@ -39,9 +38,8 @@ def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, re
     request = uow.requests.get(match.team_request_id, for_update=True)
     if not reopen or request is None or request.status != RequestStatus.FILLED:
         return
-    if any(n > 0 for n in open_counts(request, uow.matches.where(team_request_id=request.id)).values()):
-        request.status = RequestStatus.OPEN
-        request.updated_at = now
+    if any(n > 0 for n in request.open_places(uow.matches.where(team_request_id=request.id)).values()):
+        request.reopen(now)
         # Rescored on this event: the place is offered to someone else.
         uow.events.add(Event("request.reopened", now, team_request_id=request.id))
 
@@ -53,7 +51,8 @@ def close_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason
         if match.status == MatchStatus.CLOSED:
             return match
         if match.status not in MatchStatus.COMMITTED:
-            raise Conflict(f"a {match.status} match cannot be closed")
+            # Refused before end_commitment touches the calendars.
+            raise IllegalMove(f"a {match.status} match cannot be closed")
         end_commitment(uow, match, reason, clock.now())
         uow.commit()
         return match
@@ -66,8 +65,7 @@ def close_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator, cl
         request = visible_request(uow, request_id, coordinator, for_update=True)
         if request.status == RequestStatus.CLOSED:
             return request
-        request.status = RequestStatus.CLOSED
-        request.updated_at = now
+        request.close(now)
         for match in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
             withdraw_suggestion(uow, match, WithdrawalReason.REQUEST_CLOSED, now)
         for match in uow.matches.where(team_request_id=request.id, status=list(MatchStatus.COMMITTED)):

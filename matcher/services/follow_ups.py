@@ -61,16 +61,16 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
         ]
         for follow_up, stage in due:
             if not _still_wanted(uow, follow_up):
-                follow_up.status = FollowUpStatus.CANCELLED
+                follow_up.cancel()
                 uow.events.add(
                     Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id)
                 )
                 counts["cancelled"] += 1
                 continue
             if stage == INVITATION:
-                follow_up.status, follow_up.invited_at = FollowUpStatus.INVITED, now
+                follow_up.invite(now)
             else:
-                follow_up.status, follow_up.reminded_at = FollowUpStatus.REMINDED, now
+                follow_up.remind(now)
             for party in PARTIES:
                 deliveries.owe(uow, delivery_key(follow_up.id, stage, party), now)
             uow.events.add(
@@ -112,7 +112,7 @@ def send_follow_up_letter(
                 return None
             if not _still_wanted(uow, follow_up):
                 # Ended since it was dispatched: cancel it, so nothing more is owed for it.
-                follow_up.status = FollowUpStatus.CANCELLED
+                follow_up.cancel()
                 uow.events.add(
                     Event("follow_up.cancelled", clock.now(), match_id=follow_up.match_id, follow_up_id=follow_up.id)
                 )
@@ -133,7 +133,7 @@ def send_follow_up_letter(
         request = uow.requests.get(match.team_request_id)
         volunteer = uow.volunteers.get(match.volunteer_id)
         assert request is not None and volunteer is not None
-        if party == "volunteer" and volunteer.email.endswith("@invalid"):
+        if party == "volunteer" and volunteer.erased:
             return None  # erased: no address left to write to
         found.append((follow_up, match))
         return letters.follow_up(stage, party, follow_up, match, request, volunteer, key)
@@ -157,7 +157,7 @@ def cancel(uow: UnitOfWork, follow_up: FollowUp, now: datetime) -> None:
     One whose invitation went out is taken out of both calendars too.
     """
     invited = follow_up.status in (FollowUpStatus.INVITED, FollowUpStatus.REMINDED)
-    follow_up.status = FollowUpStatus.CANCELLED
+    follow_up.cancel()
     uow.events.add(Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id))
     if invited:
         for party in PARTIES:

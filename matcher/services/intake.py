@@ -6,10 +6,13 @@ what is checked here is what needs the stored state.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from matcher.domain import (
+    Coordinator,
     Event,
+    IllegalMove,
     MatchStatus,
     TeamRequest,
     Volunteer,
@@ -21,6 +24,7 @@ from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.services.endings import end_commitment
 from matcher.services.suggestions import withdraw_suggestion
+from matcher.services.visibility import visible_volunteer
 
 # What a volunteer (or a coordinator on their behalf) may change after registering.
 CHANGEABLE = {
@@ -100,30 +104,62 @@ def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> 
     return volunteer
 
 
-def update_volunteer(uow: UnitOfWork, volunteer_id: str, changes: dict[str, Any], clock: Clock) -> Volunteer:
+def update_volunteer(
+    uow: UnitOfWork,
+    volunteer_id: str,
+    changes: dict[str, Any],
+    clock: Clock,
+    coordinator: Coordinator | None = None,
+) -> Volunteer:
+    """The volunteer changes their offer, or ``coordinator`` does for them if they may see them:
+    the visibility check and the change in one unit of work.
+
+    The volunteer's row is not locked here: a withdrawal goes on to lock requests, and
+    use cases lock a request before a volunteer, never after."""
     unknown = set(changes) - CHANGEABLE
     if unknown:
         raise Invalid({name: ["Unknown field."] for name in sorted(unknown)})
     now = clock.now()
     with uow:
-        volunteer = uow.volunteers.get(volunteer_id)
-        if volunteer is None:
-            raise NotFound("volunteer not found")
+        if coordinator is not None:
+            volunteer = visible_volunteer(uow, volunteer_id, coordinator)
+        else:
+            found = uow.volunteers.get(volunteer_id)
+            if found is None:
+                raise NotFound("volunteer not found")
+            volunteer = found
+        if volunteer.erased:
+            raise IllegalMove("this volunteer's details were erased at their request; nothing is left to change")
         before = volunteer.status
-        if before == VolunteerStatus.WITHDRAWN and changes.get("status") in VolunteerStatus.LIVE:
-            # Back from withdrawal: only if the address has not signed up afresh meanwhile.
-            known = live_volunteer_with_email(uow, volunteer.email)
-            if known is not None and known.id != volunteer.id:
-                raise AlreadyRegistered(known.id)
-            volunteer.email_key = normalise_email(volunteer.email)
+        if "trainings" in changes:
+            changes = {**changes, "trainings": _with_dates_on_record(volunteer, changes["trainings"])}
         for name, value in changes.items():
-            setattr(volunteer, name, value)
+            if name != "status":
+                setattr(volunteer, name, value)
+        if changes.get("status", before) != before:
+            _move_to(volunteer, changes["status"], now)
         volunteer.updated_at = now
         uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": sorted(changes)}))
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
         uow.commit()
     return volunteer
+
+
+def _move_to(volunteer: Volunteer, status: str, now: datetime) -> None:
+    moves = {
+        VolunteerStatus.ACTIVE: volunteer.resume,
+        VolunteerStatus.PAUSED: volunteer.pause,
+        VolunteerStatus.WITHDRAWN: volunteer.withdraw,
+    }
+    moves[status](now)
+
+
+def _with_dates_on_record(volunteer: Volunteer, trainings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # A training ticked again without a date keeps the date already on record: the
+    # volunteer's form only ticks which trainings they have.
+    done = {t["code"]: t.get("completed_on") for t in volunteer.trainings}
+    return [{**t, "completed_on": t.get("completed_on") or done.get(t["code"])} for t in trainings]
 
 
 def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:

@@ -94,8 +94,7 @@ def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: Match
         match = uow.matches.get(match_id, for_update=True)
         if match is None or match.status != MatchStatus.APPROVED:
             return  # another run got here first
-        match.status = MatchStatus.INTRODUCED
-        match.updated_at = now
+        match.introduce(now)
         uow.events.add(Event.of_match("match.introduced", match, now))
         for follow_up in follow_ups_for(match, config, now):
             uow.follow_ups.add(follow_up)

@@ -136,4 +136,4 @@ def send_change(
 
 def _gone(volunteer: Volunteer, party: str) -> bool:
     # An erased volunteer's address is no address: nothing more goes to it.
-    return party == "volunteer" and volunteer.email.endswith("@invalid")
+    return party == "volunteer" and volunteer.erased

@@ -8,7 +8,7 @@ these functions and never open a repository themselves.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -25,9 +25,10 @@ from matcher.domain import (
     Volunteer,
     VolunteerStatus,
 )
+from matcher.errors import NotFound
 from matcher.ports import UnitOfWork
-from matcher.rules import REASONS, Standing, screen
-from matcher.services.suggestions import open_counts, standings, why_not
+from matcher.rules import REASONS, Standing, screen, why_not
+from matcher.services.standing import standings
 from matcher.services.visibility import (
     areas_in_view,
     matched_in_areas,
@@ -35,7 +36,6 @@ from matcher.services.visibility import (
     visible_request,
     visible_volunteer,
 )
-from matcher.services.volunteer_self import paused_until
 
 
 @dataclass
@@ -59,23 +59,21 @@ def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) 
         return visible_volunteer(uow, volunteer_id, coordinator)
 
 
-def get_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> tuple[TeamRequest, list[Match]]:
+@dataclass
+class RequestDetail:
+    request: TeamRequest
+    matches: list[Match]  # decided ones; suggestions are listed apart
+
+
+def get_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> RequestDetail:
     """A request and its matches so far; its suggestions are listed apart."""
     with uow:
         request = visible_request(uow, request_id, coordinator)
-        return request, _decided(uow.matches.where(team_request_id=request.id))
+        return RequestDetail(request, _decided(uow.matches.where(team_request_id=request.id)))
 
 
 def _decided(matches: list[Match]) -> list[Match]:
     return [m for m in matches if m.status != MatchStatus.SUGGESTED]
-
-
-def get_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> tuple[Match, list[Event], list[FollowUp]]:
-    with uow:
-        match, _ = visible_match(uow, match_id, coordinator)
-        timeline = uow.events.where(match_id=match.id, order_by="id")
-        follow_ups = uow.follow_ups.where(match_id=match.id, order_by="sequence")
-        return match, timeline, follow_ups
 
 
 def suggestions(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> list[tuple[Match, Volunteer]]:
@@ -88,14 +86,38 @@ def suggestions(uow: UnitOfWork, request_id: str, coordinator: Coordinator) -> l
         return [(m, people[m.volunteer_id]) for m in found]
 
 
+@dataclass
+class WhyNot:
+    """For each of a request's roles, every rule that keeps one volunteer from it."""
+
+    request: TeamRequest
+    volunteer: Volunteer
+    roles: dict[str, list[dict[str, str]]]  # role → [{"rule": code, "reason": words}]
+
+    @property
+    def volunteer_id(self) -> str:
+        return self.volunteer.id
+
+    @property
+    def eligible(self) -> bool:
+        """No rule keeps them from at least one role: the assignment may still prefer others."""
+        return any(not broken for broken in self.roles.values())
+
+
 def why_not_suggested(
     uow: UnitOfWork, request_id: str, volunteer_id: str, coordinator: Coordinator, config: MatchingConfig
-) -> tuple[Volunteer, dict[str, list[dict[str, str]]]]:
-    """Every rule that keeps a volunteer from a request's roles, if the coordinator sees both."""
+) -> WhyNot:
+    """Why a volunteer is not suggested for a request, if the coordinator sees both: one unit
+    of work, for the API and the coordinator's pages alike."""
     with uow:
-        visible_request(uow, request_id, coordinator)
+        request = visible_request(uow, request_id, coordinator)
         volunteer = visible_volunteer(uow, volunteer_id, coordinator)
-    return volunteer, why_not(uow, request_id, volunteer, config)
+        standing = standings(uow, [volunteer])[volunteer.id]
+        if uow.matches.count(team_request_id=request.id, volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED):
+            # Their own suggestion is not a reason to leave them out.
+            standing = replace(standing, matched_request_ids=standing.matched_request_ids - {request.id})
+    roles = {role: why_not(volunteer, request, role, standing, config) for role in request.role_codes}
+    return WhyNot(request, volunteer, roles)
 
 
 def taxonomy(uow: UnitOfWork, include_inactive: bool = False) -> dict[str, list[dict[str, Any]]]:
@@ -254,7 +276,7 @@ def _groups(
             request,
             [(m, people[m.volunteer_id]) for m in suggested if m.proposed],
             [(m, people[m.volunteer_id]) for m in suggested if not m.proposed],
-            open_counts(request, on_request),
+            request.open_places(on_request),
         )
         involved = {m.volunteer_id for m in on_request}
         left = _left_out(request, candidates, involved, standing, config)
@@ -325,9 +347,8 @@ def volunteer_view(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator)
         volunteer = visible_volunteer(uow, volunteer_id, coordinator)
         matches = _decided(uow.matches.where(volunteer_id=volunteer.id))
         requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches])}
-        until = paused_until(uow, volunteer)
         events = uow.events.where(order_by="id", volunteer_id=volunteer.id)
-    return VolunteerView(volunteer, matches, requests, events, until)
+    return VolunteerView(volunteer, matches, requests, events, volunteer.paused_until)
 
 
 @dataclass
@@ -403,11 +424,11 @@ class TeamStatus:
     has_suggestions: bool
 
 
-def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus | None:
+def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
     with uow:
         request = uow.requests.get(request_id)
         if request is None:
-            return None
+            raise NotFound("this request is no longer on record")
         matches = _decided(uow.matches.where(team_request_id=request.id))
         suggested = uow.matches.count(team_request_id=request.id, status=MatchStatus.SUGGESTED)
         introduced = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]

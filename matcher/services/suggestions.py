@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,73 +14,16 @@ from matcher.domain import (
     MatchStatus,
     RequestStatus,
     TeamRequest,
-    Volunteer,
     VolunteerStatus,
     WithdrawalReason,
-    slots,
 )
 from matcher.engine.incremental import requests_for_offer
 from matcher.engine.pipeline import propose_all
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.proposals import Candidate, Proposal
-from matcher.rules import REASONS, Standing, screen
-
-
-def open_counts(request: TeamRequest, matches: list[Match]) -> dict[str, int]:
-    taken = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
-    return {r["role"]: int(r["count"]) - taken[r["role"]] for r in request.roles}
-
-
-def standings(
-    uow: UnitOfWork, volunteers: Sequence[Volunteer] | None = None, now: datetime | None = None
-) -> dict[str, Standing]:
-    """Commitments, past involvement and matched requests for each volunteer with matches.
-
-    Given ``volunteers`` and ``now``, every one of them gets an entry, with the days
-    they have waited since registering or since their last involvement ended (for fairness).
-    """
-    criteria: dict[str, Any] = {} if volunteers is None else {"volunteer_id": [v.id for v in volunteers]}
-    held = uow.matches.where(
-        status=[MatchStatus.APPROVED, MatchStatus.INTRODUCED, MatchStatus.CLOSED, MatchStatus.REJECTED],
-        **criteria,
-    )
-    active: Counter[str] = Counter()
-    past: Counter[str] = Counter()
-    requests: dict[str, set[str]] = defaultdict(set)
-    committed_to: dict[str, set[str]] = defaultdict(set)
-    last_ended: dict[str, datetime] = {}
-    for m in held:
-        requests[m.volunteer_id].add(m.team_request_id)
-        if m.status in MatchStatus.COMMITTED:
-            active[m.volunteer_id] += 1
-            committed_to[m.volunteer_id].add(m.team_request_id)
-        elif m.status == MatchStatus.CLOSED:
-            past[m.volunteer_id] += 1
-            if m.updated_at is not None:
-                last_ended[m.volunteer_id] = max(m.updated_at, last_ended.get(m.volunteer_id, m.updated_at))
-
-    def waited(vid: str, registered: datetime | None) -> int:
-        if now is None or active[vid] or registered is None:
-            return 0  # someone holding a commitment is not waiting
-        since = max(registered, last_ended.get(vid, registered))
-        return max((now - since).days, 0)
-
-    # Rule 10 needs the meeting times of what each volunteer is committed to.
-    wanted = sorted(set().union(*committed_to.values())) if committed_to else []
-    meets = {r.id: frozenset(slots(r.meeting_slots)) for r in uow.requests.where(id=wanted)} if wanted else {}
-    registered = {v.id: v.created_at for v in volunteers or []}
-    ids = set(active) | set(past) | set(requests) | set(registered)
-    return {
-        vid: Standing(
-            active_commitments=active[vid],
-            matched_request_ids=frozenset(requests[vid]),
-            involvements=past[vid],
-            waiting_days=waited(vid, registered.get(vid)),
-            committed_slots=frozenset().union(*(meets.get(rid, frozenset()) for rid in committed_to[vid])),
-        )
-        for vid in ids
-    }
+from matcher.rules import screen
+from matcher.services.standing import standings
 
 
 def withdraw_suggestion(uow: UnitOfWork, match: Match, reason: str, now: datetime, rules: Sequence[str] = ()) -> None:
@@ -90,6 +32,7 @@ def withdraw_suggestion(uow: UnitOfWork, match: Match, reason: str, now: datetim
     The match row goes (it was only a draft); the event stays on the request's and the
     volunteer's timelines, with codes only (``WithdrawalReason``, and the rule codes).
     """
+    match.withdraw_suggestion()
     data: dict[str, Any] = {"reason": reason, "role": match.role}
     if rules:
         data["rules"] = list(rules)
@@ -158,7 +101,7 @@ def _resolve(
     for m in uow.matches.where(team_request_id=list(ids)):
         by_request[m.team_request_id].append(m)
     open_requests = [r for r in requests if r.status == RequestStatus.OPEN]
-    counts = {r.id: open_counts(r, by_request[r.id]) for r in open_requests}
+    counts = {r.id: r.open_places(by_request[r.id]) for r in open_requests}
     proposals: dict[str, list[Proposal]] = {}
     candidates: dict[str, Candidate] = {}
     if open_requests:
@@ -228,29 +171,6 @@ def rescore_for_volunteer(uow: UnitOfWork, volunteer_id: str, config: MatchingCo
     if touched:
         suggest_for_requests(uow, touched, config, clock)
     return len(touched)
-
-
-def why_not(
-    uow: UnitOfWork, request_id: str, volunteer: Volunteer, config: MatchingConfig
-) -> dict[str, list[dict[str, str]]]:
-    """For each of the request's roles, every rule that keeps this volunteer out."""
-    with uow:
-        request = uow.requests.get(request_id)
-        if request is None:
-            raise NotFound("team request not found")
-        standing = standings(uow, [volunteer])[volunteer.id]
-        suggested = {
-            m.team_request_id for m in uow.matches.where(volunteer_id=volunteer.id, status=MatchStatus.SUGGESTED)
-        }
-        if request.id in suggested:
-            # Their own suggestion is not a reason to leave them out.
-            standing = dataclasses.replace(standing, matched_request_ids=standing.matched_request_ids - {request.id})
-        return {
-            role: [
-                {"rule": code, "reason": REASONS[code]} for code in screen(volunteer, request, role, standing, config)
-            ]
-            for role in request.role_codes
-        }
 
 
 def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) -> dict[str, int]:

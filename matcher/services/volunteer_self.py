@@ -7,14 +7,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from matcher.domain import Event, FollowUp, FollowUpStatus, Match, MatchStatus, TeamRequest, Volunteer, VolunteerStatus
+from matcher.domain import (
+    Event,
+    FollowUp,
+    FollowUpStatus,
+    Match,
+    MatchStatus,
+    TeamRequest,
+    Volunteer,
+    VolunteerStatus,
+)
 from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.scheduling import LONDON
 from matcher.services import intake
 
 PAUSED_EVENT = "volunteer.paused"
-ERASED_NAME = "Erased volunteer"
 
 
 @dataclass
@@ -34,18 +42,9 @@ class Overview:
 
 def _get(uow: UnitOfWork, volunteer_id: str) -> Volunteer:
     volunteer = uow.volunteers.get(volunteer_id)
-    if volunteer is None or volunteer.status == VolunteerStatus.WITHDRAWN and volunteer.name == ERASED_NAME:
+    if volunteer is None or volunteer.erased:
         raise NotFound("volunteer not found")
     return volunteer
-
-
-def paused_until(uow: UnitOfWork, volunteer: Volunteer) -> date | None:
-    if volunteer.status != VolunteerStatus.PAUSED:
-        return None
-    pauses = uow.events.where(volunteer_id=volunteer.id, kind=PAUSED_EVENT, order_by="id")
-    if not pauses or not pauses[-1].data.get("until"):
-        return None
-    return date.fromisoformat(pauses[-1].data["until"])
 
 
 def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
@@ -70,7 +69,7 @@ def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
                 if f.status != FollowUpStatus.CANCELLED and f.due_at >= now:
                     upcoming.append((f.due_at, f"Follow-up chat {f.sequence}", inv))
         upcoming.sort(key=lambda item: item[0])
-        return Overview(volunteer, paused_until(uow, volunteer), involvements, upcoming)
+        return Overview(volunteer, volunteer.paused_until, involvements, upcoming)
 
 
 def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -> Volunteer:
@@ -84,9 +83,8 @@ def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -
         volunteer = _get(uow, volunteer_id)
         if volunteer.status == VolunteerStatus.WITHDRAWN:
             raise Invalid({"until": ["You have withdrawn; sign up again to take part."]})
-        volunteer.status = VolunteerStatus.PAUSED
-        volunteer.updated_at = now
-        # volunteer.updated rescoring drops their open suggestions; the pause keeps its date.
+        volunteer.pause(now, until)
+        # volunteer.updated rescoring drops their open suggestions; volunteer.paused is the timeline's.
         uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": ["status"]}))
         uow.events.add(Event(PAUSED_EVENT, now, volunteer_id=volunteer.id, data={"until": until.isoformat()}))
         uow.commit()
@@ -103,8 +101,7 @@ def resume_due(uow: UnitOfWork, clock: Clock) -> list[str]:
     due = []
     with uow:
         for volunteer in uow.volunteers.where(status=VolunteerStatus.PAUSED):
-            until = paused_until(uow, volunteer)
-            if until is not None and until <= today:
+            if volunteer.paused_until is not None and volunteer.paused_until <= today:
                 due.append(volunteer.id)
     for volunteer_id in due:
         intake.update_volunteer(uow, volunteer_id, {"status": VolunteerStatus.ACTIVE}, clock)
@@ -129,7 +126,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
                 "id", "status", "name", "email", "phone", "kind", "home_area", "preferred_contact", "roles", "modes",
                 "availability", "max_commitments", "travel_areas", "experience", "interests", "languages",
                 "trainings", "access_needs", "exclusions", "excluded_teams", "consent_version", "consent_given_at",
-                "created_at", "updated_at",
+                "created_at", "updated_at", "paused_until",
             )
         }  # fmt: skip
         matches = uow.matches.where(volunteer_id=v.id, order_by="created_at")
@@ -166,25 +163,13 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
 
 
 def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
-    """Withdraw and anonymise: what identifies the person goes; the counts stay.
-
-    Kept: kind, area, roles and the matches' dates and statuses, which the
-    programme's figures are made of. Gone: name, contact details, lived
-    experience, interests, access needs, exclusions, availability.
-    """
+    """Withdraw and anonymise (``Volunteer.erase``): what identifies the person goes; the
+    counts stay, and so do the matches' dates and statuses."""
     withdraw(uow, volunteer_id, clock)
     now = clock.now()
     with uow:
         v = _get(uow, volunteer_id)
-        v.name = ERASED_NAME
-        v.email = f"erased-{v.id}@invalid"
-        v.email_key = None  # the compared form of the address goes with it
-        v.phone = None
-        v.preferred_contact = "email"
-        v.experience, v.interests, v.languages, v.trainings = [], [], [], []
-        v.travel_areas, v.excluded_teams, v.availability = [], [], []
-        v.access_needs = v.exclusions = None
-        v.updated_at = now
+        v.erase(now)
         for m in uow.matches.where(volunteer_id=v.id, status=MatchStatus.REJECTED):
             m.reject_reason = None  # a coordinator's words about the person
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from matcher.domain import Volunteer
+from matcher.domain import ERASED_NAME, Volunteer
 from matcher.errors import Invalid
 from matcher.services import volunteer_self
 from tests.fakes import FakeClock, FakeRepository, FakeUnitOfWork
@@ -45,7 +45,7 @@ def test_export_has_everything_and_erasure_keeps_only_the_counts() -> None:
     assert data["offer"]["email"] == "amina@example.org" and data["offer"]["access_needs"] == "step-free access"
     assert [e["what"] for e in data["timeline"]] == []
     volunteer_self.erase(u, v.id, clock)
-    assert v.status == "withdrawn" and v.name == volunteer_self.ERASED_NAME
+    assert v.status == "withdrawn" and v.name == ERASED_NAME and v.erased_at == clock.now()
     assert "amina" not in v.email and v.access_needs is None and v.experience == [] and v.availability == []
     assert (v.kind, v.home_area, v.roles) == ("carer", "tower_hamlets", ["focus_group"])
     assert u.kinds(volunteer_id=v.id)[-1] == "volunteer.erased"

@@ -50,7 +50,7 @@ def submit(uow: FakeUnitOfWork, clock: FakeClock, **overrides):  # type: ignore[
     return intake.submit_request(uow, factories.team_request(**overrides), clock)
 
 
-def test_a_new_request_gets_suggestions_that_respect_the_rules(uow, clock) -> None:
+def test_a_new_request_gets_suggestions_that_respect_the_rules(uow, clock, coordinator) -> None:
     fits = register(uow, clock)
     paused = register(uow, clock)
     intake.update_volunteer(uow, paused.id, {"status": "paused"}, clock)
@@ -63,9 +63,11 @@ def test_a_new_request_gets_suggestions_that_respect_the_rules(uow, clock) -> No
     assert [m.volunteer_id for m in suggested] == [fits.id]
     assert suggested[0].score == pytest.approx(sum(suggested[0].factors.values()))
     assert uow.kinds(match_id=suggested[0].id) == ["match.suggested"]
-    why = suggestions.why_not(uow, request.id, busy_tuesday, CONFIG)
-    assert [r["rule"] for r in why["focus_group"]] == ["no_slot_fits"]
-    assert [r["rule"] for r in suggestions.why_not(uow, request.id, paused, CONFIG)["focus_group"]] == ["not_active"]
+    why = queries.why_not_suggested(uow, request.id, busy_tuesday.id, coordinator, CONFIG)
+    assert [r["rule"] for r in why.roles["focus_group"]] == ["no_slot_fits"]
+    why = queries.why_not_suggested(uow, request.id, paused.id, coordinator, CONFIG)
+    assert [r["rule"] for r in why.roles["focus_group"]] == ["not_active"]
+    assert queries.why_not_suggested(uow, request.id, fits.id, coordinator, CONFIG).eligible
 
 
 def test_the_proposed_assignment_never_exceeds_the_open_count(uow, clock) -> None:
@@ -398,7 +400,7 @@ def test_a_volunteer_is_never_committed_to_two_teams_that_meet_at_once(uow, cloc
 
     suggestions.suggest_for_request(uow, second.id, CONFIG, clock)
     assert not uow.matches.where(team_request_id=second.id, volunteer_id=nadia.id)
-    reasons = queries.why_not_suggested(uow, second.id, nadia.id, coordinator, CONFIG)[1]
+    reasons = queries.why_not_suggested(uow, second.id, nadia.id, coordinator, CONFIG).roles
     assert "time_clash" in {r["rule"] for r in reasons["focus_group"]}
 
 

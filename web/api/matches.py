@@ -51,9 +51,7 @@ class Matches(MethodView):
 class OneMatch(MethodView):
     @blp.response(200, MatchDetailOut)
     def get(self, match_id: str) -> Any:
-        match, timeline, follow_ups = queries.get_match(services().uow(), match_id, current_coordinator())
-        match.timeline, match.follow_ups = timeline, follow_ups  # type: ignore[attr-defined]
-        return match
+        return queries.match_view(services().uow(), match_id, current_coordinator())
 
 
 @blp.route("/<match_id>/approve")

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
-from matcher.domain import Term
-from matcher.errors import Forbidden, Invalid
-from matcher.services import coordinators
-from matcher.taxonomy import CODE_RULES
+from matcher.services import coordinators, vocabularies
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
 from web.limits import limiter
-from web.schemas import TermIn, TokenIn, TokenOut
+from web.schemas import TaxonomyOut, TermIn, TermOut, TokenIn, TokenOut
 
-CODE = re.compile(r"[a-z0-9_]{1,60}")
 blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Vocabularies and sign-in")
 
 
 @blp.route("/taxonomy")
 class Taxonomy(MethodView):
+    @blp.response(200, TaxonomyOut)
     def get(self) -> Any:
         """The controlled vocabularies: every coded field uses one of these codes."""
         return taxonomy()
@@ -31,25 +27,15 @@ class Taxonomy(MethodView):
 @blp.route("/taxonomy/<vocabulary>/<code>")
 class OneTerm(MethodView):
     @blp.arguments(TermIn)
+    @blp.response(200, TermOut)
     def put(self, body: dict[str, Any], vocabulary: str, code: str) -> Any:
         """Add or relabel a code, or retire it (active=false). Admin coordinators only."""
-        if not current_coordinator().admin:
-            raise Forbidden("only an admin coordinator edits the shared vocabularies")
-        if vocabulary not in taxonomy():
-            abort(404, message=f"no vocabulary {vocabulary}")
-        if not CODE.fullmatch(code):
-            raise Invalid({"code": ["Use 1-60 lower-case letters, digits and underscores."]})
-        if vocabulary in CODE_RULES and not re.fullmatch(CODE_RULES[vocabulary][0], code):
-            raise Invalid({"code": [CODE_RULES[vocabulary][1]]})
-        with services().uow() as uow:
-            found = uow.terms.where(vocabulary=vocabulary, code=code)
-            term = found[0] if found else Term(vocabulary=vocabulary, code=code, label=body["label"], position=999)
-            if not found:
-                uow.terms.add(term)
-            term.label, term.active = body["label"], body["active"]
-            uow.commit()
+        s = services()
+        term = vocabularies.set_term(
+            s.uow(), current_coordinator(), vocabulary, code, body["label"], body["active"], s.clock
+        )
         forget_taxonomy()
-        return {"vocabulary": vocabulary, "code": code, "label": body["label"], "active": body["active"]}
+        return term
 
 
 @blp.route("/auth/token")

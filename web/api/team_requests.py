@@ -20,6 +20,7 @@ from web.schemas import (
     TeamRequestOut,
     TeamRequestSummaryOut,
     WhyNotArgs,
+    WhyNotOut,
 )
 
 blp = Blueprint("team_requests", __name__, url_prefix="/api/v1/team-requests", description="Teams' requests")
@@ -56,9 +57,7 @@ class OneTeamRequest(MethodView):
     @blp.response(200, TeamRequestOut)
     def get(self, request_id: str) -> Any:
         """A request with its status and the matches so far (suggestions are listed apart)."""
-        request, matches = queries.get_request(services().uow(), request_id, current_coordinator())
-        request.matches = matches  # type: ignore[attr-defined]
-        return request
+        return queries.get_request(services().uow(), request_id, current_coordinator())
 
 
 @blp.route("/<request_id>/close")
@@ -95,10 +94,10 @@ class Suggestions(MethodView):
 @blp.route("/<request_id>/why-not")
 class WhyNot(MethodView):
     @blp.arguments(WhyNotArgs, location="query")
+    @blp.response(200, WhyNotOut)
     def get(self, args: dict[str, Any], request_id: str) -> Any:
         """Every rule that keeps a volunteer from being suggested, per role of the request."""
         s = services()
-        volunteer, roles = queries.why_not_suggested(
+        return queries.why_not_suggested(
             s.uow(), request_id, args["volunteer_id"], current_coordinator(), s.settings.matching
         )
-        return {"volunteer_id": volunteer.id, "roles": roles, "eligible": any(not r for r in roles.values())}

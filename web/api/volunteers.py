@@ -60,5 +60,4 @@ class OneVolunteer(MethodView):
     def patch(self, changes: dict[str, Any], volunteer_id: str) -> Any:
         """Change status (active, paused, withdrawn), availability or preferences."""
         s = services()
-        queries.get_volunteer(s.uow(), volunteer_id, current_coordinator())
-        return intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock)
+        return intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock, coordinator=current_coordinator())

@@ -36,12 +36,14 @@ EVENT_WORDS = {
     "request.submitted": "Request received",
     "request.filled": "Every place filled",
     "request.closed": "Request closed",
+    "request.reopened": "Reopened: a place was given back",
     "volunteer.registered": "Offer registered",
     "volunteer.updated": "Offer changed",
     "volunteer.paused": "Paused",
     "volunteer.signed_in": "Opened their private page",
     "volunteer.erased": "Personal details erased at their request",
     "volunteer.team_excluded": "Team excluded by a coordinator, from the volunteer's own words",
+    "volunteer.call_requested": "Asked to be phoned: a coordinator rings them about the introduction",
     "match.suggested": "Suggested by the matcher",
     "match.approved": "Approved by a coordinator",
     "match.rejected": "Rejected by a coordinator",
@@ -49,6 +51,7 @@ EVENT_WORDS = {
     "match.introduced": "Introduced: both emails sent",
     "match.closed": "Closed",
     "match.suggestion_withdrawn": "Suggestion withdrawn",
+    "email.owed": "Email due to go out",
     "email.sent": "Email sent",
     "email.failed": "Email given up after five tries; reach them another way",
     "match.meeting_changed": "Introductory chat changed",
@@ -56,6 +59,7 @@ EVENT_WORDS = {
     "follow_up.invitation_due": "Follow-up invitation due",
     "follow_up.reminder_due": "Follow-up reminder due",
     "follow_up.cancelled": "Follow-up cancelled",
+    "vocabulary.term_set": "Vocabulary changed by an admin",
 }
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
@@ -113,6 +117,11 @@ def describe(event: Any) -> str:
         words += f": {str(data.get('letter', '')).replace('_', ' ')} to {data.get('to', '')}"
     elif event.kind.startswith("follow_up.") and data.get("sequence"):
         words += f" (chat {data['sequence']})"
+    elif event.kind == "email.owed" and data.get("key"):
+        words += f": {str(data['key']).split(':')[0].replace('_', ' ')}"
+    elif event.kind == "vocabulary.term_set" and data.get("vocabulary"):
+        words += f": {str(data['vocabulary']).replace('_', ' ')} {data.get('code', '')}"
+        words += "" if data.get("active", True) else " (retired)"
     return words
 
 

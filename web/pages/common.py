@@ -15,8 +15,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from matcher.domain import Coordinator, TokenPurpose
+from matcher.errors import Invalid, QimatchError
 from matcher.services import links
+from matcher.services.visibility import AreaNotCovered
 from web.context import services, taxonomy
+from web.errors import status_of
 
 CSRF_FIELD = "csrf_token"
 SESSION_KEY = "sid"
@@ -134,18 +137,50 @@ def no_store(response: Response) -> Response:
     return response
 
 
+HTTP_TITLES = {400: "That did not work", 404: "Page not found", 429: "Too many tries"}
+NO_SUCH_PAGE = "There is no page at this address. The link may be mistyped, or the page may have moved."
+# A use case's refusal, as a heading a person reads.
+DOMAIN_TITLES = {
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "That did not work",
+    422: "Please check",
+}
+
+
+def http_error_page(error: HTTPException) -> ResponseReturnValue:
+    message = error.description or ""
+    if error.code == 404 and (not message or message.startswith("The requested URL")):
+        message = NO_SUCH_PAGE  # werkzeug's wording is for programmers
+    if error.code == 429:
+        message = "You have tried that many times in a short while. Please wait a minute and try again."
+    page = render_template("error.html", title=HTTP_TITLES.get(error.code or 500, error.name), message=message)
+    return page, error.code or 500
+
+
+def domain_error_page(error: QimatchError) -> ResponseReturnValue:
+    """A use case's NotFound, Forbidden, Conflict or Invalid as a page in words, with its status."""
+    status = status_of(error)
+    if isinstance(error, AreaNotCovered):
+        # The same refusal as the API's 403, in words: the filters only offer one's own areas.
+        message = f"You do not look after {label('areas', error.area)}. Choose one of your own areas."
+        return render_template("error.html", title="Not one of your areas", message=message), status
+    message = _sentence(error.message)
+    if isinstance(error, Invalid):
+        message = " ".join(m for ms in error.errors.values() for m in ms) or message
+    return render_template("error.html", title=DOMAIN_TITLES.get(status, "That did not work"), message=message), status
+
+
+def _sentence(words: str) -> str:
+    words = words.strip()
+    return (words[:1].upper() + words[1:] + ("" if words.endswith((".", "!", "?")) else ".")) if words else words
+
+
 def page_blueprint(name: str, url_prefix: str | None = None) -> Blueprint:
     """A blueprint whose failures are pages, not JSON, and whose forms all carry a CSRF token."""
     bp = Blueprint(name, __name__, url_prefix=url_prefix)
     bp.before_request(check_csrf)
-
-    @bp.errorhandler(HTTPException)
-    def _http(error: HTTPException) -> ResponseReturnValue:
-        titles = {400: "That did not work", 404: "Page not found", 429: "Too many tries"}
-        message = error.description or ""
-        if error.code == 429:
-            message = "You have tried that many times in a short while. Please wait a minute and try again."
-        page = render_template("error.html", title=titles.get(error.code or 500, error.name), message=message)
-        return page, error.code or 500
-
+    bp.register_error_handler(HTTPException, http_error_page)
+    bp.register_error_handler(QimatchError, domain_error_page)
     return bp

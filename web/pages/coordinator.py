@@ -13,10 +13,9 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
 from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
-from matcher.errors import Conflict, Forbidden, Invalid, NotFound, QimatchError, Unauthorised
+from matcher.errors import Conflict, Invalid, Unauthorised
 from matcher.scheduling import LONDON
 from matcher.services import coordinators, decisions, meetings, programme, queries
-from matcher.services.visibility import AreaNotCovered
 from web.limits import limiter
 from web.pages import forms
 from web.pages.charts import run_chart
@@ -25,7 +24,6 @@ from web.pages.common import (
     coordinator_required,
     current_coordinator,
     end_session,
-    label,
     labels,
     no_store,
     page_blueprint,
@@ -41,19 +39,6 @@ bp = page_blueprint("coordinator", "/coordinator")
 @bp.after_request
 def _private(response):  # type: ignore[no-untyped-def]
     return no_store(response)
-
-
-FAILURE_STATUS = ((NotFound, 404), (Forbidden, 403), (Conflict, 409))
-
-
-@bp.errorhandler(QimatchError)
-def _failed(error: QimatchError) -> ResponseReturnValue:
-    if isinstance(error, AreaNotCovered):
-        # The same refusal as the API's 403, in words: the filters only offer one's own areas.
-        message = f"You do not look after {label('areas', error.area)}. Choose one of your own areas."
-        return render_template("error.html", title="Not one of your areas", message=message), 403
-    status = next((code for kind, code in FAILURE_STATUS if isinstance(error, kind)), 400)
-    return render_template("error.html", title="That did not work", message=error.message), status
 
 
 def _sign_in_limit() -> str:
@@ -142,7 +127,7 @@ def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
     s = services()
     body, errors = forms.load(ReasonIn(), {"reason": (request.form.get("reason") or "").strip()})
     if body is None:
-        queries.get_match(s.uow(), match_id, coordinator)  # another area's match: not found
+        queries.match_view(s.uow(), match_id, coordinator)  # another area's match: not found
         groups = queries.suggestions_by_request(s.uow(), coordinator, s.settings.matching)
         page = render_template(
             "coordinator/dashboard.html",
@@ -234,6 +219,14 @@ def request_page(coordinator: Coordinator, request_id: str) -> ResponseReturnVal
         timeline=view.timeline,
         weights=s.settings.matching.weights,
     )
+
+
+@bp.get("/requests/<request_id>/why-not/<volunteer_id>")
+@coordinator_required
+def why_not(coordinator: Coordinator, request_id: str, volunteer_id: str) -> ResponseReturnValue:
+    s = services()
+    why = queries.why_not_suggested(s.uow(), request_id, volunteer_id, coordinator, s.settings.matching)
+    return render_template("coordinator/why_not.html", c=coordinator, why=why)
 
 
 @bp.get("/volunteers")

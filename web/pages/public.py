@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from matcher.domain import TokenPurpose
@@ -127,8 +127,6 @@ def team_status(secret: str) -> ResponseReturnValue:
     if token is None:
         return no_store(current_app.make_response((render_template("public/link_dead.html", team=True), 404)))
     status = queries.team_status(uow(), token.subject_id)
-    if status is None:
-        abort(404)
     response = current_app.make_response(
         render_template(
             "public/team_status.html",

@@ -51,14 +51,6 @@ def me(volunteer_id: str) -> ResponseReturnValue:
 def update_offer(volunteer_id: str) -> ResponseReturnValue:
     s = services()
     data = forms.offer_fields(request.form, registering=False)
-    with s.uow() as u:
-        stored = u.volunteers.get(volunteer_id)
-        done = {t["code"]: t.get("completed_on") for t in (stored.trainings if stored else [])}
-    # Keep the dates of trainings already on record: the form only ticks which.
-    data["trainings"] = [
-        {"code": t["code"], **({"completed_on": done[t["code"]]} if done.get(t["code"]) else {})}
-        for t in data["trainings"]
-    ]
     changes, errors = forms.load(VolunteerPatch(), data)
     if changes is None:
         return _page(volunteer_id, form=request.form, errors=errors, status=422)

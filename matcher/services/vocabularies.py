@@ -1,0 +1,51 @@
+"""The programme's shared vocabularies, which an admin coordinator edits.
+
+A code is added, relabelled or retired (never deleted: old records still carry it),
+in one unit of work with its event, so the change is on record.
+"""
+
+from __future__ import annotations
+
+import re
+
+from matcher.domain import Coordinator, Event, Term
+from matcher.errors import Forbidden, Invalid, NotFound
+from matcher.ports import Clock, UnitOfWork
+from matcher.taxonomy import CODE_RULES
+
+CODE = re.compile(r"[a-z0-9_]{1,60}")
+TERM_SET = "vocabulary.term_set"
+
+
+def set_term(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    vocabulary: str,
+    code: str,
+    label: str,
+    active: bool,
+    clock: Clock,
+) -> Term:
+    """Add or relabel ``code`` in ``vocabulary``, or retire it (``active=False``)."""
+    if not coordinator.admin:
+        raise Forbidden("only an admin coordinator edits the shared vocabularies")
+    if not CODE.fullmatch(code):
+        raise Invalid({"code": ["Use 1-60 lower-case letters, digits and underscores."]})
+    if vocabulary in CODE_RULES and not re.fullmatch(CODE_RULES[vocabulary][0], code):
+        # Stricter for some vocabularies: languages are known by their ISO codes only.
+        raise Invalid({"code": [CODE_RULES[vocabulary][1]]})
+    now = clock.now()
+    with uow:
+        existing = uow.terms.where(vocabulary=vocabulary, order_by="position")
+        if not existing:
+            raise NotFound(f"no vocabulary {vocabulary}")
+        term = next((t for t in existing if t.code == code), None)
+        if term is None:
+            # A new code goes at the end of its list.
+            term = Term(vocabulary=vocabulary, code=code, label=label, position=existing[-1].position + 1)
+            uow.terms.add(term)
+        term.label, term.active = label, active
+        # Codes only: the event carries no personal data.
+        uow.events.add(Event(TERM_SET, now, data={"vocabulary": vocabulary, "code": code, "active": active}))
+        uow.commit()
+    return term
