@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from matcher.errors import Conflict
@@ -405,6 +406,44 @@ class Coordinator:
         return bool(volunteer.seen_from(matched_in) & set(self.areas))
 
 
+class EventKind(StrEnum):
+    """Every kind of event: a closed set.
+
+    The publisher's task map (``workers.publisher.TASKS_FOR_EVENT``) and the
+    timeline's words (``web.pages.EVENT_WORDS``) are checked against it by a
+    test, so a kind with no task decision or no words fails there instead of
+    doing nothing. An ``Event`` refuses a kind outside it.
+    """
+
+    REQUEST_SUBMITTED = "request.submitted"
+    REQUEST_FILLED = "request.filled"
+    REQUEST_CLOSED = "request.closed"
+    REQUEST_REOPENED = "request.reopened"
+    VOLUNTEER_REGISTERED = "volunteer.registered"
+    VOLUNTEER_UPDATED = "volunteer.updated"
+    VOLUNTEER_PAUSED = "volunteer.paused"
+    VOLUNTEER_SIGNED_IN = "volunteer.signed_in"
+    VOLUNTEER_ERASED = "volunteer.erased"
+    VOLUNTEER_TEAM_EXCLUDED = "volunteer.team_excluded"
+    VOLUNTEER_CALL_REQUESTED = "volunteer.call_requested"
+    MATCH_SUGGESTED = "match.suggested"
+    MATCH_APPROVED = "match.approved"
+    MATCH_REJECTED = "match.rejected"
+    MATCH_CREATED = "match.created"
+    MATCH_INTRODUCED = "match.introduced"
+    MATCH_CLOSED = "match.closed"
+    MATCH_SUGGESTION_WITHDRAWN = "match.suggestion_withdrawn"
+    MATCH_MEETING_CHANGED = "match.meeting_changed"
+    EMAIL_OWED = "email.owed"
+    EMAIL_SENT = "email.sent"
+    EMAIL_FAILED = "email.failed"
+    FOLLOW_UP_SCHEDULED = "follow_up.scheduled"
+    FOLLOW_UP_INVITATION_DUE = "follow_up.invitation_due"
+    FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"
+    FOLLOW_UP_CANCELLED = "follow_up.cancelled"
+    VOCABULARY_TERM_SET = "vocabulary.term_set"
+
+
 @dataclass(eq=False)
 class Event:
     """One thing that happened: a timeline entry and, until published, an outbox row.
@@ -423,8 +462,13 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     published_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        # A kind outside the closed set fails here, not silently downstream. Kept as the
+        # plain string: that is what the database holds and what drivers adapt.
+        self.kind = EventKind(self.kind).value
+
     @classmethod
-    def of_match(cls, kind: str, match: Match, at: datetime, **data: Any) -> Event:
+    def of_match(cls, kind: EventKind, match: Match, at: datetime, **data: Any) -> Event:
         """An event on a match's timeline, also found on its request's and volunteer's."""
         return cls(
             kind,

@@ -6,31 +6,56 @@ from collections.abc import Callable, Iterable
 
 from celery import Celery
 
-from matcher.domain import Event
+from matcher.domain import Event, EventKind
 
-# Which tasks an event sets off, and the IDs each takes from the event.
-TASKS_FOR_EVENT: dict[str, list[tuple[str, Callable[[Event], list[str]]]]] = {
-    "request.submitted": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
-    "match.rejected": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
-    "request.reopened": [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
-    "volunteer.registered": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
-    "volunteer.updated": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+Task = tuple[str, Callable[[Event], list[str]]]
+
+# Which tasks each kind of event sets off, and the IDs each takes from the event. Every
+# kind is listed, [] where nothing runs: a test holds this map to EventKind, so a new
+# kind cannot be forgotten here.
+TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
+    EventKind.REQUEST_SUBMITTED: [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
+    EventKind.MATCH_REJECTED: [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
+    EventKind.REQUEST_REOPENED: [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
+    EventKind.VOLUNTEER_REGISTERED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    EventKind.VOLUNTEER_UPDATED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # A coordinator excluded a suggestion's team for the volunteer: the rescore drops it.
-    "volunteer.team_excluded": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    EventKind.VOLUNTEER_TEAM_EXCLUDED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # The volunteer now has less capacity: their other suggestions may change.
     # (The introductions the approval owes go by their own email.owed events.)
-    "match.approved": [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    EventKind.MATCH_APPROVED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # A timeline entry only: the data carries codes, and nothing is sent.
-    "match.suggestion_withdrawn": [],
+    EventKind.MATCH_SUGGESTION_WITHDRAWN: [],
     # Every email, whoever owes it: the key names it (IDs only).
-    "email.owed": [("qimatch.send_email", lambda e: [str(e.data["key"])])],
+    EventKind.EMAIL_OWED: [("qimatch.send_email", lambda e: [str(e.data["key"])])],
+    # Timeline entries only. Capacity given back (a close, a withdrawal) comes with a
+    # request.reopened event where it matters; a pause or erasure withdraws the
+    # suggestions in the same transaction; emails are owed by their own events.
+    EventKind.REQUEST_FILLED: [],
+    EventKind.REQUEST_CLOSED: [],
+    EventKind.VOLUNTEER_PAUSED: [],
+    EventKind.VOLUNTEER_SIGNED_IN: [],
+    EventKind.VOLUNTEER_ERASED: [],
+    EventKind.VOLUNTEER_CALL_REQUESTED: [],
+    EventKind.MATCH_SUGGESTED: [],
+    EventKind.MATCH_CREATED: [],
+    EventKind.MATCH_INTRODUCED: [],
+    EventKind.MATCH_CLOSED: [],
+    EventKind.MATCH_MEETING_CHANGED: [],
+    EventKind.EMAIL_SENT: [],
+    EventKind.EMAIL_FAILED: [],
+    EventKind.FOLLOW_UP_SCHEDULED: [],
+    EventKind.FOLLOW_UP_INVITATION_DUE: [],
+    EventKind.FOLLOW_UP_REMINDER_DUE: [],
+    EventKind.FOLLOW_UP_CANCELLED: [],
+    EventKind.VOCABULARY_TERM_SET: [],
 }
 
 
 def celery_publisher(app: Celery) -> Callable[[Iterable[Event]], None]:
     def publish(events: Iterable[Event]) -> None:
         for event in events:
-            for task_name, args in TASKS_FOR_EVENT.get(event.kind, []):
+            for task_name, args in TASKS_FOR_EVENT[EventKind(event.kind)]:
                 app.send_task(task_name, args=args(event))
 
     return publish

@@ -9,6 +9,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import (
     Coordinator,
     Event,
+    EventKind,
     IllegalMove,
     Match,
     MatchStatus,
@@ -52,16 +53,16 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
         raise Conflict(f"the volunteer {REASONS['time_clash']}")
 
     match.approve(coordinator.id, now)
-    uow.events.add(Event.of_match("match.approved", match, now, by=coordinator.id, role=match.role))
+    uow.events.add(Event.of_match(EventKind.MATCH_APPROVED, match, now, by=coordinator.id, role=match.role))
     # Owed with the approval itself: a worker sends them, and the sweep finds them if it dies.
     introductions.owe_introductions(uow, match, now)
     if volunteer.preferred_contact == "phone":
         # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
-        uow.events.add(Event.of_match("volunteer.call_requested", match, now, route="phone"))
+        uow.events.add(Event.of_match(EventKind.VOLUNTEER_CALL_REQUESTED, match, now, route="phone"))
     still_open = request.open_places(uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
         request.fill(now)
-        uow.events.add(Event("request.filled", now, team_request_id=request.id))
+        uow.events.add(Event(EventKind.REQUEST_FILLED, now, team_request_id=request.id))
         # Every place is taken: the remaining suggestions could only be refused now.
         for leftover in uow.matches.where(team_request_id=request.id, status=MatchStatus.SUGGESTED):
             if leftover is not match:
@@ -95,7 +96,7 @@ def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str
 def _turn_down(uow: UnitOfWork, match: Match, coordinator: Coordinator, reason: str, now: datetime) -> None:
     match.reject(coordinator.id, reason, now)
     # The request is rescored on this event, so an alternate moves up.
-    uow.events.add(Event.of_match("match.rejected", match, now, by=coordinator.id))
+    uow.events.add(Event.of_match(EventKind.MATCH_REJECTED, match, now, by=coordinator.id))
 
 
 def exclude_team(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clock) -> tuple[Volunteer, str]:
@@ -119,7 +120,7 @@ def exclude_team(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock
             return volunteer, team
         volunteer.excluded_teams = [*volunteer.excluded_teams, team]
         volunteer.updated_at = now
-        uow.events.add(Event.of_match("volunteer.team_excluded", match, now, by=coordinator.id))
+        uow.events.add(Event.of_match(EventKind.VOLUNTEER_TEAM_EXCLUDED, match, now, by=coordinator.id))
         uow.commit()
         return volunteer, team
 
@@ -191,7 +192,9 @@ def _make_match(
         match.origin, match.proposed = "coordinator", True
         if suggestion is None:
             uow.matches.add(match)
-        uow.events.add(Event.of_match("match.created", match, now, by=coordinator.id, role=role, overrides=broken))
+        uow.events.add(
+            Event.of_match(EventKind.MATCH_CREATED, match, now, by=coordinator.id, role=role, overrides=broken)
+        )
         replaced = uow.matches.get(instead_of) if instead_of else None
         if (
             replaced is not None

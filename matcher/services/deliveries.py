@@ -23,10 +23,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from matcher.domain import Event
+from matcher.domain import Event, EventKind
 from matcher.ports import Clock, Email, Mailer, UnitOfWork
 
-OWED = "email.owed"
+OWED = EventKind.EMAIL_OWED
 
 
 def key(letter: str, *ids: object) -> str:
@@ -91,6 +91,6 @@ def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int, about: Callable[[
             fields = about(delivery_key)  # reads in its own unit of work
             data = {**fields.pop("data", {}), "key": delivery_key}
             with uow:
-                uow.events.add(Event("email.failed", now, data=data, **fields))
+                uow.events.add(Event(EventKind.EMAIL_FAILED, now, data=data, **fields))
                 uow.commit()
     return again

@@ -12,6 +12,7 @@ from datetime import datetime
 from matcher.domain import (
     Coordinator,
     Event,
+    EventKind,
     FollowUpStatus,
     IllegalMove,
     Match,
@@ -31,7 +32,7 @@ def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, re
     # Before the status changes: whether the chat is in anyone's calendar depends on it.
     meetings.cancel_invitation(uow, match, now)
     match.close(now)
-    uow.events.add(Event.of_match("match.closed", match, now, reason=reason))
+    uow.events.add(Event.of_match(EventKind.MATCH_CLOSED, match, now, reason=reason))
     for follow_up in uow.follow_ups.where(match_id=match.id, status=list(FollowUpStatus.TO_COME)):
         if follow_up.due_at > now:  # a chat already held is not cancelled after the fact
             follow_ups.cancel(uow, follow_up, now)
@@ -41,7 +42,7 @@ def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, re
     if any(n > 0 for n in request.open_places(uow.matches.where(team_request_id=request.id)).values()):
         request.reopen(now)
         # Rescored on this event: the place is offered to someone else.
-        uow.events.add(Event("request.reopened", now, team_request_id=request.id))
+        uow.events.add(Event(EventKind.REQUEST_REOPENED, now, team_request_id=request.id))
 
 
 def close_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str, clock: Clock) -> Match:
@@ -70,6 +71,6 @@ def close_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator, cl
             withdraw_suggestion(uow, match, WithdrawalReason.REQUEST_CLOSED, now)
         for match in uow.matches.where(team_request_id=request.id, status=list(MatchStatus.COMMITTED)):
             end_commitment(uow, match, "request_closed", now, reopen=False)
-        uow.events.add(Event("request.closed", now, team_request_id=request.id))
+        uow.events.add(Event(EventKind.REQUEST_CLOSED, now, team_request_id=request.id))
         uow.commit()
     return request

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from matcher.config import MatchingConfig
 from matcher.domain import (
     Event,
+    EventKind,
     FollowUp,
     FollowUpStatus,
     Match,
@@ -63,7 +64,7 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
             if not _still_wanted(uow, follow_up):
                 follow_up.cancel()
                 uow.events.add(
-                    Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id)
+                    Event(EventKind.FOLLOW_UP_CANCELLED, now, match_id=follow_up.match_id, follow_up_id=follow_up.id)
                 )
                 counts["cancelled"] += 1
                 continue
@@ -75,7 +76,7 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
                 deliveries.owe(uow, delivery_key(follow_up.id, stage, party), now)
             uow.events.add(
                 Event(
-                    f"follow_up.{stage}_due",
+                    EventKind.FOLLOW_UP_INVITATION_DUE if stage == INVITATION else EventKind.FOLLOW_UP_REMINDER_DUE,
                     now,
                     match_id=follow_up.match_id,
                     follow_up_id=follow_up.id,
@@ -114,7 +115,12 @@ def send_follow_up_letter(
                 # Ended since it was dispatched: cancel it, so nothing more is owed for it.
                 follow_up.cancel()
                 uow.events.add(
-                    Event("follow_up.cancelled", clock.now(), match_id=follow_up.match_id, follow_up_id=follow_up.id)
+                    Event(
+                        EventKind.FOLLOW_UP_CANCELLED,
+                        clock.now(),
+                        match_id=follow_up.match_id,
+                        follow_up_id=follow_up.id,
+                    )
                 )
                 uow.commit()
                 return None
@@ -141,7 +147,7 @@ def send_follow_up_letter(
     def sent(at: datetime) -> Event:
         follow_up, match = found[0]
         return Event(
-            "email.sent",
+            EventKind.EMAIL_SENT,
             at,
             match_id=match.id,
             follow_up_id=follow_up.id,
@@ -158,7 +164,7 @@ def cancel(uow: UnitOfWork, follow_up: FollowUp, now: datetime) -> None:
     """
     invited = follow_up.status in (FollowUpStatus.INVITED, FollowUpStatus.REMINDED)
     follow_up.cancel()
-    uow.events.add(Event("follow_up.cancelled", now, match_id=follow_up.match_id, follow_up_id=follow_up.id))
+    uow.events.add(Event(EventKind.FOLLOW_UP_CANCELLED, now, match_id=follow_up.match_id, follow_up_id=follow_up.id))
     if invited:
         for party in PARTIES:
             deliveries.owe(uow, delivery_key(follow_up.id, CANCELLATION, party), now)

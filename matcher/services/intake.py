@@ -12,6 +12,7 @@ from typing import Any
 from matcher.domain import (
     Coordinator,
     Event,
+    EventKind,
     IllegalMove,
     MatchStatus,
     TeamRequest,
@@ -92,7 +93,7 @@ def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> 
             if known is not None:
                 raise AlreadyRegistered(known.id)
             uow.volunteers.add(volunteer)
-            uow.events.add(Event("volunteer.registered", now, volunteer_id=volunteer.id))
+            uow.events.add(Event(EventKind.VOLUNTEER_REGISTERED, now, volunteer_id=volunteer.id))
             uow.commit()
     except Concurrent:
         # The same address signed up twice at one moment: the database's unique index let one in.
@@ -139,7 +140,9 @@ def update_volunteer(
         if changes.get("status", before) != before:
             _move_to(volunteer, changes["status"], now)
         volunteer.updated_at = now
-        uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": sorted(changes)}))
+        uow.events.add(
+            Event(EventKind.VOLUNTEER_UPDATED, now, volunteer_id=volunteer.id, data={"fields": sorted(changes)})
+        )
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
         uow.commit()
@@ -185,6 +188,6 @@ def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) ->
     )
     with uow:
         uow.requests.add(request)
-        uow.events.add(Event("request.submitted", now, team_request_id=request.id))
+        uow.events.add(Event(EventKind.REQUEST_SUBMITTED, now, team_request_id=request.id))
         uow.commit()
     return request

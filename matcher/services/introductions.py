@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from matcher.config import MatchingConfig
-from matcher.domain import Event, Match, MatchStatus, RequestStatus, VolunteerStatus
+from matcher.domain import Event, EventKind, Match, MatchStatus, RequestStatus, VolunteerStatus
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
 from matcher.scheduling import follow_ups_for
 from matcher.services import deliveries
@@ -65,7 +65,7 @@ def send_introduction(
         return letters.introduction(party, match, request, volunteer, key)
 
     def sent(at: datetime) -> Event:
-        return Event.of_match("email.sent", sent_match[0], at, letter="introduction", to=party)
+        return Event.of_match(EventKind.EMAIL_SENT, sent_match[0], at, letter="introduction", to=party)
 
     went = deliveries.deliver(uow, mailer, key, compose, clock, lease_seconds, sent)
     if all(uow.deliveries.is_sent(delivery_key(match_id, p)) for p in PARTIES):
@@ -95,12 +95,12 @@ def _mark_introduced(uow: UnitOfWork, match_id: str, clock: Clock, config: Match
         if match is None or match.status != MatchStatus.APPROVED:
             return  # another run got here first
         match.introduce(now)
-        uow.events.add(Event.of_match("match.introduced", match, now))
+        uow.events.add(Event.of_match(EventKind.MATCH_INTRODUCED, match, now))
         for follow_up in follow_ups_for(match, config, now):
             uow.follow_ups.add(follow_up)
             uow.events.add(
                 Event(
-                    "follow_up.scheduled",
+                    EventKind.FOLLOW_UP_SCHEDULED,
                     now,
                     match_id=match.id,
                     follow_up_id=follow_up.id,

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from matcher.domain import AccessToken, Event, RequestStatus, TeamRequest, TokenPurpose, Volunteer, normalise_email
+from matcher.domain import (
+    AccessToken,
+    Event,
+    EventKind,
+    RequestStatus,
+    TeamRequest,
+    TokenPurpose,
+    Volunteer,
+    normalise_email,
+)
 from matcher.ports import Clock, Email, Letters, Mailer, Repository, UnitOfWork
 from matcher.services import deliveries
 from matcher.services.intake import live_volunteer_with_email
@@ -91,7 +100,7 @@ def redeem_link(uow: TokenUnitOfWork, secret: str, clock: Clock) -> tuple[str, s
             return None
         link.used_at = now
         session = _issue(uow, TokenPurpose.VOLUNTEER_SESSION, link.subject_id, clock, SESSION_MAX)
-        uow.events.add(Event("volunteer.signed_in", now, volunteer_id=link.subject_id))
+        uow.events.add(Event(EventKind.VOLUNTEER_SIGNED_IN, now, volunteer_id=link.subject_id))
         uow.commit()
         return link.subject_id, session
 
@@ -184,7 +193,7 @@ def send_owed_link(
         return letters.private_link(purpose, subject, secret, delivery_key)
 
     def sent(at: datetime) -> Event:
-        event = Event("email.sent", at, data={"letter": purpose, "to": "self"})
+        event = Event(EventKind.EMAIL_SENT, at, data={"letter": purpose, "to": "self"})
         if purpose == TokenPurpose.VOLUNTEER_LINK:
             event.volunteer_id = subject_id
         else:

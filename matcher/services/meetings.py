@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from matcher.config import MatchingConfig
-from matcher.domain import Coordinator, Event, FollowUpStatus, Match, MatchStatus, Volunteer
+from matcher.domain import Coordinator, Event, EventKind, FollowUpStatus, Match, MatchStatus, Volunteer
 from matcher.errors import Conflict, Invalid
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
 from matcher.scheduling import follow_up_times
@@ -34,7 +34,7 @@ def invitation_sent(uow: UnitOfWork, match: Match) -> bool:
     """
     if match.status == MatchStatus.INTRODUCED:
         return True
-    return uow.events.count(match_id=match.id, kind="email.sent") > 0
+    return uow.events.count(match_id=match.id, kind=EventKind.EMAIL_SENT) > 0
 
 
 def _owe_to_both(uow: UnitOfWork, letter: str, match: Match, now: datetime) -> None:
@@ -78,7 +78,7 @@ def set_meeting(
                 _reschedule_follow_ups(uow, match, config)
         uow.events.add(
             Event.of_match(
-                "match.meeting_changed",
+                EventKind.MATCH_MEETING_CHANGED,
                 match,
                 now,
                 by=coordinator.id,
@@ -129,7 +129,9 @@ def send_change(
 
     def sent(at: datetime) -> Event:
         assert match is not None
-        return Event.of_match("email.sent", match, at, letter=f"meeting_{letter}", to=party, sequence=int(sequence))
+        return Event.of_match(
+            EventKind.EMAIL_SENT, match, at, letter=f"meeting_{letter}", to=party, sequence=int(sequence)
+        )
 
     return deliveries.deliver(uow, mailer, delivery_key, compose, clock, lease_seconds, sent)
 

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from matcher.domain import Coordinator, MatchStatus
+from matcher.domain import Coordinator, EventKind, MatchStatus
 from matcher.ports import Clock, UnitOfWork
 from matcher.scheduling import LONDON
 from matcher.services.visibility import areas_in_view
@@ -89,8 +89,8 @@ def figures(uow: UnitOfWork, coordinator: Coordinator, clock: Clock, area: str |
     with uow:
         requests = {r.id: r for r in uow.requests.where(area=areas)}
         ids = list(requests)
-        approved = uow.events.where(kind="match.approved", order_by="id")  # trust-wide: for "first time"
-        introduced = uow.events.where(kind="match.introduced", team_request_id=ids, order_by="id")
+        approved = uow.events.where(kind=EventKind.MATCH_APPROVED, order_by="id")  # trust-wide: for "first time"
+        introduced = uow.events.where(kind=EventKind.MATCH_INTRODUCED, team_request_id=ids, order_by="id")
         held = uow.matches.where(
             team_request_id=ids, status=[*MatchStatus.COMMITTED, MatchStatus.CLOSED], role=list(BIG_I_ROLES)
         )

@@ -10,6 +10,7 @@ from typing import Any
 from matcher.config import MatchingConfig
 from matcher.domain import (
     Event,
+    EventKind,
     Match,
     MatchStatus,
     RequestStatus,
@@ -36,7 +37,7 @@ def withdraw_suggestion(uow: UnitOfWork, match: Match, reason: str, now: datetim
     data: dict[str, Any] = {"reason": reason, "role": match.role}
     if rules:
         data["rules"] = list(rules)
-    uow.events.add(Event.of_match("match.suggestion_withdrawn", match, now, **data))
+    uow.events.add(Event.of_match(EventKind.MATCH_SUGGESTION_WITHDRAWN, match, now, **data))
     uow.matches.delete(match)
 
 
@@ -145,7 +146,7 @@ def _store(
                 updated_at=now,
             )
             uow.matches.add(match)
-            uow.events.add(Event.of_match("match.suggested", match, now, role=p.role, score=p.score))
+            uow.events.add(Event.of_match(EventKind.MATCH_SUGGESTED, match, now, role=p.role, score=p.score))
         match.role, match.score, match.factors = p.role, p.score, p.factors
         match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
 

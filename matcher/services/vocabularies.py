@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from matcher.domain import Coordinator, Event, Term
+from matcher.domain import Coordinator, Event, EventKind, Term
 from matcher.errors import Forbidden, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.taxonomy import CODE_RULES
 
 CODE = re.compile(r"[a-z0-9_]{1,60}")
-TERM_SET = "vocabulary.term_set"
+TERM_SET = EventKind.VOCABULARY_TERM_SET
 
 
 def set_term(

@@ -9,6 +9,7 @@ from typing import Any
 
 from matcher.domain import (
     Event,
+    EventKind,
     FollowUp,
     FollowUpStatus,
     Match,
@@ -22,7 +23,7 @@ from matcher.ports import Clock, UnitOfWork
 from matcher.scheduling import LONDON
 from matcher.services import intake
 
-PAUSED_EVENT = "volunteer.paused"
+PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
 
 @dataclass
@@ -85,7 +86,7 @@ def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -
             raise Invalid({"until": ["You have withdrawn; sign up again to take part."]})
         volunteer.pause(now, until)
         # volunteer.updated rescoring drops their open suggestions; volunteer.paused is the timeline's.
-        uow.events.add(Event("volunteer.updated", now, volunteer_id=volunteer.id, data={"fields": ["status"]}))
+        uow.events.add(Event(EventKind.VOLUNTEER_UPDATED, now, volunteer_id=volunteer.id, data={"fields": ["status"]}))
         uow.events.add(Event(PAUSED_EVENT, now, volunteer_id=volunteer.id, data={"until": until.isoformat()}))
         uow.commit()
     return volunteer
@@ -174,5 +175,5 @@ def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
             m.reject_reason = None  # a coordinator's words about the person
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
-        uow.events.add(Event("volunteer.erased", now, volunteer_id=v.id))
+        uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id))
         uow.commit()

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request
 
+from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
@@ -32,34 +33,35 @@ DOCS_CSP = (
     "object-src 'none'"
 )
 
-EVENT_WORDS = {
-    "request.submitted": "Request received",
-    "request.filled": "Every place filled",
-    "request.closed": "Request closed",
-    "request.reopened": "Reopened: a place was given back",
-    "volunteer.registered": "Offer registered",
-    "volunteer.updated": "Offer changed",
-    "volunteer.paused": "Paused",
-    "volunteer.signed_in": "Opened their private page",
-    "volunteer.erased": "Personal details erased at their request",
-    "volunteer.team_excluded": "Team excluded by a coordinator, from the volunteer's own words",
-    "volunteer.call_requested": "Asked to be phoned: a coordinator rings them about the introduction",
-    "match.suggested": "Suggested by the matcher",
-    "match.approved": "Approved by a coordinator",
-    "match.rejected": "Rejected by a coordinator",
-    "match.created": "Matched by a coordinator",
-    "match.introduced": "Introduced: both emails sent",
-    "match.closed": "Closed",
-    "match.suggestion_withdrawn": "Suggestion withdrawn",
-    "email.owed": "Email due to go out",
-    "email.sent": "Email sent",
-    "email.failed": "Email given up after five tries; reach them another way",
-    "match.meeting_changed": "Introductory chat changed",
-    "follow_up.scheduled": "Follow-up chat scheduled",
-    "follow_up.invitation_due": "Follow-up invitation due",
-    "follow_up.reminder_due": "Follow-up reminder due",
-    "follow_up.cancelled": "Follow-up cancelled",
-    "vocabulary.term_set": "Vocabulary changed by an admin",
+# What each kind of event says on a timeline (every EventKind: a test checks).
+EVENT_WORDS: dict[str, str] = {
+    EventKind.REQUEST_SUBMITTED: "Request received",
+    EventKind.REQUEST_FILLED: "Every place filled",
+    EventKind.REQUEST_CLOSED: "Request closed",
+    EventKind.REQUEST_REOPENED: "Reopened: a place was given back",
+    EventKind.VOLUNTEER_REGISTERED: "Offer registered",
+    EventKind.VOLUNTEER_UPDATED: "Offer changed",
+    EventKind.VOLUNTEER_PAUSED: "Paused",
+    EventKind.VOLUNTEER_SIGNED_IN: "Opened their private page",
+    EventKind.VOLUNTEER_ERASED: "Personal details erased at their request",
+    EventKind.VOLUNTEER_TEAM_EXCLUDED: "Team excluded by a coordinator, from the volunteer's own words",
+    EventKind.VOLUNTEER_CALL_REQUESTED: "Asked to be phoned: a coordinator rings them about the introduction",
+    EventKind.MATCH_SUGGESTED: "Suggested by the matcher",
+    EventKind.MATCH_APPROVED: "Approved by a coordinator",
+    EventKind.MATCH_REJECTED: "Rejected by a coordinator",
+    EventKind.MATCH_CREATED: "Matched by a coordinator",
+    EventKind.MATCH_INTRODUCED: "Introduced: both emails sent",
+    EventKind.MATCH_CLOSED: "Closed",
+    EventKind.MATCH_SUGGESTION_WITHDRAWN: "Suggestion withdrawn",
+    EventKind.EMAIL_OWED: "Email due to go out",
+    EventKind.EMAIL_SENT: "Email sent",
+    EventKind.EMAIL_FAILED: "Email given up after five tries; reach them another way",
+    EventKind.MATCH_MEETING_CHANGED: "Introductory chat changed",
+    EventKind.FOLLOW_UP_SCHEDULED: "Follow-up chat scheduled",
+    EventKind.FOLLOW_UP_INVITATION_DUE: "Follow-up invitation due",
+    EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
+    EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
+    EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
 }
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
@@ -96,30 +98,32 @@ def when(moment: datetime | date | None, with_time: bool = True) -> str:
 def describe(event: Any) -> str:
     words = EVENT_WORDS.get(event.kind, event.kind.replace(".", ": ").replace("_", " "))
     data = event.data or {}
-    if event.kind == "volunteer.updated" and data.get("fields"):
+    if event.kind == EventKind.VOLUNTEER_UPDATED and data.get("fields"):
         words += ": " + ", ".join(f.replace("_", " ") for f in data["fields"])
-    elif event.kind == "volunteer.paused" and data.get("until"):
+    elif event.kind == EventKind.VOLUNTEER_PAUSED and data.get("until"):
         words += " until " + when(date.fromisoformat(data["until"]))
-    elif event.kind in ("match.suggested", "match.approved", "match.created") and data.get("role"):
+    elif event.kind in (EventKind.MATCH_SUGGESTED, EventKind.MATCH_APPROVED, EventKind.MATCH_CREATED) and data.get(
+        "role"
+    ):
         words += f" ({label('roles', data['role'])})"
         if data.get("overrides"):
             words += "; overriding: " + ", ".join(o.replace("_", " ") for o in data["overrides"])
-    elif event.kind == "match.suggestion_withdrawn":
+    elif event.kind == EventKind.MATCH_SUGGESTION_WITHDRAWN:
         if data.get("role"):
             words += f" ({label('roles', data['role'])})"
         reason = str(data.get("reason", ""))
         words += ": " + WITHDRAWAL_WORDS.get(reason, reason.replace("_", " "))
         if data.get("rules"):
             words += ": the volunteer " + "; ".join(REASONS.get(r, r.replace("_", " ")) for r in data["rules"])
-    elif event.kind == "match.closed" and data.get("reason"):
+    elif event.kind == EventKind.MATCH_CLOSED and data.get("reason"):
         words += f" ({data['reason'].replace('_', ' ')})"
-    elif event.kind in ("email.sent", "email.failed"):
+    elif event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
         words += f": {str(data.get('letter', '')).replace('_', ' ')} to {data.get('to', '')}"
     elif event.kind.startswith("follow_up.") and data.get("sequence"):
         words += f" (chat {data['sequence']})"
-    elif event.kind == "email.owed" and data.get("key"):
+    elif event.kind == EventKind.EMAIL_OWED and data.get("key"):
         words += f": {str(data['key']).split(':')[0].replace('_', ' ')}"
-    elif event.kind == "vocabulary.term_set" and data.get("vocabulary"):
+    elif event.kind == EventKind.VOCABULARY_TERM_SET and data.get("vocabulary"):
         words += f": {str(data['vocabulary']).replace('_', ' ')} {data.get('code', '')}"
         words += "" if data.get("active", True) else " (retired)"
     return words

@@ -8,6 +8,7 @@ from datetime import date
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from matcher.domain import EventKind
 from matcher.errors import Invalid
 from matcher.services import intake, volunteer_self
 from web.pages import forms
@@ -115,7 +116,7 @@ def erase(volunteer_id: str) -> ResponseReturnValue:
         return _page(volunteer_id, pause_errors={"confirm_erase": ["Tick the box to confirm the erasure."]}, status=422)
     volunteer_self.erase(uow(), volunteer_id, s.clock)
     end_session()
-    return redirect(url_for("volunteer.erased"), 303)
+    return redirect(url_for(EventKind.VOLUNTEER_ERASED), 303)
 
 
 @bp.get("/erased")
