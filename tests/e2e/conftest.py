@@ -27,7 +27,7 @@ from tests.integration.conftest import (  # noqa: F401 - fixtures, by name
     smtp,
     stack_env,
 )
-from tests.services import free_port
+from tests.real_parts import free_port
 from web.app import create_app
 
 HERE = Path(__file__).resolve().parent

@@ -22,7 +22,7 @@ from matcher.bootstrap import Services
 from matcher.services import coordinators
 from tests import factories
 from tests.integration.conftest import Processes, eventually
-from tests.services import SmtpSink
+from tests.real_parts import SmtpSink
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

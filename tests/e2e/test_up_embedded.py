@@ -23,7 +23,7 @@ import pytest
 from icalendar import Calendar
 
 from tests import factories
-from tests.services import free_port
+from tests.real_parts import free_port
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
-from tests.services import PG_ADMIN_URL, REDIS_URL, SmtpSink, ensure_postgres, ensure_redis, free_port
+from tests.real_parts import PG_ADMIN_URL, REDIS_URL, SmtpSink, ensure_postgres, ensure_redis, free_port
 from web.app import create_app
 from workers.app import make_celery
 from workers.wiring import wire

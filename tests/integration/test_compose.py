@@ -25,7 +25,7 @@ from matcher.bootstrap import Services
 from matcher.domain import MatchStatus
 from tests import factories
 from tests.integration.conftest import ROOT, eventually
-from tests.services import SmtpSink, free_port
+from tests.real_parts import SmtpSink, free_port
 
 pytestmark = pytest.mark.integration
 OURS = ("migrate", "web", "worker", "beat")

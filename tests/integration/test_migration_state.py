@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, text
 
 from matcher.adapters.migrate import alembic_config
-from tests.services import PG_ADMIN_URL, ensure_postgres
+from tests.real_parts import PG_ADMIN_URL, ensure_postgres
 
 pytestmark = pytest.mark.integration
 WHEN = datetime(2026, 3, 2, 9, 0)

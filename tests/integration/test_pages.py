@@ -17,7 +17,7 @@ from matcher.bootstrap import Services
 from matcher.domain import MatchStatus
 from matcher.services import coordinators, suggestions
 from tests.integration.conftest import Processes, eventually
-from tests.services import SmtpSink
+from tests.real_parts import SmtpSink
 
 pytestmark = pytest.mark.integration
 

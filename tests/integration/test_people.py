@@ -11,7 +11,7 @@ from matcher.services import coordinators, intake, suggestions
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.integration.test_pages import csrf, volunteer_form
-from tests.services import SmtpSink
+from tests.real_parts import SmtpSink
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from matcher.services import decisions, intake
 from matcher.services.introductions import delivery_key
 from tests import factories
 from tests.integration.conftest import Processes, eventually
-from tests.services import SmtpSink
+from tests.real_parts import SmtpSink
 
 pytestmark = pytest.mark.integration
 APPROVALS = 50

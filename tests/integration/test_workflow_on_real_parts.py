@@ -20,7 +20,7 @@ from matcher.services import coordinators, follow_ups
 from tests import factories
 from tests.fakes import FakeClock
 from tests.integration.conftest import Processes, eventually
-from tests.services import Received, SmtpSink
+from tests.real_parts import Received, SmtpSink
 
 pytestmark = pytest.mark.integration
 
