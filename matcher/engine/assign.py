@@ -450,10 +450,10 @@ def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignmen
         if not violations:
             break
         if not rounds:
-            # Once anyone clashes, every volunteer's candidate requests that all meet at
-            # once become a group in one go (a constraint of the problem: nothing is lost),
-            # so moving one person does not push the next into a clash, round after round.
-            groups = _clique_groups(pairing, edges)
+            # Once anyone clashes, the clashing volunteers' candidate requests that all meet
+            # at once become groups in one go (constraints of the problem: nothing is lost),
+            # which saves a round for each such set.
+            groups = _clique_groups(pairing, edges, set(violations))
         rounds += 1
         for col, requests in violations.items():
             merged += _group(pairing, groups.setdefault(col, []), requests)
@@ -494,21 +494,27 @@ def _clashes_held(pairing: Pairing, result: Assignment) -> dict[int, set[int]]:
     return out
 
 
-def _clique_groups(pairing: Pairing, edges: Edges) -> ClashGroups:
-    """Per volunteer, each set of their candidate requests whose meetings all overlap each other.
+# Volunteers with more candidate requests than this are left to the rounds: their request
+# pairs grow with the square (an unpruned graph gives some people hundreds of requests).
+CLIQUE_SEARCH_LIMIT = 200
 
-    The clash graph of every volunteer's candidate requests, split into connected
+
+def _clique_groups(pairing: Pairing, edges: Edges, volunteers: set[int]) -> ClashGroups:
+    """For these volunteers, each set of their candidate requests whose meetings all overlap each other.
+
+    The clash graph of each one's candidate requests, split into connected
     components; a component that is a clique is a group. Components that are not
     cliques are left to ``keep_apart``'s rounds.
     """
     req = pairing.requests
     n_req = len(req.ids)
-    pair_key = np.unique(edges.cols * n_req + req.row_request[edges.rows])  # (volunteer, request), sorted
+    mine = np.isin(edges.cols, np.fromiter(volunteers, dtype=np.int64, count=len(volunteers)))
+    pair_key = np.unique(edges.cols[mine] * n_req + req.row_request[edges.rows[mine]])  # (volunteer, request)
     col, request = pair_key // n_req, pair_key % n_req
     first = np.searchsorted(col, col)  # each node's volunteer's first node
     size = np.bincount(first, minlength=len(col))[first]
     a_parts, b_parts = [], []
-    for k in np.unique(size[size > 1]).tolist():  # every pair within a volunteer's nodes, by group size
+    for k in np.unique(size[(size > 1) & (size <= CLIQUE_SEARCH_LIMIT)]).tolist():  # pairs within a volunteer, by size
         starts = np.unique(first[size == k])
         i, j = np.triu_indices(k, 1)
         a_parts.append((starts[:, None] + i[None, :]).reshape(-1))
