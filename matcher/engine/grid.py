@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -507,29 +508,10 @@ class Grid:
         slot_offset = int(offsets[-1])
         held = np.vstack([b[0] for b in tag_blocks] + [p.fits]).astype(np.int16)  # fits' last row is zero
         zero_row = len(held) - 1
-        n_req = len(req.ids)
-        # Each counted factor's rows of `held` per request, and its contribution by count for
-        # every request at once: count / n as the scalar scorer divides, then rounded.
-        per_factor: list[tuple[list[list[int]], np.ndarray]] = []
-        for (_, sought, n_sought, weight), offset in zip(tag_blocks, offsets.tolist(), strict=False):
-            at, code = np.nonzero(sought[:n_req])
-            codes = _split_by_request(at, code + offset, n_req)
-            most = max((len(c) for c in codes), default=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fraction = np.arange(most + 1)[None, :] / np.where(n_sought > 0, n_sought, 1.0)[:, None]
-            per_factor.append((codes, weighted_micros(weight, fraction).astype(np.float64)))
-        at, slot = np.nonzero(req.slot_lists >= 0)
-        slot_rows = _split_by_request(at, slot_offset + req.slot_lists[at, slot], n_req)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            listed = np.where(req.slot_n > 0, req.slot_n, 1.0)[:, None]
-            fraction = np.arange(req.slot_lists.shape[1] + 1)[None, :] / listed
-        by_slots = weighted_micros(w["availability"], fraction).astype(np.float64)
-        by_slots[:, 0] = -np.inf  # a fixed-time request that none of its slots fits breaks rule 5
-        per_factor.append((slot_rows, by_slots))
-        counted = [
-            [(rows[r], by_count[r, : len(rows[r]) + 1]) for rows, by_count in per_factor if rows[r]]
-            for r in range(n_req)
-        ]
+        key = (tuple(sorted(w.items())), tuple(offsets.tolist()), slot_offset, zero_row, np.dtype(dtype).str)
+        lookups = _REQUEST_LOOKUPS.get(
+            req, key, lambda: _counted_lookups(req, w, tag_blocks, offsets, slot_offset, zero_row, dtype)
+        )
 
         # Hard rules 1, 2, 3, 4, 6 and 8 depend on the volunteer and (role, trainings, area, modes).
         area_of = req.area[ri]
@@ -553,10 +535,78 @@ class Grid:
             row_area=area_of + 1,
             row_tag_group=ri,
             held=held,
-            lookups=Lookups.build(counted, zero_row, dtype),
+            lookups=lookups,
             eligible=eligible,
             row_key=row_key.reshape(-1),
         )
+
+
+def _counted_lookups(
+    req: RequestArrays,
+    w: dict[str, float],
+    tag_blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]],
+    offsets: np.ndarray,
+    slot_offset: int,
+    zero_row: int,
+    dtype: type,
+) -> Lookups:
+    """The requests' counted factors as lookups: the same for every volunteer, so kept per request arrays."""
+    n_req = len(req.ids)
+    # Each counted factor's rows of `held` per request, and its contribution by count for
+    # every request at once: count / n as the scalar scorer divides, then rounded.
+    per_factor: list[tuple[list[list[int]], np.ndarray]] = []
+    for (_, sought, n_sought, weight), offset in zip(tag_blocks, offsets.tolist(), strict=False):
+        at, code = np.nonzero(sought[:n_req])
+        codes = _split_by_request(at, code + offset, n_req)
+        most = max((len(c) for c in codes), default=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fraction = np.arange(most + 1)[None, :] / np.where(n_sought > 0, n_sought, 1.0)[:, None]
+        per_factor.append((codes, weighted_micros(weight, fraction).astype(np.float64)))
+    at, slot = np.nonzero(req.slot_lists >= 0)
+    slot_rows = _split_by_request(at, slot_offset + req.slot_lists[at, slot], n_req)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        listed = np.where(req.slot_n > 0, req.slot_n, 1.0)[:, None]
+        fraction = np.arange(req.slot_lists.shape[1] + 1)[None, :] / listed
+    by_slots = weighted_micros(w["availability"], fraction).astype(np.float64)
+    by_slots[:, 0] = -np.inf  # a fixed-time request that none of its slots fits breaks rule 5
+    per_factor.append((slot_rows, by_slots))
+    counted = [
+        [(rows[r], by_count[r, : len(rows[r]) + 1]) for rows, by_count in per_factor if rows[r]]
+        for r in range(n_req)
+    ]
+    return Lookups.build(counted, zero_row, dtype)
+
+
+class _PerRequests:
+    """Lookups kept beside the request arrays they were made from.
+
+    A new or changed offer is scored as one column against the same open requests
+    (``engine.incremental``): their lookups are made once, not on every offer.
+    Entries go when their request arrays are collected.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[tuple[object, ...], Lookups]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, req: RequestArrays, key: tuple[object, ...], make: Callable[[], Lookups]) -> Lookups:
+        with self._lock:
+            hit = self._kept.get(id(req))
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        made = make()
+        with self._lock:
+            if id(req) not in self._kept:
+                weakref.finalize(req, self._forget, id(req))
+            self._kept[id(req)] = (key, made)
+        return made
+
+    def _forget(self, ident: int) -> None:
+        with self._lock:
+            self._kept.pop(ident, None)
+
+
+_REQUEST_LOOKUPS = _PerRequests()
 
 
 def _split_by_request(at: np.ndarray, values: np.ndarray, n_req: int) -> list[list[int]]:
