@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from matcher.domain import Coordinator
 from matcher.errors import Unauthorised
+from matcher.services import coordinators
 from web.context import services
 
 SALT = "qimatch-api-token"
@@ -38,8 +39,7 @@ def current_coordinator() -> Coordinator:
             raise Unauthorised("the token is invalid or has expired") from None
     if not coordinator_id:
         raise Unauthorised("sign in as a coordinator first")
-    with services().uow() as uow:
-        coordinator = uow.coordinators.get(coordinator_id)
+    coordinator = coordinators.signed_in(services().uow(), coordinator_id)
     if coordinator is None:
         raise Unauthorised("unknown coordinator")
     g.coordinator = coordinator

@@ -69,8 +69,9 @@ def up(host: str, port: int, concurrency: int) -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    with services.uow() as uow:
-        has_coordinator = uow.coordinators.count() > 0
+    from matcher.services import coordinators
+
+    has_coordinator = coordinators.any_coordinator(services.uow())
     click.echo(f"\n  qimatch is running at {base}/  (API docs: {base}/api/docs)")
     click.echo(f"  database: {_safe(settings.database_url)}   broker: {_safe(settings.broker_url)}")
     click.echo(f"  emails: {'SMTP ' + _safe(settings.smtp_url) if settings.smtp_url else settings.mail_dir}")

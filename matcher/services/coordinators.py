@@ -63,3 +63,15 @@ def authenticate(uow: UnitOfWork, email: str, password: str) -> Coordinator:
         if not found:
             raise Unauthorised("wrong email or password")
         return found[0]
+
+
+def signed_in(uow: UnitOfWork, coordinator_id: str) -> Coordinator | None:
+    """The coordinator a valid session or token names, or None if the account is gone."""
+    with uow:
+        return uow.coordinators.get(coordinator_id)
+
+
+def any_coordinator(uow: UnitOfWork) -> bool:
+    """Whether anyone can sign in yet (``qimatch up`` says how to create the first account)."""
+    with uow:
+        return uow.coordinators.count() > 0

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from matcher.domain import Coordinator, TokenPurpose
 from matcher.errors import Invalid, QimatchError
-from matcher.services import links
+from matcher.services import coordinators, links
 from matcher.services.visibility import AreaNotCovered
 from web.context import services, taxonomy
 from web.errors import status_of
@@ -79,8 +79,7 @@ def current_coordinator() -> Coordinator | None:
     coordinator_id = signed_in(TokenPurpose.COORDINATOR_SESSION)
     if coordinator_id is None:
         return None
-    with services().uow() as u:
-        coordinator = u.coordinators.get(coordinator_id)
+    coordinator = coordinators.signed_in(services().uow(), coordinator_id)
     if coordinator is not None:
         g.coordinator = coordinator  # what web.auth.current_coordinator returns for this request
     return coordinator
