@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from matcher.bootstrap import Services
 from matcher.services import coordinators, suggestions
-from tests.integration.test_pages import csrf, request_form, volunteer_form
+from tests.pages_support import csrf, request_form, volunteer_form
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from matcher.bootstrap import Services
 from matcher.services import coordinators, intake, suggestions
 from tests import factories
 from tests.integration.conftest import Processes, eventually
-from tests.integration.test_pages import csrf, volunteer_form
+from tests.pages_support import csrf, volunteer_form
 from tests.real_parts import SmtpSink
 
 pytestmark = pytest.mark.integration
