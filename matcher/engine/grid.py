@@ -321,9 +321,9 @@ def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
     by_id = {rid: i for i, rid in enumerate(req.ids)}
     for i, r in enumerate(req.requests):
         by_team.setdefault(team_key(r.team_name), []).append(i)
-    clashing = _clashing_requests(req)
     codes: set[int] = set()
     n = len(vol)
+    holders: dict[Slot, list[int]] = {}
     for j in range(n):
         for key in vol.excluded_team_keys[j]:
             codes.update(i * n + j for i in by_team.get(key, ()))
@@ -331,8 +331,18 @@ def _blocked(req: RequestArrays, vol: VolunteerArrays) -> np.ndarray:
             if rid in by_id:
                 codes.add(by_id[rid] * n + j)
         for slot in vol.standings[j].committed_slots:
-            codes.update(i * n + j for i in clashing(slot))
-    return np.array(sorted(codes), dtype=np.int64)
+            holders.setdefault(slot, []).append(j)
+    # Rule 10 by meeting slot: many people hold the same one, and one slot can clash with
+    # hundreds of requests, so the pairs are made as arrays, not one by one.
+    clashing = _clashing_requests(req)
+    parts = [np.array(sorted(codes), dtype=np.int64)]
+    for slot, people in holders.items():
+        requests = np.array(clashing(slot), dtype=np.int64)
+        if len(requests):
+            parts.append((requests[:, None] * n + np.array(people, dtype=np.int64)[None, :]).reshape(-1))
+    # Sorted, then duplicates dropped: numpy's hashing unique takes seconds on millions of codes.
+    every = np.sort(np.concatenate(parts))
+    return every[np.r_[True, every[1:] != every[:-1]]] if len(every) else every
 
 
 def _clashing_requests(req: RequestArrays) -> Callable[[Slot], list[int]]:
