@@ -12,12 +12,14 @@ from matcher.services import coordinators
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
+
 def csrf(client: FlaskClient, path: str) -> str:
     page = client.get(path)
     assert page.status_code == 200, page.data[:500]
     found = CSRF.search(page.get_data(as_text=True))
     assert found, f"no CSRF token on {path}"
     return found.group(1)
+
 
 def volunteer_form(**overrides: Any) -> dict[str, Any]:
     form: dict[str, Any] = {
@@ -37,6 +39,7 @@ def volunteer_form(**overrides: Any) -> dict[str, Any]:
     form.update(overrides)
     return form
 
+
 def request_form(**overrides: Any) -> dict[str, Any]:
     form: dict[str, Any] = {
         "team_name": "Ward 5 team",
@@ -55,17 +58,21 @@ def request_form(**overrides: Any) -> dict[str, Any]:
     form.update(overrides)
     return form
 
-def sign_in_coordinator(client: FlaskClient, services: Services) -> str:
-    coordinators.create_coordinator(
-        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
-    )
-    signed = client.post(
-        "/coordinator/sign-in",
-        data={
-            "csrf_token": csrf(client, "/coordinator/sign-in"),
-            "email": "lead@nhs.example",
-            "password": "correct horse battery",
-        },
-    )
+
+LEAD_EMAIL, LEAD_PASSWORD = "lead@nhs.example", "correct horse battery"
+
+
+def post_sign_in(client: FlaskClient) -> None:
+    """The sign-in form, filled in as the lead coordinator."""
+    data = {"csrf_token": csrf(client, "/coordinator/sign-in"), "email": LEAD_EMAIL, "password": LEAD_PASSWORD}
+    signed = client.post("/coordinator/sign-in", data=data)
     assert signed.status_code == 303
+
+
+def sign_in_coordinator(client: FlaskClient, services: Services, areas: list[str] | None = None) -> str:
+    """Create the lead coordinator for ``areas`` (Tower Hamlets), sign in; the dashboard's CSRF token."""
+    coordinators.create_coordinator(
+        services.uow(), LEAD_EMAIL, LEAD_PASSWORD, areas or ["tower_hamlets"], services.clock
+    )
+    post_sign_in(client)
     return csrf(client, "/coordinator/")

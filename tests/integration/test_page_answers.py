@@ -9,23 +9,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators, suggestions
-from tests.pages_support import csrf, request_form, volunteer_form
+from matcher.services import suggestions
+from tests.pages_support import csrf, request_form, sign_in_coordinator, volunteer_form
 
 pytestmark = pytest.mark.integration
 
 
 def sign_in(client: FlaskClient, services: Services, areas: list[str]) -> None:
-    coordinators.create_coordinator(services.uow(), "lead@nhs.example", "correct horse battery", areas, services.clock)
-    signed = client.post(
-        "/coordinator/sign-in",
-        data={
-            "csrf_token": csrf(client, "/coordinator/sign-in"),
-            "email": "lead@nhs.example",
-            "password": "correct horse battery",
-        },
-    )
-    assert signed.status_code == 303
+    sign_in_coordinator(client, services, areas)
 
 
 def test_the_request_page_leads_to_why_a_volunteer_was_left_out_for_every_role(app, services: Services) -> None:

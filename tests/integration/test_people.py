@@ -10,7 +10,7 @@ from matcher.bootstrap import Services
 from matcher.services import coordinators, intake, suggestions
 from tests import factories
 from tests.integration.conftest import Processes, eventually
-from tests.pages_support import csrf, volunteer_form
+from tests.pages_support import csrf, post_sign_in, volunteer_form
 from tests.real_parts import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -124,15 +124,7 @@ def test_a_coordinator_reads_why_a_suggestion_went(app, services: Services) -> N
 
     suggestions.rescore_for_volunteer(services.uow(), volunteer_id, matching, services.clock)
 
-    signed = client.post(
-        "/coordinator/sign-in",
-        data={
-            "csrf_token": csrf(client, "/coordinator/sign-in"),
-            "email": "lead@nhs.example",
-            "password": "correct horse battery",
-        },
-    )
-    assert signed.status_code == 303
+    post_sign_in(client)
     for path in (f"/coordinator/requests/{request_id}", f"/coordinator/volunteers/{volunteer_id}"):
         html = client.get(path).get_data(as_text=True)
         assert "Suggestion withdrawn (Focus group participant): no longer eligible" in html, path

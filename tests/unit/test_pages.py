@@ -12,7 +12,7 @@ import re
 from matcher.bootstrap import Services
 from matcher.domain import MatchStatus
 from matcher.services import coordinators, suggestions
-from tests.pages_support import CSRF, csrf, request_form, sign_in_coordinator, volunteer_form
+from tests.pages_support import CSRF, csrf, post_sign_in, request_form, sign_in_coordinator, volunteer_form
 
 
 def test_sign_up_errors_are_shown_by_their_fields_with_the_values_kept(app, services: Services) -> None:
@@ -87,15 +87,7 @@ def test_coordinator_signs_in_sees_reasons_and_approves(app, services: Services)
     )
     assert wrong.status_code == 422 and "not right" in wrong.get_data(as_text=True)
     before = client.get_cookie("session").value
-    signed = client.post(
-        "/coordinator/sign-in",
-        data={
-            "csrf_token": csrf(client, "/coordinator/sign-in"),
-            "email": "lead@nhs.example",
-            "password": "correct horse battery",
-        },
-    )
-    assert signed.status_code == 303
+    post_sign_in(client)
     assert client.get_cookie("session").value != before  # renewed at sign-in
     board = client.get("/coordinator/")
     html = board.get_data(as_text=True)
