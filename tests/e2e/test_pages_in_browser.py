@@ -191,6 +191,11 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     pages.check(lead, "coordinator-requests")
     lead.get_by_role("link", name="Fewer restraints on Ward 5").click()
     pages.check(lead, "coordinator-request")
+    # Why someone was left out, role by role: one page per volunteer.
+    lead.get_by_role("link", name="Every role").first.click()
+    assert "does not go to this area" in lead.inner_text("main")
+    pages.check(lead, "coordinator-why-not")
+    lead.go_back()
     lead.get_by_role("link", name=re.compile("Amina Begum, Focus group")).click()
     eventually(lambda: (lead.reload() or True) and "Introduced" in lead.inner_text("main"), seconds=30, every=1)
     pages.check(lead, "coordinator-match")
@@ -204,6 +209,10 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.goto(base + "/coordinator/programme")
     assert lead.locator("svg.runchart").count() == 3
     pages.check(lead, "coordinator-programme")
+    # An address that is no page: a page in words, not JSON.
+    missing = lead.goto(base + "/coordinator/no-such-page")
+    assert missing is not None and missing.status == 404 and "json" not in missing.headers["content-type"]
+    pages.check(lead, "page-not-found")
 
     # --- The volunteer opens their private link and pauses ------------------------------------
     page.goto(status_link)
