@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import text
 
 from matcher.bootstrap import Services
 from tests.integration.conftest import Processes, eventually
@@ -149,3 +150,21 @@ def test_volunteer_edits_their_offer_then_asks_for_erasure(
         assert v.status == "withdrawn" and "Amina" not in v.name and "amina" not in v.email
         assert v.experience == [] and v.home_area == "tower_hamlets"  # the counts stay
     assert client.get("/me").status_code == 302  # the session ended with the erasure
+    # Nowhere in the database: every row of every table (the address's key, events, deliveries, tokens…).
+    assert rows_mentioning(services, ("amina", "begum")) == []
+
+
+def rows_mentioning(services: Services, words: tuple[str, ...]) -> list[str]:
+    """Every table's rows, as text, that mention any of ``words`` (any case)."""
+    assert services.engine is not None
+    found = []
+    with services.engine.connect() as conn:
+        tables = conn.execute(
+            text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        ).scalars()
+        for table in list(tables):
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                line = " ".join(str(value) for value in row).lower()
+                if any(word in line for word in words):
+                    found.append(f"{table}: {line[:200]}")
+    return found
