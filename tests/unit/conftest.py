@@ -1,4 +1,5 @@
-"""The fast tier's app: the real Flask app and use cases on SQLite, through the app factory's seam.
+"""The fast tier's fixtures: the use cases on in-memory fakes, and the real Flask app on SQLite
+through the app factory's seam.
 
 No PostgreSQL, Redis or worker: events are collected instead of published (what
 the workers would do with them is the integration tier's business), and each test
@@ -16,7 +17,8 @@ from sqlalchemy import text
 
 from matcher.bootstrap import Services, bootstrap
 from matcher.config import Settings
-from matcher.domain import Event
+from matcher.domain import Coordinator, Event
+from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
@@ -29,6 +31,29 @@ PROGRAMME_TABLES = (
     "volunteers",
     "team_requests",
 )
+
+
+# -- use cases on fakes ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def coordinator(uow: FakeUnitOfWork) -> Coordinator:
+    c = Coordinator(email="lead@nhs.example", password_hash="x", areas=["tower_hamlets"])
+    uow.coordinators.add(c)
+    return c
+
+
+# -- the real app on SQLite ---------------------------------------------------------------
 
 
 class Published(list[Event]):

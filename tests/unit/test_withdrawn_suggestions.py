@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from matcher.config import MatchingConfig
-from matcher.domain import Coordinator, Event, MatchStatus
+from matcher.domain import Event, MatchStatus
 from matcher.services import decisions, endings, intake, suggestions
 from tests import factories
 from tests.fakes import FakeClock, FakeUnitOfWork
 
 CONFIG = MatchingConfig()
 WITHDRAWN = "match.suggestion_withdrawn"
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def coordinator(uow: FakeUnitOfWork) -> Coordinator:
-    c = Coordinator(email="lead@nhs.example", password_hash="x", areas=["tower_hamlets"])
-    uow.coordinators.add(c)
-    return c
 
 
 def suggested(uow: FakeUnitOfWork, clock: FakeClock, config: MatchingConfig = CONFIG, **request):  # type: ignore[no-untyped-def]

@@ -21,23 +21,6 @@ LEASE = 60
 
 
 @pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def coordinator(uow: FakeUnitOfWork) -> Coordinator:
-    c = Coordinator(email="lead@nhs.example", password_hash="x", areas=["tower_hamlets"])
-    uow.coordinators.add(c)
-    return c
-
-
-@pytest.fixture
 def letters(tmp_path) -> TemplateLetters:  # type: ignore[no-untyped-def]
     return TemplateLetters(Settings.from_env({"QIMATCH_DATA_DIR": str(tmp_path), "QIMATCH_SECRET_KEY": "k"}))
 
