@@ -175,17 +175,25 @@ class TemplateLetters:
         first = follow_up_times(match.intro_at, config)[:1]
         context["first_check_in"] = day_of(first[0]) if first else None
         context["check_in_after"] = weeks(config.follow_up_weeks[0]) if first else None
-        invite = self._invite(
-            intro_uid(match),
-            match.intro_at,
-            f"Introductory chat: {request.project_title}",
-            request,
-            volunteer,
-            context,
-            sequence=match.invite_sequence,
-        )
+        invite = self._intro_invite(match, request, volunteer, context, match.invite_sequence, ics.REQUEST)
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"introduction_{party}", to, key, context, invite)
+
+    def _intro_invite(
+        self,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        context: dict[str, Any],
+        sequence: int,
+        method: str,
+    ) -> bytes:
+        """The introductory chat's calendar entry: one UID for the match, revised by ``sequence``."""
+        assert match.intro_at is not None
+        title = f"Introductory chat: {request.project_title}"
+        return self._invite(
+            intro_uid(match), match.intro_at, title, request, volunteer, context, sequence=sequence, method=method
+        )
 
     def meeting_change(
         self,
@@ -207,16 +215,7 @@ class TemplateLetters:
             other_name=volunteer.first_name if party == "team" else request.contact_name,
         )
         method = ics.CANCEL if letter == "cancellation" else ics.REQUEST
-        invite = self._invite(
-            intro_uid(match),
-            match.intro_at,
-            f"Introductory chat: {request.project_title}",
-            request,
-            volunteer,
-            context,
-            sequence=sequence,
-            method=method,
-        )
+        invite = self._intro_invite(match, request, volunteer, context, sequence, method)
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"meeting_{letter}", to, key, context, invite, method)
 
