@@ -37,6 +37,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
+from matcher.engine.clashes import ClashGroups, add_to_groups, clashes_held, clique_groups
 from matcher.engine.grid import Pairing, in_sorted, in_threads
 from matcher.scoring import SCALE, fairness_fraction, weighted_micros
 
@@ -87,10 +88,6 @@ class Network:
     vol_node: np.ndarray  # node of each volunteer, -1 if not in the graph
     pair_keys: np.ndarray  # request * V + volunteer, sorted, for pairs routed via a pair node
     pair_node: np.ndarray
-
-
-# Per volunteer (column), sets of requests (indices) of which they may take at most one.
-ClashGroups = dict[int, list[frozenset[int]]]
 
 
 def solve(pairing: Pairing, edges: Edges, groups: ClashGroups | None = None) -> Assignment:
@@ -446,17 +443,17 @@ def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignmen
     groups: ClashGroups = {}
     result, rounds, merged = relaxed, 0, 0
     while True:
-        violations = _clashes_held(pairing, result)
+        violations = clashes_held(pairing, result)
         if not violations:
             break
         if not rounds:
             # Once anyone clashes, the clashing volunteers' candidate requests that all meet
             # at once become groups in one go (constraints of the problem: nothing is lost),
             # which saves a round for each such set.
-            groups = _clique_groups(pairing, edges, set(violations))
+            groups = clique_groups(pairing, edges, set(violations))
         rounds += 1
         for col, requests in violations.items():
-            merged += _group(pairing, groups.setdefault(col, []), requests)
+            merged += add_to_groups(pairing, groups.setdefault(col, []), requests)
         result = solve(pairing, edges, groups)
     return Assignment(
         result.rows,
@@ -471,93 +468,6 @@ def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignmen
         relaxed_objective=relaxed.objective,
         relaxed_filled=relaxed.filled,
     )
-
-
-def _clashes_held(pairing: Pairing, result: Assignment) -> dict[int, set[int]]:
-    """Per volunteer given two or more requests whose meetings overlap: those requests."""
-    req = pairing.requests
-    request_of = req.row_request[result.rows]
-    order = np.argsort(result.cols, kind="stable")
-    cols, requests = result.cols[order], request_of[order]
-    out: dict[int, set[int]] = {}
-    if not len(cols):
-        return out
-    starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
-    for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), len(cols)], strict=True):
-        if hi - lo < 2:
-            continue
-        held = sorted(set(requests[lo:hi].tolist()))
-        for i, a in enumerate(held):
-            for b in held[i + 1 :]:
-                if pairing.requests_clash(a, b):
-                    out.setdefault(int(cols[lo]), set()).update((a, b))
-    return out
-
-
-# Volunteers with more candidate requests than this are left to the rounds: their request
-# pairs grow with the square (an unpruned graph gives some people hundreds of requests).
-CLIQUE_SEARCH_LIMIT = 200
-
-
-def _clique_groups(pairing: Pairing, edges: Edges, volunteers: set[int]) -> ClashGroups:
-    """For these volunteers, each set of their candidate requests whose meetings all overlap each other.
-
-    The clash graph of each one's candidate requests, split into connected
-    components; a component that is a clique is a group. Components that are not
-    cliques are left to ``keep_apart``'s rounds.
-    """
-    req = pairing.requests
-    n_req = len(req.ids)
-    mine = np.isin(edges.cols, np.fromiter(volunteers, dtype=np.int64, count=len(volunteers)))
-    pair_key = np.unique(edges.cols[mine] * n_req + req.row_request[edges.rows[mine]])  # (volunteer, request)
-    col, request = pair_key // n_req, pair_key % n_req
-    first = np.searchsorted(col, col)  # each node's volunteer's first node
-    size = np.bincount(first, minlength=len(col))[first]
-    a_parts, b_parts = [], []
-    for k in np.unique(size[(size > 1) & (size <= CLIQUE_SEARCH_LIMIT)]).tolist():  # pairs within a volunteer, by size
-        starts = np.unique(first[size == k])
-        i, j = np.triu_indices(k, 1)
-        a_parts.append((starts[:, None] + i[None, :]).reshape(-1))
-        b_parts.append((starts[:, None] + j[None, :]).reshape(-1))
-    if not a_parts:
-        return {}
-    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
-    hit = pairing.requests_clash_many(request[a], request[b])
-    a, b = a[hit], b[hit]
-    label = np.arange(len(col))
-    while True:  # connected components by label propagation (components are small)
-        low = np.minimum(label[a], label[b])
-        before = label.copy()
-        np.minimum.at(label, a, low)
-        np.minimum.at(label, b, low)
-        label = label[label]
-        if np.array_equal(label, before):
-            break
-    nodes = np.bincount(label, minlength=len(col))
-    inside = np.bincount(label[a], minlength=len(col))
-    clique = (nodes >= 2) & (inside == nodes * (nodes - 1) // 2)
-    groups: ClashGroups = {}
-    order = np.argsort(label, kind="stable")
-    at = np.searchsorted(label[order], np.arange(len(col)))
-    for root in np.flatnonzero(clique).tolist():
-        members = order[at[root] : at[root] + nodes[root]]
-        groups.setdefault(int(col[root]), []).append(frozenset(request[members].tolist()))
-    return groups
-
-
-def _group(pairing: Pairing, groups: list[frozenset[int]], requests: set[int]) -> int:
-    """Put clashing requests into the volunteer's groups, merging groups they touch; 1 if a merge is not a clique."""
-    members = set(requests)
-    keep = []
-    for g in groups:
-        if g & members:
-            members |= g
-        else:
-            keep.append(g)
-    ordered = sorted(members)
-    clique = all(pairing.requests_clash(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
-    groups[:] = [*keep, frozenset(members)]
-    return 0 if clique else 1
 
 
 def _with(result: Assignment, repairs: int, priced: int) -> Assignment:
