@@ -220,36 +220,12 @@ def test_every_request_gets_an_entry_and_alternates_are_ranked():
 
 
 def _meeting_at(start: str, end: str, n: int, day: str = "tue") -> TeamRequest:
-    return TeamRequest(
-        id=f"r{n}",
-        team_name=f"Team {n}",
-        project_title="p",
-        area="tower_hamlets",
-        qi_stage="understanding",
-        roles=[{"role": "focus_group", "count": 1}],
-        modes=["video"],
-        contact_name="c",
-        contact_email="c@nhs.example",
-        meeting_slots=[{"day": day, "start": start, "end": end}],
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
+    return _team(f"r{n}", meeting_slots=[{"day": day, "start": start, "end": end}])
 
 
 def _free_all_week(n: int, capacity: int) -> Candidate:
-    volunteer = Volunteer(
-        id=f"v{n}",
-        name=f"V{n}",
-        email=f"v{n}@example.org",
-        kind="carer",
-        home_area="tower_hamlets",
-        roles=["focus_group"],
-        modes=["video"],
-        availability=[{"day": d, "start": "08:00", "end": "20:00"} for d in ("tue", "wed")],
-        max_commitments=capacity,
-        consent_version="2026-01",
-        consent_given_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    return Candidate(volunteer, Standing())
+    free = [{"day": d, "start": "08:00", "end": "20:00"} for d in ("tue", "wed")]
+    return Candidate(_person(f"v{n}", roles=["focus_group"], availability=free, max_commitments=capacity), Standing())
 
 
 def test_one_solve_never_gives_a_person_two_requests_that_meet_at_once():
