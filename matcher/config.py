@@ -108,6 +108,9 @@ class Settings:
     assign_seconds: float = 900.0
     # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust.
     proxy_hops: int = 0
+    # Rescores due taken into one engine run, and how often beat drains what no message woke.
+    rescore_batch: int = 200
+    rescore_sweep_seconds: float = 30.0
 
     @property
     def broker_dir(self) -> Path:
@@ -139,6 +142,8 @@ class Settings:
             dispatch_seconds=float(env.get("QIMATCH_DISPATCH_SECONDS") or 60),
             assign_seconds=float(env.get("QIMATCH_ASSIGN_SECONDS") or 900),
             proxy_hops=int(env.get("QIMATCH_PROXY_HOPS") or 0),
+            rescore_batch=int(env.get("QIMATCH_RESCORE_BATCH") or 200),
+            rescore_sweep_seconds=float(env.get("QIMATCH_RESCORE_SWEEP_SECONDS") or 30),
         )
         values.update(overrides)
         return cls(**values)

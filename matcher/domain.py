@@ -444,6 +444,39 @@ class EventKind(StrEnum):
     VOCABULARY_TERM_SET = "vocabulary.term_set"
 
 
+class Rescore(StrEnum):
+    """What an event asks to be scored again: a request's suggestions, or every open
+    request a volunteer's changed offer or capacity could touch."""
+
+    REQUEST = "request"
+    VOLUNTEER = "volunteer"
+
+
+# The events that set off a rescore, and of what. Each leaves a durable "rescore due"
+# row in its own transaction, so workers can take many at once (one engine run for a
+# burst) and none is lost with a broker message.
+RESCORES: dict[EventKind, Rescore] = {
+    EventKind.REQUEST_SUBMITTED: Rescore.REQUEST,
+    EventKind.MATCH_REJECTED: Rescore.REQUEST,
+    EventKind.REQUEST_REOPENED: Rescore.REQUEST,
+    EventKind.VOLUNTEER_REGISTERED: Rescore.VOLUNTEER,
+    EventKind.VOLUNTEER_UPDATED: Rescore.VOLUNTEER,
+    # A coordinator excluded a suggestion's team for the volunteer: the rescore drops it.
+    EventKind.VOLUNTEER_TEAM_EXCLUDED: Rescore.VOLUNTEER,
+    # The volunteer now has less capacity: their other suggestions may change.
+    EventKind.MATCH_APPROVED: Rescore.VOLUNTEER,
+}
+
+
+@dataclass(frozen=True)
+class RescoreDue:
+    """One event's rescore not yet done: a row of the durable work queue."""
+
+    id: int
+    subject: Rescore
+    subject_id: str
+
+
 @dataclass(eq=False)
 class Event:
     """One thing that happened: a timeline entry and, until published, an outbox row.
@@ -466,6 +499,14 @@ class Event:
         # A kind outside the closed set fails here, not silently downstream. Kept as the
         # plain string: that is what the database holds and what drivers adapt.
         self.kind = EventKind(self.kind).value
+
+    def rescore(self) -> tuple[Rescore, str] | None:
+        """What this event asks to be scored again, if anything."""
+        subject = RESCORES.get(EventKind(self.kind))
+        if subject is None:
+            return None
+        subject_id = self.team_request_id if subject == Rescore.REQUEST else self.volunteer_id
+        return (subject, subject_id) if subject_id else None
 
     @classmethod
     def of_match(cls, kind: EventKind, match: Match, at: datetime, **data: Any) -> Event:

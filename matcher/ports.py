@@ -74,6 +74,19 @@ class Deliveries(Protocol):
     def is_sent(self, key: str) -> bool: ...
 
 
+class Rescores(Protocol):
+    """The durable queue of rescores due: a row per event that asked for one (written with
+    the event, in its transaction), taken many at a time and deleted when done."""
+
+    def take(self, limit: int) -> list[domain.RescoreDue]:
+        """Inside the unit of work: the oldest rows no other worker holds, locked until commit."""
+        ...
+
+    def done(self, taken: list[domain.RescoreDue]) -> None:
+        """Inside the same unit of work: these are done (gone on commit, back on rollback)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     volunteers: Repository[domain.Volunteer]
     requests: Repository[domain.TeamRequest]
@@ -84,6 +97,7 @@ class UnitOfWork(Protocol):
     terms: Repository[domain.Term]
     access_tokens: Repository[domain.AccessToken]
     deliveries: Deliveries
+    rescores: Rescores
 
     def __enter__(self) -> UnitOfWork: ...
 

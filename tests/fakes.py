@@ -103,6 +103,25 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+class FakeRescores:
+    """The rescores due, read off the fake event log: each event that asks for one, until done."""
+
+    def __init__(self, events: FakeRepository[domain.Event]) -> None:
+        self.events = events
+        self.done_ids: set[int] = set()
+
+    def take(self, limit: int) -> list[domain.RescoreDue]:
+        due = []
+        for event in sorted(self.events.rows.values(), key=lambda e: e.id or 0):
+            rescore = event.rescore()
+            if rescore is not None and event.id not in self.done_ids:
+                due.append(domain.RescoreDue(event.id or 0, *rescore))
+        return due[:limit]
+
+    def done(self, taken: list[domain.RescoreDue]) -> None:
+        self.done_ids.update(d.id for d in taken)
+
+
 class FakeUnitOfWork:
     """Commit publishes nothing and rollback restores nothing: enough for use-case logic."""
 
@@ -116,6 +135,7 @@ class FakeUnitOfWork:
         self.terms: FakeRepository[domain.Term] = FakeRepository()
         self.access_tokens: FakeRepository[domain.AccessToken] = FakeRepository()
         self.deliveries = FakeDeliveries()
+        self.rescores = FakeRescores(self.events)
         self.commits = 0
         for vocabulary, entries in STARTING_TERMS.items():
             for i, (code, label) in enumerate(entries):

@@ -22,6 +22,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "sweep-stalled-emails": {"task": "qimatch.sweep_stalled", "schedule": settings.dispatch_seconds},
         # A pause that has reached its end date ends; hourly is fine for a date.
         "resume-paused-volunteers": {"task": "qimatch.resume_paused_volunteers", "schedule": 3600.0},
+        # Rescores due that no message woke a worker for (a message lost with the broker).
+        "drain-rescores": {"task": "qimatch.drain_rescores", "schedule": settings.rescore_sweep_seconds},
         # Events rescore the requests they touch; this re-solves the whole programme at
         # once, so places go where they do most good across all requests.
         "propose-assignment": {"task": "qimatch.propose_assignment", "schedule": settings.assign_seconds},

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent
-from matcher.services import follow_ups, introductions, outbox, outgoing, suggestions, volunteer_self
+from matcher.services import follow_ups, introductions, outbox, outgoing, rescoring, suggestions, volunteer_self
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -31,14 +31,24 @@ def services() -> Services:
 
 @celery_app.task(name="qimatch.suggest_for_request", **RETRY)
 def suggest_for_request(team_request_id: str) -> None:
-    s = services()
-    suggestions.suggest_for_request(s.uow(), team_request_id, s.settings.matching, s.clock)
+    """Woken by a request's event: drains every rescore due, this one with the rest."""
+    drain_rescores()
 
 
 @celery_app.task(name="qimatch.rescore_for_volunteer", **RETRY)
 def rescore_for_volunteer(volunteer_id: str) -> None:
+    """Woken by a volunteer's event: drains every rescore due, this one with the rest."""
+    drain_rescores()
+
+
+@celery_app.task(name="qimatch.drain_rescores", **RETRY)
+def drain_rescores() -> None:
+    """Every rescore due, many per engine run. When a burst queues hundreds of messages,
+    the first few tasks take all the rows and the rest find nothing left to do."""
     s = services()
-    suggestions.rescore_for_volunteer(s.uow(), volunteer_id, s.settings.matching, s.clock)
+    runs = rescoring.drain(s.uow, s.settings.matching, s.clock, s.settings.rescore_batch)
+    if runs:
+        log.info("rescored %s", [(r.taken, r.requests) for r in runs])
 
 
 @celery_app.task(name="qimatch.send_introductions", **RETRY)

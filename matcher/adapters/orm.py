@@ -211,6 +211,18 @@ events = Table(
     Index("ix_events_unpublished", "published_at", "id"),
 )
 
+# The rescores due: a row per event that asked for one, in that event's transaction;
+# workers take many at once (SKIP LOCKED) and delete them in the transaction that
+# stores the new suggestions, so a dead worker leaves them for the next.
+rescores_due = Table(
+    "rescores_due",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(20), nullable=False),
+    Column("subject_id", String(32), nullable=False),
+    Column("event_kind", String(60), nullable=False),
+)
+
 deliveries = Table(
     "deliveries",
     metadata,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Engine, and_, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,6 +84,29 @@ class SqlEventLog(SqlRepository[domain.Event]):
     def add(self, obj: domain.Event) -> None:
         super().add(obj)
         self.added.append(obj)
+        rescore = obj.rescore()
+        if rescore is not None:
+            subject, subject_id = rescore
+            self.session.execute(
+                insert(orm.rescores_due).values(subject=subject.value, subject_id=subject_id, event_kind=obj.kind)
+            )
+
+
+class SqlRescores:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def take(self, limit: int) -> list[domain.RescoreDue]:
+        t = orm.rescores_due.c
+        # SKIP LOCKED: two workers draining at once take different rows, neither waits.
+        # (SQLite has no row locks; its writers take turns, and a row done twice is harmless.)
+        stmt = select(t.id, t.subject, t.subject_id).order_by(t.id).limit(limit).with_for_update(skip_locked=True)
+        rows = self.session.execute(stmt)
+        return [domain.RescoreDue(row.id, domain.Rescore(row.subject), row.subject_id) for row in rows]
+
+    def done(self, taken: list[domain.RescoreDue]) -> None:
+        if taken:
+            self.session.execute(delete(orm.rescores_due).where(orm.rescores_due.c.id.in_([d.id for d in taken])))
 
 
 class SqlDeliveries:
@@ -191,6 +214,7 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
+        self.rescores = SqlRescores(s)
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:

@@ -154,17 +154,38 @@ def _store(
 def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig) -> list[str]:
     """Open requests a changed offer could serve, and those where it is suggested now."""
     with uow:
-        volunteer = uow.volunteers.get(volunteer_id)
-        if volunteer is None:
+        if uow.volunteers.get(volunteer_id) is None:
             raise NotFound("volunteer not found")
-        suggested_on = {
-            m.team_request_id for m in uow.matches.where(volunteer_id=volunteer_id, status=MatchStatus.SUGGESTED)
-        }
-        standing = standings(uow, [volunteer])[volunteer.id]
-        # One column of the engine's grid against every open request (engine.incremental).
-        open_requests = uow.requests.where(status=RequestStatus.OPEN)
-        could_serve = requests_for_offer(open_requests, Candidate(volunteer, standing), config)
-        return sorted(set(could_serve) | suggested_on)
+        return sorted(touched_by(uow, [volunteer_id], config))
+
+
+def touched_by(uow: UnitOfWork, volunteer_ids: Sequence[str], config: MatchingConfig) -> set[str]:
+    """Inside a unit of work: every open request these volunteers' offers could serve, and
+    every request where one of them is suggested now (a rescore may drop them there)."""
+    volunteers = uow.volunteers.where(id=list(volunteer_ids), order_by="id") if volunteer_ids else []
+    if not volunteers:
+        return set()
+    touched = {
+        m.team_request_id
+        for m in uow.matches.where(volunteer_id=[v.id for v in volunteers], status=MatchStatus.SUGGESTED)
+    }
+    standing = standings(uow, volunteers)
+    # One column of the engine's grid per volunteer against every open request (engine.incremental).
+    open_requests = uow.requests.where(status=RequestStatus.OPEN)
+    for volunteer in volunteers:
+        touched.update(requests_for_offer(open_requests, Candidate(volunteer, standing[volunteer.id]), config))
+    return touched
+
+
+def rescore_within(uow: UnitOfWork, request_ids: set[str], config: MatchingConfig, now: datetime) -> int:
+    """Inside a unit of work: rescore these requests together, in one engine run; returns
+    how many requests were rescored. Takes the same request row locks as an approval."""
+    if not request_ids:
+        return 0
+    requests = uow.requests.where(id=sorted(request_ids), order_by="id", for_update=True)
+    if requests:
+        _resolve(uow, requests, config, now)
+    return len(requests)
 
 
 def rescore_for_volunteer(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig, clock: Clock) -> int:

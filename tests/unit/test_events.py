@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from matcher.domain import Event, EventKind
+from matcher.domain import RESCORES, Event, EventKind
 from web.pages import EVENT_WORDS, describe
 from workers.app import celery_app
 from workers.publisher import TASKS_FOR_EVENT, celery_publisher
+
+RESCORE_TASKS = {"qimatch.suggest_for_request", "qimatch.rescore_for_volunteer"}
 
 
 def test_every_kind_has_a_task_decision_and_words() -> None:
@@ -24,6 +26,13 @@ def test_every_task_an_event_sets_off_exists() -> None:
 
     named = {name for tasks in TASKS_FOR_EVENT.values() for name, _ in tasks}
     assert named and named <= set(celery_app.tasks)
+
+
+def test_the_events_that_wake_a_rescore_are_the_ones_that_leave_a_rescore_due() -> None:
+    # A kind that woke the rescore task but left no row would be rescored by nobody
+    # (the task only drains rows); a row with no task would wait for the periodic drain.
+    wakes = {kind for kind, tasks in TASKS_FOR_EVENT.items() for name, _ in tasks if name in RESCORE_TASKS}
+    assert wakes == set(RESCORES)
 
 
 def test_an_event_of_an_unknown_kind_is_refused() -> None:
