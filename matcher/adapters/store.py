@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Engine, and_, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from matcher import domain
 from matcher.adapters import orm
@@ -32,7 +33,8 @@ class SqlRepository(Generic[T]):
     def get(self, id: Any, for_update: bool = False) -> T | None:
         # for_update locks the row until commit (PostgreSQL), so two approvals of the
         # last open place are decided one after the other, not both from a stale count.
-        return self.session.get(self.cls, id, with_for_update=for_update or None)
+        # Locked reads also refresh: what this session read earlier may be stale by now.
+        return self.session.get(self.cls, id, with_for_update=for_update or None, populate_existing=for_update)
 
     def delete(self, obj: T) -> None:
         self.session.delete(obj)
@@ -221,11 +223,12 @@ class SqlUnitOfWork:
         # close() rolls back anything not committed (nothing half-stored) without
         # expiring what was read, so use cases can hand their objects back.
         self.session.close()
-        if isinstance(exc, IntegrityError) or (
+        if isinstance(exc, IntegrityError | StaleDataError) or (
             isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
         ):
-            # A unique key another transaction took first, or a deadlock / serialization
-            # failure the database resolved by aborting us: the domain's word for it.
+            # A unique key another transaction took first, a row another one changed or
+            # removed under us, or a deadlock / serialization failure the database resolved
+            # by aborting us: the domain's word for it (409, safe to try again), never a 500.
             raise Concurrent() from exc
 
     def commit(self) -> None:

@@ -85,7 +85,7 @@ def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clo
 def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str, clock: Clock) -> Match:
     now = clock.now()
     with uow:
-        match, request = visible_match(uow, match_id, coordinator)
+        match, request = visible_match(uow, match_id, coordinator, for_update=True)
         if match.status == MatchStatus.REJECTED:
             return match
         _turn_down(uow, match, coordinator, reason, now)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection
 
 from matcher.domain import Coordinator, Match, TeamRequest, Volunteer
-from matcher.errors import Forbidden, NotFound
+from matcher.errors import Conflict, Forbidden, NotFound
 from matcher.ports import UnitOfWork
 
 
@@ -52,6 +52,16 @@ def visible_match(
     request = uow.requests.get(match.team_request_id, for_update=for_update)
     if request is None or not coordinator.covers(request.area):
         raise NotFound("match not found")
+    if for_update:
+        # Always the request's lock first, then the match read again under it: a rescore
+        # (which holds the same lock) may have rewritten or withdrawn the suggestion
+        # between the first read and the lock.
+        match = uow.matches.get(match_id, for_update=True)
+        if match is None:
+            raise Conflict(
+                "this suggestion was withdrawn by a rescore while you were deciding;"
+                " the request's page shows its current suggestions"
+            )
     return match, request
 
 
