@@ -60,7 +60,7 @@ def bootstrap(
 
     if mailer is None:
         mailer = (
-            SmtpMailer(settings.smtp_url, settings.mail_from)
+            SmtpMailer(settings.smtp_url, settings.mail_from, timeout=settings.smtp_timeout)
             if settings.smtp_url
             else FolderMailer(settings.mail_dir, settings.mail_from)
         )

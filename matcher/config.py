@@ -98,6 +98,10 @@ class Settings:
     template_dir: Path | None = None
     # How long a claimed-but-unsent email stays claimed before another try may take it.
     delivery_lease_seconds: int = 120
+    # The sending task's hard limit sits below the lease, so a stuck send is killed before
+    # another worker may take its email; each SMTP step's timeout sits below the limit.
+    email_task_seconds: int = 90
+    smtp_timeout: float = 30.0
     token_hours: int = 12
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     # Redis: seconds before an unacknowledged task is delivered again.
@@ -111,6 +115,14 @@ class Settings:
     # Rescores due taken into one engine run, and how often beat drains what no message woke.
     rescore_batch: int = 200
     rescore_sweep_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
+            raise ValueError(
+                "QIMATCH_SMTP_TIMEOUT < QIMATCH_EMAIL_TASK_SECONDS < QIMATCH_DELIVERY_LEASE_SECONDS must hold"
+                f" (they are {self.smtp_timeout}, {self.email_task_seconds}, {self.delivery_lease_seconds}):"
+                " a send must end before its lease does, or a second worker could send the same email"
+            )
 
     @property
     def broker_dir(self) -> Path:
@@ -136,6 +148,8 @@ class Settings:
             data_dir=data_dir,
             template_dir=Path(template_dir) if template_dir else None,
             delivery_lease_seconds=int(env.get("QIMATCH_DELIVERY_LEASE_SECONDS") or 120),
+            email_task_seconds=int(env.get("QIMATCH_EMAIL_TASK_SECONDS") or 90),
+            smtp_timeout=float(env.get("QIMATCH_SMTP_TIMEOUT") or 30),
             matching=matching_from_env(env),
             visibility_timeout=int(env.get("QIMATCH_VISIBILITY_TIMEOUT") or 3600),
             relay_seconds=float(env.get("QIMATCH_RELAY_SECONDS") or 5),

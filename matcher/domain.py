@@ -437,6 +437,7 @@ class EventKind(StrEnum):
     EMAIL_OWED = "email.owed"
     EMAIL_SENT = "email.sent"
     EMAIL_FAILED = "email.failed"
+    EMAIL_UNCERTAIN = "email.uncertain"
     FOLLOW_UP_SCHEDULED = "follow_up.scheduled"
     FOLLOW_UP_INVITATION_DUE = "follow_up.invitation_due"
     FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"

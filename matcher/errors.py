@@ -15,6 +15,12 @@ class NotFound(QimatchError):
     message = "not found"
 
 
+class Unavailable(QimatchError):
+    """A service the use case needs (the database, the broker) is not answering; try again shortly."""
+
+    message = "a service qimatch needs is not answering; please try again in a minute"
+
+
 class Forbidden(QimatchError):
     message = "not allowed"
 

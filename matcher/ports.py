@@ -42,23 +42,54 @@ MAX_ATTEMPTS = 5  # tries at one email before it is given up and shown to the co
 
 
 class Deliveries(Protocol):
-    """One row per email under a unique key: owed -> claimed -> sent (or dropped, or failed)."""
+    """One row per email under a unique key.
+
+    owed -> claimed (by one owner) -> handing (recorded just before the point of no
+    return) -> sent; or dropped (no longer wanted), failed (refused for good, or tried
+    ``max_attempts`` times), uncertain (handed over and no answer came: possibly sent,
+    never sent again unless a coordinator asks).
+    """
 
     def owe(self, key: str, now: datetime) -> None:
         """Inside the unit of work's transaction: an email is owed (a worker claims and sends it)."""
         ...
 
-    def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    def claim(
+        self, key: str, now: datetime, lease_seconds: int, owner: str = "", max_attempts: int = MAX_ATTEMPTS
+    ) -> bool:
         """True for exactly one caller per key: an owed email, or a claim gone stale unsent
-        (at most max_attempts times)."""
+        (at most max_attempts times). The claim records its owner."""
+        ...
+
+    def hand(self, key: str, owner: str, now: datetime) -> bool:
+        """Committed at once: the email is being handed to the server, if the claim is still
+        this owner's. False means another worker holds it now: do not send."""
+        ...
+
+    def unhand(self, key: str, owner: str) -> None:
+        """The server certainly did not take it after all (a 4xx answer): claimed again, to lapse."""
+        ...
+
+    def refuse(self, key: str, now: datetime) -> bool:
+        """Refused for good (5xx): failed at once; True the one time it happens."""
         ...
 
     def drop(self, key: str, now: datetime) -> None:
         """A claimed email no longer wanted (the chat ended, the person is gone): never sent."""
         ...
 
-    def unsent(self, before: datetime) -> list[str]:
-        """Keys owed or claimed before ``before`` and still not sent, failed or dropped."""
+    def unsent(self, before: datetime, now: datetime) -> list[str]:
+        """Keys owed or claimed before ``before``, still not sent, and not queued again since
+        ``before``: each is stamped as queued again ``now``, so a backlog is not re-queued."""
+        ...
+
+    def uncertain(self, before: datetime) -> list[str]:
+        """Keys handed over before ``before`` with no answer recorded: now "possibly sent",
+        returned the one time each changes."""
+        ...
+
+    def resend(self, key: str, now: datetime) -> bool:
+        """A coordinator's resend of a possibly-sent or failed email: owed again."""
         ...
 
     def give_up(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
@@ -69,7 +100,11 @@ class Deliveries(Protocol):
         """Claimed max_attempts times and never sent: given up."""
         ...
 
-    def mark_sent(self, key: str, message_id: str, now: datetime) -> None: ...
+    def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
+        """Inside the unit of work's transaction, with the email.sent event."""
+        ...
+
+    def status(self, key: str) -> str | None: ...
 
     def is_sent(self, key: str) -> bool: ...
 
@@ -132,8 +167,36 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
 
 
+class NotSent(Exception):
+    """The mail server did not take the email: certain, so trying again cannot duplicate it.
+
+    ``permanent`` for a 5xx refusal (an address that does not exist): trying again cannot help.
+    """
+
+    def __init__(self, reason: str, permanent: bool = False, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+        self.code = code
+
+
+class NotHanded(NotSent):
+    """``handing`` said no at the point of no return: the claim is not ours any more."""
+
+    def __init__(self) -> None:
+        super().__init__("the claim was lost before the email was handed over")
+
+
+# Called once the whole message is written and just before the point of no return
+# (SMTP's final dot): records "handed to the server" and says whether to go on.
+Handing = Callable[[], bool]
+
+
 class Mailer(Protocol):
-    def send(self, email: Email) -> None: ...
+    def send(self, email: Email, handing: Handing | None = None) -> None:
+        """Send one email. Raises ``NotSent`` when the server certainly did not take it
+        (``NotHanded`` if ``handing`` said no); any other failure after ``handing`` said
+        yes leaves it unknown whether the email went."""
+        ...
 
 
 # Hands events to the broker; raises if the broker cannot take them.

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from matcher import domain
-from matcher.ports import Email
+from matcher.ports import Email, Handing, NotHanded, NotSent
 from matcher.taxonomy import STARTING_TERMS
 
 T = TypeVar("T")
@@ -56,51 +56,98 @@ class FakeRepository(Generic[T]):
         return len(self.where(**criteria))
 
 
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
 class FakeDeliveries:
+    """The deliveries table's states and rules (``SqlDeliveries``), in memory."""
+
     def __init__(self) -> None:
         self.claims: dict[str, tuple[str, datetime]] = {}
         self.attempts: dict[str, int] = {}
+        self.owners: dict[str, str] = {}
+        self.requeued: dict[str, datetime] = {}
+
+    def _status(self, key: str) -> str:
+        return self.claims.get(key, ("", now_utc()))[0]
 
     def owe(self, key: str, now: datetime) -> None:
         assert key not in self.claims, f"owed twice: {key}"  # the table's unique key
         self.claims[key] = ("owed", now)
         self.attempts[key] = 0
 
-    def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = 5) -> bool:
+    def claim(self, key: str, now: datetime, lease_seconds: int, owner: str = "", max_attempts: int = 5) -> bool:
         held = self.claims.get(key)
         stale = held is not None and held[0] == "claimed" and held[1] < now - timedelta(seconds=lease_seconds)
         owed = held is not None and held[0] == "owed"
         if held is None or ((stale or owed) and self.attempts[key] < max_attempts):
             self.claims[key] = ("claimed", now)
             self.attempts[key] = self.attempts.get(key, 0) + 1
+            self.owners[key] = owner
+            return True
+        return False
+
+    def hand(self, key: str, owner: str, now: datetime) -> bool:
+        if self._status(key) == "claimed" and self.owners.get(key) == owner:
+            self.claims[key] = ("handing", now)
+            return True
+        return False
+
+    def unhand(self, key: str, owner: str) -> None:
+        if self._status(key) == "handing" and self.owners.get(key) == owner:
+            self.claims[key] = ("claimed", self.claims[key][1])
+
+    def refuse(self, key: str, now: datetime) -> bool:
+        if self._status(key) in ("claimed", "handing"):
+            self.claims[key] = ("failed", now)
             return True
         return False
 
     def drop(self, key: str, now: datetime) -> None:
         self.claims[key] = ("dropped", now)
 
-    def unsent(self, before: datetime) -> list[str]:
-        return [k for k, (status, at) in self.claims.items() if status in ("owed", "claimed") and at < before]
+    def unsent(self, before: datetime, now: datetime) -> list[str]:
+        due = [
+            k
+            for k, (status, at) in self.claims.items()
+            if status in ("owed", "claimed") and at < before and self.requeued.get(k, before) <= before
+        ]
+        for k in due:
+            self.requeued[k] = now
+        return due
+
+    def uncertain(self, before: datetime) -> list[str]:
+        due = [k for k, (status, at) in self.claims.items() if status == "handing" and at < before]
+        for k in due:
+            self.claims[k] = ("uncertain", self.claims[k][1])
+        return due
+
+    def resend(self, key: str, now: datetime) -> bool:
+        if self._status(key) in ("uncertain", "failed"):
+            self.claims[key] = ("owed", now)
+            self.attempts[key] = 0
+            self.requeued.pop(key, None)
+            return True
+        return False
 
     def give_up(self, key: str, max_attempts: int = 5) -> bool:
-        if self.claims.get(key, ("", now_utc()))[0] == "claimed" and self.attempts[key] >= max_attempts:
+        if self._status(key) == "claimed" and self.attempts[key] >= max_attempts:
             self.claims[key] = ("failed", self.claims[key][1])
             return True
         return False
 
     def exhausted(self, key: str, max_attempts: int = 5) -> bool:
-        status = self.claims.get(key, ("", now_utc()))[0]
-        return status in ("claimed", "failed") and self.attempts.get(key, 0) >= max_attempts
+        return self._status(key) in ("claimed", "failed") and self.attempts.get(key, 0) >= max_attempts
 
     def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
         self.claims[key] = ("sent", now)
 
+    def status(self, key: str) -> str | None:
+        return self._status(key) or None
+
     def is_sent(self, key: str) -> bool:
-        return self.claims.get(key, ("", now_utc()))[0] == "sent"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+        return self._status(key) == "sent"
 
 
 class FakeRescores:
@@ -169,12 +216,28 @@ class FakeClock:
 
 
 class FakeMailer:
-    def __init__(self, fail_on: int | None = None) -> None:
+    """``fail_on``: the nth send fails before the hand-over (certainly not sent);
+    ``refuse``: addresses the server refuses for good (550); ``no_answer_on``: the nth
+    send is handed over and then the server's answer never comes (possibly sent)."""
+
+    def __init__(
+        self, fail_on: int | None = None, refuse: set[str] | None = None, no_answer_on: int | None = None
+    ) -> None:
         self.sent: list[Email] = []
         self.fail_on = fail_on
+        self.refuse = refuse or set()
+        self.no_answer_on = no_answer_on
+        self.tries = 0
 
-    def send(self, email: Email) -> None:
+    def send(self, email: Email, handing: Handing | None = None) -> None:
+        self.tries += 1
         if self.fail_on is not None and len(self.sent) + 1 == self.fail_on:
             self.fail_on = None
             raise ConnectionError("the SMTP server went away")
+        if email.to in self.refuse:
+            raise NotSent("550 5.1.1 no such mailbox", permanent=True, code=550)
+        if handing is not None and not handing():
+            raise NotHanded()
+        if self.no_answer_on == self.tries:
+            raise TimeoutError("the server took the message and never answered")
         self.sent.append(email)

@@ -6,6 +6,7 @@ otherwise the run stops at once and says what to install. Never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import os
 import shutil
@@ -118,6 +119,21 @@ class SmtpSink:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Called with each message before it is accepted; returning a string refuses it with that reply.
     before_accept: Callable[[Message], str | None] | None = None
+    # Called with each recipient (before the message is sent); a string refuses it with that reply.
+    on_rcpt: Callable[[str], str | None] | None = None
+    rcpts: int = 0
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        with self.lock:
+            self.rcpts += 1
+        if self.on_rcpt is not None:
+            refusal = self.on_rcpt(address)
+            if refusal:
+                return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         message = email.message_from_bytes(envelope.original_content or envelope.content)
@@ -142,3 +158,66 @@ class SmtpSink:
     def to(self, address: str) -> list[Received]:
         with self.lock:
             return [r for r in self.received if address in r.envelope_to]
+
+
+class CuttableProxy:
+    """A TCP proxy in front of a real server whose line a test can cut for a while.
+
+    What a worker sees when PostgreSQL goes away for some seconds (a restart, a
+    failover): open connections drop and new ones are refused, then it comes back.
+    """
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.down = threading.Event()
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.down.is_set():
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self.lock:
+                self.open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self, seconds: float) -> None:
+        """Drop every connection now and refuse new ones for ``seconds`` (in the background)."""
+        self.down.set()
+        with self.lock:
+            conns, self.open = self.open, []
+        for s in conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+        threading.Timer(seconds, self.down.clear).start()
+
+    def close(self) -> None:
+        self.listener.close()

@@ -104,9 +104,15 @@ def web(host: str, port: int, workers: int) -> None:
 
 @main.command()
 @click.option("--concurrency", default=2, show_default=True, type=int)
-def worker(concurrency: int) -> None:
+@click.option(
+    "--queues",
+    default="email,scoring",
+    show_default=True,
+    help="which queues to consume: run one worker on 'email' and others on 'scoring' so emails never wait",
+)
+def worker(concurrency: int, queues: str) -> None:
     """A Celery worker process."""
-    os.execvp(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}"))
+    os.execvp(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues))
 
 
 @main.command()

@@ -4,15 +4,35 @@ Reliability settings, and why:
 - acks_late + reject_on_worker_lost: a task whose worker dies is delivered
   again rather than lost; every task is idempotent, so running twice is safe;
 - prefetch 1: a worker holds only the message it is working on;
-- JSON only, results ignored: messages carry IDs, never personal data.
+- JSON only, results ignored: messages carry IDs, never personal data;
+- two queues: ``email`` (sending, the outbox relay, the sweeps: small and urgent) and
+  ``scoring`` (the engine's runs). A worker started without ``-Q`` consumes both; run
+  one with ``-Q email`` beside others with ``-Q scoring`` and a scoring backlog never
+  delays an introduction;
+- kombu's Redis transport scans for unacknowledged messages only on every 10th
+  10-second tick by default, so a 10-second visibility timeout meant 80-100 s. The
+  scan runs every tick here, and ticks are shorter for short timeouts, so a dead
+  worker's task comes back about ``visibility_timeout`` seconds later, as documented.
 """
 
 from __future__ import annotations
 
 from celery import Celery
+from kombu import Queue
 
 from matcher.config import Settings
 from workers.schedule import beat_schedule
+
+EMAIL_QUEUE, SCORING_QUEUE = "email", "scoring"
+# Small, urgent tasks that must never wait behind the engine; everything else is scoring.
+EMAIL_TASKS = (
+    "qimatch.send_email",
+    "qimatch.send_introductions",
+    "qimatch.send_follow_up",
+    "qimatch.sweep_stalled",
+    "qimatch.dispatch_follow_ups",
+    "qimatch.relay_outbox",
+)
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
@@ -31,6 +51,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
     if settings.broker_url.startswith(("redis://", "rediss://")):
         # How long an unacknowledged message waits before Redis hands it out again.
         transport_options["visibility_timeout"] = settings.visibility_timeout
+        transport_options["unacked_restore_throttle"] = 1
+        transport_options["unacked_restore_interval"] = max(1, min(10, settings.visibility_timeout // 4))
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -41,6 +63,11 @@ def make_celery(settings: Settings | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options=transport_options,
         beat_schedule=beat_schedule(settings),
+        task_queues=[Queue(EMAIL_QUEUE), Queue(SCORING_QUEUE)],
+        task_default_queue=SCORING_QUEUE,
+        task_routes={name: {"queue": EMAIL_QUEUE} for name in EMAIL_TASKS},
+        # Killed before its lease ends: another worker never sends while this one still might.
+        task_annotations={"qimatch.send_email": {"time_limit": settings.email_task_seconds}},
         timezone="Europe/London",
         worker_hijack_root_logger=False,
         worker_enable_remote_control=remote_control,

@@ -44,6 +44,7 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.MATCH_MEETING_CHANGED: [],
     EventKind.EMAIL_SENT: [],
     EventKind.EMAIL_FAILED: [],
+    EventKind.EMAIL_UNCERTAIN: [],
     EventKind.FOLLOW_UP_SCHEDULED: [],
     EventKind.FOLLOW_UP_INVITATION_DUE: [],
     EventKind.FOLLOW_UP_REMINDER_DUE: [],

@@ -6,6 +6,10 @@ Each task may run twice (acks_late, redelivery) and re-reads the state it acts o
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -21,6 +25,25 @@ log = logging.getLogger(__name__)
 # Two workers rescoring one request at once collide on the unique match key;
 # a short retry (seconds, not days) settles it.
 RETRY = {"autoretry_for": (Concurrent, IntegrityError, OperationalError), "retry_backoff": True, "max_retries": 8}
+
+
+@contextmanager
+def sigterm_held() -> Iterator[None]:
+    """SIGTERM waits until the email in hand is sent and marked.
+
+    systemd stops a service by sending SIGTERM to its whole process group, pool children
+    included; a child that died between handing an email over and hearing the server's
+    answer would leave it "possibly sent". The task's hard time limit (SIGKILL, below the
+    lease) still bounds the wait.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread; a threaded pool has nothing to hold
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a SIGTERM that came meanwhile lands now
 
 
 @cache
@@ -69,9 +92,10 @@ def send_follow_up(follow_up_id: str, stage: str) -> None:
 def send_email(key: str) -> None:
     """One owed email, by its delivery key: claimed, written, sent, marked."""
     s = services()
-    outgoing.send_owed(
-        s.uow(), s.mailer, s.letters, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
-    )
+    with sigterm_held():
+        outgoing.send_owed(
+            s.uow(), s.mailer, s.letters, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
+        )
 
 
 @celery_app.task(name="qimatch.dispatch_follow_ups")

@@ -234,6 +234,12 @@ deliveries = Table(
     Column("claimed_at", TZ, nullable=False),
     Column("sent_at", TZ),
     Column("message_id", String(200)),
+    # Which worker's attempt holds the claim: only it may hand the email over.
+    Column("owner", String(120)),
+    # Recorded just before the point of no return (SMTP's final dot).
+    Column("handed_at", TZ),
+    # When the sweep last queued it again: a backlog is not queued again and again.
+    Column("requeued_at", TZ),
 )
 
 access_tokens = Table(

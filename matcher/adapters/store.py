@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,11 +15,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from matcher import domain
 from matcher.adapters import orm
-from matcher.errors import Concurrent
+from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03"}  # shutting down, crashed, not accepting connections yet
 T = TypeVar("T")
 
 
@@ -112,75 +114,123 @@ class SqlRescores:
 
 
 class SqlDeliveries:
-    """Claim-once bookkeeping for emails, each call its own short transaction.
+    """Claim-once bookkeeping for emails.
 
-    The claim is committed before the email is sent, so a second worker sees it
-    at once; a claim left unsent by a dead worker may be taken again once its
-    lease has run out.
+    The claim and the hand-over are each committed at once, in their own short
+    transaction, so a second worker sees them before the SMTP conversation goes on;
+    ``owe`` and ``mark_sent`` belong to the caller's unit of work.
     """
 
     def __init__(self, session_factory: sessionmaker[Session], owner: SqlUnitOfWork) -> None:
         self.session_factory = session_factory
         self.owner = owner
 
+    def _update(self, *where: Any, **values: Any) -> int:
+        with self.session_factory() as s:
+            result = s.execute(update(orm.deliveries).where(*where).values(**values))
+            s.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     def owe(self, key: str, now: datetime) -> None:
         # In the use case's own transaction, with its outbox event: both or neither.
         self.owner.session.execute(insert(orm.deliveries).values(key=key, status="owed", attempts=0, claimed_at=now))
 
-    def claim(self, key: str, now: datetime, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> bool:
+    def claim(
+        self, key: str, now: datetime, lease_seconds: int, owner: str = "", max_attempts: int = MAX_ATTEMPTS
+    ) -> bool:
         with self.session_factory() as s:
             try:
-                s.execute(insert(orm.deliveries).values(key=key, status="claimed", attempts=1, claimed_at=now))
+                s.execute(
+                    insert(orm.deliveries).values(key=key, status="claimed", attempts=1, claimed_at=now, owner=owner)
+                )
                 s.commit()
                 return True
             except IntegrityError:
                 s.rollback()
-            stale = now - timedelta(seconds=lease_seconds)
-            c = orm.deliveries.c
-            result = s.execute(
-                update(orm.deliveries)
-                .where(
-                    c.key == key,
-                    or_(c.status == "owed", and_(c.status == "claimed", c.claimed_at < stale)),
-                    c.attempts < max_attempts,
-                )
-                .values(status="claimed", claimed_at=now, attempts=c.attempts + 1)
+        stale = now - timedelta(seconds=lease_seconds)
+        c = orm.deliveries.c
+        return (
+            self._update(
+                c.key == key,
+                or_(c.status == "owed", and_(c.status == "claimed", c.claimed_at < stale)),
+                c.attempts < max_attempts,
+                status="claimed",
+                claimed_at=now,
+                attempts=c.attempts + 1,
+                owner=owner,
             )
-            s.commit()
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+            == 1
+        )
+
+    def hand(self, key: str, owner: str, now: datetime) -> bool:
+        c = orm.deliveries.c
+        return self._update(c.key == key, c.status == "claimed", c.owner == owner, status="handing", handed_at=now) == 1
+
+    def unhand(self, key: str, owner: str) -> None:
+        c = orm.deliveries.c
+        self._update(c.key == key, c.status == "handing", c.owner == owner, status="claimed")
+
+    def refuse(self, key: str, now: datetime) -> bool:
+        c = orm.deliveries.c
+        return self._update(c.key == key, c.status.in_(["claimed", "handing"]), status="failed") == 1
 
     def drop(self, key: str, now: datetime) -> None:
-        with self.session_factory() as s:
-            s.execute(update(orm.deliveries).where(orm.deliveries.c.key == key).values(status="dropped", sent_at=now))
-            s.commit()
+        self._update(orm.deliveries.c.key == key, status="dropped", sent_at=now)
 
-    def unsent(self, before: datetime) -> list[str]:
+    def unsent(self, before: datetime, now: datetime) -> list[str]:
         c = orm.deliveries.c
         with self.session_factory() as s:
-            rows = s.scalars(
-                select(c.key).where(c.status.in_(["owed", "claimed"]), c.claimed_at < before).order_by(c.id)
+            rows = s.execute(
+                update(orm.deliveries)
+                .where(
+                    c.status.in_(["owed", "claimed"]),
+                    c.claimed_at < before,
+                    or_(c.requeued_at.is_(None), c.requeued_at < before),
+                )
+                .values(requeued_at=now)
+                .returning(c.key, c.id)
+            ).all()
+            s.commit()
+            return [row.key for row in sorted(rows, key=lambda r: r.id)]
+
+    def uncertain(self, before: datetime) -> list[str]:
+        c = orm.deliveries.c
+        with self.session_factory() as s:
+            rows = s.execute(
+                update(orm.deliveries)
+                .where(c.status == "handing", c.handed_at < before)
+                .values(status="uncertain")
+                .returning(c.key, c.id)
+            ).all()
+            s.commit()
+            return [row.key for row in sorted(rows, key=lambda r: r.id)]
+
+    def resend(self, key: str, now: datetime) -> bool:
+        c = orm.deliveries.c
+        return (
+            self._update(
+                c.key == key,
+                c.status.in_(["uncertain", "failed"]),
+                status="owed",
+                attempts=0,
+                claimed_at=now,
+                requeued_at=None,
+                owner=None,
             )
-            return list(rows)
+            == 1
+        )
 
     def give_up(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
         c = orm.deliveries.c
-        with self.session_factory() as s:
-            result = s.execute(
-                update(orm.deliveries)
-                .where(c.key == key, c.status == "claimed", c.attempts >= max_attempts)
-                .values(status="failed")
-            )
-            s.commit()
-            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return self._update(c.key == key, c.status == "claimed", c.attempts >= max_attempts, status="failed") == 1
 
     def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
-        with self.session_factory() as s:
-            s.execute(
-                update(orm.deliveries)
-                .where(orm.deliveries.c.key == key)
-                .values(status="sent", sent_at=now, message_id=message_id)
-            )
-            s.commit()
+        # In the caller's unit of work, with its email.sent event: both or neither.
+        self.owner.session.execute(
+            update(orm.deliveries)
+            .where(orm.deliveries.c.key == key)
+            .values(status="sent", sent_at=now, message_id=message_id)
+        )
 
     def exhausted(self, key: str, max_attempts: int = MAX_ATTEMPTS) -> bool:
         with self.session_factory() as s:
@@ -189,10 +239,12 @@ class SqlDeliveries:
             ).first()
             return row is not None and row.status in ("claimed", "failed") and row.attempts >= max_attempts
 
-    def is_sent(self, key: str) -> bool:
+    def status(self, key: str) -> str | None:
         with self.session_factory() as s:
-            status = s.scalar(select(orm.deliveries.c.status).where(orm.deliveries.c.key == key))
-            return status == "sent"
+            return s.scalar(select(orm.deliveries.c.status).where(orm.deliveries.c.key == key))
+
+    def is_sent(self, key: str) -> bool:
+        return self.status(key) == "sent"
 
 
 class SqlUnitOfWork:
@@ -222,14 +274,21 @@ class SqlUnitOfWork:
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         # close() rolls back anything not committed (nothing half-stored) without
         # expiring what was read, so use cases can hand their objects back.
-        self.session.close()
+        with contextlib.suppress(OperationalError):  # a connection already gone committed nothing
+            self.session.close()
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
         if isinstance(exc, IntegrityError | StaleDataError) or (
-            isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+            isinstance(exc, OperationalError) and sqlstate in RETRYABLE_SQLSTATES
         ):
             # A unique key another transaction took first, a row another one changed or
             # removed under us, or a deadlock / serialization failure the database resolved
             # by aborting us: the domain's word for it (409, safe to try again), never a 500.
             raise Concurrent() from exc
+        if isinstance(exc, OperationalError) and (
+            sqlstate is None or sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES
+        ):
+            # The server is down, restarting or unreachable: 503 and try again, never a 500.
+            raise Unavailable() from exc
 
     def commit(self) -> None:
         new_events, self.events.added = self.events.added, []

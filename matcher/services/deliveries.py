@@ -19,12 +19,18 @@ Keys name the email and carry the IDs it is about, ``<letter>:<id>:...``:
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import socket
+import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from matcher.domain import Event, EventKind
-from matcher.ports import Clock, Email, Mailer, UnitOfWork
+from matcher.errors import Unavailable
+from matcher.ports import Clock, Email, Mailer, NotHanded, NotSent, UnitOfWork
 
 OWED = EventKind.EMAIL_OWED
 
@@ -45,6 +51,11 @@ def owe(uow: UnitOfWork, delivery_key: str, now: datetime) -> None:
     uow.events.add(Event(OWED, now, data={"key": delivery_key}))
 
 
+def claimant() -> str:
+    """A name for one attempt at one email: which machine, which process, which try."""
+    return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+
+
 def deliver(
     uow: UnitOfWork,
     mailer: Mailer,
@@ -54,43 +65,116 @@ def deliver(
     lease_seconds: int,
     sent: Callable[[datetime], Event],
 ) -> bool:
-    """Claim, write, send, mark: True if this call sent the email.
+    """Claim, write, hand over, send, mark: True if this call sent the email.
 
     ``compose`` returns None when the email is no longer wanted (the chat was
-    cancelled, the person erased): the delivery is dropped, never sent. A
-    failure while sending leaves the claim to lapse, for the sweep to retry.
+    cancelled, the person erased): the delivery is dropped, never sent.
+
+    Exactly once, at the edges too. The claim names its owner; just before the
+    point of no return the owner records "handing", which fails if its claim was
+    taken over meanwhile (a worker paused past its lease), and then nothing is
+    sent. A server's certain "no" is certain: a 5xx gives this email up at once,
+    on the timeline; a 4xx leaves the claim to lapse for the sweep. Any other
+    failure after handing leaves the email "handing": the sweep shows it to the
+    coordinator as possibly sent, and it is never sent again by itself.
     """
-    if not uow.deliveries.claim(delivery_key, clock.now(), lease_seconds):
+    owner = claimant()
+    if not uow.deliveries.claim(delivery_key, clock.now(), lease_seconds, owner):
         return False  # sent already, or another worker holds a fresh claim
     email = compose()
     if email is None:
         uow.deliveries.drop(delivery_key, clock.now())
         return False
-    mailer.send(email)
-    uow.deliveries.mark_sent(delivery_key, email.message_id, clock.now())
-    with uow:
-        uow.events.add(sent(clock.now()))
-        uow.commit()
+
+    def handing() -> bool:
+        return uow.deliveries.hand(delivery_key, owner, clock.now())
+
+    try:
+        mailer.send(email, handing)
+    except NotHanded:
+        return False  # another worker took the claim over: it sends, not us
+    except NotSent as refusal:
+        if not refusal.permanent:
+            uow.deliveries.unhand(delivery_key, owner)
+            raise
+        if uow.deliveries.refuse(delivery_key, clock.now()):
+            refused = sent(clock.now())
+            data = {**refused.data, "reason": "refused", "code": refusal.code}
+            with uow:
+                uow.events.add(dataclasses.replace(refused, kind=EventKind.EMAIL_FAILED, data=data))
+                uow.commit()
+        return False
+    _record_sent(uow, delivery_key, email.message_id, clock, sent, patience=lease_seconds / 2)
     return True
 
 
+def _record_sent(
+    uow: UnitOfWork,
+    delivery_key: str,
+    message_id: str,
+    clock: Clock,
+    sent: Callable[[datetime], Event],
+    patience: float,
+) -> None:
+    """The server took it: record that, through a database blip, for up to ``patience`` seconds.
+
+    Given up after that, the email stays "handing" and is shown as possibly sent:
+    never sent a second time by itself.
+    """
+    give_up_at = time.monotonic() + patience
+    pause = 0.2
+    while True:
+        try:
+            with uow:
+                uow.deliveries.mark_sent(delivery_key, message_id, clock.now())
+                uow.events.add(sent(clock.now()))
+                uow.commit()
+            return
+        except Unavailable:
+            if time.monotonic() + pause > give_up_at:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+
+
 def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int, about: Callable[[str], dict[str, Any]]) -> list[str]:
-    """Keys to send again: owed or claimed a lease ago and still unsent.
+    """Keys to send again: owed or claimed a lease ago, still unsent, not queued again since.
 
     An email tried MAX_ATTEMPTS times is given up instead, once: an
     ``email.failed`` event on the timeline ``about(key)`` names, so the
-    coordinator can reach the person another way.
+    coordinator can reach the person another way. An email handed to the
+    server a lease ago with no answer recorded is never queued again: it
+    becomes "possibly sent" (``email.uncertain``), for the coordinator to resend.
     """
     now = clock.now()
+    before = now - timedelta(seconds=lease_seconds)
     again = []
-    for delivery_key in uow.deliveries.unsent(now - timedelta(seconds=lease_seconds)):
+    for delivery_key in uow.deliveries.unsent(before, now):
         if not uow.deliveries.exhausted(delivery_key):
             again.append(delivery_key)
             continue
         if uow.deliveries.give_up(delivery_key):
-            fields = about(delivery_key)  # reads in its own unit of work
-            data = {**fields.pop("data", {}), "key": delivery_key}
-            with uow:
-                uow.events.add(Event(EventKind.EMAIL_FAILED, now, data=data, **fields))
-                uow.commit()
+            _on_timeline(uow, EventKind.EMAIL_FAILED, delivery_key, now, about)
+    for delivery_key in uow.deliveries.uncertain(before):
+        _on_timeline(uow, EventKind.EMAIL_UNCERTAIN, delivery_key, now, about)
     return again
+
+
+def _on_timeline(
+    uow: UnitOfWork, kind: EventKind, delivery_key: str, now: datetime, about: Callable[[str], dict[str, Any]]
+) -> None:
+    fields = about(delivery_key)  # reads in its own unit of work
+    data = {**fields.pop("data", {}), "key": delivery_key}
+    with uow:
+        uow.events.add(Event(kind, now, data=data, **fields))
+        uow.commit()
+
+
+def resend(uow: UnitOfWork, delivery_key: str, now: datetime) -> bool:
+    """A coordinator's one click: a possibly-sent or failed email is owed again (and queued)."""
+    if not uow.deliveries.resend(delivery_key, now):
+        return False
+    with uow:
+        uow.events.add(Event(OWED, now, data={"key": delivery_key, "resend": True}))
+        uow.commit()
+    return True

@@ -68,7 +68,10 @@ def send_introduction(
         return Event.of_match(EventKind.EMAIL_SENT, sent_match[0], at, letter="introduction", to=party)
 
     went = deliveries.deliver(uow, mailer, key, compose, clock, lease_seconds, sent)
-    if all(uow.deliveries.is_sent(delivery_key(match_id, p)) for p in PARTIES):
+    # The match moves on once each party's email is settled: sent, or refused for good
+    # (a bad address must not hold up the other party; the timeline says what failed).
+    settled = [uow.deliveries.status(delivery_key(match_id, p)) for p in PARTIES]
+    if all(s in ("sent", "failed") for s in settled) and "sent" in settled:
         _mark_introduced(uow, match_id, clock, config)
     return int(went)
 

@@ -78,7 +78,9 @@ def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pyt
         "QIMATCH_SECRET_KEY": "integration-tests",
         "QIMATCH_BASE_URL": "http://qimatch.test",
         # Short leases and timeouts so recovery after a kill takes seconds, not an hour.
-        "QIMATCH_DELIVERY_LEASE_SECONDS": "3",
+        "QIMATCH_DELIVERY_LEASE_SECONDS": "10",
+        "QIMATCH_EMAIL_TASK_SECONDS": "8",
+        "QIMATCH_SMTP_TIMEOUT": "5",
         "QIMATCH_VISIBILITY_TIMEOUT": "6",
         "QIMATCH_RELAY_SECONDS": "1",
         "QIMATCH_DISPATCH_SECONDS": "2",
@@ -106,6 +108,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with smtp.lock:
         smtp.received.clear()
     smtp.before_accept = None
+    smtp.on_rcpt = None
     yield
 
 
@@ -175,7 +178,7 @@ class Processes:
 
 @pytest.fixture
 def processes(stack_env: dict[str, str], tmp_path: Path, clean: None) -> Iterator[Processes]:
-    procs = Processes(stack_env, tmp_path)
+    procs = Processes(dict(stack_env), tmp_path)  # a test may change its own copy
     yield procs
     procs.stop_all()
 

@@ -28,7 +28,8 @@ from tests.integration.conftest import ROOT, eventually
 from tests.real_parts import SmtpSink, free_port
 
 pytestmark = pytest.mark.integration
-OURS = ("migrate", "web", "worker", "beat")
+OURS = ("migrate", "web", "worker-email", "worker-scoring", "beat")
+WORKERS = ("worker-email", "worker-scoring")
 
 
 def compose() -> dict[str, Any]:
@@ -37,13 +38,16 @@ def compose() -> dict[str, Any]:
 
 def test_compose_file_shape() -> None:
     services = compose()["services"]
-    assert {"web", "worker", "beat", "redis", "postgres", "mailcatcher"} <= set(services)
+    assert {"web", *WORKERS, "beat", "redis", "postgres", "mailcatcher"} <= set(services)
     for name in OURS:
         assert services[name]["build"] == "." and services[name]["image"] == "qimatch:latest"
-    for name in ("postgres", "redis", "mailcatcher", "web", "worker"):
+    for name in ("postgres", "redis", "mailcatcher", "web", *WORKERS):
         assert services[name]["healthcheck"]["test"], name
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert services["worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    for name in WORKERS:
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    # Emails never wait behind scoring: each queue has its own worker.
+    assert [services[name]["command"][-1] for name in WORKERS] == ["email", "scoring"]
     assert (ROOT / "Dockerfile").read_text().count("FROM ") == 1
 
 
@@ -85,7 +89,7 @@ def test_each_compose_service_runs_here_against_real_redis_and_postgres(
 
     started = []
     try:
-        for name in ("web", "worker", "beat"):
+        for name in ("web", *WORKERS, "beat"):
             log = open(tmp_path / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
             started.append(
                 subprocess.Popen(
@@ -101,7 +105,8 @@ def test_each_compose_service_runs_here_against_real_redis_and_postgres(
             )
 
         eventually(lambda: healthy("web"), seconds=60, every=1)
-        eventually(lambda: healthy("worker"), seconds=90, every=2)
+        for name in WORKERS:
+            eventually(lambda name=name: healthy(name), seconds=90, every=2)
         eventually(lambda: b"beat: Starting" in (tmp_path / "beat.log").read_bytes(), seconds=60)
 
         # Work goes through gunicorn and the compose worker.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from email.message import Message
 
 import pytest
 
@@ -52,16 +51,16 @@ def test_kill_9_mid_send_then_restart_delivers_every_introduction_exactly_once(
     killed = threading.Event()
     first_worker = processes.worker(concurrency=1)
 
-    def die_mid_send(message: Message) -> str | None:
-        # On the 20th message the worker dies inside the SMTP conversation, before the
-        # server has accepted it: the claim is taken and the email is not delivered.
+    def die_mid_send(address: str) -> str | None:
+        # On the 20th message the worker dies inside the SMTP conversation, before it
+        # handed the message over: the claim is taken and the email is not delivered.
         if not killed.is_set() and len(smtp.received) >= 19:
             killed.set()
             processes.kill9(first_worker)
             return "451 4.3.0 connection lost"
         return None
 
-    smtp.before_accept = die_mid_send
+    smtp.on_rcpt = die_mid_send
     match_ids = approve_many(services, APPROVALS)
     eventually(killed.is_set, seconds=90)
     delivered_before_restart = len(smtp.received)

@@ -333,8 +333,8 @@ def test_an_email_that_keeps_failing_is_given_up_and_shown_on_the_timeline(uow, 
     match = approved_match(uow, clock, coordinator)
 
     class Refusing(FakeMailer):
-        def send(self, email) -> None:  # type: ignore[no-untyped-def]
-            raise ConnectionError("550 mailbox unavailable")
+        def send(self, email, handing=None) -> None:  # type: ignore[no-untyped-def]
+            raise ConnectionError("the connection dropped before the hand-over")
 
     keys = [introductions.delivery_key(match.id, party) for party in ("team", "volunteer")]
     for _ in range(5):

@@ -55,7 +55,8 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.MATCH_SUGGESTION_WITHDRAWN: "Suggestion withdrawn",
     EventKind.EMAIL_OWED: "Email due to go out",
     EventKind.EMAIL_SENT: "Email sent",
-    EventKind.EMAIL_FAILED: "Email given up after five tries; reach them another way",
+    EventKind.EMAIL_FAILED: "Email not delivered; reach them another way",
+    EventKind.EMAIL_UNCERTAIN: "Email possibly sent: the mail server never answered; resend it if it did not arrive",
     EventKind.MATCH_MEETING_CHANGED: "Introductory chat changed",
     EventKind.FOLLOW_UP_SCHEDULED: "Follow-up chat scheduled",
     EventKind.FOLLOW_UP_INVITATION_DUE: "Follow-up invitation due",
@@ -117,8 +118,12 @@ def describe(event: Any) -> str:
             words += ": the volunteer " + "; ".join(REASONS.get(r, r.replace("_", " ")) for r in data["rules"])
     elif event.kind == EventKind.MATCH_CLOSED and data.get("reason"):
         words += f" ({data['reason'].replace('_', ' ')})"
-    elif event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED):
+    elif event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED, EventKind.EMAIL_UNCERTAIN):
         words += f": {str(data.get('letter', '')).replace('_', ' ')} to {data.get('to', '')}"
+        if data.get("reason") == "refused":
+            words += " (the mail server refused the address)"
+        elif event.kind == EventKind.EMAIL_FAILED:
+            words += " (given up after five tries)"
     elif event.kind.startswith("follow_up.") and data.get("sequence"):
         words += f" (chat {data['sequence']})"
     elif event.kind == EventKind.EMAIL_OWED and data.get("key"):

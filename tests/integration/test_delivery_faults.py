@@ -1,0 +1,197 @@
+"""The faults that once sent an email twice (or stranded one), on real parts.
+
+Real PostgreSQL, Redis, Celery workers and beat, and a real SMTP server that can
+refuse. Every email's Message-ID is derived from its delivery key, so the SMTP
+server's log shows each one arriving once, twice or never.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections import Counter
+from email.message import Message
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from matcher.adapters.letters import message_id
+from matcher.bootstrap import Services
+from matcher.domain import MatchStatus
+from matcher.services import deliveries
+from matcher.services.introductions import delivery_key
+from tests.integration.conftest import Processes, eventually
+from tests.integration.test_worker_crash import approve_many
+from tests.real_parts import CuttableProxy, SmtpSink
+
+pytestmark = pytest.mark.integration
+PARTIES = ("team", "volunteer")
+
+
+def expected(match_ids: list[str]) -> set[str]:
+    return {message_id(delivery_key(m, party)) for m in match_ids for party in PARTIES}
+
+
+def arrivals(smtp: SmtpSink) -> Counter[str]:
+    with smtp.lock:
+        return Counter(r.message_id for r in smtp.received)
+
+
+def introduced(services: Services, match_ids: list[str]) -> int:
+    with services.uow() as uow:
+        return uow.matches.count(id=match_ids, status=MatchStatus.INTRODUCED)
+
+
+def events(services: Services, kind: str) -> list[dict[str, object]]:
+    with services.uow() as uow:
+        return [dict(e.data) for e in uow.events.where(kind=kind, order_by="id")]
+
+
+def test_a_worker_stopped_past_its_lease_sends_nothing_another_worker_sent(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """SIGSTOP (a GC pause, a frozen VM) inside the SMTP conversation, past the lease."""
+    frozen = processes.worker(concurrency=1)
+    stopped = threading.Event()
+
+    def freeze(address: str) -> str | None:
+        if not stopped.is_set() and smtp.rcpts >= 5:
+            stopped.set()
+            os.killpg(frozen.pid, signal.SIGSTOP)  # holds its claim, mid-conversation
+        return None
+
+    smtp.on_rcpt = freeze
+    match_ids = approve_many(services, 10)
+    eventually(stopped.is_set, seconds=60)
+    processes.worker(concurrency=2)
+    processes.beat()  # its sweep queues the frozen worker's email again after the lease
+    eventually(lambda: len(arrivals(smtp)) >= 2 * len(match_ids) - 1, seconds=120)
+    os.killpg(frozen.pid, signal.SIGCONT)  # it wakes, its claim long taken over
+
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=120)
+    eventually(lambda: set(arrivals(smtp)) == expected(match_ids), seconds=60)
+    processes.stop_all()
+    counts = arrivals(smtp)
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+
+
+def test_postgresql_gone_for_seconds_after_the_server_took_an_email_sends_it_once(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """PostgreSQL unreachable for 6 s between the server's 250 and "sent" being recorded."""
+    db = urlsplit(processes.env["QIMATCH_DATABASE_URL"])
+    proxy = CuttableProxy(db.hostname or "127.0.0.1", db.port or 5432)
+    through_proxy = db._replace(netloc=db.netloc.replace(f":{db.port or 5432}", f":{proxy.port}"))
+    processes.env["QIMATCH_DATABASE_URL"] = urlunsplit(through_proxy)
+    # A lease long enough to ride out the outage (half of it is spent retrying "sent").
+    processes.env.update(QIMATCH_DELIVERY_LEASE_SECONDS="30", QIMATCH_EMAIL_TASK_SECONDS="25")
+    cut = threading.Event()
+
+    def outage(message: Message) -> str | None:
+        if not cut.is_set() and len(smtp.received) >= 4:
+            cut.set()
+            proxy.cut(6)  # the worker's database goes away before it hears our 250
+        return None
+
+    smtp.before_accept = outage
+    processes.worker(concurrency=2)
+    processes.beat()
+    try:
+        match_ids = approve_many(services, 20)
+        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=150)
+    finally:
+        processes.stop_all()
+        proxy.close()
+    assert cut.is_set()
+    counts = arrivals(smtp)
+    assert set(counts) == expected(match_ids)
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    assert events(services, "email.uncertain") == []
+
+
+def test_sigterm_to_the_whole_worker_group_mid_burst_loses_nothing_and_sends_nothing_twice(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """systemd's stop: SIGTERM to the worker and its pool children while they send."""
+    stopping = processes.worker(concurrency=2)
+    sent_term = threading.Event()
+
+    def terminate(message: Message) -> str | None:
+        if not sent_term.is_set() and len(smtp.received) >= 10:
+            sent_term.set()
+            os.killpg(stopping.pid, signal.SIGTERM)  # while this message waits for our 250
+        return None
+
+    smtp.before_accept = terminate
+    match_ids = approve_many(services, 30)
+    eventually(sent_term.is_set, seconds=60)
+    stopping.wait(timeout=60)
+    processes.worker(concurrency=2)
+    processes.beat()
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=150)
+    processes.stop_all()
+    counts = arrivals(smtp)
+    assert set(counts) == expected(match_ids)
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    assert events(services, "email.uncertain") == []
+
+
+def test_a_refused_address_is_given_up_at_once_and_the_other_party_is_introduced(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """A team address refused with 550 no longer holds up the volunteer or the match."""
+    refused: list[str] = []
+
+    def refuse_first_team(address: str) -> str | None:
+        if address.startswith("team") and (not refused or refused[0] == address):
+            refused.append(address)
+            return "550 5.1.1 no such mailbox here"
+        return None
+
+    smtp.on_rcpt = refuse_first_team
+    processes.worker(concurrency=2)
+    processes.beat()
+    match_ids = approve_many(services, 3)
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=90)
+    # Past the lease and a few sweeps: the refused address is never tried again.
+    lease = int(processes.env["QIMATCH_DELIVERY_LEASE_SECONDS"])
+    eventually(lambda: len(events(services, "email.failed")) == 1, seconds=30)
+    threading.Event().wait(lease + 4)
+    processes.stop_all()
+    assert len(refused) == 1
+    [failed] = events(services, "email.failed")
+    assert (failed["to"], failed["reason"], failed["code"]) == ("team", "refused", 550)
+    assert len(arrivals(smtp)) == 2 * len(match_ids) - 1
+
+
+def test_killed_after_handing_over_is_possibly_sent_and_a_resend_delivers_it_once(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """SIGKILL after the final dot, before the server's answer: unknowable, so never resent blindly."""
+    doomed = processes.worker(concurrency=1)
+    killed = threading.Event()
+
+    def die_after_the_dot(message: Message) -> str | None:
+        if not killed.is_set() and len(smtp.received) >= 3:
+            killed.set()
+            processes.kill9(doomed)
+            return "451 4.3.0 connection lost"  # it was not delivered after all
+        return None
+
+    smtp.before_accept = die_after_the_dot
+    match_ids = approve_many(services, 5)
+    eventually(killed.is_set, seconds=60)
+    processes.worker(concurrency=2)
+    processes.beat()
+    eventually(lambda: len(events(services, "email.uncertain")) == 1, seconds=90)
+    assert introduced(services, match_ids) == len(match_ids) - 1
+    [uncertain] = events(services, "email.uncertain")
+
+    # The coordinator sees "possibly sent", asks the person, and resends with one click.
+    assert deliveries.resend(services.uow(), str(uncertain["key"]), services.clock.now())
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=60)
+    processes.stop_all()
+    counts = arrivals(smtp)
+    assert set(counts) == expected(match_ids)
+    assert max(counts.values()) == 1
