@@ -99,7 +99,7 @@ def deliver(
             raise
         if uow.deliveries.refuse(delivery_key, clock.now()):
             refused = sent(clock.now())
-            data = {**refused.data, "reason": "refused", "code": refusal.code}
+            data = {**refused.data, "key": delivery_key, "reason": "refused", "code": refusal.code}
             with uow:
                 uow.events.add(dataclasses.replace(refused, kind=EventKind.EMAIL_FAILED, data=data))
                 uow.commit()
@@ -170,11 +170,11 @@ def _on_timeline(
         uow.commit()
 
 
-def resend(uow: UnitOfWork, delivery_key: str, now: datetime) -> bool:
+def resend(uow: UnitOfWork, delivery_key: str, now: datetime, by: str = "", **on_timeline: Any) -> bool:
     """A coordinator's one click: a possibly-sent or failed email is owed again (and queued)."""
     if not uow.deliveries.resend(delivery_key, now):
         return False
     with uow:
-        uow.events.add(Event(OWED, now, data={"key": delivery_key, "resend": True}))
+        uow.events.add(Event(OWED, now, data={"key": delivery_key, "resend": True, "by": by}, **on_timeline))
         uow.commit()
     return True

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.config import MatchingConfig
-from matcher.domain import TokenPurpose
+from matcher.domain import Coordinator, TokenPurpose
+from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, introductions, links, meetings
+from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries
 
 
 def send_owed(
@@ -61,3 +62,24 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
 def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[str]:
     """Every kind of email left unsent past its lease, for the sweep to queue again."""
     return deliveries.stalled(uow, clock, lease_seconds, lambda k: about(uow, k))
+
+
+def resend(uow: UnitOfWork, match_id: str, delivery_key: str, coordinator: Coordinator, clock: Clock) -> bool:
+    """A coordinator resends one of a match's emails that was possibly sent or given up.
+
+    Only what the match page offers: an email of this match, in the coordinator's areas,
+    still possibly sent or failed. A second click finds it owed already and does nothing.
+    """
+    view = queries.match_view(uow, match_id, coordinator)  # not found outside their areas
+    if delivery_key not in {str(e.data["key"]) for e in view.resendable}:
+        raise Conflict("this email is not waiting to be resent")
+    m = view.match
+    return deliveries.resend(
+        uow,
+        delivery_key,
+        clock.now(),
+        by=coordinator.id,
+        match_id=m.id,
+        team_request_id=m.team_request_id,
+        volunteer_id=m.volunteer_id,
+    )

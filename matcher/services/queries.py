@@ -16,6 +16,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import (
     Coordinator,
     Event,
+    EventKind,
     FollowUp,
     FollowUpStatus,
     Match,
@@ -358,6 +359,8 @@ class MatchView:
     volunteer: Volunteer
     timeline: list[Event]
     follow_ups: list[FollowUp]
+    # Emails possibly sent (handed over, no answer) or given up: each may be resent in one click.
+    resendable: list[Event] = field(default_factory=list)
 
 
 def match_view(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> MatchView:
@@ -367,7 +370,12 @@ def match_view(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> Matc
         assert volunteer is not None  # a match's volunteer is kept (erasure anonymises, never deletes)
         events = uow.events.where(match_id=match.id, order_by="id")
         follow_ups = uow.follow_ups.where(match_id=match.id, order_by="sequence")
-    return MatchView(match, request, volunteer, events, follow_ups)
+    latest = {str(e.data["key"]): e for e in events if e.kind in RESENDABLE and e.data.get("key")}
+    resendable = [e for key, e in latest.items() if uow.deliveries.status(key) in ("uncertain", "failed")]
+    return MatchView(match, request, volunteer, events, follow_ups, resendable)
+
+
+RESENDABLE = (EventKind.EMAIL_UNCERTAIN, EventKind.EMAIL_FAILED)
 
 
 # --- The follow-up calendar ----------------------------------------------------------------------

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators
+from matcher.services import coordinators, outgoing
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
@@ -199,6 +200,23 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.get_by_role("link", name=re.compile("Amina Begum, Focus group")).click()
     eventually(lambda: (lead.reload() or True) and "Introduced" in lead.inner_text("main"), seconds=30, every=1)
     pages.check(lead, "coordinator-match")
+    # The team's introduction, as if the mail server took it and never answered: "possibly
+    # sent", shown on the match with a one-click resend.
+    match_id = lead.url.rstrip("/").split("/")[-1]
+    team_key = f"introduction:{match_id}:team"
+    with services.engine.begin() as conn:  # type: ignore[union-attr]
+        conn.execute(
+            text("update deliveries set status = 'handing', handed_at = :at, owner = 'lost' where key = :key"),
+            {"at": (services.clock.now() - timedelta(hours=1)).replace(tzinfo=None), "key": team_key},
+        )
+    outgoing.stalled(services.uow(), services.clock, services.settings.delivery_lease_seconds)
+    lead.reload()
+    assert "Emails that may not have arrived" in lead.inner_text("main")
+    pages.check(lead, "coordinator-match-possibly-sent")
+    lead.get_by_role("button", name="Resend introduction to team").click()
+    lead.wait_for_load_state("load")
+    assert "Queued again" in lead.inner_text(".notice")
+    eventually(lambda: len([r for r in smtp.to("sam.lead@nhs.example") if r.message_id.startswith("<intro")]) == 2)
     lead.goto(base + "/coordinator/volunteers?status=active")
     pages.check(lead, "coordinator-volunteers")
     lead.get_by_role("link", name="Amina Begum").click()

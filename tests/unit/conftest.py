@@ -27,6 +27,7 @@ PROGRAMME_TABLES = (
     "matches",
     "events",
     "deliveries",
+    "rescores_due",
     "coordinators",
     "volunteers",
     "team_requests",

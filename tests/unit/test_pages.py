@@ -8,10 +8,13 @@ is in tests/integration/test_pages.py; the browser tests drive the same pages in
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from matcher.bootstrap import Services
 from matcher.domain import MatchStatus
-from matcher.services import coordinators, suggestions
+from matcher.services import coordinators, decisions, intake, introductions, outgoing, suggestions
+from tests import factories
+from tests.fakes import FakeClock
 from tests.pages_support import CSRF, csrf, post_sign_in, request_form, sign_in_coordinator, volunteer_form
 
 
@@ -313,3 +316,34 @@ def test_a_volunteers_own_exclusions_show_on_her_suggestion_and_become_an_exclud
     assert "Amina Begum" not in board
     why = client.get(f"/api/v1/team-requests/{request_id}/why-not?volunteer_id={amina}", headers=api).json
     assert [r["rule"] for r in why["roles"]["focus_group"]] == ["team_excluded"]
+
+
+def test_a_possibly_sent_email_is_shown_on_its_match_with_a_one_click_resend(app, services: Services) -> None:
+    client = app.test_client()
+    sign_in_coordinator(client, services)
+    clock, config = services.clock, services.settings.matching
+    with services.uow() as uow:
+        lead = uow.coordinators.where()[0]
+    volunteer = intake.register_volunteer(services.uow(), factories.offer(), clock)
+    team_request = intake.submit_request(services.uow(), factories.team_request(), clock)
+    match = decisions.make_match(services.uow(), team_request.id, volunteer.id, "focus_group", lead, config, clock)
+    # A worker handed the team's introduction to the mail server and never heard back.
+    key = introductions.delivery_key(match.id, "team")
+    now = clock.now()
+    assert services.uow().deliveries.claim(key, now, 60, "worker-1")
+    assert services.uow().deliveries.hand(key, "worker-1", now)
+    outgoing.stalled(services.uow(), FakeClock(now + timedelta(seconds=61)), 60)
+
+    page = client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    assert "Emails that may not have arrived" in page
+    assert "Email possibly sent: the mail server never answered" in page
+    assert "Resend introduction to team" in page
+
+    token = CSRF.search(page).group(1)
+    resent = client.post(f"/coordinator/matches/{match.id}/resend", data={"csrf_token": token, "key": key})
+    assert resent.status_code == 303
+    assert services.uow().deliveries.status(key) == "owed"
+    after = client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    assert "Emails that may not have arrived" not in after
+    again = client.post(f"/coordinator/matches/{match.id}/resend", data={"csrf_token": token, "key": key})
+    assert again.status_code == 409  # owed already: a second click sends nothing more

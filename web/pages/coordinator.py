@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
 from matcher.errors import Conflict, Invalid, Unauthorised
 from matcher.scheduling import LONDON
-from matcher.services import coordinators, decisions, meetings, programme, queries
+from matcher.services import coordinators, decisions, meetings, outgoing, programme, queries
 from web.limits import limiter
 from web.pages import forms
 from web.pages.charts import run_chart
@@ -274,9 +274,20 @@ def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
         v=view.volunteer,
         timeline=view.timeline,
         follow_ups=view.follow_ups,
+        resendable=view.resendable,
         weights=s.settings.matching.weights,
         london=LONDON,
     )
+
+
+@bp.post("/matches/<match_id>/resend")
+@coordinator_required
+def resend_email(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
+    """One click for an email the mail server may never have taken, or refused."""
+    s = services()
+    outgoing.resend(s.uow(), match_id, request.form.get("key", ""), coordinator, s.clock)
+    flash("Queued again. It goes out in a moment; the timeline shows when it was sent.")
+    return redirect(url_for("coordinator.match_page", match_id=match_id), 303)
 
 
 @bp.post("/matches/<match_id>/meeting")
