@@ -20,7 +20,9 @@ STATUS_OF: dict[type[errors.QimatchError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.Invalid: 422,
+    errors.Unavailable: 503,
 }
+RETRY_AFTER_SECONDS = "30"  # a database restart or a broker failover is over in well under a minute
 
 
 def status_of(error: errors.QimatchError) -> int:
@@ -66,7 +68,9 @@ class QimatchApi(Api):
             log.exception("server error")
         message = data.get("message") or error.description or error.name
         response = jsonify(message=message)
-        return response, code, dict(data.get("headers", {}))
+        # Werkzeug's own headers too: a 405 keeps its Allow, as HTTP requires.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return response, code, {**headers, **dict(data.get("headers", {}))}
 
 
 def register(app: Flask) -> None:
@@ -78,4 +82,19 @@ def register(app: Flask) -> None:
         if isinstance(error, errors.Duplicate):
             # Named the way a 422 names fields, so a client can point at the one that repeats.
             return jsonify(message=error.message, errors={error.field: [error.message]}), status
+        if isinstance(error, errors.Unavailable):
+            # Never a bare 500: a sentence, and when to try again.
+            return jsonify(message=error.message), status, {"Retry-After": RETRY_AFTER_SECONDS}
         return jsonify(message=error.message), status
+
+    @app.before_request
+    def _json_only() -> ResponseReturnValue | None:
+        # A body the API cannot read is refused, not taken as an empty update (a PATCH
+        # with text/plain once recorded nothing and answered 200).
+        if is_api(request.path) and request.method in ("POST", "PUT", "PATCH") and _has_body() and not request.is_json:
+            return jsonify(message="Send the body as JSON, with Content-Type: application/json."), 415
+        return None
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -261,3 +262,72 @@ def test_the_introductory_chat_is_arranged_through_the_api(app, services) -> Non
     )
     assert set_.status_code == 200, set_.json
     assert (set_.json["venue"], set_.json["intro_at"][:16]) == ("Room 2", "2030-01-08T14:30")
+
+
+def sign_in_api(client: Any, services: Services) -> dict[str, str]:
+    coordinators.create_coordinator(
+        services.uow(), "api@nhs.example", "a long passphrase", ["tower_hamlets"], services.clock
+    )
+    got = client.post("/api/v1/auth/token", json={"email": "api@nhs.example", "password": "a long passphrase"})
+    return {"Authorization": f"Bearer {got.json['token']}"}
+
+
+def test_a_body_nested_hundreds_deep_is_a_named_422_not_a_500(app, services) -> None:
+    """Found: about 500 levels of nesting answered an unauthenticated 500 on every POST."""
+    client = app.test_client()
+    before = row_counts(services)
+    for depth in (40, 500, 900):
+        body = json.dumps(factories.offer())[:-1] + ', "deep": ' + "[" * depth + "1" + "]" * depth + "}"
+        response = client.post("/api/v1/volunteers", data=body, content_type="application/json")
+        assert response.status_code == 422, (depth, response.get_data(as_text=True)[:200])
+        assert "Nested more than 32 levels deep." in str(response.json["errors"])
+    assert row_counts(services) == before
+
+
+def test_a_405_keeps_its_allow_header(app) -> None:
+    response = app.test_client().delete("/api/v1/volunteers")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+def test_a_body_that_is_not_json_is_refused_with_415_and_nothing_changes(app, services) -> None:
+    """Found: a PATCH with text/plain recorded an empty update and answered 200."""
+    client = app.test_client()
+    token = sign_in_api(client, services)
+    created = client.post("/api/v1/volunteers", json=factories.offer(), headers=token)
+    assert created.status_code == 201
+    before = row_counts(services)
+    for method, path in (("patch", f"/api/v1/volunteers/{created.json['id']}"), ("post", "/api/v1/team-requests")):
+        answer = getattr(client, method)(path, data="name=Someone", content_type="text/plain", headers=token)
+        assert answer.status_code == 415 and "JSON" in answer.json["message"]
+    assert row_counts(services) == before
+
+
+def test_a_database_that_is_down_answers_503_with_retry_after_not_500(app, monkeypatch) -> None:
+    from matcher.errors import Unavailable
+    from matcher.services import intake
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise Unavailable()
+
+    monkeypatch.setattr(intake, "register_volunteer", down)
+    response = app.test_client().post("/api/v1/volunteers", json=factories.offer())
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0 and "try again" in response.json["message"]
+
+
+@pytest.mark.parametrize(
+    "next_",
+    ["/%09/evil.example/", "/\t/evil.example/", "//evil.example/", "/%2F/evil.example", "https://evil.example/",
+     "/\\evil.example", "/coordinator/%0d%0aSet-Cookie:x=1", "/ok\r\nLocation: https://evil.example"],
+)  # fmt: skip
+def test_sign_in_goes_only_to_a_path_on_this_site(app, services, next_: str) -> None:
+    """Found: next=/%09/evil.example/ was an open redirect after sign-in; CR/LF answered 500."""
+    from tests.pages_support import LEAD_EMAIL, LEAD_PASSWORD, csrf
+
+    coordinators.create_coordinator(services.uow(), LEAD_EMAIL, LEAD_PASSWORD, ["tower_hamlets"], services.clock)
+    client = app.test_client()
+    data = {"csrf_token": csrf(client, "/coordinator/sign-in"), "email": LEAD_EMAIL, "password": LEAD_PASSWORD}
+    signed = client.post("/coordinator/sign-in", data={**data, "next": next_})
+    assert signed.status_code == 303
+    assert signed.headers["Location"] in ("/coordinator/", "http://localhost/coordinator/")

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -111,10 +112,20 @@ def volunteer_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    # Only a path on this site: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only a path on this site: never an open redirect, never a header broken by CR/LF.
+
+    Judged after percent-decoding, as a browser may read it: ``/%09/evil.example/``
+    is ``/<tab>/evil.example/``, and browsers drop the tab, leaving ``//evil.example/``.
+    """
+    if not target:
+        return default
+    decoded = unquote(target)
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in decoded) or "\\" in decoded:
+        return default
+    parts = urlsplit(decoded)
+    if parts.scheme or parts.netloc or not decoded.startswith("/") or decoded.startswith("//"):
+        return default
+    return target
 
 
 # --- Vocabularies ------------------------------------------------------------------------------
