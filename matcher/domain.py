@@ -322,6 +322,7 @@ class Match:
     proposed: bool = True  # part of the assignment, not an alternate
     rank: int = 0
     reject_reason: str | None = None
+    close_reason: str | None = None
     decided_by: str | None = None
     intro_at: datetime | None = None  # the informal introductory chat
     # Set by a coordinator for this chat; otherwise the request's venue and link are used.
@@ -350,9 +351,13 @@ class Match:
         _move(self, "match", MatchStatus.MOVES, MatchStatus.INTRODUCED, "introduced")
         self.updated_at = now
 
-    def close(self, now: datetime) -> None:
-        """The involvement ended: its place and the volunteer's capacity are given back."""
+    def close(self, now: datetime, note: str | None = None) -> None:
+        """The involvement ended: its place and the volunteer's capacity are given back.
+
+        ``note`` is a coordinator's own words: kept on the match, which erasure clears,
+        never in the event (events hold codes only)."""
         _move(self, "match", MatchStatus.MOVES, MatchStatus.CLOSED, "closed")
+        self.close_reason = note
         self.updated_at = now
 
     def withdraw_suggestion(self) -> None:

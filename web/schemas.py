@@ -230,6 +230,7 @@ class MatchOut(Schema):
     score = fields.Float()
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
     reject_reason = fields.String(allow_none=True)
+    close_reason = fields.String(allow_none=True)
     intro_at = fields.DateTime(allow_none=True)
     venue = fields.String(allow_none=True)
     video_link = fields.String(allow_none=True)

@@ -159,6 +159,7 @@ matches = Table(
     Column("score", Float, nullable=False),
     Column("factors", JSON, nullable=False),
     Column("reject_reason", Text),
+    Column("close_reason", Text),  # a coordinator's words: on the match, which erasure clears
     Column("decided_by", String(32)),
     Column("intro_at", TZ),
     Column("venue", String(300)),

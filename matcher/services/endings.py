@@ -26,13 +26,19 @@ from matcher.services import follow_ups, meetings
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import visible_match, visible_request
 
+# Why a match closed, as the event records it: the workflow's codes, or "by a coordinator".
+CLOSED_BY_CODE = ("request_closed", "volunteer_withdrew")
+BY_COORDINATOR = "by_coordinator"
+
 
 def end_commitment(uow: UnitOfWork, match: Match, reason: str, now: datetime, reopen: bool = True) -> None:
     """Inside a unit of work: close one approved or introduced match."""
     # Before the status changes: whether the chat is in anyone's calendar depends on it.
     meetings.cancel_invitation(uow, match, now)
-    match.close(now)
-    uow.events.add(Event.of_match(EventKind.MATCH_CLOSED, match, now, reason=reason))
+    # The event holds a code; a coordinator's own words stay on the match (erasure clears them).
+    code = reason if reason in CLOSED_BY_CODE else BY_COORDINATOR
+    match.close(now, note=None if code != BY_COORDINATOR else reason)
+    uow.events.add(Event.of_match(EventKind.MATCH_CLOSED, match, now, reason=code))
     for follow_up in uow.follow_ups.where(match_id=match.id, status=list(FollowUpStatus.TO_COME)):
         if follow_up.due_at > now:  # a chat already held is not cancelled after the fact
             follow_ups.cancel(uow, follow_up, now)

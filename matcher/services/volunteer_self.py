@@ -171,8 +171,8 @@ def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
     with uow:
         v = _get(uow, volunteer_id)
         v.erase(now)
-        for m in uow.matches.where(volunteer_id=v.id, status=MatchStatus.REJECTED):
-            m.reject_reason = None  # a coordinator's words about the person
+        for m in uow.matches.where(volunteer_id=v.id):
+            m.reject_reason = m.close_reason = None  # a coordinator's words about the person
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
         uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id))

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
+from matcher.services import coordinators, decisions, endings, intake
+from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.pages_support import csrf, request_form, volunteer_form
 from tests.real_parts import SmtpSink
@@ -25,6 +27,7 @@ def link_in(smtp: SmtpSink, address: str, path: str, count: int = 1) -> str:
     found = re.search(r"http://qimatch\.test(" + re.escape(path) + r"[A-Za-z0-9_\-]+)", text)
     assert found, text
     return found.group(1)
+
 
 def test_the_page_only_records_the_email_and_a_worker_sends_it_once(
     app, services: Services, smtp: SmtpSink, processes: Processes
@@ -40,6 +43,7 @@ def test_the_page_only_records_the_email_and_a_worker_sends_it_once(
     link_in(smtp, "amina@example.org", "/v/")
     eventually(lambda: services.uow().deliveries.is_sent(owed[0][0]), seconds=10)
     assert len(smtp.to("amina@example.org")) == 1
+
 
 def test_volunteer_link_survives_a_look_is_used_once_and_opens_the_page(
     app, services: Services, smtp: SmtpSink, worker: Processes
@@ -87,6 +91,7 @@ def test_volunteer_link_survives_a_look_is_used_once_and_opens_the_page(
     browser.post("/me/sign-out", data={"csrf_token": csrf(browser, "/me")})
     assert browser.get("/me").status_code == 302  # the session ended on the server
 
+
 def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: SmtpSink, worker: Processes) -> None:
     client = app.test_client()
     client.post("/volunteer/sign-up", data=volunteer_form(csrf_token=csrf(client, "/volunteer/sign-up")))
@@ -99,6 +104,7 @@ def test_new_link_answer_does_not_say_whether_the_address_is_known(app, smtp: Sm
     assert answers[0].headers["Location"] == answers[1].headers["Location"]
     link_in(smtp, "amina@example.org", "/v/", count=2)
     assert len(smtp.to("amina@example.org")) == 2 and not smtp.to("nobody@example.org")
+
 
 def test_team_request_by_form_then_its_private_status_page(
     app, services: Services, smtp: SmtpSink, worker: Processes
@@ -116,6 +122,7 @@ def test_team_request_by_form_then_its_private_status_page(
     assert status.status_code == 200 and "Fewer restraints on Ward 5" in html
     assert status.headers["Cache-Control"] == "no-store"
     assert client.get("/team/status/not-a-real-token").status_code == 404
+
 
 def test_volunteer_edits_their_offer_then_asks_for_erasure(
     app, services: Services, smtp: SmtpSink, worker: Processes
@@ -141,6 +148,21 @@ def test_volunteer_edits_their_offer_then_asks_for_erasure(
     with services.uow() as uow:
         v = uow.volunteers.where()[0]
         assert v.availability == [{"day": "wed", "start": "10:00", "end": "12:00"}] and v.modes == ["video"]
+
+    # A coordinator's own words about her, on a match that ended: erasure must clear them too
+    # (they once stayed in the event log, and the API timeline showed them).
+    lead = coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
+    )
+    team = intake.submit_request(services.uow(), factories.team_request(), services.clock)
+    ended = decisions.make_match(
+        services.uow(), team.id, v.id, "focus_group", lead, services.settings.matching, services.clock
+    )
+    endings.close_match(services.uow(), ended.id, lead, "Amina Begum moved to Leeds", services.clock)
+    with services.uow() as uow:
+        assert uow.matches.get(ended.id).close_reason == "Amina Begum moved to Leeds"
+        [closed] = uow.events.where(match_id=ended.id, kind="match.closed")
+        assert closed.data == {"reason": "by_coordinator"}  # codes only in the event log
 
     assert client.post("/me/erase", data={"csrf_token": token}).status_code == 422  # not confirmed
     erased = client.post("/me/erase", data={"csrf_token": token, "confirm_erase": "yes"})

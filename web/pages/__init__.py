@@ -96,6 +96,13 @@ def when(moment: datetime | date | None, with_time: bool = True) -> str:
     return moment.strftime("%a %-d %b %Y")
 
 
+CLOSE_WORDS = {
+    "by_coordinator": "by a coordinator; their note is on the match",
+    "request_closed": "the request closed",
+    "volunteer_withdrew": "the volunteer withdrew",
+}
+
+
 def describe(event: Any) -> str:
     words = EVENT_WORDS.get(event.kind, event.kind.replace(".", ": ").replace("_", " "))
     data = event.data or {}
@@ -117,7 +124,7 @@ def describe(event: Any) -> str:
         if data.get("rules"):
             words += ": the volunteer " + "; ".join(REASONS.get(r, r.replace("_", " ")) for r in data["rules"])
     elif event.kind == EventKind.MATCH_CLOSED and data.get("reason"):
-        words += f" ({data['reason'].replace('_', ' ')})"
+        words += f" ({CLOSE_WORDS.get(data['reason'], data['reason'].replace('_', ' '))})"
     elif event.kind in (EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED, EventKind.EMAIL_UNCERTAIN):
         words += f": {str(data.get('letter', '')).replace('_', ' ')} to {data.get('to', '')}"
         if data.get("reason") == "refused":
