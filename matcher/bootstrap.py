@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from matcher.adapters import migrate
+from matcher.adapters import migrate, private_files
 from matcher.adapters.clock import SystemClock
 from matcher.adapters.letters import TemplateLetters
 from matcher.adapters.mailers import FolderMailer, SmtpMailer
@@ -44,8 +44,8 @@ def bootstrap(
     clock: Clock | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
-    if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The data folder holds the embedded database, the mail folder and the broker's files.
+    private_files.keep_private(settings.data_dir)
     engine = make_engine(settings.database_url)
     if migrate_database:
         migrate.upgrade(engine)

@@ -142,6 +142,10 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None: ...
 
+    def purge_residue(self) -> None:
+        """After an erasure, outside a transaction: nothing erased lingers in the store's files."""
+        ...
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
@@ -192,6 +196,10 @@ Handing = Callable[[], bool]
 
 
 class Mailer(Protocol):
+    def forget(self, address: str) -> int:
+        """Erasure: remove every copy of emails to this address this mailer keeps; how many."""
+        ...
+
     def send(self, email: Email, handing: Handing | None = None) -> None:
         """Send one email. Raises ``NotSent`` when the server certainly did not take it
         (``NotHanded`` if ``handing`` said no); any other failure after ``handing`` said

@@ -200,6 +200,9 @@ class FakeUnitOfWork:
     def rollback(self) -> None:
         pass
 
+    def purge_residue(self) -> None:
+        pass
+
     def kinds(self, **about: Any) -> list[str]:
         return [e.kind for e in self.events.where(order_by="id", **about)]
 
@@ -228,6 +231,11 @@ class FakeMailer:
         self.refuse = refuse or set()
         self.no_answer_on = no_answer_on
         self.tries = 0
+
+    def forget(self, address: str) -> int:
+        before = len(self.sent)
+        self.sent = [e for e in self.sent if e.to.casefold() != address.casefold()]
+        return before - len(self.sent)
 
     def send(self, email: Email, handing: Handing | None = None) -> None:
         self.tries += 1

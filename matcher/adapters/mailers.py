@@ -6,6 +6,7 @@ import re
 import smtplib
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import formatdate, parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -53,6 +54,9 @@ class SmtpMailer:
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
         self.timeout = timeout
+
+    def forget(self, address: str) -> int:
+        return 0  # nothing is kept here: the server has it, under its own retention
 
     def send(self, email: Email, handing: Handing | None = None) -> None:
         smtp_class = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
@@ -110,6 +114,18 @@ class FolderMailer:
     def __init__(self, folder: Path, sender: str) -> None:
         self.folder = folder
         self.sender = sender
+
+    def forget(self, address: str) -> int:
+        """The erased person's emails (they hold live private links) leave the folder."""
+        wanted = address.strip().casefold()
+        gone = 0
+        for path in self.folder.glob("*.eml"):
+            with path.open("rb") as f:
+                to = BytesParser(policy=policy.default).parse(f, headersonly=True).get("To", "")
+            if parseaddr(str(to))[1].casefold() == wanted:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
 
     def send(self, email: Email, handing: Handing | None = None) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

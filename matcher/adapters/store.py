@@ -303,6 +303,25 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self.session.rollback()
 
+    def purge_residue(self) -> None:
+        """After an erasure: what was erased must not linger in the store's own files.
+
+        SQLite keeps old page images in its write-ahead log until a checkpoint; a
+        TRUNCATE checkpoint writes them back (zeroed, with secure_delete) and empties the
+        log. PostgreSQL's old row versions are not files a person can open, and
+        autovacuum reclaims them.
+        """
+        engine = self.session_factory.kw["bind"]
+        if engine.dialect.name != "sqlite":
+            return
+        raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+        try:
+            busy, _, _ = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.warning("the WAL checkpoint after an erasure was blocked by a reader; it completes later")
+        finally:
+            raw.close()
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -313,6 +332,8 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # Deleted and overwritten content is zeroed on disk, not left in free pages.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()

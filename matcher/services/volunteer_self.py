@@ -19,7 +19,7 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.errors import Invalid, NotFound
-from matcher.ports import Clock, UnitOfWork
+from matcher.ports import Clock, Mailer, UnitOfWork
 from matcher.scheduling import LONDON
 from matcher.services import intake
 
@@ -163,13 +163,15 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
     }
 
 
-def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
+def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None = None) -> None:
     """Withdraw and anonymise (``Volunteer.erase``): what identifies the person goes; the
-    counts stay, and so do the matches' dates and statuses."""
+    counts stay, and so do the matches' dates and statuses. Copies of their emails the
+    mailer keeps go too, and nothing erased lingers in the database's own files."""
     withdraw(uow, volunteer_id, clock)
     now = clock.now()
     with uow:
         v = _get(uow, volunteer_id)
+        address = v.email
         v.erase(now)
         for m in uow.matches.where(volunteer_id=v.id):
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
@@ -177,3 +179,6 @@ def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> None:
             token.used_at = now
         uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id))
         uow.commit()
+    uow.purge_residue()
+    if mailer is not None:
+        mailer.forget(address)
