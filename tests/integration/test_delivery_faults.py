@@ -8,22 +8,28 @@ server's log shows each one arriving once, twice or never.
 from __future__ import annotations
 
 import os
+import re
 import signal
+import subprocess
 import threading
 from collections import Counter
 from email.message import Message
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 
 from matcher.adapters.letters import message_id
 from matcher.bootstrap import Services
+from matcher.config import Settings
 from matcher.domain import MatchStatus
 from matcher.services import deliveries
 from matcher.services.introductions import delivery_key
 from tests.integration.conftest import Processes, eventually
 from tests.integration.test_worker_crash import approve_many
-from tests.real_parts import CuttableProxy, SmtpSink
+from tests.real_parts import CuttableProxy, SmtpSink, free_port
+from workers.app import make_celery
+from workers.wiring import wire
 
 pytestmark = pytest.mark.integration
 PARTIES = ("team", "volunteer")
@@ -204,3 +210,113 @@ def test_killed_after_handing_over_is_possibly_sent_and_a_resend_delivers_it_onc
     counts = arrivals(smtp)
     assert set(counts) == expected(match_ids)
     assert max(counts.values()) == 1
+
+
+class PrivateRedis:
+    """A Redis of this test's own (the shared one must not be restarted under others' tests)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        eventually(lambda: _answers(self.port), seconds=10, every=0.1)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL: every queued and unacknowledged message is gone with it
+        self.proc.wait()
+
+
+def _answers(port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+def test_redis_killed_and_restarted_mid_burst_loses_no_email_and_sends_none_twice(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """Redis keeps nothing on disk here: a restart loses every message in it."""
+    broker = PrivateRedis()
+    processes.env["QIMATCH_BROKER_URL"] = broker.url
+    settings = Settings.from_env(processes.env)
+    on_private_broker = wire(settings, celery=make_celery(settings))
+    restarted = threading.Event()
+
+    def restart(message: Message) -> str | None:
+        if not restarted.is_set() and len(smtp.received) >= 10:
+            restarted.set()
+            broker.kill()
+            threading.Timer(2, broker.start).start()
+        return None
+
+    smtp.before_accept = restart
+    processes.worker(concurrency=2)
+    processes.beat()
+    try:
+        match_ids = approve_many(on_private_broker, 30)
+        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=180)
+    finally:
+        processes.stop_all()
+        broker.kill()
+    assert restarted.is_set()
+    counts = arrivals(smtp)
+    assert set(counts) == expected(match_ids)
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+
+
+def test_two_beats_by_mistake_send_nothing_twice(services: Services, processes: Processes, smtp: SmtpSink) -> None:
+    """Two schedulers (a deployment mistake) run every periodic task twice."""
+    processes.worker(concurrency=2)
+    processes.beat()
+    processes.beat()
+    match_ids = approve_many(services, 20)
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=120)
+    # Long enough for both sweeps to run several times over anything unsent.
+    threading.Event().wait(int(processes.env["QIMATCH_DELIVERY_LEASE_SECONDS"]) + 5)
+    processes.stop_all()
+    counts = arrivals(smtp)
+    assert set(counts) == expected(match_ids)
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+
+
+def test_a_dead_workers_task_comes_back_after_the_visibility_timeout_not_minutes_later(
+    services: Services, processes: Processes, smtp: SmtpSink
+) -> None:
+    """Found: with QIMATCH_VISIBILITY_TIMEOUT=10 redelivery took about 80 s (kombu scanned on
+    every 10th 10-second tick only)."""
+    # Long enough that the next worker's first scan (at its start) comes too early to restore it.
+    processes.env["QIMATCH_VISIBILITY_TIMEOUT"] = "20"
+    doomed = processes.worker(concurrency=1)
+    killed = threading.Event()
+
+    def die(address: str) -> str | None:
+        if not killed.is_set():
+            killed.set()
+            processes.kill9(doomed)  # the whole group: its message stays unacknowledged in Redis
+            return "451 4.3.0 connection lost"
+        return None
+
+    smtp.on_rcpt = die
+    approve_many(services, 1)
+    eventually(killed.is_set, seconds=60)
+    first_log = (processes.logs / "worker-0.log").read_text()
+    held = re.findall(r"Task (qimatch\.send_email\[[0-9a-f-]+\]) received", first_log)
+    assert held, "the worker never took a sending task"
+    processes.worker(concurrency=1)
+    visibility = int(processes.env["QIMATCH_VISIBILITY_TIMEOUT"])
+    # Back within about the visibility timeout (plus a restore tick and start-up), not 80 s.
+    eventually(lambda: held[-1] in (processes.logs / "worker-1.log").read_text(), seconds=2 * visibility + 5)
+    processes.stop_all()
