@@ -133,3 +133,17 @@ def test_interrupted_it_stops_what_it_started_and_drops_its_database(redis_url: 
         time.sleep(0.2)
     assert _processes_using(name) == [], "".join(seen) + rest
     assert not _database_exists(name)
+
+
+def test_the_ceilings_run_under_the_very_commands_qimatch_runs() -> None:
+    """The bare Flask app gets `qimatch web`'s gunicorn command with only the app swapped,
+    and the no-op worker `qimatch worker`'s command with only the no-op module added."""
+    from benchmarks.pipeline import bare_flask_argv, exec_argv
+
+    web = exec_argv("web", "--host", "127.0.0.1", "--port", "8123")
+    assert web is not None and "web.wsgi:app" in web
+    assert bare_flask_argv("127.0.0.1", 8123) == [
+        "benchmarks.bare_flask:app" if a == "web.wsgi:app" else a for a in web
+    ]
+    worker = exec_argv("worker")
+    assert worker is not None and "worker" in worker
