@@ -52,13 +52,6 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("QIMATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("QIMATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-TARGETS = {
-    "intake_ratio": 0.5,
-    "pipeline_ratio": 0.5,
-    "burst_p95_s": 2.0,
-    "quiet_p50_ms": 100.0,
-    "worker_rss_mb": 300.0,
-}
 # Volunteers posted through the API are numbered from here, apart from the loaded ones.
 INTAKE_FIRST = 900_000
 # Posts before each intake measurement, so both servers' workers have imported and connected.
@@ -133,6 +126,10 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         for name, value in QUICK.items():
             if name not in given:
                 setattr(options, name, value)
+    if options.volunteers < options.intake + WARM_UP_POSTS:
+        p.error(f"--volunteers must be at least --intake + {WARM_UP_POSTS} (the offers posted are part of it)")
+    if not options.skip_rss and options.rss_volunteers < options.volunteers:
+        p.error("--rss-volunteers must be at least --volunteers")
     return options
 
 
@@ -966,7 +963,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="qimatch-pipeline-"))
     os.environ.setdefault("QIMATCH_SECRET_KEY", "pipeline-benchmark")
     figures: Figures | None = None
-    run: Run | None = None
     try:
         with scratch_database(options.pg_admin_url) as url:
             run = Run(options, url, work)
@@ -986,6 +982,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"logs kept in {work / 'logs'}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    assert figures is not None  # run.run() returned, or its exception has left main already
     m = figures.machine
     print(
         f"\n{m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; load average (1, 5, 15 min) "
