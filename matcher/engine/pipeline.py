@@ -82,6 +82,14 @@ def propose_all(
     return run(requests, candidates, open_counts_by_request, config).proposals
 
 
+def propose_encoded(pairing: Pairing, config: MatchingConfig) -> dict[str, list[Proposal]]:
+    """``propose_all`` for requests and volunteers already encoded together (a kept population's
+    ``Pairing``): the same pruning, exact assignment and explanation as ``run``."""
+    edges = prune(pairing)
+    assignment = assign(pairing, edges, prove=True, prove_score=True)
+    return explain(pairing, edges, assignment, config.alternates_per_request)
+
+
 def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: int) -> dict[str, list[Proposal]]:
     """Turn chosen and runner-up pairs into proposals with factors as ``score_pair`` gives them."""
     req, vol = pairing.requests, pairing.volunteers
@@ -103,9 +111,7 @@ def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: 
     id_rank = np.concatenate([[0], np.cumsum(ids[1:] != ids[:-1])]) if len(ids) else ids  # ids are sorted
     _, role_rank = np.unique(np.asarray(req.row_role), return_inverse=True)
     request_of = req.row_request[rows]
-    order = np.lexsort(
-        (role_rank.reshape(-1)[rows], id_rank[cols], -np.array(scores), ~proposed, request_of)
-    )
+    order = np.lexsort((role_rank.reshape(-1)[rows], id_rank[cols], -np.array(scores), ~proposed, request_of))
     request_sorted = request_of[order]
     rank = np.arange(len(order)) - np.searchsorted(request_sorted, request_sorted) + 1
     row_list, col_list, proposed_list = rows.tolist(), cols.tolist(), proposed.tolist()
@@ -141,4 +147,4 @@ def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) 
     return edges.rows[chosen], edges.cols[chosen]
 
 
-__all__ = ["FACTORS", "Outcome", "encode", "explain", "propose_all", "run"]
+__all__ = ["FACTORS", "Outcome", "encode", "explain", "propose_all", "propose_encoded", "run"]
