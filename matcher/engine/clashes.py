@@ -104,3 +104,5 @@ def add_to_groups(pairing: Pairing, groups: list[frozenset[int]], requests: set[
     clique = all(pairing.requests_clash(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
     groups[:] = [*keep, frozenset(members)]
     return 0 if clique else 1
+
+

@@ -41,7 +41,9 @@ def _ranked(pairing: Pairing, rows: np.ndarray, cols: np.ndarray) -> list[Pair]:
     return out
 
 
-def requests_for_offer(requests: Sequence[TeamRequest], candidate: Candidate, config: MatchingConfig) -> list[str]:
+def requests_for_offer(
+    requests: Sequence[TeamRequest], candidate: Candidate, config: MatchingConfig
+) -> list[str]:
     """Ids of the requests this offer passes every hard rule for, in at least one of their roles.
 
     One column of the grid: the requests are encoded with the one volunteer, so a

@@ -110,7 +110,8 @@ def counted_lookups(
     by_slots[:, 0] = -np.inf  # a fixed-time request that none of its slots fits breaks rule 5
     per_factor.append((slot_rows, by_slots))
     counted = [
-        [(rows[r], by_count[r, : len(rows[r]) + 1]) for rows, by_count in per_factor if rows[r]] for r in range(n_req)
+        [(rows[r], by_count[r, : len(rows[r]) + 1]) for rows, by_count in per_factor if rows[r]]
+        for r in range(n_req)
     ]
     return Lookups.build(counted, zero_row, dtype)
 
@@ -152,3 +153,5 @@ def _split_by_request(at: np.ndarray, values: np.ndarray, n_req: int) -> list[li
     bounds = np.searchsorted(at, np.arange(n_req + 1)).tolist()
     flat = values.tolist()
     return [flat[bounds[r] : bounds[r + 1]] for r in range(n_req)]
+
+
