@@ -111,7 +111,9 @@ def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: 
     id_rank = np.concatenate([[0], np.cumsum(ids[1:] != ids[:-1])]) if len(ids) else ids  # ids are sorted
     _, role_rank = np.unique(np.asarray(req.row_role), return_inverse=True)
     request_of = req.row_request[rows]
-    order = np.lexsort((role_rank.reshape(-1)[rows], id_rank[cols], -np.array(scores), ~proposed, request_of))
+    order = np.lexsort(
+        (role_rank.reshape(-1)[rows], id_rank[cols], -np.array(scores), ~proposed, request_of)
+    )
     request_sorted = request_of[order]
     rank = np.arange(len(order)) - np.searchsorted(request_sorted, request_sorted) + 1
     row_list, col_list, proposed_list = rows.tolist(), cols.tolist(), proposed.tolist()
