@@ -275,8 +275,9 @@ class Population:
 
     # -- per event ---------------------------------------------------------------------------
 
-    def volunteer_arrays(self, now: datetime, reserved: Mapping[str, int] | None = None) -> VolunteerArrays:
-        """The kept columns as the engine's ``VolunteerArrays`` at ``now``.
+    def volunteer_arrays(self, now: datetime | None, reserved: Mapping[str, int] | None = None) -> VolunteerArrays:
+        """The kept columns as the engine's ``VolunteerArrays`` at ``now`` (None: nobody has
+        waited, as ``standings`` without a moment has it; hard rules do not depend on it).
 
         ``reserved``: per volunteer id, places their proposals on other requests hold.
         The arrays are the kept ones, not copies: use them for this event only.
@@ -289,7 +290,10 @@ class Population:
                 if j is not None:
                     held[j] += count
         # Days waited, as Standing.waiting_days counts them (whole days, never negative).
-        waited = np.where(a["waits"], np.maximum((micros(now) - a["since"]) // MICROS_PER_DAY, 0), 0)
+        if now is None:
+            waited = np.zeros(len(self.ids), dtype=np.int64)
+        else:
+            waited = np.where(a["waits"], np.maximum((micros(now) - a["since"]) // MICROS_PER_DAY, 0), 0)
         previous = a["past"] + a["active"]
         return VolunteerArrays(
             ids=self.ids,
@@ -323,7 +327,7 @@ class Population:
         self,
         requests: Sequence[TeamRequest],
         open_counts_by_request: dict[str, dict[str, int]],
-        now: datetime,
+        now: datetime | None,
         reserved: Mapping[str, int] | None = None,
         volunteer_ids: Sequence[str] | None = None,
     ) -> Pairing:
