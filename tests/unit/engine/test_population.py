@@ -13,6 +13,7 @@ from matcher.domain import Volunteer, VolunteerStatus
 from matcher.engine import propose_all
 from matcher.engine.encode import VolunteerArrays, encode_volunteers
 from matcher.engine.grid import Pairing
+from matcher.engine.incremental import requests_for_kept, requests_for_offer
 from matcher.engine.pipeline import propose_encoded
 from matcher.engine.population import Member, Population
 from matcher.generate import generate, make_volunteer
@@ -180,3 +181,21 @@ def _waited(m: Member) -> int:
 def _windows(arrays: VolunteerArrays) -> list[tuple[int, ...]]:
     names = ("window_owner", "window_day", "window_start", "window_end")
     return sorted(zip(*(getattr(arrays, n).tolist() for n in names), strict=True))
+
+
+def test_the_requests_a_kept_volunteer_could_serve_are_those_their_offer_alone_could():
+    data = generate(80, 300, seed=6)
+    members = {
+        v.id: member(dataclasses.replace(v, status=VolunteerStatus.ACTIVE), data.standings[v.id])
+        for v in data.volunteers
+    }
+    kept = Population(CONFIG)
+    kept.apply(list(members.values()))
+    some = sorted(members)[::7]
+    expected = set()
+    for vid in some:
+        expected |= set(
+            requests_for_offer(data.requests, Candidate(members[vid].volunteer, members[vid].standing), CONFIG)
+        )
+    assert expected and requests_for_kept(kept, data.requests, some) == expected
+    assert requests_for_kept(kept, data.requests, ["nobody"]) == set()
