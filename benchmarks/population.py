@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -113,8 +114,8 @@ def measure(admin_url: str, size: int, repeats: int) -> None:
         old, new = [], []
         for k in range(repeats):  # alternately, so both see the same machine load
             rid = request_ids[1 + k % 50]
-            old.append(_median(lambda: suggestions.suggest_for_request(services.uow(), rid, config, clock), 1))
-            new.append(_median(lambda: suggestions.suggest_for_request(services.uow(), rid, config, clock, kept), 1))
+            old.append(_median(partial(suggestions.suggest_for_request, services.uow(), rid, config, clock), 1))
+            new.append(_median(partial(suggestions.suggest_for_request, services.uow(), rid, config, clock, kept), 1))
         o, n = statistics.median(old), statistics.median(new)
         print(f"  suggest_for_request, old way (median of {repeats}):        {o * 1000:8.1f} ms")
         print(
@@ -132,9 +133,8 @@ def measure(admin_url: str, size: int, repeats: int) -> None:
             c = time.process_time()
             propose_encoded(population.pairing([request], counts, NOW, held), config)
             cpu.append(time.process_time() - c)
-        print(
-            f"  one request scored and assigned against {len(population):,} kept (CPU, median): {statistics.median(cpu) * 1000:6.1f} ms"
-        )
+        cpu_ms = statistics.median(cpu) * 1000
+        print(f"  one request scored and assigned against {len(population):,} kept (CPU, median): {cpu_ms:6.1f} ms")
 
         rng = random.Random(size)
         edits, signups = [], []
