@@ -42,14 +42,17 @@ class KeptVolunteers:
             population = self._population
             if population is None or population.config != config:
                 return self._load(uow, config)
-            horizon = uow.matching_reads.horizon()  # first: a write committing meanwhile is read again
-            changed = uow.matching_reads.changed_since(self._mark)
-            if changed:
-                self._take_in(uow, population, changed)
-            self._mark = horizon
-            if uow.matching_reads.active_count() != len(population):
-                return self._load(uow, config)
-            return population
+            for _ in range(2):
+                horizon = uow.matching_reads.horizon()  # first: a write committing meanwhile is read again
+                changed = uow.matching_reads.changed_since(self._mark)
+                if changed:
+                    self._take_in(uow, population, changed)
+                self._mark = horizon
+                if uow.matching_reads.active_count() == len(population):
+                    return population
+                # A write may have committed between the two reads: catch up once more
+                # before deciding that rows went behind the marks' back.
+            return self._load(uow, config)
 
     def forget(self) -> None:
         """The next use loads everyone again."""

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import text
+
 from matcher.bootstrap import Services
 from matcher.domain import Coordinator, MatchStatus
 from matcher.generate import AREAS, make_volunteer
@@ -114,3 +116,19 @@ def test_a_kept_population_follows_a_standing_changed_by_someone_else(services: 
         assert population.arrays["active"][column] == 1
         assert request.id in population.matched_request_ids[column]  # rule 9 now keeps them off it
     assert kept.full_loads == 1
+
+
+def test_rows_gone_behind_the_marks_back_make_the_population_read_everyone_again(services: Services) -> None:
+    config = services.settings.matching
+    ids = [intake.register_volunteer(services.uow(), _offer(n), CLOCK).id for n in range(3)]
+    kept = KeptVolunteers()
+    with services.uow() as uow:
+        assert len(kept.current(uow, config)) == 3
+    assert services.engine is not None
+    with services.engine.begin() as conn:  # as a test's TRUNCATE does: no mark is left
+        conn.execute(text("DELETE FROM events"))
+        conn.execute(text("DELETE FROM volunteers WHERE id = :id"), {"id": ids[0]})
+    with services.uow() as uow:
+        population = kept.current(uow, config)
+        assert ids[0] not in population and len(population) == 2
+    assert kept.full_loads == 2
