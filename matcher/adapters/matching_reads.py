@@ -39,7 +39,9 @@ class SqlMatchingReads:
     def changed_since(self, mark: int) -> list[str]:
         """Ids of the volunteers written (or whose standing changed) at or after ``mark``."""
         v = orm.volunteers.c
-        return list(self.session.scalars(select(v.id).where(v.change_mark >= mark).order_by(v.id)))
+        # No ORDER BY id: that invites the primary key's index, filtered row by row, over the
+        # change_mark index that finds the few rows marked since.
+        return sorted(self.session.scalars(select(v.id).where(v.change_mark >= mark)))
 
     def active_ids(self) -> list[str]:
         v = orm.volunteers.c
