@@ -6,7 +6,7 @@ the database, the mailer and the clock. Tests build ``Services`` with fakes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -18,6 +18,7 @@ from matcher.adapters.mailers import FolderMailer, SmtpMailer
 from matcher.adapters.store import SqlUnitOfWork, make_engine, session_factory
 from matcher.config import Settings
 from matcher.ports import Clock, Letters, Mailer, Publisher, UnitOfWork
+from matcher.services.population import KeptVolunteers
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Services:
     mailer: Mailer
     letters: Letters
     engine: Engine | None = None
+    # This process's own encoded copy of the active volunteers (workers rescore against it).
+    population: KeptVolunteers = field(default_factory=KeptVolunteers)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work for one use case (not shared between threads)."""

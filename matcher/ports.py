@@ -6,7 +6,7 @@ clock (``matcher.bootstrap``); unit tests pass the fakes in ``tests/fakes.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -122,6 +122,27 @@ class Rescores(Protocol):
         ...
 
 
+class MatchingReads(Protocol):
+    """What a worker's kept population of encoded volunteers reads to stay current
+    (``matcher.services.population``), and the one count a rescore needs per event."""
+
+    def horizon(self) -> int:
+        """Inside the unit of work: a mark every write committed from now on is at or above."""
+        ...
+
+    def changed_since(self, mark: int) -> list[str]:
+        """Volunteers whose offer, status or standing was written at or after ``mark``."""
+        ...
+
+    def active_ids(self) -> list[str]: ...
+
+    def active_count(self) -> int: ...
+
+    def held_elsewhere(self, request_ids: Collection[str]) -> dict[str, int]:
+        """Per volunteer, places held by their proposed suggestions on requests not in ``request_ids``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     volunteers: Repository[domain.Volunteer]
     requests: Repository[domain.TeamRequest]
@@ -133,6 +154,7 @@ class UnitOfWork(Protocol):
     access_tokens: Repository[domain.AccessToken]
     deliveries: Deliveries
     rescores: Rescores
+    matching_reads: MatchingReads
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -69,7 +69,7 @@ def drain_rescores() -> None:
     """Every rescore due, many per engine run. When a burst queues hundreds of messages,
     the first few tasks take all the rows and the rest find nothing left to do."""
     s = services()
-    runs = rescoring.drain(s.uow, s.settings.matching, s.clock, s.settings.rescore_batch)
+    runs = rescoring.drain(s.uow, s.settings.matching, s.clock, s.settings.rescore_batch, s.population)
     if runs:
         log.info("rescored %s", [(r.taken, r.requests) for r in runs])
 
@@ -110,7 +110,7 @@ def dispatch_follow_ups() -> None:
 def propose_assignment() -> None:
     """The exact assignment across every open request, now and then (beat)."""
     s = services()
-    figures = suggestions.propose_assignment(s.uow(), s.settings.matching, s.clock)
+    figures = suggestions.propose_assignment(s.uow(), s.settings.matching, s.clock, s.population)
     log.info("assignment proposed: %s", figures)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -25,10 +26,16 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
+    inspect,
     text,
+    update,
 )
-from sqlalchemy.orm import registry
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, registry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from matcher import domain
@@ -62,6 +69,32 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 TZ = UTCDateTime()
+
+
+class change_mark(FunctionElement[int]):  # noqa: N801 - a SQL function, named like one
+    """The mark a write leaves on a volunteer's row, so kept populations re-read it.
+
+    PostgreSQL: the writing transaction's id. A transaction that took a lower id can
+    commit after a reader saw a higher one, so readers go by the oldest transaction
+    still running (``horizon``), never by the highest mark seen. SQLite: one more than
+    the highest mark, which is safe because its writers (and here its readers, which
+    BEGIN IMMEDIATE) take turns.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "change_mark"
+
+
+@compiles(change_mark, "postgresql")
+def _change_mark_pg(element: change_mark, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(pg_current_xact_id()::text::bigint)"
+
+
+@compiles(change_mark, "sqlite")
+def _change_mark_sqlite(element: change_mark, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(SELECT coalesce(max(v.change_mark), 0) + 1 FROM volunteers AS v)"
+
 
 terms = Table(
     "terms",
@@ -105,6 +138,9 @@ volunteers = Table(
     Column("email_key", String(320)),
     Column("paused_until", Date),  # the last day of a pause "until a date"; none: until resumed
     Column("erased_at", TZ),
+    # Set by every insert and update of the row (and by hand when their standing changes,
+    # see mark_standing_changes): what a worker's kept population reads to catch up.
+    Column("change_mark", BigInteger, index=True, default=change_mark(), onupdate=change_mark()),
     # One live offer per address (migration 0005): someone who withdrew may sign up afresh.
     Index(
         "uq_volunteers_live_email_key",
@@ -274,4 +310,34 @@ def start_mappers() -> None:
         (domain.Delivery, deliveries),
         (domain.AccessToken, access_tokens),
     ):
-        mapper_registry.map_imperatively(cls, table)
+        # change_mark is bookkeeping for kept populations, not part of the domain.
+        mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])
+
+
+def mark_standing_changes(session: Session, _flush: Any) -> None:
+    """After a flush: mark the volunteers whose standing the flush changed.
+
+    A volunteer's standing (commitments held, involvements, decided matches, the meeting
+    times they are committed to) lives on their matches, not on their row: an approval,
+    rejection, close or withdrawal changes it without touching the volunteer. Any match
+    written that is or was more than a suggestion marks its volunteer; rescores, which
+    only write suggestions, mark nobody (or every event would re-read whole requests'
+    worth of people).
+    """
+    marked: set[str] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, domain.Match):
+            continue
+        was = inspect(obj).attrs.status.history.deleted or ()
+        if {obj.status, *was} != {domain.MatchStatus.SUGGESTED}:
+            marked.add(obj.volunteer_id)
+    if marked:
+        session.connection().execute(
+            update(volunteers).where(volunteers.c.id.in_(sorted(marked))).values(change_mark=change_mark())
+        )
+
+
+def track_changes(sessions: Any) -> None:
+    """Have every session ``sessions`` makes mark standing changes (see mark_standing_changes)."""
+    if not event.contains(sessions, "after_flush", mark_standing_changes):
+        event.listen(sessions, "after_flush", mark_standing_changes)

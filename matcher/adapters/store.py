@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from matcher import domain
 from matcher.adapters import orm
+from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
 
@@ -269,6 +270,7 @@ class SqlUnitOfWork:
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
         self.rescores = SqlRescores(s)
+        self.matching_reads = SqlMatchingReads(s)
         return self
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -352,4 +354,6 @@ def make_engine(url: str) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     orm.start_mappers()
     # expire_on_commit=False: use cases return the objects they stored.
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    orm.track_changes(sessions)
+    return sessions

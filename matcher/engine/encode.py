@@ -46,6 +46,20 @@ class Vocabulary:
     def indices(self, codes: Iterable[str]) -> list[int]:
         return [i for i in (self.get(c) for c in codes) if i >= 0]
 
+    def extended(self, codes: Iterable[str]) -> Vocabulary:
+        """This vocabulary with any new ``codes`` appended (sorted) after the ones it has.
+
+        Codes already known keep their index, so arrays encoded with this vocabulary
+        stay valid once given rows (or bits) for the new codes: a kept population
+        grows its vocabulary without encoding anybody again. Which index a code has
+        never changes a score.
+        """
+        grown = Vocabulary()
+        grown.index = dict(self.index)
+        for code in sorted(set(codes) - self.index.keys()):
+            grown.index[code] = len(grown.index)
+        return grown
+
 
 def _uint_for(bits: int) -> type[np.unsignedinteger]:
     # Modes and trainings are short lists; a bitmask keeps the pairwise test one AND.

@@ -17,6 +17,7 @@ from matcher.domain import TeamRequest
 from matcher.engine.encode import encode_requests, encode_volunteers
 from matcher.engine.grid import Pairing, rounded
 from matcher.engine.pipeline import encode
+from matcher.engine.population import Population
 from matcher.proposals import Candidate
 
 
@@ -57,6 +58,26 @@ def requests_for_offer(
     rows, s = pairing.block(np.arange(len(pairing.requests)))
     hit = rows[np.isfinite(s[:, 0])]
     return sorted({pairing.requests.ids[int(i)] for i in pairing.requests.row_request[hit]})
+
+
+def requests_for_kept(
+    population: Population, requests: Sequence[TeamRequest], volunteer_ids: Sequence[str]
+) -> set[str]:
+    """Ids of the requests at least one of these kept volunteers passes every hard rule for.
+
+    ``requests_for_offer`` for volunteers a worker keeps encoded: their columns are
+    taken from the population (nobody encoded again) and scored against every
+    request's rows at once. Volunteers not kept (not active) serve none.
+    """
+    if not requests or not any(v in population for v in volunteer_ids):
+        return set()
+    every_role = {r.id: {role: 1 for role in r.role_codes} for r in requests}
+    pairing = population.pairing(requests, every_role, None, volunteer_ids=volunteer_ids)
+    if not len(pairing.requests):
+        return set()
+    rows, s = pairing.block(np.arange(len(pairing.requests)))
+    hit = rows[np.isfinite(s).any(axis=1)]
+    return {pairing.requests.ids[int(i)] for i in pairing.requests.row_request[hit]}
 
 
 def score_offer(pairing: Pairing, candidate: Candidate, config: MatchingConfig) -> list[Pair]:

@@ -82,6 +82,14 @@ def propose_all(
     return run(requests, candidates, open_counts_by_request, config).proposals
 
 
+def propose_encoded(pairing: Pairing, config: MatchingConfig) -> dict[str, list[Proposal]]:
+    """``propose_all`` for requests and volunteers already encoded together (a kept population's
+    ``Pairing``): the same pruning, exact assignment and explanation as ``run``."""
+    edges = prune(pairing)
+    assignment = assign(pairing, edges, prove=True, prove_score=True)
+    return explain(pairing, edges, assignment, config.alternates_per_request)
+
+
 def explain(pairing: Pairing, edges: Edges, assignment: Assignment, alternates: int) -> dict[str, list[Proposal]]:
     """Turn chosen and runner-up pairs into proposals with factors as ``score_pair`` gives them."""
     req, vol = pairing.requests, pairing.volunteers
@@ -141,4 +149,4 @@ def _alternates(pairing: Pairing, edges: Edges, assignment: Assignment, n: int) 
     return edges.rows[chosen], edges.cols[chosen]
 
 
-__all__ = ["FACTORS", "Outcome", "encode", "explain", "propose_all", "run"]
+__all__ = ["FACTORS", "Outcome", "encode", "explain", "propose_all", "propose_encoded", "run"]

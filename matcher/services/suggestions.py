@@ -18,12 +18,13 @@ from matcher.domain import (
     VolunteerStatus,
     WithdrawalReason,
 )
-from matcher.engine.incremental import requests_for_offer
-from matcher.engine.pipeline import propose_all
+from matcher.engine.incremental import requests_for_kept, requests_for_offer
+from matcher.engine.pipeline import propose_all, propose_encoded
 from matcher.errors import NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.proposals import Candidate, Proposal
 from matcher.rules import screen
+from matcher.services.population import KeptVolunteers
 from matcher.services.standing import standings
 
 
@@ -70,16 +71,27 @@ def _why_dropped(
     return WithdrawalReason.BETTER_CANDIDATES, []
 
 
-def suggest_for_request(uow: UnitOfWork, request_id: str, config: MatchingConfig, clock: Clock) -> int:
+def suggest_for_request(
+    uow: UnitOfWork, request_id: str, config: MatchingConfig, clock: Clock, population: KeptVolunteers | None = None
+) -> int:
     """Recompute one request's suggestions; returns how many it now has."""
-    return suggest_for_requests(uow, [request_id], config, clock)
+    return suggest_for_requests(uow, [request_id], config, clock, population)
 
 
-def suggest_for_requests(uow: UnitOfWork, request_ids: Sequence[str], config: MatchingConfig, clock: Clock) -> int:
+def suggest_for_requests(
+    uow: UnitOfWork,
+    request_ids: Sequence[str],
+    config: MatchingConfig,
+    clock: Clock,
+    population: KeptVolunteers | None = None,
+) -> int:
     """Recompute these requests' suggestions together, in one run of the engine.
 
     Volunteers' capacity already promised to proposals on other requests is held
-    back, so an incremental rescore never over-promises anyone.
+    back, so an incremental rescore never over-promises anyone. With ``population``
+    (a worker's kept volunteers) only the volunteers changed since its last use are
+    read; without it, every active volunteer is read and encoded (the reference the
+    kept path is tested against).
     """
     now = clock.now()
     with uow:
@@ -88,13 +100,17 @@ def suggest_for_requests(uow: UnitOfWork, request_ids: Sequence[str], config: Ma
         requests = uow.requests.where(id=list(request_ids), order_by="id", for_update=True)
         if not requests:
             raise NotFound("team request not found")
-        proposals = _resolve(uow, requests, config, now)[1]
+        proposals = _resolve(uow, requests, config, now, population)[1]
         uow.commit()
         return sum(len(p) for p in proposals.values())
 
 
 def _resolve(
-    uow: UnitOfWork, requests: list[TeamRequest], config: MatchingConfig, now: datetime
+    uow: UnitOfWork,
+    requests: list[TeamRequest],
+    config: MatchingConfig,
+    now: datetime,
+    population: KeptVolunteers | None = None,
 ) -> tuple[dict[str, dict[str, int]], dict[str, list[Proposal]]]:
     """Score and assign the open ones among ``requests``; store every request's suggestions."""
     ids = {r.id for r in requests}
@@ -105,7 +121,17 @@ def _resolve(
     counts = {r.id: r.open_places(by_request[r.id]) for r in open_requests}
     proposals: dict[str, list[Proposal]] = {}
     candidates: dict[str, Candidate] = {}
-    if open_requests:
+    if open_requests and population is not None:
+        kept = population.current(uow, config)
+        held = uow.matching_reads.held_elsewhere(ids)
+        proposals = propose_encoded(kept.pairing(open_requests, counts, now, held), config)
+        # Only the volunteers whose suggestions go are read whole, to say why they went.
+        dropped: set[str] = set()
+        for r in requests:
+            again = {p.volunteer_id for p in proposals.get(r.id, [])}
+            dropped |= {m.volunteer_id for m in by_request[r.id] if m.status == MatchStatus.SUGGESTED} - again
+        candidates = _candidates(uow, dropped, now)
+    elif open_requests:
         volunteers = uow.volunteers.where(status=VolunteerStatus.ACTIVE)
         standing = standings(uow, volunteers, now)
         reserved = Counter(
@@ -122,6 +148,15 @@ def _resolve(
             reason, rules = _why_dropped(uow, request, stale, candidates, counts.get(request.id, {}), config)
             withdraw_suggestion(uow, stale, reason, now, rules)
     return counts, proposals
+
+
+def _candidates(uow: UnitOfWork, volunteer_ids: set[str], now: datetime) -> dict[str, Candidate]:
+    """These volunteers as candidates, if they are active (as a full rescore would have them)."""
+    if not volunteer_ids:
+        return {}
+    volunteers = uow.volunteers.where(id=sorted(volunteer_ids), status=VolunteerStatus.ACTIVE)
+    standing = standings(uow, volunteers, now)
+    return {v.id: Candidate(v, standing[v.id]) for v in volunteers}
 
 
 def _store(
@@ -151,17 +186,33 @@ def _store(
         match.proposed, match.rank, match.updated_at = p.proposed, p.rank, now
 
 
-def requests_touching(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig) -> list[str]:
+def requests_touching(
+    uow: UnitOfWork, volunteer_id: str, config: MatchingConfig, population: KeptVolunteers | None = None
+) -> list[str]:
     """Open requests a changed offer could serve, and those where it is suggested now."""
     with uow:
         if uow.volunteers.get(volunteer_id) is None:
             raise NotFound("volunteer not found")
-        return sorted(touched_by(uow, [volunteer_id], config))
+        return sorted(touched_by(uow, [volunteer_id], config, population))
 
 
-def touched_by(uow: UnitOfWork, volunteer_ids: Sequence[str], config: MatchingConfig) -> set[str]:
+def touched_by(
+    uow: UnitOfWork, volunteer_ids: Sequence[str], config: MatchingConfig, population: KeptVolunteers | None = None
+) -> set[str]:
     """Inside a unit of work: every open request these volunteers' offers could serve, and
-    every request where one of them is suggested now (a rescore may drop them there)."""
+    every request where one of them is suggested now (a rescore may drop them there).
+
+    With ``population``, their kept columns are scored against the open requests
+    (``engine.incremental.requests_for_kept``); nobody is read whole.
+    """
+    if population is not None:
+        if not volunteer_ids:
+            return set()
+        kept = population.current(uow, config)
+        touched = {
+            m.team_request_id for m in uow.matches.where(volunteer_id=list(volunteer_ids), status=MatchStatus.SUGGESTED)
+        }
+        return touched | requests_for_kept(kept, uow.requests.where(status=RequestStatus.OPEN), volunteer_ids)
     volunteers = uow.volunteers.where(id=list(volunteer_ids), order_by="id") if volunteer_ids else []
     if not volunteers:
         return set()
@@ -177,30 +228,56 @@ def touched_by(uow: UnitOfWork, volunteer_ids: Sequence[str], config: MatchingCo
     return touched
 
 
-def rescore_within(uow: UnitOfWork, request_ids: set[str], config: MatchingConfig, now: datetime) -> int:
+def rescore_within(
+    uow: UnitOfWork,
+    request_ids: set[str],
+    config: MatchingConfig,
+    now: datetime,
+    population: KeptVolunteers | None = None,
+) -> int:
     """Inside a unit of work: rescore these requests together, in one engine run; returns
     how many requests were rescored. Takes the same request row locks as an approval."""
     if not request_ids:
         return 0
     requests = uow.requests.where(id=sorted(request_ids), order_by="id", for_update=True)
     if requests:
-        _resolve(uow, requests, config, now)
+        _resolve(uow, requests, config, now, population)
     return len(requests)
 
 
-def rescore_for_volunteer(uow: UnitOfWork, volunteer_id: str, config: MatchingConfig, clock: Clock) -> int:
-    touched = requests_touching(uow, volunteer_id, config)
+def rescore_for_volunteer(
+    uow: UnitOfWork, volunteer_id: str, config: MatchingConfig, clock: Clock, population: KeptVolunteers | None = None
+) -> int:
+    touched = requests_touching(uow, volunteer_id, config, population)
     if touched:
-        suggest_for_requests(uow, touched, config, clock)
+        suggest_for_requests(uow, touched, config, clock, population)
     return len(touched)
 
 
-def propose_assignment(uow: UnitOfWork, config: MatchingConfig, clock: Clock) -> dict[str, int]:
+def rescore_for_volunteers(
+    uow: UnitOfWork,
+    volunteer_ids: Sequence[str],
+    config: MatchingConfig,
+    clock: Clock,
+    population: KeptVolunteers | None = None,
+) -> int:
+    """Every request these volunteers' changes touch, rescored together in one engine run and
+    one transaction; returns how many requests were rescored."""
+    with uow:
+        touched = touched_by(uow, volunteer_ids, config, population)
+        rescored = rescore_within(uow, touched, config, clock.now(), population)
+        uow.commit()
+    return rescored
+
+
+def propose_assignment(
+    uow: UnitOfWork, config: MatchingConfig, clock: Clock, population: KeptVolunteers | None = None
+) -> dict[str, int]:
     """One assignment across every open request at once (the engine's exact solve),
     replacing each request's suggestions; returns places requested and proposed."""
     with uow:
         requests = uow.requests.where(status=RequestStatus.OPEN, order_by="id", for_update=True)
-        counts, proposals = _resolve(uow, requests, config, clock.now())
+        counts, proposals = _resolve(uow, requests, config, clock.now(), population)
         uow.commit()
     return {
         "requests": len(requests),
