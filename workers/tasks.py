@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
+from celery.signals import worker_process_init
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
@@ -50,6 +51,23 @@ def sigterm_held() -> Iterator[None]:
 def services() -> Services:
     # Built lazily in each worker child, after the fork, so no connection is shared.
     return wire(celery=celery_app)
+
+
+@worker_process_init.connect
+def _warm_population(**_: object) -> None:
+    """Each pool process loads the active volunteers as it starts, in the background, so the
+    first event after a start does not wait seconds for it (an event arriving meanwhile waits
+    on the population's lock, then finds it loaded)."""
+    s = services()  # built here, once, before any task thread can race to build it
+
+    def warm() -> None:
+        try:
+            with s.uow() as uow:
+                s.population.current(uow, s.settings.matching)
+        except Exception:  # noqa: BLE001 - the first event loads it instead
+            log.warning("warming the kept volunteers failed; the first event will load them", exc_info=True)
+
+    threading.Thread(target=warm, name="warm-population", daemon=True).start()
 
 
 @celery_app.task(name="qimatch.suggest_for_request", **RETRY)
