@@ -59,6 +59,8 @@ def _warm_population(**_: object) -> None:
     first event after a start does not wait seconds for it (an event arriving meanwhile waits
     on the population's lock, then finds it loaded)."""
     s = services()  # built here, once, before any task thread can race to build it
+    if s.settings.database_url.startswith("sqlite"):
+        return  # the embedded default: every transaction takes SQLite's one write lock, and it is small
 
     def warm() -> None:
         try:
