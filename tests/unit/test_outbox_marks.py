@@ -81,3 +81,22 @@ def test_a_failed_mark_is_dropped_and_left_to_the_relay() -> None:
     marks.add([1, 2])
     assert marks.flush() == 2  # logged, not raised
     assert marks.flush() == 0 and calls == [[1, 2]]
+
+
+def test_the_grace_period_is_the_setting_for_the_relay_as_beat_runs_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from matcher.config import Settings
+    from workers.app import make_celery
+    from workers.wiring import wire
+
+    monkeypatch.setattr(outbox, "_relay_grace_seconds", outbox.RELAY_GRACE_SECONDS)  # restored afterwards
+    settings = Settings.from_env(
+        {"QIMATCH_DATA_DIR": str(tmp_path), "QIMATCH_SECRET_KEY": "k", "QIMATCH_RELAY_GRACE_SECONDS": "60"}
+    )
+    wire(settings, celery=make_celery(settings))
+
+    uow, clock, published = FakeUnitOfWork(), FakeClock(), Published()
+    stored_event(uow, clock, 1)
+    clock.advance(seconds=59)
+    assert outbox.relay(uow, published, clock) == 0  # the task passes no grace: the setting's applies
+    clock.advance(seconds=2)
+    assert outbox.relay(uow, published, clock) == 1
