@@ -50,10 +50,6 @@ def submission_limit() -> str:
     return str(current_app.config["SUBMISSION_RATE_LIMIT"])
 
 
-def sign_in_limit() -> str:
-    return str(current_app.config["SIGN_IN_RATE_LIMIT"])
-
-
 def submissions(view: Callable[..., Any]) -> Callable[..., Any]:
     # Only submissions are limited: reading needs a coordinator anyway.
     return limiter.limit(submission_limit, methods=["POST"])(view)
