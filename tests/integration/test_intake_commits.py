@@ -55,6 +55,7 @@ def held_marks(services: Services) -> outbox.PublishedMarks:
 def web_services(services: Services, held_marks: outbox.PublishedMarks, clean: None) -> Iterator[Services]:
     wired = wire(services.settings, celery=make_celery(services.settings), marks=held_marks)
     yield wired
+    held_marks.flush()  # whatever a test held back, before its database goes
     assert wired.engine is not None
     wired.engine.dispose()
 
