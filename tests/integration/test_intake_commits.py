@@ -20,7 +20,7 @@ from matcher.services import outbox
 from tests import factories
 from tests.fakes import FakeClock
 from web.app import create_app
-from workers.app import make_celery
+from workers.app import EMAIL_QUEUE, SCORING_QUEUE, make_celery
 from workers.publisher import TASKS_FOR_EVENT, celery_publisher
 from workers.wiring import wire
 
@@ -80,7 +80,9 @@ def unpublished(services: Services) -> int:
 
 
 def queued(redis_url: str) -> int:
-    return int(redis.Redis.from_url(redis_url).llen("celery"))
+    """Task messages waiting on the broker, whichever queue each went to."""
+    broker = redis.Redis.from_url(redis_url)
+    return sum(int(broker.llen(queue)) for queue in (EMAIL_QUEUE, SCORING_QUEUE))
 
 
 def tasks_for(services: Services) -> int:
