@@ -115,6 +115,16 @@ class Settings:
     # Rescores due taken into one engine run, and how often beat drains what no message woke.
     rescore_batch: int = 200
     rescore_sweep_seconds: float = 30.0
+    # Submissions (offers, requests) and sign-in tries allowed, in flask-limiter's words. Counted per
+    # account for signed-in coordinators and API tokens, else per client address.
+    submission_rate_limit: str = "60 per minute"
+    sign_in_rate_limit: str = "10 per minute"
+    # The relay leaves an unpublished event alone this long: the web published it at commit and
+    # its mark is on the way (marked in bulk, off the request path). Only a lost publish or a
+    # lost mark waits this long; a lost mark means one harmless second publish.
+    relay_grace_seconds: float = 10.0
+    # How often each process marks the events it published, in one UPDATE.
+    mark_published_seconds: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -158,6 +168,10 @@ class Settings:
             proxy_hops=int(env.get("QIMATCH_PROXY_HOPS") or 0),
             rescore_batch=int(env.get("QIMATCH_RESCORE_BATCH") or 200),
             rescore_sweep_seconds=float(env.get("QIMATCH_RESCORE_SWEEP_SECONDS") or 30),
+            submission_rate_limit=env.get("QIMATCH_SUBMISSION_RATE_LIMIT") or "60 per minute",
+            sign_in_rate_limit=env.get("QIMATCH_SIGN_IN_RATE_LIMIT") or "10 per minute",
+            relay_grace_seconds=float(env.get("QIMATCH_RELAY_GRACE_SECONDS") or 10),
+            mark_published_seconds=float(env.get("QIMATCH_MARK_PUBLISHED_SECONDS") or 0.5),
         )
         values.update(overrides)
         return cls(**values)

@@ -29,8 +29,8 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=256 * 1024,
-        SUBMISSION_RATE_LIMIT="60 per minute",
-        SIGN_IN_RATE_LIMIT="10 per minute",
+        SUBMISSION_RATE_LIMIT=settings.submission_rate_limit,
+        SIGN_IN_RATE_LIMIT=settings.sign_in_rate_limit,
         RATELIMIT_STORAGE_URI=_rate_limit_storage(settings),
         RATELIMIT_HEADERS_ENABLED=True,
         SESSION_COOKIE_HTTPONLY=True,

@@ -1,18 +1,55 @@
-"""Rate limits on what anyone may submit without an account."""
+"""Rate limits on submissions and sign-in tries (their sizes are settings).
+
+Counted per account when a coordinator is signed in (a page session, or an API
+bearer token such as a trust's own system uses): a stall's shared tablet or a
+trust's office behind one address is not throttled as one person. Anyone else
+is counted per client address.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+from matcher.errors import Unauthorised
+
+
+def account_or_address() -> str:
+    account = _signed_in_coordinator_id()
+    return f"coordinator:{account}" if account else f"address:{get_remote_address()}"
+
+
+def _signed_in_coordinator_id() -> str | None:
+    # Imported here: web.auth and web.pages import this module for its decorators.
+    if request.headers.get("Authorization"):
+        from web.auth import current_coordinator as bearer_coordinator
+
+        try:
+            return bearer_coordinator().id
+        except Unauthorised:
+            return None  # a bad or expired token: the caller is anonymous, counted by address
+    from flask import session
+
+    from web.pages.common import SESSION_KEY
+    from web.pages.common import current_coordinator as session_coordinator
+
+    if not session.get(SESSION_KEY):
+        return None  # no one signed in: no lookup
+    coordinator = session_coordinator()
+    return coordinator.id if coordinator is not None else None
+
+
+limiter = Limiter(key_func=account_or_address, default_limits=[])
+
+
+def submission_limit() -> str:
+    return str(current_app.config["SUBMISSION_RATE_LIMIT"])
 
 
 def submissions(view: Callable[..., Any]) -> Callable[..., Any]:
     # Only submissions are limited: reading needs a coordinator anyway.
-    return limiter.limit(lambda: __import__("flask").current_app.config["SUBMISSION_RATE_LIMIT"], methods=["POST"])(
-        view
-    )
+    return limiter.limit(submission_limit, methods=["POST"])(view)

@@ -6,24 +6,41 @@ from collections.abc import Iterable
 
 from celery import Celery
 
+from matcher.adapters import published
 from matcher.bootstrap import Services, bootstrap
 from matcher.config import Settings
 from matcher.domain import Event
 from matcher.services import outbox
+from matcher.services.outbox import PublishedMarks
 from workers.publisher import celery_publisher
 
 
-def wire(settings: Settings | None = None, celery: Celery | None = None, **kwargs: object) -> Services:
+def wire(
+    settings: Settings | None = None,
+    celery: Celery | None = None,
+    marks: PublishedMarks | None = None,
+    **kwargs: object,
+) -> Services:
+    """The real services; ``marks`` to watch or hold back the marking of published events (tests)."""
     if celery is None:
         from workers.app import celery_app as celery
+    # send_task takes a connection from the app's producer pool and gives it back: one
+    # broker connection per process (and thread), reused by every publish.
     publish = celery_publisher(celery)
-    services: Services | None = None
 
     def publish_after_commit(events: Iterable[Event]) -> None:
+        # After the one durable commit: publish now, mark later in bulk (off the request path).
         events = list(events)
         publish(events)
-        assert services is not None
-        outbox.mark_published(services.uow(), events, services.clock)
+        assert marks is not None
+        marks.add(event.id for event in events)
 
     services = bootstrap(settings, publisher=publish_after_commit, **kwargs)  # type: ignore[arg-type]
+    # The relay (beat's relay_outbox task, in this process) leaves events this young to us.
+    outbox.use_relay_grace(services.settings.relay_grace_seconds)
+    if marks is None:
+        assert services.engine is not None
+        marks = PublishedMarks(
+            published.mark_published(services.engine, services.clock.now), services.settings.mark_published_seconds
+        )
     return services

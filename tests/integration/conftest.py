@@ -83,6 +83,7 @@ def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pyt
         "QIMATCH_SMTP_TIMEOUT": "5",
         "QIMATCH_VISIBILITY_TIMEOUT": "6",
         "QIMATCH_RELAY_SECONDS": "1",
+        "QIMATCH_RELAY_GRACE_SECONDS": "2",
         "QIMATCH_DISPATCH_SECONDS": "2",
     }
 

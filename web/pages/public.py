@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from matcher.domain import TokenPurpose
 from matcher.services import intake, links, queries
-from web.limits import limiter
+from web.limits import limiter, submission_limit
 from web.pages import faq as faq_text
 from web.pages import forms
 from web.pages.common import begin_session, no_store, page_blueprint, services, uow
@@ -19,10 +19,6 @@ from web.schemas import TeamRequestIn, VolunteerIn
 log = logging.getLogger(__name__)
 bp = page_blueprint("public")
 SHIPPED_FAQ = Path(__file__).resolve().parent.parent / "content" / "faq.md"
-
-
-def _limit() -> str:
-    return str(current_app.config["SUBMISSION_RATE_LIMIT"])
 
 
 @bp.get("/")
@@ -46,7 +42,7 @@ def faq() -> ResponseReturnValue:
 
 
 @bp.route("/volunteer/sign-up", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(submission_limit, methods=["POST"])
 def volunteer_sign_up() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -93,7 +89,7 @@ def _role_codes() -> list[str]:
 
 
 @bp.route("/team/request", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(submission_limit, methods=["POST"])
 def team_request() -> ResponseReturnValue:
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -144,7 +140,7 @@ def team_status(secret: str) -> ResponseReturnValue:
 
 
 @bp.route("/link", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(submission_limit, methods=["POST"])
 def new_link() -> ResponseReturnValue:
     if request.method == "POST":
         address = (request.form.get("email") or "").strip()
