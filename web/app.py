@@ -33,6 +33,10 @@ def create_app(
         SIGN_IN_RATE_LIMIT=settings.sign_in_rate_limit,
         RATELIMIT_STORAGE_URI=_rate_limit_storage(settings),
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down (the counters' shared store): count in this process's memory meanwhile,
+        # with the same limits, rather than answer every submission and sign-in with a 500.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https"),

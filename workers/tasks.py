@@ -144,7 +144,9 @@ def resume_paused_volunteers() -> None:
 @celery_app.task(name="qimatch.relay_outbox")
 def relay_outbox() -> None:
     s = services()
-    while outbox.relay(s.uow(), celery_publisher(celery_app), s.clock):
+    # Events younger than the grace period were published at commit and are being marked.
+    grace = s.settings.relay_grace_seconds
+    while outbox.relay(s.uow(), celery_publisher(celery_app), s.clock, grace_seconds=grace):
         pass
 
 

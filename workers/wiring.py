@@ -10,7 +10,6 @@ from matcher.adapters import published
 from matcher.bootstrap import Services, bootstrap
 from matcher.config import Settings
 from matcher.domain import Event
-from matcher.services import outbox
 from matcher.services.outbox import PublishedMarks
 from workers.publisher import celery_publisher
 
@@ -36,8 +35,6 @@ def wire(
         marks.add(event.id for event in events)
 
     services = bootstrap(settings, publisher=publish_after_commit, **kwargs)  # type: ignore[arg-type]
-    # The relay (beat's relay_outbox task, in this process) leaves events this young to us.
-    outbox.use_relay_grace(services.settings.relay_grace_seconds)
     if marks is None:
         assert services.engine is not None
         marks = PublishedMarks(

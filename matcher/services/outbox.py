@@ -28,23 +28,15 @@ from matcher.ports import Clock, Publisher, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# The Settings default (QIMATCH_RELAY_GRACE_SECONDS). The composition root (workers.wiring)
-# sets this process's grace from its Settings, so the beat task needs no argument for it.
+# The Settings default (QIMATCH_RELAY_GRACE_SECONDS); beat's relay_outbox passes the setting.
 RELAY_GRACE_SECONDS = 10.0
-_relay_grace_seconds = RELAY_GRACE_SECONDS
-
-
-def use_relay_grace(seconds: float) -> None:
-    global _relay_grace_seconds
-    _relay_grace_seconds = seconds
 
 
 def relay(
-    uow: UnitOfWork, publish: Publisher, clock: Clock, batch: int = 200, grace_seconds: float | None = None
+    uow: UnitOfWork, publish: Publisher, clock: Clock, batch: int = 200, grace_seconds: float = RELAY_GRACE_SECONDS
 ) -> int:
     """Publish, then mark, the unpublished events older than the grace period; how many."""
-    grace = _relay_grace_seconds if grace_seconds is None else grace_seconds
-    cutoff = clock.now() - timedelta(seconds=grace)
+    cutoff = clock.now() - timedelta(seconds=grace_seconds)
     with uow:
         pending = uow.events.where(published_at=None, order_by="id", limit=batch)
     # Younger events were published at commit and are being marked; ids follow commit order
@@ -129,4 +121,4 @@ class PublishedMarks:
             self.flush()
 
 
-__all__ = ["relay", "mark_published", "use_relay_grace", "PublishedMarks", "RELAY_GRACE_SECONDS"]
+__all__ = ["relay", "mark_published", "PublishedMarks", "RELAY_GRACE_SECONDS"]

@@ -84,19 +84,23 @@ def test_a_failed_mark_is_dropped_and_left_to_the_relay() -> None:
 
 
 def test_the_grace_period_is_the_setting_for_the_relay_as_beat_runs_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from matcher.config import Settings
-    from workers.app import make_celery
-    from workers.wiring import wire
+    import dataclasses
 
-    monkeypatch.setattr(outbox, "_relay_grace_seconds", outbox.RELAY_GRACE_SECONDS)  # restored afterwards
+    from matcher.config import Settings
+    from workers import tasks
+
     settings = Settings.from_env(
         {"QIMATCH_DATA_DIR": str(tmp_path), "QIMATCH_SECRET_KEY": "k", "QIMATCH_RELAY_GRACE_SECONDS": "60"}
     )
-    wire(settings, celery=make_celery(settings))
-
+    real = tasks.services()  # maps the domain classes first: the event below is made after
     uow, clock, published = FakeUnitOfWork(), FakeClock(), Published()
     stored_event(uow, clock, 1)
+    beat_side = dataclasses.replace(real, settings=settings, uow_factory=lambda: uow, clock=clock)
+    monkeypatch.setattr(tasks, "services", lambda: beat_side)
+    monkeypatch.setattr(tasks, "celery_publisher", lambda app: published)
     clock.advance(seconds=59)
-    assert outbox.relay(uow, published, clock) == 0  # the task passes no grace: the setting's applies
+    tasks.relay_outbox()
+    assert published == []  # younger than the setting's 60 s: left to the publisher at commit
     clock.advance(seconds=2)
-    assert outbox.relay(uow, published, clock) == 1
+    tasks.relay_outbox()
+    assert len(published) == 1
