@@ -16,7 +16,7 @@ from celery.signals import worker_process_init
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
-from matcher.errors import Concurrent
+from matcher.errors import Concurrent, Unavailable
 from matcher.services import follow_ups, introductions, outbox, outgoing, rescoring, suggestions, volunteer_self
 from workers.app import celery_app
 from workers.publisher import celery_publisher
@@ -25,7 +25,13 @@ from workers.wiring import wire
 log = logging.getLogger(__name__)
 # Two workers rescoring one request at once collide on the unique match key;
 # a short retry (seconds, not days) settles it.
-RETRY = {"autoretry_for": (Concurrent, IntegrityError, OperationalError), "retry_backoff": True, "max_retries": 8}
+# A database that went away (Unavailable) is retried too: a task that sent an email but could
+# not record the match as introduced finishes the job when it runs again.
+RETRY = {
+    "autoretry_for": (Concurrent, Unavailable, IntegrityError, OperationalError),
+    "retry_backoff": True,
+    "max_retries": 8,
+}
 
 
 @contextmanager
