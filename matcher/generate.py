@@ -78,10 +78,19 @@ TOPICS = [
 LANGUAGES = ["en", "bn", "so", "ur", "pl", "tr", "pt"]
 LANGUAGE_WEIGHTS = [0, 0.20, 0.05, 0.06, 0.04, 0.03, 0.03]  # beside English
 TRAININGS = ["qi_introduction", "qi_pocket", "improvement_coach"]
-ACCESS_NEEDS = ["Step-free access, please.", "Papers in large print.", "A quiet room and a break every hour.",
-                "An interpreter for longer meetings.", "Meetings after 10:00: my medication makes mornings hard."]
-EXCLUSIONS = ["Nothing about restraint, please.", "Not on the ward where I was an inpatient.",
-              "I would rather not talk about eating disorders.", "No groups with staff from my own team."]
+ACCESS_NEEDS = [
+    "Step-free access, please.",
+    "Papers in large print.",
+    "A quiet room and a break every hour.",
+    "An interpreter for longer meetings.",
+    "Meetings after 10:00: my medication makes mornings hard.",
+]
+EXCLUSIONS = [
+    "Nothing about restraint, please.",
+    "Not on the ward where I was an inpatient.",
+    "I would rather not talk about eating disorders.",
+    "No groups with staff from my own team.",
+]
 VENUES = ["Room 2, Mile End Hospital", "The Lodge, East Ham Care Centre", "Recovery College, Bow",
           "Conference room B, Luton & Dunstable"]  # fmt: skip
 CONSENTED = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
