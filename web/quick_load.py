@@ -122,12 +122,15 @@ class QuickLoader:
                 pass
         return self.schema.load(data)
 
-    def _remembered(self, field: fields.Field) -> tuple[LoadValue, Callable[[Any, Any, str | None, Any], Any]]:
-        """The field's own load, remembered by value: ``load(value, name, data)``, and
-        ``load_keyed(key, value, ...)`` for a caller that has the value's key already."""
+    def _remembered(
+        self, field: fields.Field, compute: LoadValue | None = None
+    ) -> tuple[LoadValue, Callable[[Any, Any, str | None, Any], Any]]:
+        """The field's load (its own ``deserialize`` unless ``compute`` is given), remembered
+        by value: ``load(value, name, data)``, and ``load_keyed(key, value, ...)`` for a
+        caller that has the value's key already."""
         memory: dict[Any, Any] = {}
         self._memories.append(memory)
-        deserialize = field.deserialize
+        deserialize = compute or field.deserialize
 
         def load_keyed(key: Any, value: Any, name: str | None, data: Any) -> Any:
             known = memory.get(key)
@@ -157,29 +160,53 @@ class QuickLoader:
             return field.deserialize
         if kind is fields.List:
             return self._list(field)  # type: ignore[arg-type]
-        if kind is fields.Nested or kind in PURE:
-            # A nested schema's hooks are assumed, like the fields', to depend on their data alone.
+        if kind is fields.Nested:
+            return self._nested(field)  # type: ignore[arg-type]
+        if kind in PURE:
             return self._remembered(field)[0]
         return field.deserialize
 
     def _list(self, field: fields.List) -> LoadValue:
         """A list of codes is remembered whole; a list of windows, item by item."""
-        whole, whole_keyed = self._remembered(field)
         item = self._field(field.inner)
         validate = field._validate  # the list's own validators (length, unique)
 
-        def load(value: Any, name: str | None, data: Any) -> Any:
-            if type(value) is not list:
-                return whole(value, name, data)
-            types = tuple(map(type, value))
-            if _ATOMS.issuperset(types):
-                return whole_keyed((list, types, tuple(value)), value, name, data)
-            # What List.deserialize does for a list, with each item loaded (and remembered) by the inner field.
+        def each(value: Any, name: str | None, data: Any) -> Any:
+            # What List.deserialize does with a list, each item loaded (and remembered) by the inner field.
             result = [item(v, None, None) for v in value]
             validate(result)
             return result
 
+        _, whole_keyed = self._remembered(field, each)
+
+        def load(value: Any, name: str | None, data: Any) -> Any:
+            if type(value) is not list:
+                return field.deserialize(value, name, data)
+            types = tuple(map(type, value))
+            if _ATOMS.issuperset(types):
+                return whole_keyed((list, types, tuple(value)), value, name, data)
+            return each(value, name, data)
+
         return load
+
+    def _nested(self, field: fields.Nested) -> LoadValue:
+        """A nested object, remembered whole; one not seen yet is loaded by the lean loop
+        of its own schema (its fields remembered in turn)."""
+        inner = None
+        if not field.many and not field.schema.many and field.unknown is None:
+            inner = _lean_loop(field.schema, self._field)
+
+        def fresh(value: Any, name: str | None, data: Any) -> Any:
+            if inner is None or type(value) is not dict:
+                return field.deserialize(value, name, data)
+            try:
+                result = inner(value)
+            except Exception:  # noqa: BLE001 - the field's own load gives the answer, error or not
+                return field.deserialize(value, name, data)
+            field._validate(result)  # What Nested.deserialize does after loading: the field's own validators.
+            return result
+
+        return self._remembered(field, fresh)[0]
 
 
 def _lean_loop(schema: Schema, compile_field: Callable[[fields.Field], LoadValue]) -> Callable[[Any], Any] | None:
