@@ -146,3 +146,24 @@ def test_duplicate_ids_are_bad_lines(files):
     _spoil(vols, 2, first)
     summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False)
     assert [(b.line, list(b.errors)) for b in summary.bad_lines] == [(2, ["id"])]
+
+
+def test_generated_records_look_like_real_ones():
+    """What the batch figures are measured on: people with several windows, trainings,
+    contact details and things they would rather avoid; requests with their plans and place."""
+    population = generate(300, 2000, seed=3)
+    offers = [volunteer_record(v, population.standings[v.id]) for v in population.volunteers]
+    requests = [request_record(r) for r in population.requests]
+
+    def share(records, has) -> float:
+        return sum(bool(has(r)) for r in records) / len(records)
+
+    assert share(offers, lambda o: len(o["availability"]) >= 2) > 0.5
+    assert share(offers, lambda o: o["trainings"]) > 0.3
+    assert 0.05 < share(offers, lambda o: o.get("exclusions") or o["excluded_teams"]) < 0.3
+    assert 0.05 < share(offers, lambda o: o.get("access_needs")) < 0.3
+    assert share(offers, lambda o: o.get("phone")) > 0.2
+    assert share(offers, lambda o: o.get("committed_slots")) > 0.1
+    assert share(requests, lambda r: r.get("aim")) > 0.5
+    assert share(requests, lambda r: r.get("venue") or r.get("video_link")) > 0.3
+    assert share(requests, lambda r: r.get("start_date") and r.get("hours_per_month")) > 0.3
