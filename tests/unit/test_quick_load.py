@@ -100,8 +100,9 @@ def test_the_objects_built_are_the_same() -> None:
     made = generate(40, 300, seed=5)
     for v in made.volunteers:
         record = volunteer_record(v, made.standings[v.id])
-        quick, plain = parse_volunteer(record), parse_volunteer(record, load=OFFER_SCHEMA.load)
-        assert _fields(quick) == _fields(plain)
+        (quick, quick_standing), (plain, plain_standing) = (
+            parse_volunteer(record), parse_volunteer(record, load=OFFER_SCHEMA.load))  # fmt: skip
+        assert _fields(quick) == _fields(plain) and quick_standing == plain_standing
     for r in made.requests:
         record = request_record(r)
         assert _fields(parse_request(record)) == _fields(parse_request(record, load=REQUEST_SCHEMA.load))
