@@ -92,8 +92,8 @@ def _copy_kind(value: Any) -> int | None:
     return _AS_IS if isinstance(value, _IMMUTABLE) else None
 
 
-_COPY: dict[int, Callable[[Any], Any]] = {
-    _AS_IS: lambda v: v,
+_COPY: dict[int, Callable[[Any], Any] | None] = {
+    _AS_IS: None,
     _FLAT_LIST: list.copy,
     _FLAT_DICT: dict.copy,
     _DEEP: _deep_copy,
@@ -106,8 +106,9 @@ class QuickLoader:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
         self._memories: list[dict[Any, Any]] = []
+        self._memory_of: dict[int, dict[Any, Any]] = {}  # by id of a field's remembered load
         self._vocabularies: object = object()
-        self._load = _lean_loop(schema, self._field)
+        self._load = _lean_loop(schema, self._field, self._memory_of.get)
 
     def load(self, data: Any) -> Any:
         vocabularies = codes_in_force.get(None)
@@ -136,12 +137,13 @@ class QuickLoader:
             known = memory.get(key)
             if known is not None:
                 copy, result = known
-                return copy(result)
+                return result if copy is None else copy(result)
             result = deserialize(value, name, data)  # an error propagates, and is not remembered
             copy_kind = _copy_kind(result)
             if copy_kind is not None:
-                memory[key] = (_COPY[copy_kind], result)
-                result = _COPY[copy_kind](result)
+                copy = _COPY[copy_kind]
+                memory[key] = (copy, result)
+                result = result if copy is None else copy(result)
             return result
 
         def load(value: Any, name: str | None, data: Any) -> Any:
@@ -152,6 +154,7 @@ class QuickLoader:
                 return deserialize(value, name, data)
             return load_keyed(key, value, name, data)
 
+        self._memory_of[id(load)] = memory
         return load, load_keyed
 
     def _field(self, field: fields.Field) -> LoadValue:
@@ -177,7 +180,8 @@ class QuickLoader:
             validate(result)
             return result
 
-        _, whole_keyed = self._remembered(field, each)
+        whole, whole_keyed = self._remembered(field, each)
+        memory = self._memory_of[id(whole)]
 
         def load(value: Any, name: str | None, data: Any) -> Any:
             if type(value) is not list:
@@ -187,6 +191,7 @@ class QuickLoader:
                 return whole_keyed((list, types, tuple(value)), value, name, data)
             return each(value, name, data)
 
+        self._memory_of[id(load)] = memory  # keyed as above: (list, item types, items)
         return load
 
     def _nested(self, field: fields.Nested) -> LoadValue:
@@ -194,7 +199,7 @@ class QuickLoader:
         of its own schema (its fields remembered in turn)."""
         inner = None
         if not field.many and not field.schema.many and field.unknown is None:
-            inner = _lean_loop(field.schema, self._field)
+            inner = _lean_loop(field.schema, self._field, self._memory_of.get)
 
         def fresh(value: Any, name: str | None, data: Any) -> Any:
             if inner is None or type(value) is not dict:
@@ -209,9 +214,14 @@ class QuickLoader:
         return self._remembered(field, fresh)[0]
 
 
-def _lean_loop(schema: Schema, compile_field: Callable[[fields.Field], LoadValue]) -> Callable[[Any], Any] | None:
+def _lean_loop(
+    schema: Schema,
+    compile_field: Callable[[fields.Field], LoadValue],
+    memory_of: Callable[[int], dict[Any, Any] | None],
+) -> Callable[[Any], Any] | None:
     """Marshmallow's ``_do_load`` for one record, without its general machinery; None if
-    the schema uses an option this loop does not mirror (then ``schema.load`` does it all)."""
+    the schema uses an option this loop does not mirror (then ``schema.load`` does it all).
+    A value seen before is looked up here, in its field's memory, without a call."""
     hooks = schema._hooks
     if schema.many or schema.partial or schema.unknown != RAISE or hooks[VALIDATES]:
         return None
@@ -224,7 +234,13 @@ def _lean_loop(schema: Schema, compile_field: Callable[[fields.Field], LoadValue
     pre = [getattr(schema, name) for name, _, _ in hooks[PRE_LOAD]]
     checks = [getattr(schema, name) for name, _, _ in hooks[VALIDATES_SCHEMA]]
     post = [getattr(schema, name) for name, _, _ in hooks[POST_LOAD]]
-    plan = [(name, f.attribute or name, compile_field(f), f) for name, f in schema.load_fields.items()]
+    plan = []
+    for name, field in schema.load_fields.items():
+        load_value = compile_field(field)
+        # Missing: what Field.deserialize gives for a missing value (required ones: marshmallow's error).
+        default = field.load_default
+        plan.append((name, field.attribute or name, load_value, memory_of(id(load_value)), type(field) is fields.List,
+                     field.required, default, callable(default)))  # fmt: skip
     known = frozenset(schema.load_fields)
 
     def load(data: Any) -> Any:
@@ -233,9 +249,28 @@ def _lean_loop(schema: Schema, compile_field: Callable[[fields.Field], LoadValue
         if type(data) is not dict or not known.issuperset(data):
             raise _Unsure  # not an object, or unknown fields: marshmallow words the error
         result: dict[str, Any] = {}
-        for name, attribute, load_value, field in plan:
+        for name, attribute, load_value, memory, is_list, required, default, make_default in plan:
             raw = data.get(name, missing)
-            value = field.deserialize(missing, name, data) if raw is missing else load_value(raw, name, data)
+            if raw is missing:
+                if required:
+                    raise _Unsure
+                value = default() if make_default else default
+            else:
+                known_value = None
+                if memory is not None:
+                    kind = type(raw)
+                    if kind is list:
+                        types = tuple(map(type, raw))
+                        if is_list and _ATOMS.issuperset(types):
+                            known_value = memory.get((list, types, tuple(raw)))
+                    elif kind in _ATOMS and not is_list:
+                        known_value = memory.get((kind, raw))
+                if known_value is None:
+                    value = load_value(raw, name, data)
+                else:
+                    copy, value = known_value
+                    if copy is not None:
+                        value = copy(value)
             if value is not missing:
                 result[attribute] = value
         for check in checks:
