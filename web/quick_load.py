@@ -9,13 +9,17 @@ availability windows, the same trainings, the same consent.
 How it keeps the API's rules, with no second copy of them: nothing here says
 what is valid.
 
-- Every value is loaded by the schema's own field object (``field.deserialize``,
-  with its validators); every pre_load, validates_schema and post_load hook of
+- Every single value is loaded by the schema's own field object
+  (``field.deserialize``, with its validators). A list is loaded item by item by
+  its inner field, then checked by the list's own validators; a nested object
+  by its schema's lean loop, then the field's validators: what marshmallow's
+  List and Nested do. Every pre_load, validates_schema and post_load hook of
   the schema runs on every record.
 - What a field's value loaded to is remembered, per field, for the values it
   sees again. That holds for field classes whose result depends only on the
   value and the vocabularies in force (``PURE``, and lists and nested schemas
-  of them); the memory is emptied whenever the vocabularies in force change.
+  of them, whose hooks are taken to depend on their data alone, as every input
+  schema's do); the memory is emptied whenever the vocabularies in force change.
 - A lean loop over the schema's fields takes the place of marshmallow's general
   one, for the schema options it mirrors (``_lean_loop`` refuses any other).
 - Whenever anything fails, the record is loaded again by ``schema.load`` itself:
