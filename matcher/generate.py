@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from matcher.domain import TeamRequest, Volunteer, VolunteerStatus, slots
@@ -78,6 +78,21 @@ TOPICS = [
 LANGUAGES = ["en", "bn", "so", "ur", "pl", "tr", "pt"]
 LANGUAGE_WEIGHTS = [0, 0.20, 0.05, 0.06, 0.04, 0.03, 0.03]  # beside English
 TRAININGS = ["qi_introduction", "qi_pocket", "improvement_coach"]
+ACCESS_NEEDS = [
+    "Step-free access, please.",
+    "Papers in large print.",
+    "A quiet room and a break every hour.",
+    "An interpreter for longer meetings.",
+    "Meetings after 10:00: my medication makes mornings hard.",
+]
+EXCLUSIONS = [
+    "Nothing about restraint, please.",
+    "Not on the ward where I was an inpatient.",
+    "I would rather not talk about eating disorders.",
+    "No groups with staff from my own team.",
+]
+VENUES = ["Room 2, Mile End Hospital", "The Lodge, East Ham Care Centre", "Recovery College, Bow",
+          "Conference room B, Luton & Dunstable"]  # fmt: skip
 CONSENTED = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
@@ -161,7 +176,22 @@ def make_volunteer(rng: random.Random, n: int) -> tuple[Volunteer, Standing]:
     side = random.Random(n * 7919 + 1)
     committed = frozenset(slots([_meeting(side, side.choice(days), 90) for _ in range(active)]))
     standing = Standing(active, involvements=involvements, waiting_days=waiting, committed_slots=committed)
+    _contact_and_needs(volunteer, random.Random(n * 7919 + 2))
     return volunteer, standing
+
+
+def _contact_and_needs(volunteer: Volunteer, rng: random.Random) -> None:
+    """What a real offer often carries beside what matching reads: a phone number, access
+    needs, things they would rather avoid (in their own words). A generator of its own, so
+    the fields matching reads stay as they were before these were added."""
+    if rng.random() < 0.35:
+        volunteer.phone = f"07700 9{rng.randrange(100_000):05d}"
+        if rng.random() < 0.4:
+            volunteer.preferred_contact = "phone"
+    if rng.random() < 0.12:
+        volunteer.access_needs = rng.choice(ACCESS_NEEDS)
+    if rng.random() < 0.10:
+        volunteer.exclusions = rng.choice(EXCLUSIONS)
 
 
 def make_request(rng: random.Random, n: int, scarce: bool) -> TeamRequest:
@@ -186,7 +216,7 @@ def make_request(rng: random.Random, n: int, scarce: bool) -> TeamRequest:
         sought = _some(rng, EXPERIENCE, EXPERIENCE_WEIGHTS, rng.choice([0, 1, 1, 2]))
         languages = ["bn"] if rng.random() < 0.08 else []
     rid = f"r{n:06d}"
-    return TeamRequest(
+    request = TeamRequest(
         id=rid,
         team_name=f"Team {n % 400 + 1}",
         project_title=f"QI project {n}",
@@ -202,6 +232,25 @@ def make_request(rng: random.Random, n: int, scarce: bool) -> TeamRequest:
         languages=languages,
         required_trainings=["qi_pocket"] if rng.random() < 0.03 else [],
     )
+    _plans_and_place(request, random.Random(n * 7919 + 3))
+    return request
+
+
+def _plans_and_place(request: TeamRequest, rng: random.Random) -> None:
+    """The free text, dates and meeting place a real request often has (matching reads none
+    of them); a generator of its own, like ``_contact_and_needs``."""
+    if rng.random() < 0.7:
+        request.aim = f"To improve {rng.choice(TOPICS).replace('_', ' ')} on our wards by 20% within a year."
+    if "in_person" in request.modes and rng.random() < 0.6:
+        request.venue = rng.choice(VENUES)
+    if "video" in request.modes and rng.random() < 0.6:
+        request.video_link = f"https://meet.example.nhs.uk/{request.id}"
+    if rng.random() < 0.5:
+        request.start_date = date(2026, rng.randrange(1, 13), 1)
+        request.hours_per_month = rng.choice([2, 4, 4, 6, 8, 12])
+        request.duration_weeks = rng.choice([4, 8, 12, 26, 52])
+    if rng.random() < 0.2:
+        request.notes = "Travel expenses are paid; lunch is provided."
 
 
 def generate(n_requests: int, n_volunteers: int, seed: int = 0, scarce_share: float = 0.15) -> Population:
@@ -239,6 +288,7 @@ def volunteer_record(v: Volunteer, standing: Standing | None = None) -> dict[str
         "excluded_teams": list(v.excluded_teams),
         "status": v.status,
     }
+    record.update({k: getattr(v, k) for k in ("phone", "access_needs", "exclusions") if getattr(v, k) is not None})
     if standing is not None:
         record["active_commitments"] = standing.active_commitments
         if standing.committed_slots:
@@ -265,6 +315,10 @@ def request_record(r: TeamRequest) -> dict[str, Any]:
         "languages": list(r.languages),
         "required_trainings": list(r.required_trainings),
     }
+    for name in ("aim", "start_date", "hours_per_month", "duration_weeks", "notes", "venue", "video_link"):
+        value = getattr(r, name)
+        if value is not None:
+            record[name] = value.isoformat() if isinstance(value, date) else value
     return record
 
 
@@ -289,6 +343,10 @@ def volunteer_from_record(record: dict[str, Any]) -> Volunteer:
         languages=record.get("languages", []),
         trainings=record.get("trainings", []),
         excluded_teams=record.get("excluded_teams", []),
+        phone=record.get("phone"),
+        preferred_contact=record.get("preferred_contact", "email"),
+        access_needs=record.get("access_needs"),
+        exclusions=record.get("exclusions"),
     )
 
 
@@ -309,4 +367,11 @@ def request_from_record(record: dict[str, Any]) -> TeamRequest:
         meeting_slots=record.get("meeting_slots", []),
         languages=record.get("languages", []),
         required_trainings=record.get("required_trainings", []),
+        aim=record.get("aim"),
+        start_date=date.fromisoformat(record["start_date"]) if record.get("start_date") else None,
+        hours_per_month=record.get("hours_per_month"),
+        duration_weeks=record.get("duration_weeks"),
+        notes=record.get("notes"),
+        venue=record.get("venue"),
+        video_link=record.get("video_link"),
     )

@@ -204,7 +204,11 @@ def match(
         sys.exit(1)
     for line in summary.lines():
         click.echo(line)
-    click.echo(f"took {summary.seconds.get('all', 0):.2f}s; wrote {out_path}")
+    took = summary.seconds
+    click.echo(
+        f"took {took.get('all', 0):.2f}s (reading {took.get('read', 0):.2f}s, matching {took.get('total', 0):.2f}s);"
+        f" wrote {out_path}"
+    )
 
 
 @main.command("assign")

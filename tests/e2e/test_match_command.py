@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -42,6 +43,8 @@ def test_match_writes_an_assignment_that_keeps_every_rule(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert "volunteers.jsonl:4: home_area" in done.stderr and "volunteers.jsonl:6:" in done.stderr
     assert "places requested:" in done.stdout and "first-time share:" in done.stdout
+    # Where the time went, so a user sees whether reading or matching is slow.
+    assert re.search(r"took [\d.]+s \(reading [\d.]+s, matching [\d.]+s\); wrote ", done.stdout), done.stdout
 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines and set(lines[0]) == {"team_request_id", "volunteer_id", "role", "score", "factors"}

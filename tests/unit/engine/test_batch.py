@@ -101,8 +101,7 @@ def test_bad_lines_are_reported_with_numbers_and_skipped(files):
     _spoil(vols, 3, "{not json")
     record = json.loads(vols.read_text().splitlines()[4])
     del record["email"]
-    record["active_commitments"] = -1
-    record["committed_slots"] = [{"day": "tue", "start": "10:00", "end": "11:00"}, {"day": "tue", "start": "25:00"}]
+    del record["kind"]
     _spoil(vols, 5, json.dumps(record))
     _spoil(reqs, 2, json.dumps({"id": "x"}))
     warned: list[str] = []
@@ -116,7 +115,7 @@ def test_bad_lines_are_reported_with_numbers_and_skipped(files):
         warn=warned.append,
     )
     assert [(b.path.endswith("v.jsonl"), b.line) for b in summary.bad_lines] == [(True, 3), (True, 5), (False, 2)]
-    assert set(summary.bad_lines[1].errors) == {"email", "active_commitments", "committed_slots.1"}
+    assert set(summary.bad_lines[1].errors) == {"email", "kind"}
     assert "team_name" in summary.bad_lines[2].errors
     assert warned[0].endswith("v.jsonl:3: _json: not valid JSON: Expecting property name enclosed in double quotes")
     assert summary.volunteers == 198 and summary.requests == 29
@@ -146,3 +145,47 @@ def test_duplicate_ids_are_bad_lines(files):
     _spoil(vols, 2, first)
     summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False)
     assert [(b.line, list(b.errors)) for b in summary.bad_lines] == [(2, ["id"])]
+
+
+def test_generated_records_look_like_real_ones():
+    """What the batch figures are measured on: people with several windows, trainings,
+    contact details and things they would rather avoid; requests with their plans and place."""
+    population = generate(300, 2000, seed=3)
+    offers = [volunteer_record(v, population.standings[v.id]) for v in population.volunteers]
+    requests = [request_record(r) for r in population.requests]
+
+    def share(records, has) -> float:
+        return sum(bool(has(r)) for r in records) / len(records)
+
+    assert share(offers, lambda o: len(o["availability"]) >= 2) > 0.5
+    assert share(offers, lambda o: o["trainings"]) > 0.3
+    assert 0.05 < share(offers, lambda o: o.get("exclusions") or o["excluded_teams"]) < 0.3
+    assert 0.05 < share(offers, lambda o: o.get("access_needs")) < 0.3
+    assert share(offers, lambda o: o.get("phone")) > 0.2
+    assert share(offers, lambda o: o.get("committed_slots")) > 0.1
+    assert share(requests, lambda r: r.get("aim")) > 0.5
+    assert share(requests, lambda r: r.get("venue") or r.get("video_link")) > 0.3
+    assert share(requests, lambda r: r.get("start_date") and r.get("hours_per_month")) > 0.3
+
+
+def test_what_a_volunteer_holds_is_checked_by_the_apis_own_rules(files):
+    """Status and the meetings of what someone holds now (rule 10) are read with the API's
+    statuses and meeting-slot rules, in the API's words."""
+    from web.batch_parsers import parse_request as api_request
+    from web.batch_parsers import parse_volunteer as api_volunteer
+    from web.batch_parsers import use_vocabularies
+
+    use_vocabularies(None)
+    _, vols, reqs, out = files
+    record = json.loads(vols.read_text().splitlines()[1])
+    record["status"] = "asleep"
+    record["active_commitments"] = -1
+    record["committed_slots"] = [{"day": "tue", "start": "10:00", "end": "11:00"}, {"day": "tue", "start": "9:00",
+                                                                                    "end": "10:00"}]  # fmt: skip
+    _spoil(vols, 2, json.dumps(record))
+    summary = run_batch(vols, reqs, out, parse_volunteer=api_volunteer, parse_request=api_request, progress=False)
+    assert [b.line for b in summary.bad_lines] == [2]
+    errors = summary.bad_lines[0].errors
+    assert errors["status"] == ["Must be one of: active, paused, withdrawn."]
+    assert errors["active_commitments"] == ["Must be a whole number, 0 or more."]
+    assert errors["committed_slots"] == {1: {"start": ["Use 24-hour HH:MM, e.g. 09:30."]}}
