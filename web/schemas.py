@@ -7,6 +7,8 @@ field is reported at once.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
@@ -60,9 +62,20 @@ class Schema(_Schema):
 
 NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. 09:30.")
-SHORT = [validate.Length(min=1, max=200), NOT_BLANK]
+# Names, titles and places go into email subjects, headers and calendar lines: a line break
+# there once spilled into email bodies. One line, no control characters.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ValidationError("Must be one line, without line breaks, tabs or control characters.")
+
+
+ONE_LINE = one_line
+SHORT: list[Callable[[Any], Any]] = [validate.Length(min=1, max=200), NOT_BLANK, ONE_LINE]
 LONG = validate.Length(max=4000)
-VENUE = validate.Length(max=300)
+VENUE: list[Callable[[Any], Any]] = [validate.Length(max=300), ONE_LINE]
 # A meeting link people will click: web addresses only, never javascript: or the like.
 VIDEO_LINK = [validate.URL(schemes={"https", "http"}, error="Give a web address, like https://meet.example/abc."),
               validate.Length(max=500)]  # fmt: skip
@@ -202,7 +215,7 @@ class ContactSchema(Schema):
 
 class TeamRequestIn(Schema):
     team_name = fields.String(required=True, validate=SHORT)
-    project_title = fields.String(required=True, validate=[validate.Length(min=1, max=300), NOT_BLANK])
+    project_title = fields.String(required=True, validate=[validate.Length(min=1, max=300), NOT_BLANK, ONE_LINE])
     area = Code("areas", required=True)
     qi_stage = Code("qi_stages", required=True)
     roles = fields.List(fields.Nested(RoleCountSchema), required=True, validate=validate.Length(min=1, max=8))

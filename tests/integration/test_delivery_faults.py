@@ -44,6 +44,13 @@ def arrivals(smtp: SmtpSink) -> Counter[str]:
         return Counter(r.message_id for r in smtp.received)
 
 
+def each_arrived_once(smtp: SmtpSink, match_ids: list[str]) -> None:
+    """Every expected email in the SMTP server's log, none missing, none twice."""
+    counts = arrivals(smtp)
+    assert set(counts) == expected(match_ids), f"missing: {sorted(expected(match_ids) - set(counts))}"
+    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+
+
 def introduced(services: Services, match_ids: list[str]) -> int:
     with services.uow() as uow:
         return uow.matches.count(id=match_ids, status=MatchStatus.INTRODUCED)
@@ -87,8 +94,7 @@ def test_a_worker_stopped_past_its_lease_sends_nothing_another_worker_sent(
     eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=120)
     eventually(lambda: set(arrivals(smtp)) == expected(match_ids), seconds=60)
     processes.stop_all()
-    counts = arrivals(smtp)
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    each_arrived_once(smtp, match_ids)
 
 
 def test_postgresql_gone_for_seconds_after_the_server_took_an_email_sends_it_once(
@@ -119,9 +125,7 @@ def test_postgresql_gone_for_seconds_after_the_server_took_an_email_sends_it_onc
         processes.stop_all()
         proxy.close()
     assert cut.is_set()
-    counts = arrivals(smtp)
-    assert set(counts) == expected(match_ids)
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    each_arrived_once(smtp, match_ids)
     assert events(services, "email.uncertain") == []
 
 
@@ -146,9 +150,7 @@ def test_sigterm_to_the_whole_worker_group_mid_burst_loses_nothing_and_sends_not
     processes.beat()
     eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=150)
     processes.stop_all()
-    counts = arrivals(smtp)
-    assert set(counts) == expected(match_ids)
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    each_arrived_once(smtp, match_ids)
     assert events(services, "email.uncertain") == []
 
 
@@ -207,9 +209,7 @@ def test_killed_after_handing_over_is_possibly_sent_and_a_resend_delivers_it_onc
     assert deliveries.resend(services.uow(), str(uncertain["key"]), services.clock.now())
     eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=60)
     processes.stop_all()
-    counts = arrivals(smtp)
-    assert set(counts) == expected(match_ids)
-    assert max(counts.values()) == 1
+    each_arrived_once(smtp, match_ids)
 
 
 class PrivateRedis:
@@ -272,9 +272,7 @@ def test_redis_killed_and_restarted_mid_burst_loses_no_email_and_sends_none_twic
         processes.stop_all()
         broker.kill()
     assert restarted.is_set()
-    counts = arrivals(smtp)
-    assert set(counts) == expected(match_ids)
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    each_arrived_once(smtp, match_ids)
 
 
 def test_two_beats_by_mistake_send_nothing_twice(services: Services, processes: Processes, smtp: SmtpSink) -> None:
@@ -287,9 +285,7 @@ def test_two_beats_by_mistake_send_nothing_twice(services: Services, processes: 
     # Long enough for both sweeps to run several times over anything unsent.
     threading.Event().wait(int(processes.env["QIMATCH_DELIVERY_LEASE_SECONDS"]) + 5)
     processes.stop_all()
-    counts = arrivals(smtp)
-    assert set(counts) == expected(match_ids)
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+    each_arrived_once(smtp, match_ids)
 
 
 def test_a_dead_workers_task_comes_back_after_the_visibility_timeout_not_minutes_later(

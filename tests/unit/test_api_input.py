@@ -334,3 +334,17 @@ def test_sign_in_goes_only_to_a_path_on_this_site(app, services, next_: str) -> 
     signed = client.post("/coordinator/sign-in", data={**data, "next": next_})
     assert signed.status_code == 303
     assert signed.headers["Location"] in ("/coordinator/", "http://localhost/coordinator/")
+
+
+@pytest.mark.parametrize("bad", ["Amina\r\nBcc: all@nhs.example", "Amina\n", "Ami\tna", "Amina\x1b[2J"])
+def test_one_line_fields_refuse_line_breaks_and_control_characters(app, services, bad: str) -> None:
+    """Found: CR/LF in names and titles was accepted and spilled into email bodies."""
+    client = app.test_client()
+    before = row_counts(services)
+    offer = client.post("/api/v1/volunteers", json=factories.offer(name=bad))
+    request = client.post("/api/v1/team-requests", json=factories.team_request(project_title=bad, team_name=bad))
+    assert offer.status_code == 422 and "one line" in offer.json["errors"]["name"][0]
+    assert request.status_code == 422 and {"project_title", "team_name"} <= set(request.json["errors"])
+    assert row_counts(services) == before
+    fine = client.post("/api/v1/volunteers", json=factories.offer(name="Zoë O'Brien-Nuñez"))
+    assert fine.status_code == 201
