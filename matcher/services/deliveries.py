@@ -86,8 +86,12 @@ def deliver(
         uow.deliveries.drop(delivery_key, clock.now())
         return False
 
+    handed = False
+
     def handing() -> bool:
-        return uow.deliveries.hand(delivery_key, owner, clock.now())
+        nonlocal handed
+        handed = uow.deliveries.hand(delivery_key, owner, clock.now())
+        return handed
 
     try:
         mailer.send(email, handing)
@@ -104,8 +108,31 @@ def deliver(
                 uow.events.add(dataclasses.replace(refused, kind=EventKind.EMAIL_FAILED, data=data))
                 uow.commit()
         return False
+    except Exception:
+        if not handed:
+            # The final dot never went (the hand-over itself failed, say the database
+            # dropped mid-commit), so nothing was sent; but the "handing" may have been
+            # committed all the same. Take it back, so the sweep sends it after the lease
+            # instead of showing it as possibly sent.
+            _retrying(lambda: uow.deliveries.unhand(delivery_key, owner), patience=lease_seconds / 2)
+        raise
     _record_sent(uow, delivery_key, email.message_id, clock, sent, patience=lease_seconds / 2)
     return True
+
+
+def _retrying(action: Callable[[], object], patience: float) -> None:
+    """Do ``action`` through a database blip, for up to ``patience`` seconds; then give up quietly."""
+    give_up_at = time.monotonic() + patience
+    pause = 0.2
+    while True:
+        try:
+            action()
+            return
+        except Exception:  # noqa: BLE001 - the store is down; the caller re-raises its own error
+            if time.monotonic() + pause > give_up_at:
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _record_sent(
