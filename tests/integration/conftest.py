@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -118,6 +119,14 @@ def app(services: Services, clean: None) -> Flask:
     return create_app(services_=services, test_config={"TESTING": True, "SUBMISSION_RATE_LIMIT": "10000 per minute"})
 
 
+def _answers_http(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/taxonomy", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 @dataclass
 class Processes:
     """Real `celery worker` / `celery beat` processes, each in its own process group."""
@@ -156,6 +165,20 @@ class Processes:
 
     def beat(self) -> subprocess.Popen[bytes]:
         return self._spawn("beat", "beat", "--loglevel=INFO", "--schedule", str(self.logs / "beat-schedule"))
+
+    def web(self, port: int) -> subprocess.Popen[bytes]:
+        """`qimatch web`: gunicorn's threaded workers, as deployed."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env={**os.environ, **self.env},
+            cwd=ROOT,
+            stdout=open(self.logs / f"web-{len(self.running)}.log", "wb"),  # noqa: SIM115 - lives with the process
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running.append(proc)
+        eventually(lambda: _answers_http(port), seconds=60)
+        return proc
 
     def kill9(self, proc: subprocess.Popen[bytes]) -> None:
         # The whole group: the main process and its pool children die at once, mid-task.
