@@ -377,6 +377,8 @@ class FollowUp:
     invited_at: datetime | None = None
     reminded_at: datetime | None = None
     created_at: datetime | None = None
+    # When both sides were sent their feedback forms, once the chat's time had passed.
+    feedback_at: datetime | None = None
 
     def invite(self, now: datetime) -> None:
         _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.INVITED, "invited to")
@@ -400,6 +402,8 @@ class Coordinator:
     # Admins also edit the programme's vocabularies, which every area shares.
     admin: bool = False
     created_at: datetime | None = None
+    # Their daily digest's time, "HH:MM" on the London clock; None: they turned it off.
+    digest_time: str | None = "08:00"
 
     def covers(self, area: str) -> bool:
         return area in self.areas
@@ -448,6 +452,10 @@ class EventKind(StrEnum):
     FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"
     FOLLOW_UP_CANCELLED = "follow_up.cancelled"
     VOCABULARY_TERM_SET = "vocabulary.term_set"
+    FEEDBACK_ASKED = "feedback.asked"
+    FEEDBACK_REMINDER_DUE = "feedback.reminder_due"
+    FEEDBACK_ANSWERED = "feedback.answered"
+    FEEDBACK_HANDLED = "feedback.handled"
 
 
 class Rescore(StrEnum):
@@ -557,8 +565,11 @@ class TokenPurpose:
     REQUEST_STATUS = "request_status"  # a team's private status link: read-only, long-lived
     VOLUNTEER_SESSION = "volunteer_session"  # a signed-in browser, after a link was used
     COORDINATOR_SESSION = "coordinator_session"
+    # One side's feedback form after a follow-up chat: looked at and answered, never used up
+    # (a second answer is refused by the form, politely, not by a dead link).
+    FEEDBACK_FORM = "feedback_form"
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
-    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION)
+    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION, FEEDBACK_FORM)
 
 
 @dataclass(eq=False)
@@ -576,3 +587,87 @@ class AccessToken:
     expires_at: datetime
     used_at: datetime | None = None  # links: when used up; sessions: when ended
     last_seen_at: datetime | None = None
+
+
+class FeedbackStatus:
+    ASKED = "asked"  # the form went (or is going) out; one reminder is still due
+    REMINDED = "reminded"
+    ANSWERED = "answered"
+    ALL = (ASKED, REMINDED, ANSWERED)
+    MOVES = {ASKED: {REMINDED, ANSWERED}, REMINDED: {ANSWERED}, ANSWERED: set()}
+
+
+# A rating at or below this is a poor answer: the area's coordinators hear of it at once.
+POOR_RATING = 2
+
+
+@dataclass(eq=False)
+class FeedbackForm:
+    """One side's short form after one follow-up chat: a due row for its one reminder."""
+
+    follow_up_id: str
+    match_id: str
+    party: str  # "team" | "volunteer"
+    asked_at: datetime
+    remind_at: datetime  # when the one reminder is due, if still unanswered
+    id: str = field(default_factory=new_id)
+    status: str = FeedbackStatus.ASKED
+    reminded_at: datetime | None = None
+    answered_at: datetime | None = None
+
+    def remind(self, now: datetime) -> None:
+        _move(self, "feedback form", FeedbackStatus.MOVES, FeedbackStatus.REMINDED, "reminded of")
+        self.reminded_at = now
+
+    def answer(self, now: datetime) -> None:
+        _move(self, "feedback form", FeedbackStatus.MOVES, FeedbackStatus.ANSWERED, "answered")
+        self.answered_at = now
+
+
+@dataclass(eq=False)
+class FeedbackAnswer:
+    """What one side answered; one per form (a unique key in the store).
+
+    ``note`` is their own words: kept here, never in an event, and cleared by erasure.
+    """
+
+    form_id: str
+    match_id: str
+    party: str
+    rating: int  # how it is going, 1 (badly) to 5 (very well)
+    wants_call: bool
+    wants_stop: bool
+    answered_at: datetime
+    note: str | None = None
+    id: str = field(default_factory=new_id)
+    handled_at: datetime | None = None  # a coordinator dealt with a poor answer
+    handled_by: str | None = None
+
+    @property
+    def poor(self) -> bool:
+        return self.rating <= POOR_RATING or self.wants_call or self.wants_stop
+
+    def handle(self, by: str, now: datetime) -> None:
+        if self.handled_at is None:
+            self.handled_at, self.handled_by = now, by
+
+
+class DigestStatus:
+    DUE = "due"
+    OWED = "owed"  # items found: the email is owed (the delivery claim sends it once)
+    EMPTY = "empty"  # nothing to tell: not sent
+    OFF = "off"  # the coordinator turned the digest off before it was due
+    ALL = (DUE, OWED, EMPTY, OFF)
+
+
+@dataclass(eq=False)
+class Digest:
+    """A coordinator's digest for one London day: a due row the dispatcher claims once."""
+
+    coordinator_id: str
+    day: date
+    due_at: datetime
+    since: datetime  # what happened from here to ``due_at`` is in it
+    id: str = field(default_factory=new_id)
+    status: str = DigestStatus.DUE
+    done_at: datetime | None = None

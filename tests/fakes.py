@@ -181,6 +181,9 @@ class FakeUnitOfWork:
         self.events: FakeRepository[domain.Event] = FakeRepository()
         self.terms: FakeRepository[domain.Term] = FakeRepository()
         self.access_tokens: FakeRepository[domain.AccessToken] = FakeRepository()
+        self.feedback_forms: FakeRepository[domain.FeedbackForm] = FakeRepository()
+        self.feedback_answers: FakeRepository[domain.FeedbackAnswer] = FakeRepository()
+        self.digests: FakeRepository[domain.Digest] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

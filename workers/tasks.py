@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent, Unavailable
-from matcher.services import follow_ups, introductions, outbox, outgoing, rescoring, suggestions, volunteer_self
+from matcher.services import (
+    digest,
+    feedback,
+    follow_ups,
+    introductions,
+    outbox,
+    outgoing,
+    rescoring,
+    suggestions,
+    volunteer_self,
+)
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -130,6 +140,24 @@ def dispatch_follow_ups() -> None:
     counts = follow_ups.dispatch_due(s.uow(), s.clock, s.settings.matching)
     if any(counts.values()):
         log.info("follow-ups dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_feedback")
+def dispatch_feedback() -> None:
+    """Feedback forms for chats whose time has passed, and the one reminder of each unanswered form."""
+    s = services()
+    counts = feedback.dispatch_due(s.uow(), s.clock, s.settings.matching)
+    if any(counts.values()):
+        log.info("feedback dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_digests")
+def dispatch_digests() -> None:
+    """Each coordinator's daily digest whose time has come: owed once, or skipped when empty."""
+    s = services()
+    counts = digest.dispatch_due(s.uow(), s.clock, s.settings.matching)
+    if counts["owed"] or counts["empty"]:
+        log.info("digests dispatched: %s", counts)
 
 
 @celery_app.task(name="qimatch.propose_assignment", **RETRY)

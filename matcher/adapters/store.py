@@ -269,6 +269,9 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
+        self.feedback_forms = SqlRepository(s, domain.FeedbackForm)
+        self.feedback_answers = SqlRepository(s, domain.FeedbackAnswer)
+        self.digests = SqlRepository(s, domain.Digest)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

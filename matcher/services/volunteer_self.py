@@ -21,7 +21,7 @@ from matcher.domain import (
 from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, Mailer, UnitOfWork
 from matcher.scheduling import LONDON
-from matcher.services import intake
+from matcher.services import feedback, intake
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -155,10 +155,13 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         timeline = [
             {"what": e.kind, "at": _iso(e.occurred_at)} for e in uow.events.where(volunteer_id=v.id, order_by="id")
         ]
+        # Their own answers after follow-up chats, their words included.
+        answers = feedback.export_for(uow, [m.id for m in matches], "volunteer")
     return {
         "exported_at": _iso(clock.now()),
         "offer": offer,
         "involvements": involvements,
+        "feedback": answers,
         "timeline": timeline,
     }
 
@@ -173,8 +176,11 @@ def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | Non
         v = _get(uow, volunteer_id)
         address = v.email
         v.erase(now)
-        for m in uow.matches.where(volunteer_id=v.id):
+        matches = uow.matches.where(volunteer_id=v.id)
+        for m in matches:
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
+        # Feedback words, theirs and the team's about them; the ratings stay for the counts.
+        feedback.erase_notes(uow, [m.id for m in matches])
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
         uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id))

@@ -19,7 +19,7 @@ from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
 
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/)[A-Za-z0-9_\-]+")
+SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|/feedback/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -63,6 +63,10 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
     EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
     EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
+    EventKind.FEEDBACK_ASKED: "Feedback forms sent to both sides",
+    EventKind.FEEDBACK_REMINDER_DUE: "Feedback reminder due",
+    EventKind.FEEDBACK_ANSWERED: "Feedback answered",
+    EventKind.FEEDBACK_HANDLED: "Poor feedback dealt with by a coordinator",
 }
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
@@ -82,7 +86,7 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/v/" in message or "/team/status/" in message:
+        if "/v/" in message or "/team/status/" in message or "/feedback/" in message:
             record.msg, record.args = SECRET_IN_PATH.sub(r"\1[redacted]", message), ()
         return True
 
@@ -131,6 +135,16 @@ def describe(event: Any) -> str:
             words += " (the mail server refused the address)"
         elif event.kind == EventKind.EMAIL_FAILED:
             words += " (given up after five tries)"
+    elif event.kind == EventKind.FEEDBACK_ANSWERED:
+        words += f" by the {data.get('party', '')} (chat {data.get('sequence', '')}): {data.get('rating')} out of 5"
+        flags = [w for w, on in (("would like a call", data.get("call")), ("wants to stop", data.get("stop"))) if on]
+        words += "".join(f"; {f}" for f in flags)
+        if data.get("poor"):
+            words += " (coordinators alerted)"
+    elif event.kind == EventKind.FEEDBACK_ASKED and data.get("sequence"):
+        words += f" (chat {data['sequence']})"
+    elif event.kind == EventKind.FEEDBACK_REMINDER_DUE and data.get("party"):
+        words += f" (to the {data['party']})"
     elif event.kind.startswith("follow_up.") and data.get("sequence"):
         words += f" (chat {data['sequence']})"
     elif event.kind == EventKind.EMAIL_OWED and data.get("key"):
