@@ -22,6 +22,9 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "feedback_answers",
+    "feedback_forms",
+    "digests",
     "access_tokens",
     "follow_ups",
     "matches",

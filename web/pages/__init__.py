@@ -160,9 +160,10 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    # coordinator_feedback adds its routes to the coordinator's blueprint as it is imported.
+    from web.pages import coordinator, coordinator_feedback, feedback, public, volunteer  # noqa: F401
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, feedback.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(

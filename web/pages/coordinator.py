@@ -109,6 +109,7 @@ def home(coordinator: Coordinator) -> ResponseReturnValue:
         groups=groups,
         counts=queries.counts(s.uow(), coordinator),
         weights=s.settings.matching.weights,
+        attention=queries.feedback_needing_attention(s.uow(), coordinator),
     )
 
 
@@ -135,6 +136,7 @@ def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
             groups=groups,
             counts=queries.counts(s.uow(), coordinator),
             weights=s.settings.matching.weights,
+            attention=queries.feedback_needing_attention(s.uow(), coordinator),
             reject_errors={match_id: errors.get("reason", [])},
         )
         return page, 422
@@ -274,6 +276,7 @@ def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
         v=view.volunteer,
         timeline=view.timeline,
         follow_ups=view.follow_ups,
+        feedback=queries.match_feedback(s.uow(), match_id, coordinator),
         resendable=view.resendable,
         weights=s.settings.matching.weights,
         london=LONDON,
