@@ -667,7 +667,7 @@ class Digest:
     coordinator_id: str
     day: date
     due_at: datetime
-    since: datetime  # what happened from here to ``due_at`` is in it
+    since: datetime  # what happened from here to ``done_at`` is in it
     id: str = field(default_factory=new_id)
     status: str = DigestStatus.DUE
-    done_at: datetime | None = None
+    done_at: datetime | None = None  # when the dispatcher made it (owed, or found empty)

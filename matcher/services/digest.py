@@ -3,7 +3,7 @@
 Each coordinator with a digest time gets a due row per London day, made ahead by the
 periodic dispatcher and claimed by it once its time comes (a unique row per coordinator
 and day, locked while claimed). Its items are what happened since the previous digest
-up to its time, in the coordinator's areas:
+was made up to the moment this one is, in the coordinator's areas:
 
 - new suggestions waiting for a decision, and suggestions waiting longer than
   ``digest_pending_days`` (per request);
@@ -71,11 +71,17 @@ def set_time(uow: UnitOfWork, coordinator_id: str, digest_time: str | None, cloc
         if coordinator is None:
             raise NotFound("coordinator not found")
         coordinator.digest_time = digest_time
-        for row in uow.digests.where(coordinator_id=coordinator.id, status=DigestStatus.DUE, for_update=True):
+        today = now.astimezone(LONDON).date()
+        unsent = uow.digests.where(
+            coordinator_id=coordinator.id, status=[DigestStatus.DUE, DigestStatus.OFF], for_update=True
+        )
+        for row in unsent:
             if digest_time is None:
-                row.status, row.done_at = DigestStatus.OFF, now
-            else:
-                row.due_at = due_time(row.day, digest_time)
+                if row.status == DigestStatus.DUE:
+                    row.status, row.done_at = DigestStatus.OFF, now
+            elif row.status == DigestStatus.DUE or row.day == today:
+                # On again the same day it was turned off: today's comes after all.
+                row.status, row.done_at, row.due_at = DigestStatus.DUE, None, due_time(row.day, digest_time)
         uow.commit()
         return coordinator
 
@@ -185,8 +191,9 @@ def plan_today(uow: UnitOfWork, clock: Clock) -> int:
                 continue
             due = due_time(today, coordinator.digest_time)
             last = uow.digests.where(coordinator_id=coordinator.id, order_by="day")
-            # What happened since the previous digest's time, but never more than a week of it.
-            since = max(last[-1].due_at, due - timedelta(days=7)) if last else due - timedelta(days=1)
+            # What happened since the previous digest was made, but never more than a week of it.
+            previous = (last[-1].done_at or last[-1].due_at) if last else due - timedelta(days=1)
+            since = max(previous, due - timedelta(days=7))
             uow.digests.add(Digest(coordinator_id=coordinator.id, day=today, due_at=due, since=since))
             made += 1
         uow.commit()
@@ -210,7 +217,8 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
             if coordinator is None or coordinator.digest_time is None:
                 row.status = DigestStatus.OFF
                 continue
-            if contents(uow, coordinator, row.since, row.due_at, config).empty:
+            # Up to now, not to its time: a digest made late (beat was down) misses nothing.
+            if contents(uow, coordinator, row.since, now, config).empty:
                 row.status = DigestStatus.EMPTY  # nothing needs them: no email
                 counts["empty"] += 1
                 continue
@@ -239,7 +247,7 @@ def send(
             rows = uow.digests.where(coordinator_id=coordinator_id, day=date.fromisoformat(day))
             if coordinator is None or coordinator.digest_time is None or not rows:
                 return None  # gone, or turned off since it was owed
-            found = contents(uow, coordinator, rows[0].since, rows[0].due_at, config)
+            found = contents(uow, coordinator, rows[0].since, rows[0].done_at or rows[0].due_at, config)
         if found.empty:
             return None
         return letters.digest(coordinator, found, delivery_key_)

@@ -126,9 +126,17 @@ def test_a_coordinator_moves_their_digest_or_turns_it_off(tmp_path: Any) -> None
     assert not digest_keys(uow)
     digest.set_time(uow, coordinator.id, None, clock)
     assert row.status == DigestStatus.OFF
+    digest.dispatch_due(uow, clock, CONFIG)
+    assert not digest_keys(uow)
+    # Back on the same day it was turned off, at a time already past: today's comes now.
+    digest.set_time(uow, coordinator.id, "07:00", clock)
+    digest.dispatch_due(uow, clock, CONFIG)
+    assert len(digest_keys(uow)) == 1
+    # Off: no rows are made on the days after.
+    digest.set_time(uow, coordinator.id, None, clock)
     clock.advance(days=2)
     digest.dispatch_due(uow, clock, CONFIG)
-    assert not digest_keys(uow) and len(uow.digests.rows) == 1  # off: no rows are made
+    assert len(uow.digests.rows) == 1
 
 
 @pytest.mark.parametrize("bad", ["8", "25:00", "08:60", "eight", ""])

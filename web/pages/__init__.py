@@ -19,7 +19,8 @@ from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
 
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|/feedback/)[A-Za-z0-9_\-]+")
+# A feedback form's link is /feedback/<secret>; /coordinator/feedback/<answer id> is no secret.
+SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|(?<![\w])/feedback/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
