@@ -82,6 +82,10 @@ def set_time(uow: UnitOfWork, coordinator_id: str, digest_time: str | None, cloc
             elif row.status == DigestStatus.DUE or row.day == today:
                 # On again the same day it was turned off: today's comes after all.
                 row.status, row.done_at, row.due_at = DigestStatus.DUE, None, due_time(row.day, digest_time)
+        if digest_time is not None and not uow.digests.count(coordinator_id=coordinator.id, day=today):
+            # Chosen today (a new coordinator's first choice, say): today's comes at that time,
+            # or at once if it has passed.
+            _new_row(uow, coordinator, today, digest_time)
         uow.commit()
         return coordinator
 
@@ -190,14 +194,23 @@ def plan_today(uow: UnitOfWork, clock: Clock) -> int:
             if coordinator.digest_time is None or uow.digests.count(coordinator_id=coordinator.id, day=today):
                 continue
             due = due_time(today, coordinator.digest_time)
-            last = uow.digests.where(coordinator_id=coordinator.id, order_by="day")
-            # What happened since the previous digest was made, but never more than a week of it.
-            previous = (last[-1].done_at or last[-1].due_at) if last else due - timedelta(days=1)
-            since = max(previous, due - timedelta(days=7))
-            uow.digests.add(Digest(coordinator_id=coordinator.id, day=today, due_at=due, since=since))
+            if coordinator.created_at is not None and due <= coordinator.created_at:
+                continue  # joined after today's time: their first digest is tomorrow's
+            _new_row(uow, coordinator, today, coordinator.digest_time)
             made += 1
         uow.commit()
     return made
+
+
+def _new_row(uow: UnitOfWork, coordinator: Coordinator, day: date, hhmm: str) -> Digest:
+    """Inside a unit of work: the coordinator's digest row for ``day``."""
+    due = due_time(day, hhmm)
+    last = uow.digests.where(coordinator_id=coordinator.id, order_by="day")
+    # What happened since the previous digest was made, but never more than a week of it.
+    previous = (last[-1].done_at or last[-1].due_at) if last else due - timedelta(days=1)
+    row = Digest(coordinator_id=coordinator.id, day=day, due_at=due, since=max(previous, due - timedelta(days=7)))
+    uow.digests.add(row)
+    return row
 
 
 def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[str, int]:

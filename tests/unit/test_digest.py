@@ -164,3 +164,22 @@ def test_the_pending_days_are_a_setting(tmp_path: Any) -> None:
     path.write_text('{"digest_pending_days": "5", "feedback_reminder_days": 2}')
     config = MatchingConfig.from_file(path)
     assert (config.digest_pending_days, config.feedback_reminder_days) == (5, 2)
+
+
+def test_a_coordinator_who_joins_after_the_days_digest_time_starts_tomorrow(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, coordinator = programme(tmp_path)
+    waiting_suggestion(uow, BEFORE - timedelta(hours=3))
+    clock.current = BEFORE + timedelta(hours=4)
+    coordinator.created_at = clock.now() - timedelta(minutes=5)  # joined at 11:54, after 08:00
+    digest.dispatch_due(uow, clock, CONFIG)
+    assert not uow.digests.rows and not digest_keys(uow)
+    clock.advance(days=1)
+    assert digest.dispatch_due(uow, clock, CONFIG)["planned"] == 1
+    # Choosing a time on their first day brings today's: at once, when that time has passed.
+    uow2, clock2, _, _, newcomer = programme(tmp_path)
+    waiting_suggestion(uow2, BEFORE - timedelta(hours=3))
+    clock2.current = BEFORE + timedelta(hours=4)
+    newcomer.created_at = clock2.now() - timedelta(minutes=5)
+    digest.set_time(uow2, newcomer.id, "11:00", clock2)
+    digest.dispatch_due(uow2, clock2, CONFIG)
+    assert len(digest_keys(uow2)) == 1
