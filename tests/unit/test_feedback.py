@@ -260,3 +260,26 @@ def test_the_follow_up_emails_promise_only_what_happens(tmp_path: Any) -> None:
     mailer.sent.clear()
     send_all_owed(uow, mailer, letters, clock)
     assert sorted(e.subject.split("?")[0] for e in mailer.sent) == ["How is it going"] * 2
+
+
+def test_a_feedback_email_given_up_lands_on_its_matchs_timeline(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, match, _ = chat_held(tmp_path)
+    feedback.dispatch_due(uow, clock, CONFIG)
+    form = next(f for f in uow.feedback_forms.rows.values() if f.party == "volunteer")
+    about = outgoing.about(uow, feedback.delivery_key(form.id, feedback.FORM))
+    assert about["match_id"] == match.id and about["data"] == {"letter": "feedback", "to": "volunteer"}
+    assert outgoing.about(uow, "digest:someone:2026-03-03") == {"data": {"letter": "digest", "to": "coordinator"}}
+
+
+def test_the_access_log_keeps_feedback_links_out() -> None:
+    import logging
+
+    from web.pages import RedactSecrets
+
+    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, '"GET /feedback/s3cr3t-Link_x HTTP/1.1" 200', (), None)
+    RedactSecrets().filter(record)
+    assert "s3cr3t" not in record.getMessage() and "/feedback/[redacted]" in record.getMessage()
+    handled = '"POST /coordinator/feedback/0a1b/handled HTTP/1.1" 303'
+    record = logging.LogRecord("werkzeug", logging.INFO, "", 0, handled, (), None)
+    RedactSecrets().filter(record)
+    assert "/coordinator/feedback/0a1b/handled" in record.getMessage()  # an answer's id is no secret

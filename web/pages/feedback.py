@@ -11,6 +11,7 @@ from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from matcher.services import feedback
+from web.limits import limiter, submission_limit
 from web.pages import forms
 from web.pages.common import no_store, page_blueprint, services, uow
 from web.schemas import FeedbackIn
@@ -43,6 +44,7 @@ def thanks() -> ResponseReturnValue:
 
 
 @bp.route("/<secret>", methods=["GET", "POST"])
+@limiter.limit(submission_limit, methods=["POST"])
 def form(secret: str) -> ResponseReturnValue:
     s = services()
     opened = feedback.open_form(uow(), secret, s.clock)
