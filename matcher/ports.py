@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from matcher import domain
+from matcher import domain, outreach
 
 T = TypeVar("T")
 
@@ -152,6 +152,8 @@ class UnitOfWork(Protocol):
     events: Repository[domain.Event]
     terms: Repository[domain.Term]
     access_tokens: Repository[domain.AccessToken]
+    outreach_events: Repository[outreach.OutreachEvent]
+    meeting_suggestions: Repository[outreach.MeetingSuggestion]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from matcher import domain
+from matcher import domain, outreach
 from matcher.ports import Email, Handing, NotHanded, NotSent
 from matcher.taxonomy import STARTING_TERMS
 
@@ -181,6 +181,8 @@ class FakeUnitOfWork:
         self.events: FakeRepository[domain.Event] = FakeRepository()
         self.terms: FakeRepository[domain.Term] = FakeRepository()
         self.access_tokens: FakeRepository[domain.AccessToken] = FakeRepository()
+        self.outreach_events: FakeRepository[outreach.OutreachEvent] = FakeRepository()
+        self.meeting_suggestions: FakeRepository[outreach.MeetingSuggestion] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher import domain
+from matcher import domain, outreach
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.errors import Concurrent, Unavailable
@@ -269,6 +269,8 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
+        self.outreach_events = SqlRepository(s, outreach.OutreachEvent)
+        self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -31,6 +31,8 @@ PROGRAMME_TABLES = (
     "coordinators",
     "volunteers",
     "team_requests",
+    "outreach_events",
+    "meeting_suggestions",
 )
 
 

@@ -146,9 +146,9 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    from web.pages import coordinator, outreach, public, volunteer
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
