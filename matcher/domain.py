@@ -451,6 +451,8 @@ class EventKind(StrEnum):
     FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"
     FOLLOW_UP_CANCELLED = "follow_up.cancelled"
     VOCABULARY_TERM_SET = "vocabulary.term_set"
+    TEAM_CHAT_BOOKED = "team_chat.booked"
+    TEAM_CHAT_CANCELLED = "team_chat.cancelled"
 
 
 class Rescore(StrEnum):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from matcher import domain, outreach
+from matcher import domain, outreach, team_chats
 
 T = TypeVar("T")
 
@@ -154,6 +154,7 @@ class UnitOfWork(Protocol):
     access_tokens: Repository[domain.AccessToken]
     outreach_events: Repository[outreach.OutreachEvent]
     meeting_suggestions: Repository[outreach.MeetingSuggestion]
+    team_chats: Repository[team_chats.TeamChat]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -253,6 +254,12 @@ class Letters(Protocol):
         key: str,
     ) -> Email:
         """The introductory chat's calendar entry changed ("invitation") or is off ("cancellation")."""
+        ...
+
+    def team_chat(
+        self, letter: str, party: str, chat: team_chats.TeamChat, coordinator: domain.Coordinator, key: str
+    ) -> Email:
+        """An informal chat about involvement for a team ("team" or "coordinator"): booked or cancelled."""
         ...
 
     def private_link(

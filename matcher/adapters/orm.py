@@ -39,6 +39,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from matcher import domain, outreach
+from matcher import team_chats as team_chats_domain
 
 metadata = MetaData(
     naming_convention={
@@ -122,6 +123,26 @@ outreach_events = Table(
     Column("code", String(20), nullable=False, unique=True),
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
+)
+
+team_chats = Table(
+    "team_chats",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("coordinator_id", String(32), nullable=False, index=True),
+    Column("area", String(60), nullable=False, index=True),
+    Column("starts_at", TZ, nullable=False, index=True),
+    Column("minutes", Integer, nullable=False),
+    Column("place", String(500)),
+    Column("status", String(20), nullable=False),
+    Column("team_request_id", String(32), index=True),
+    Column("team_name", String(200)),
+    Column("contact_name", String(200)),
+    Column("contact_email", String(320)),
+    Column("about", Text),
+    Column("booked_at", TZ),
+    Column("invite_sequence", Integer, nullable=False, default=0),
+    Column("created_at", TZ, nullable=False),
 )
 
 meeting_suggestions = Table(
@@ -343,6 +364,7 @@ def start_mappers() -> None:
         (domain.AccessToken, access_tokens),
         (outreach.OutreachEvent, outreach_events),
         (outreach.MeetingSuggestion, meeting_suggestions),
+        (team_chats_domain.TeamChat, team_chats),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

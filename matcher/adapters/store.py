@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher import domain, outreach
+from matcher import domain, outreach, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.errors import Concurrent, Unavailable
@@ -271,6 +271,7 @@ class SqlUnitOfWork:
         self.access_tokens = SqlRepository(s, domain.AccessToken)
         self.outreach_events = SqlRepository(s, outreach.OutreachEvent)
         self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
+        self.team_chats = SqlRepository(s, team_chats.TeamChat)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -33,6 +33,7 @@ PROGRAMME_TABLES = (
     "team_requests",
     "outreach_events",
     "meeting_suggestions",
+    "team_chats",
 )
 
 

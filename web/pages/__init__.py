@@ -63,6 +63,8 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
     EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
     EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
+    EventKind.TEAM_CHAT_BOOKED: "Informal chat about involvement booked",
+    EventKind.TEAM_CHAT_CANCELLED: "Informal chat about involvement cancelled",
 }
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
@@ -146,9 +148,9 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, outreach, public, volunteer
+    from web.pages import coordinator, outreach, public, team_chats, volunteer
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp, team_chats.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
