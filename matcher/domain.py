@@ -177,6 +177,9 @@ class Volunteer:
     email_key: str | None = None
     paused_until: date | None = None  # while paused: the day they are active again (none: until they resume)
     erased_at: datetime | None = None  # their personal details were erased at their request
+    source_event_id: str | None = None  # the outreach event whose link they signed up through
+    # Consent taken in person by a coordinator (an assisted sign-up): who; when is consent_given_at.
+    consent_assisted_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.email_key is None:
@@ -456,6 +459,8 @@ class EventKind(StrEnum):
     FEEDBACK_REMINDER_DUE = "feedback.reminder_due"
     FEEDBACK_ANSWERED = "feedback.answered"
     FEEDBACK_HANDLED = "feedback.handled"
+    TEAM_CHAT_BOOKED = "team_chat.booked"
+    TEAM_CHAT_CANCELLED = "team_chat.cancelled"
 
 
 class Rescore(StrEnum):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from matcher import domain
+from matcher import domain, outreach, team_chats
 
 T = TypeVar("T")
 
@@ -155,6 +155,9 @@ class UnitOfWork(Protocol):
     feedback_forms: Repository[domain.FeedbackForm]
     feedback_answers: Repository[domain.FeedbackAnswer]
     digests: Repository[domain.Digest]
+    outreach_events: Repository[outreach.OutreachEvent]
+    meeting_suggestions: Repository[outreach.MeetingSuggestion]
+    team_chats: Repository[team_chats.TeamChat]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -254,6 +257,12 @@ class Letters(Protocol):
         key: str,
     ) -> Email:
         """The introductory chat's calendar entry changed ("invitation") or is off ("cancellation")."""
+        ...
+
+    def team_chat(
+        self, letter: str, party: str, chat: team_chats.TeamChat, coordinator: domain.Coordinator, key: str
+    ) -> Email:
+        """An informal chat about involvement for a team ("team" or "coordinator"): booked or cancelled."""
         ...
 
     def private_link(

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from matcher import domain
+from matcher import domain, outreach, team_chats
 from matcher.ports import Email, Handing, NotHanded, NotSent
 from matcher.taxonomy import STARTING_TERMS
 
@@ -184,6 +184,9 @@ class FakeUnitOfWork:
         self.feedback_forms: FakeRepository[domain.FeedbackForm] = FakeRepository()
         self.feedback_answers: FakeRepository[domain.FeedbackAnswer] = FakeRepository()
         self.digests: FakeRepository[domain.Digest] = FakeRepository()
+        self.outreach_events: FakeRepository[outreach.OutreachEvent] = FakeRepository()
+        self.meeting_suggestions: FakeRepository[outreach.MeetingSuggestion] = FakeRepository()
+        self.team_chats: FakeRepository[team_chats.TeamChat] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

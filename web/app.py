@@ -59,9 +59,17 @@ def create_app(
     errors.register(app)
     limiter.init_app(app)
 
-    from web.api import feedback, matches, misc, team_requests, volunteers
+    from web.api import feedback, matches, misc, outreach, team_chats, team_requests, volunteers
 
-    for blueprint in (volunteers.blp, team_requests.blp, matches.blp, feedback.blp, misc.blp):
+    for blueprint in (
+        volunteers.blp,
+        team_requests.blp,
+        matches.blp,
+        feedback.blp,
+        misc.blp,
+        outreach.blp,
+        team_chats.blp,
+    ):
         api.register_blueprint(blueprint)
 
     from web import pages

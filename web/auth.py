@@ -44,3 +44,11 @@ def current_coordinator() -> Coordinator:
         raise Unauthorised("unknown coordinator")
     g.coordinator = coordinator
     return coordinator
+
+
+def optional_coordinator() -> Coordinator | None:
+    """The coordinator a bearer token names, if the call carries one (a bad one is still 401);
+    None for an anonymous call, as on the public submission endpoints."""
+    if not request.headers.get("Authorization"):
+        return None
+    return current_coordinator()

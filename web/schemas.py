@@ -122,6 +122,10 @@ class ConsentSchema(Schema):
         validate=validate.Equal(True, error="We can only keep your offer with your consent."),
     )
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    assisted = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Consent taken in person by the signed-in coordinator entering the offer."},
+    )
 
 
 class VolunteerFields(Schema):
@@ -154,6 +158,10 @@ class VolunteerIn(VolunteerFields):
     availability = fields.List(fields.Nested(SlotSchema), required=True, validate=validate.Length(min=1, max=50))
     max_commitments = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     consent = fields.Nested(ConsentSchema, required=True)
+    source = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "The outreach event (its id) this offer came through."},
+    )
 
     @validates_schema
     def _reachable(self, data: dict[str, Any], **_: Any) -> None:
@@ -168,6 +176,11 @@ class VolunteerPatch(VolunteerFields):
 class ConsentOut(Schema):
     version = fields.String(attribute="consent_version")
     given_at = fields.DateTime(attribute="consent_given_at")
+    assisted_by = fields.String(
+        attribute="consent_assisted_by",
+        allow_none=True,
+        metadata={"description": "The coordinator who took it in person."},
+    )
 
 
 class VolunteerOut(Schema):
@@ -192,6 +205,7 @@ class VolunteerOut(Schema):
     exclusions = fields.String(allow_none=True)
     excluded_teams = fields.List(fields.String())
     consent = fields.Function(lambda v: ConsentOut().dump(v))
+    source = fields.String(attribute="source_event_id", allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

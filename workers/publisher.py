@@ -55,6 +55,9 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.FEEDBACK_REMINDER_DUE: [],
     EventKind.FEEDBACK_ANSWERED: [],
     EventKind.FEEDBACK_HANDLED: [],
+    # Timeline entries only: the invitations are owed by their own email.owed events.
+    EventKind.TEAM_CHAT_BOOKED: [],
+    EventKind.TEAM_CHAT_CANCELLED: [],
 }
 
 

@@ -21,6 +21,7 @@ from matcher.config import Settings
 from matcher.ports import Attachment, Clock, Email
 from matcher.scheduling import LONDON, follow_up_times
 from matcher.services.links import VOLUNTEER_LINK_TTL
+from matcher.team_chats import TeamChat
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
 MODE_WORDS = {"in_person": "in person", "video": "by video call", "phone": "by phone"}
@@ -218,6 +219,37 @@ class TemplateLetters:
         invite = self._intro_invite(match, request, volunteer, context, sequence, method)
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"meeting_{letter}", to, key, context, invite, method)
+
+    def team_chat(self, letter: str, party: str, chat: TeamChat, coordinator: domain.Coordinator, key: str) -> Email:
+        """An informal chat about involvement, booked ("team_chat") or off ("team_chat_cancellation")."""
+        coordinator_name = coordinator.name or coordinator.email
+        context = {
+            "chat": chat,
+            "party": party,
+            "chat_when": when(chat.starts_at),
+            "coordinator_name": coordinator_name,
+            "greeting_name": chat.contact_name if party == "team" else coordinator_name,
+            "base_url": self.settings.base_url,
+        }
+        method = ics.CANCEL if letter.endswith("cancellation") else ics.REQUEST
+        description = "An informal chat about involving service users and carers in your QI project."
+        if chat.place and chat.place.startswith(("https://", "http://")):
+            description += f"\nVideo call: {chat.place}"
+        invite = ics.invitation(
+            uid=f"team-chat-{chat.id}@qimatch",
+            start=chat.starts_at,
+            minutes=chat.minutes,
+            summary=f"Involvement chat: {chat.team_name or 'QI team'}",
+            description=description,
+            organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
+            attendees=[(chat.contact_name or "", chat.contact_email or ""), (coordinator_name, coordinator.email)],
+            location=chat.place or "By video call (link to follow)",
+            stamp=self.clock.now(),
+            sequence=chat.invite_sequence,
+            method=method,
+        )
+        to = (chat.contact_email or "") if party == "team" else coordinator.email
+        return self._render(letter, to, key, context, invite, method)
 
     def private_link(
         self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str

@@ -38,7 +38,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from matcher import domain
+from matcher import domain, outreach
+from matcher import team_chats as team_chats_domain
 
 metadata = MetaData(
     naming_convention={
@@ -108,6 +109,56 @@ terms = Table(
     UniqueConstraint("vocabulary", "code", name="uq_terms_vocabulary_code"),
 )
 
+outreach_events = Table(
+    "outreach_events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("area", String(60), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    Column("people_reached", Integer),
+    Column("notes", Text),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+team_chats = Table(
+    "team_chats",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("coordinator_id", String(32), nullable=False, index=True),
+    Column("area", String(60), nullable=False, index=True),
+    Column("starts_at", TZ, nullable=False, index=True),
+    Column("minutes", Integer, nullable=False),
+    Column("place", String(500)),
+    Column("status", String(20), nullable=False),
+    Column("team_request_id", String(32), index=True),
+    Column("team_name", String(200)),
+    Column("contact_name", String(200)),
+    Column("contact_email", String(320)),
+    Column("about", Text),
+    Column("booked_at", TZ),
+    Column("invite_sequence", Integer, nullable=False, default=0),
+    Column("created_at", TZ, nullable=False),
+)
+
+meeting_suggestions = Table(
+    "meeting_suggestions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("meeting", String(200), nullable=False),
+    Column("area", String(60), nullable=False, index=True),
+    Column("details", Text, nullable=False),
+    Column("why", Text),
+    Column("contact_email", String(320)),
+    Column("created_at", TZ, nullable=False),
+    Column("handled_at", TZ),
+    Column("handled_by", String(32)),
+)
+
 volunteers = Table(
     "volunteers",
     metadata,
@@ -138,6 +189,8 @@ volunteers = Table(
     Column("email_key", String(320)),
     Column("paused_until", Date),  # the last day of a pause "until a date"; none: until resumed
     Column("erased_at", TZ),
+    Column("source_event_id", String(32), ForeignKey("outreach_events.id"), index=True),
+    Column("consent_assisted_by", String(32)),  # the coordinator who took consent in person
     # Set by every insert and update of the row (and by hand when their standing changes,
     # see mark_standing_changes): what a worker's kept population reads to catch up.
     Column("change_mark", BigInteger, index=True, default=change_mark(), onupdate=change_mark()),
@@ -363,6 +416,9 @@ def start_mappers() -> None:
         (domain.FeedbackForm, feedback_forms),
         (domain.FeedbackAnswer, feedback_answers),
         (domain.Digest, digests),
+        (outreach.OutreachEvent, outreach_events),
+        (outreach.MeetingSuggestion, meeting_suggestions),
+        (team_chats_domain.TeamChat, team_chats),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher import domain
+from matcher import domain, outreach, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.errors import Concurrent, Unavailable
@@ -272,6 +272,9 @@ class SqlUnitOfWork:
         self.feedback_forms = SqlRepository(s, domain.FeedbackForm)
         self.feedback_answers = SqlRepository(s, domain.FeedbackAnswer)
         self.digests = SqlRepository(s, domain.Digest)
+        self.outreach_events = SqlRepository(s, outreach.OutreachEvent)
+        self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
+        self.team_chats = SqlRepository(s, team_chats.TeamChat)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

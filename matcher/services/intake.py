@@ -24,6 +24,7 @@ from matcher.domain import (
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.services.endings import end_commitment
+from matcher.services.outreach import check_source
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import visible_volunteer
 
@@ -75,10 +76,20 @@ def live_volunteer_with_email(uow: UnitOfWork, address: str) -> Volunteer | None
     return next((v for v in legacy if normalise_email(v.email) == key), None)
 
 
-def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> Volunteer:
-    """Store a new offer; raises AlreadyRegistered when the address holds one already."""
+def register_volunteer(
+    uow: UnitOfWork, offer: dict[str, Any], clock: Clock, entered_by: Coordinator | None = None
+) -> Volunteer:
+    """Store a new offer; raises AlreadyRegistered when the address holds one already.
+
+    ``offer["source"]`` names the outreach event it came through, if any. ``entered_by``:
+    the signed-in coordinator who typed it in; with ``consent["assisted"]`` they took the
+    person's consent face to face (an assisted sign-up), and the offer records who did.
+    """
     now = clock.now()
     consent = offer.pop("consent")
+    source = offer.pop("source", None)
+    if consent.get("assisted") and entered_by is None:
+        raise Invalid({"consent.assisted": ["Only a signed-in coordinator can record consent taken in person."]})
     offer["email"] = offer["email"].strip()
     volunteer = Volunteer(
         **offer,
@@ -86,9 +97,12 @@ def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> 
         consent_given_at=now,
         created_at=now,
         updated_at=now,
+        source_event_id=source,
+        consent_assisted_by=entered_by.id if entered_by is not None and consent.get("assisted") else None,
     )
     try:
         with uow:
+            check_source(uow, source)
             known = live_volunteer_with_email(uow, volunteer.email)
             if known is not None:
                 raise AlreadyRegistered(known.id)

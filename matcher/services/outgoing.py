@@ -9,7 +9,17 @@ from matcher.config import MatchingConfig
 from matcher.domain import Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, digest, feedback, follow_ups, introductions, links, meetings, queries
+from matcher.services import (
+    deliveries,
+    digest,
+    feedback,
+    follow_ups,
+    introductions,
+    links,
+    meetings,
+    queries,
+    team_chats,
+)
 
 
 def send_owed(
@@ -28,11 +38,11 @@ def send_owed(
         return introductions.send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds)
     if letter == "follow_up":
         follow_up_id, stage, party = ids
-        return follow_ups.send_follow_up_letter(
-            uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds
-        )
+        return follow_ups.send_follow_up_letter(uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds)
     if letter == "private_link":
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter in (team_chats.LETTER, team_chats.CANCELLATION):
+        return int(team_chats.send_owed(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter == feedback.LETTER:
@@ -47,9 +57,13 @@ def send_owed(
 def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     """The timeline an email belongs on, for the sweep's ``email.failed`` event."""
     letter, ids = deliveries.letter_of(delivery_key)
-    to = ids[-1] if ids[-1] in ("team", "volunteer") else "self"
+    to = ids[-1] if ids[-1] in ("team", "volunteer", "coordinator") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
     with uow:
+        if letter in (team_chats.LETTER, team_chats.CANCELLATION):
+            chat = uow.team_chats.get(ids[0])
+            fields["team_request_id"] = chat.team_request_id if chat else None
+            return fields
         if letter == "private_link":
             purpose, subject_id = ids[0], ids[1]
             fields["volunteer_id" if purpose == TokenPurpose.VOLUNTEER_LINK else "team_request_id"] = subject_id

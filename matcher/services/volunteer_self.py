@@ -127,9 +127,12 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
                 "id", "status", "name", "email", "phone", "kind", "home_area", "preferred_contact", "roles", "modes",
                 "availability", "max_commitments", "travel_areas", "experience", "interests", "languages",
                 "trainings", "access_needs", "exclusions", "excluded_teams", "consent_version", "consent_given_at",
-                "created_at", "updated_at", "paused_until",
+                "created_at", "updated_at", "paused_until", "consent_assisted_by",
             )
         }  # fmt: skip
+        # Where they signed up (an outreach event's link): kept after erasure as a count, not a person.
+        source = uow.outreach_events.get(v.source_event_id) if v.source_event_id else None
+        offer["source"] = {"outreach_event": source.name, "held_on": _iso(source.held_on)} if source else None
         matches = uow.matches.where(volunteer_id=v.id, order_by="created_at")
         requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches])}
         involvements = [

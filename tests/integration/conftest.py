@@ -103,7 +103,8 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
         conn.execute(
             text(
                 "TRUNCATE feedback_answers, feedback_forms, digests, access_tokens, follow_ups, matches, events,"
-                " deliveries, coordinators, volunteers, team_requests, rescores_due"
+                " deliveries, coordinators, volunteers, team_requests, rescores_due, outreach_events,"
+                " meeting_suggestions, team_chats"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

@@ -34,6 +34,9 @@ PROGRAMME_TABLES = (
     "coordinators",
     "volunteers",
     "team_requests",
+    "outreach_events",
+    "meeting_suggestions",
+    "team_chats",
 )
 
 

@@ -183,7 +183,8 @@ def test_the_programme_page_shows_response_rate_and_median_rating(app, services:
     html = client.get("/coordinator/programme").get_data(as_text=True)
     assert "Feedback after follow-up chats" in html
     this_month = datetime.now(UTC).strftime("%B %Y")
-    row = html[html.index(this_month) :].split("</tr>")[0]
+    section = html[html.index("Feedback after follow-up chats") :]
+    row = section[section.index(this_month) :].split("</tr>")[0]
     assert "<td>2</td><td>1</td>" in row and "50%" in row and "<td>4</td>" in row
     csv = client.get("/coordinator/programme.csv").get_data(as_text=True)
     assert "feedback_response_rate" in csv and "feedback_median_rating" in csv

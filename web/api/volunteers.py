@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import intake, queries
-from web.auth import current_coordinator
+from web.auth import current_coordinator, optional_coordinator
 from web.context import services
 from web.limits import submissions
 from web.paging import paged
@@ -29,9 +29,12 @@ class Volunteers(MethodView):
         '{"message": ..., "errors": {"email": [...]}}. Someone who withdrew may register again.',
     )
     def post(self, offer: dict[str, Any]) -> Any:
-        """Register an offer (no account needed); one live offer per email address."""
+        """Register an offer (no account needed); one live offer per email address.
+
+        A coordinator's token makes it an offer they entered: with `consent.assisted` they
+        took the person's consent in person, and the offer records who did."""
         s = services()
-        return intake.register_volunteer(s.uow(), offer, s.clock)
+        return intake.register_volunteer(s.uow(), offer, s.clock, entered_by=optional_coordinator())
 
     @blp.arguments(VolunteerListArgs, location="query")
     @blp.response(200, VolunteerOut(many=True))

@@ -68,6 +68,8 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FEEDBACK_REMINDER_DUE: "Feedback reminder due",
     EventKind.FEEDBACK_ANSWERED: "Feedback answered",
     EventKind.FEEDBACK_HANDLED: "Poor feedback dealt with by a coordinator",
+    EventKind.TEAM_CHAT_BOOKED: "Informal chat about involvement booked",
+    EventKind.TEAM_CHAT_CANCELLED: "Informal chat about involvement cancelled",
 }
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
@@ -162,9 +164,9 @@ def percent(value: float | None) -> str:
 
 def register(app: Flask) -> None:
     # coordinator_feedback adds its routes to the coordinator's blueprint as it is imported.
-    from web.pages import coordinator, coordinator_feedback, feedback, public, volunteer  # noqa: F401
+    from web.pages import coordinator, coordinator_feedback, feedback, outreach, public, team_chats, volunteer  # noqa: F401
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp, feedback.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp, team_chats.bp, feedback.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(

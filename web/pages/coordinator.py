@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
 from matcher.errors import Conflict, Invalid, Unauthorised
 from matcher.scheduling import LONDON
-from matcher.services import coordinators, decisions, meetings, outgoing, programme, queries
+from matcher.services import coordinators, decisions, meetings, outgoing, outreach, programme, queries
 from web.limits import limiter
 from web.pages import forms
 from web.pages.charts import run_chart
@@ -334,7 +334,11 @@ def programme_page(coordinator: Coordinator) -> ResponseReturnValue:
     f = _filters(())
     figs = programme.figures(s.uow(), coordinator, s.clock, f.get("area"))
     charts = [(c, run_chart(c)) for c in figs.charts]
-    return render_template("coordinator/programme.html", c=coordinator, figs=figs, charts=charts, f=f)
+    funnel = outreach.funnel(s.uow(), coordinator, f.get("area"))
+    return render_template(
+        "coordinator/programme.html", c=coordinator, figs=figs, charts=charts, f=f,
+        funnel=funnel, sources=outreach.sign_ups_by_source(funnel),
+    )  # fmt: skip
 
 
 @bp.get("/programme.csv")

@@ -12,7 +12,7 @@ Chats held before this migration are marked as done, so the first dispatcher run
 not send forms about months-old chats.
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0018 (issue 9 items 1 and 5; chained after the team chats at the merge of main)
 """
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from alembic import op
 TZ = sa.DateTime()
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
