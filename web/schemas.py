@@ -493,12 +493,17 @@ class FeedbackOut(Schema):
         allow_none=True, metadata={"description": "A rating of 2 or less, a call asked for, or a wish to stop."}
     )
     handled_at = fields.DateTime(allow_none=True, metadata={"description": "When a coordinator dealt with it."})
+    answer_id = fields.String(
+        allow_none=True, metadata={"description": "The answer, for POST .../feedback/{answer_id}/handled."}
+    )
 
     FORM_FIELDS = ("id", "party", "status", "asked_at", "reminded_at")
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         if attr == "follow_up_sequence":
             return obj.sequence
+        if attr == "answer_id":
+            return obj.answer.id if obj.answer is not None else None
         if attr in self.FORM_FIELDS:
             return getattr(obj.form, attr)
         return getattr(obj.answer, attr) if obj.answer is not None else None

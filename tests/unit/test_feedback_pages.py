@@ -128,6 +128,12 @@ def test_the_api_lists_a_matchs_feedback_within_the_coordinators_areas(app, serv
     assert by_party["team"]["follow_up_sequence"] == 1
     assert client.get(f"/api/v1/matches/{elsewhere['match_id']}/feedback", headers=auth).status_code == 404
     assert client.get(f"/api/v1/matches/{chat['match_id']}/feedback").status_code == 401
+    answer_id = by_party["volunteer"]["answer_id"]
+    assert by_party["team"]["answer_id"] is None
+    handled = client.post(f"/api/v1/matches/{chat['match_id']}/feedback/{answer_id}/handled", headers=auth)
+    assert handled.status_code == 200 and handled.json["handled_at"]
+    wrong = client.post(f"/api/v1/matches/{elsewhere['match_id']}/feedback/{answer_id}/handled", headers=auth)
+    assert wrong.status_code == 404
 
 
 def test_the_api_sets_a_coordinators_digest_time_or_turns_it_off(app, services: Services) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import digest, queries
+from matcher.errors import NotFound
+from matcher.services import digest, feedback, queries
 from web.auth import current_coordinator
 from web.context import services
 from web.schemas import DigestSettings, FeedbackOut
@@ -31,6 +32,26 @@ class MatchFeedback(MethodView):
         coordinators by email when it came. Only matches in the coordinator's areas (else 404).
         """
         return queries.match_feedback(services().uow(), match_id, current_coordinator())
+
+
+@blp.route("/matches/<match_id>/feedback/<answer_id>/handled")
+class FeedbackHandled(MethodView):
+    @blp.response(200, FeedbackOut)
+    def post(self, match_id: str, answer_id: str) -> Any:
+        """Mark a poor answer as dealt with: it leaves the dashboard, and the timeline says who and
+        when. Marking it again changes nothing."""
+        s = services()
+        coordinator = current_coordinator()
+
+        def entry() -> queries.FeedbackEntry:
+            for e in queries.match_feedback(s.uow(), match_id, coordinator):
+                if e.answer is not None and e.answer.id == answer_id:
+                    return e
+            raise NotFound("feedback answer not found")
+
+        entry()  # this match's answer, in the coordinator's areas
+        feedback.handle(s.uow(), answer_id, coordinator, s.clock)
+        return entry()
 
 
 @blp.route("/coordinators/me/digest")
