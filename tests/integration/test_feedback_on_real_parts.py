@@ -32,13 +32,15 @@ pytestmark = pytest.mark.integration
 LEAD = "lead@nhs.example"
 
 
-def held_chat(services: Services, hours_ago: float = 2) -> dict[str, Any]:
-    """An introduced match whose first follow-up chat (invited to) started ``hours_ago``."""
+def held_chat(services: Services, hours_ago: float = 2, n: int = 0) -> dict[str, Any]:
+    """An introduced match whose first follow-up chat (invited to) started ``hours_ago``;
+    ``n`` makes the people's addresses differ, for many chats at once."""
     now = datetime.now(UTC)
     stamps = {"created_at": now, "updated_at": now}
-    volunteer = factories.volunteer(name="Amina Begum", email="amina@example.org", **stamps)
+    suffix = str(n) if n else ""
+    volunteer = factories.volunteer(name="Amina Begum", email=f"amina{suffix}@example.org", **stamps)
     request = factories.request(project_title="Fewer restraints on Ward 5", **stamps)
-    request.contact_email = request.contact_email_key = "sam.lead@nhs.example"
+    request.contact_email = request.contact_email_key = f"sam.lead{suffix}@nhs.example"
     match = factories.match(
         volunteer, request, status=MatchStatus.INTRODUCED, intro_at=now - timedelta(weeks=2), **stamps
     )
