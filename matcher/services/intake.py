@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from matcher.domain import (
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -23,6 +25,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
+from matcher.services import audit
 from matcher.services.endings import end_commitment
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import visible_volunteer
@@ -145,6 +148,17 @@ def update_volunteer(
         )
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
+        if coordinator is not None:
+            # Which fields, never their values: the log outlives an erasure.
+            audit.record(
+                uow,
+                coordinator,
+                AuditAction.VOLUNTEER_EDITED,
+                AuditSubject.VOLUNTEER,
+                volunteer.id,
+                clock,
+                fields=sorted(changes),
+            )
         uow.commit()
     return volunteer
 

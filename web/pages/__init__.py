@@ -146,7 +146,9 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    from web.pages import coordinator, public, records, volunteer
+
+    assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
 
     for blueprint in (public.bp, volunteer.bp, coordinator.bp):
         app.register_blueprint(blueprint)
