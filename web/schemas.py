@@ -481,3 +481,19 @@ class AuditEntryOut(Schema):
 class ErasedOut(Schema):
     id = fields.String()
     erased_at = fields.DateTime()
+
+
+class VolunteerExportOut(Schema):
+    """Everything held about a volunteer; docs/privacy.md describes each section."""
+
+    layout = fields.String(metadata={"enum": ["qimatch.volunteer-export/2"]})
+    exported_at = fields.String()
+    offer = fields.Dict(metadata={"description": "The profile as held, availability, trainings and exclusions."})
+    involvements = fields.List(
+        fields.Dict(), metadata={"description": "Decided matches, with reject_reason and close_reason."}
+    )
+    suggestions = fields.List(fields.Dict(), metadata={"description": "Each suggestion's score and its factors."})
+    suggestion_history = fields.List(fields.Dict(), metadata={"description": "Suggestions made and taken back."})
+    timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
+    emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
+    audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})

@@ -8,7 +8,7 @@ from matcher.bootstrap import Services
 from matcher.domain import Coordinator, MatchStatus
 from matcher.services import decisions, endings, intake, introductions, suggestions, volunteer_self
 from tests import factories
-from tests.pages_support import CSRF, sign_in_coordinator
+from tests.pages_support import LEAD_EMAIL, LEAD_PASSWORD, sign_in_coordinator
 
 
 def _lived_through_it(services: Services) -> tuple[str, str, str, Coordinator]:
@@ -102,4 +102,7 @@ def test_a_coordinator_downloads_it_for_a_request_by_letter_and_that_is_on_the_a
     assert [(e.subject_kind, e.subject_id, e.details) for e in exported] == [
         ("volunteer", volunteer_id, {"format": "json"})
     ]
-    assert CSRF  # the pages' helpers are shared with the other page tests
+    token = client.post("/api/v1/auth/token", json={"email": LEAD_EMAIL, "password": LEAD_PASSWORD}).json["token"]
+    api = client.get(f"/api/v1/volunteers/{volunteer_id}/export", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and api.json["layout"] == volunteer_self.EXPORT_LAYOUT
+    assert set(api.json) == set(download.json) and api.json["suggestions"] == download.json["suggestions"]

@@ -12,7 +12,15 @@ from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
 from web.paging import paged
-from web.schemas import ErasedOut, Receipt, VolunteerIn, VolunteerListArgs, VolunteerOut, VolunteerPatch
+from web.schemas import (
+    ErasedOut,
+    Receipt,
+    VolunteerExportOut,
+    VolunteerIn,
+    VolunteerListArgs,
+    VolunteerOut,
+    VolunteerPatch,
+)
 
 blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers' offers")
 
@@ -78,7 +86,7 @@ class Erase(MethodView):
 
 @blp.route("/<volunteer_id>/export")
 class Export(MethodView):
-    @blp.response(200, description="Everything held about the volunteer, in the layout docs/privacy.md describes.")
+    @blp.response(200, VolunteerExportOut)
     @blp.alt_response(404, description="No such volunteer in your areas.")
     @blp.alt_response(409, description="The volunteer's details were erased.")
     def get(self, volunteer_id: str) -> Any:
