@@ -45,8 +45,8 @@ class Overview:
     upcoming: list[tuple[datetime, str, Involvement]]  # (when, what, which) ahead of now
 
 
-def _get(uow: UnitOfWork, volunteer_id: str) -> Volunteer:
-    volunteer = uow.volunteers.get(volunteer_id)
+def _get(uow: UnitOfWork, volunteer_id: str, for_update: bool = False) -> Volunteer:
+    volunteer = uow.volunteers.get(volunteer_id, for_update=for_update)
     if volunteer is None or volunteer.erased:
         raise NotFound("volunteer not found")
     return volunteer
@@ -206,8 +206,9 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         match_ids = {m.id for m in matches}
         audit_entries = [
             {"action": a.action, "at": _iso(a.at), "subject": a.subject_kind, "subject_id": a.subject_id}
-            for a in uow.audit.where(order_by="at", subject_kind=["volunteer", "match"])
-            if (a.subject_kind == "volunteer" and a.subject_id == v.id) or a.subject_id in match_ids
+            for a in uow.audit.where(order_by="at", subject_id=[v.id, *match_ids])
+            if (a.subject_kind, a.subject_id) == ("volunteer", v.id)
+            or (a.subject_kind == "match" and a.subject_id in match_ids)
         ]
     # Read apart from the unit of work: delivery rows are read in a session of their own.
     emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs])
@@ -269,10 +270,13 @@ def erase(
     withdraw(uow, volunteer_id, clock)
     now = clock.now()
     with uow:
-        v = _get(uow, volunteer_id)
+        # Locked in the use cases' order (their matches, then the volunteer), so two erasures
+        # at once are one after the other: the second finds the person gone.
+        held = uow.matches.where(volunteer_id=volunteer_id, for_update=True)
+        v = _get(uow, volunteer_id, for_update=True)
         address = v.email
         v.erase(now)
-        for m in uow.matches.where(volunteer_id=v.id):
+        for m in held:
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
