@@ -8,6 +8,7 @@ The real app on SQLite (the fast tier), through the API and the pages.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from matcher.bootstrap import Services
 from matcher.domain import AuditAction, Coordinator, MatchStatus
 from matcher.errors import Conflict, Forbidden
-from matcher.services import coordinators, decisions, intake, vocabularies
+from matcher.services import coordinators, decisions, endings, intake, meetings, suggestions, vocabularies
 from tests import factories
 from tests.pages_support import CSRF, LEAD_EMAIL, LEAD_PASSWORD, csrf, sign_in_coordinator
 from web.pages.records import AUDIT_WORDS, SUBJECT_WORDS
@@ -44,8 +45,6 @@ def _suggested(services: Services, area: str = "tower_hamlets", **offer) -> tupl
     clock, config = services.clock, services.settings.matching
     v = intake.register_volunteer(services.uow(), factories.offer(home_area=area, **offer), clock)
     r = intake.submit_request(services.uow(), factories.team_request(area=area), clock)
-    from matcher.services import suggestions
-
     suggestions.suggest_for_request(services.uow(), r.id, config, clock)
     with services.uow() as uow:
         return v.id, uow.matches.where(team_request_id=r.id, volunteer_id=v.id)[0].id
@@ -250,3 +249,28 @@ def test_the_pages_erase_after_a_confirm_step_and_show_the_log_with_filters(app,
     bad = client.get("/coordinator/audit?from=2026-03-05&to=2026-03-01")
     assert bad.status_code == 422 and "on or after the first day" in bad.get_data(as_text=True)
     assert CSRF.search(html)  # the sign-out form's token: a page like the others
+
+
+def test_own_matches_exclusions_meetings_request_closing_and_csv_exports_are_on_it_too(app, services: Services) -> None:
+    client = app.test_client()
+    sign_in_coordinator(client, services)
+    clock, config = services.clock, services.settings.matching
+    with services.uow() as uow:
+        lead = uow.coordinators.where()[0]
+    volunteer_id, suggested = _suggested(services)
+    decisions.exclude_team(services.uow(), suggested, lead, clock)
+    other = intake.register_volunteer(services.uow(), factories.offer(), clock)
+    r = intake.submit_request(services.uow(), factories.team_request(), clock)
+    own = decisions.make_match(services.uow(), r.id, other.id, "focus_group", lead, config, clock)
+    meetings.set_meeting(services.uow(), own.id, lead, {"intro_at": clock.now() + timedelta(days=3)}, clock, config)
+    endings.close_request(services.uow(), r.id, lead, clock)
+    assert client.get("/coordinator/programme.csv?area=tower_hamlets").status_code == 200
+
+    entries = [(r["action"], r["subject_kind"], r["subject_id"]) for r in _rows(services)][1:]  # after the sign-in
+    assert entries == [
+        ("volunteer.exclude_team", "volunteer", volunteer_id),
+        ("match.own", "match", own.id),
+        ("match.meeting", "match", own.id),
+        ("request.close", "request", r.id),
+        ("programme.export", "programme", "tower_hamlets"),
+    ]
