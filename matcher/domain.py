@@ -581,3 +581,68 @@ class AccessToken:
     expires_at: datetime
     used_at: datetime | None = None  # links: when used up; sessions: when ended
     last_seen_at: datetime | None = None
+
+
+class AuditAction(StrEnum):
+    """What a coordinator did, as the audit log records it: a closed set of codes."""
+
+    SIGNED_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    MATCH_APPROVED = "match.approve"
+    MATCH_REJECTED = "match.reject"
+    MATCH_MADE = "match.own"  # a coordinator's own match, approved at once
+    MATCH_CLOSED = "match.close"
+    MATCH_MEETING_SET = "match.meeting"
+    TEAM_EXCLUDED = "volunteer.exclude_team"
+    VOLUNTEER_EDITED = "volunteer.edit"
+    VOLUNTEER_EXPORTED = "volunteer.export"
+    VOLUNTEER_ERASED = "volunteer.erase"
+    REQUEST_CLOSED = "request.close"
+    TERM_SET = "vocabulary.set_term"
+    PROGRAMME_EXPORTED = "programme.export"
+    EMAIL_RESENT = "email.resend"
+    OUTREACH_RECORDED = "outreach.record"
+    OFFER_TAKEN_IN_PERSON = "volunteer.assisted_sign_up"
+    MEETING_SUGGESTION_HANDLED = "outreach.suggestion_handled"
+    TEAM_CHAT_PUBLISHED = "team_chat.publish"
+    TEAM_CHAT_CANCELLED = "team_chat.cancel"
+
+
+class AuditSubject(StrEnum):
+    """What an audit entry is about: its kind, with the thing's id beside it."""
+
+    VOLUNTEER = "volunteer"
+    MATCH = "match"
+    REQUEST = "request"
+    COORDINATOR = "coordinator"
+    TERM = "term"  # subject id "<vocabulary>:<code>"
+    PROGRAMME = "programme"  # subject id: the area exported, or "all"
+    OUTREACH_EVENT = "outreach_event"
+    MEETING_SUGGESTION = "meeting_suggestion"
+    TEAM_CHAT = "team_chat"
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    """One coordinator action on record: who, what, about which thing, when.
+
+    Ids and codes only. ``details`` holds codes (field names changed, a reason's code,
+    the format of an export), never a person's words or details, so an erasure leaves
+    nothing of the person here: their id stays, and it names no one once they are
+    erased. The one exception is ``attempted_email`` on a failed sign-in (the address
+    typed, so an admin can see who is being tried); a password is never recorded.
+    """
+
+    action: str
+    at: datetime
+    subject_kind: str
+    subject_id: str | None = None
+    coordinator_id: str | None = None  # who acted; none for a failed sign-in
+    details: dict[str, Any] = field(default_factory=dict)
+    attempted_email: str | None = None
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        # Outside the closed sets fails here, as an Event's kind does.
+        self.action = AuditAction(self.action).value
+        self.subject_kind = AuditSubject(self.subject_kind).value

@@ -108,6 +108,11 @@ class Deliveries(Protocol):
 
     def is_sent(self, key: str) -> bool: ...
 
+    def listed(self, prefixes: Collection[str]) -> list[domain.Delivery]:
+        """Every email whose key starts with one of ``prefixes``, oldest first: what a
+        person's data export lists of the emails sent to them."""
+        ...
+
 
 class Rescores(Protocol):
     """The durable queue of rescores due: a row per event that asked for one (written with
@@ -155,6 +160,7 @@ class UnitOfWork(Protocol):
     outreach_events: Repository[outreach.OutreachEvent]
     meeting_suggestions: Repository[outreach.MeetingSuggestion]
     team_chats: Repository[team_chats.TeamChat]
+    audit: Repository[domain.AuditEntry]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads

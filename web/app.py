@@ -59,9 +59,11 @@ def create_app(
     errors.register(app)
     limiter.init_app(app)
 
-    from web.api import matches, misc, outreach, team_chats, team_requests, volunteers
+    from web.api import audit, matches, misc, outreach, team_chats, team_requests, volunteers
 
-    for blueprint in (volunteers.blp, team_requests.blp, matches.blp, misc.blp, outreach.blp, team_chats.blp):
+    for blueprint in (
+        volunteers.blp, team_requests.blp, matches.blp, misc.blp, audit.blp, outreach.blp, team_chats.blp,
+    ):  # fmt: skip
         api.register_blueprint(blueprint)
 
     from web import pages

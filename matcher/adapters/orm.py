@@ -344,6 +344,21 @@ access_tokens = Table(
     Column("last_seen_at", TZ),
 )
 
+# Who did what (coordinators' actions, sign-ins): ids and codes only, see domain.AuditEntry.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TZ, nullable=False, index=True),
+    Column("coordinator_id", String(32), index=True),
+    Column("action", String(40), nullable=False, index=True),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject_id", String(200)),
+    Column("details", JSON, nullable=False),
+    Column("attempted_email", String(320)),
+    Index("ix_audit_entries_subject", "subject_kind", "subject_id"),
+)
+
 _mapped = False
 
 
@@ -365,6 +380,7 @@ def start_mappers() -> None:
         (outreach.OutreachEvent, outreach_events),
         (outreach.MeetingSuggestion, meeting_suggestions),
         (team_chats_domain.TeamChat, team_chats),
+        (domain.AuditEntry, audit_entries),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

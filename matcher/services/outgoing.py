@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.config import MatchingConfig
-from matcher.domain import Coordinator, TokenPurpose
+from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
 from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries, team_chats
@@ -28,9 +28,7 @@ def send_owed(
         return introductions.send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds)
     if letter == "follow_up":
         follow_up_id, stage, party = ids
-        return follow_ups.send_follow_up_letter(
-            uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds
-        )
+        return follow_ups.send_follow_up_letter(uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds)
     if letter == "private_link":
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (team_chats.LETTER, team_chats.CANCELLATION):
@@ -80,11 +78,22 @@ def resend(uow: UnitOfWork, match_id: str, delivery_key: str, coordinator: Coord
     if delivery_key not in {str(e.data["key"]) for e in view.resendable}:
         raise Conflict("this email is not waiting to be resent")
     m = view.match
+    letter, ids = deliveries.letter_of(delivery_key)
+    # The email's kind and party, not its key: a private link's key names its nonce.
+    on_record = AuditEntry(
+        AuditAction.EMAIL_RESENT,
+        clock.now(),
+        AuditSubject.MATCH,
+        m.id,
+        coordinator.id,
+        {"letter": letter, "to": ids[-1] if ids and ids[-1] in ("team", "volunteer") else "self"},
+    )
     return deliveries.resend(
         uow,
         delivery_key,
         clock.now(),
         by=coordinator.id,
+        on_record=on_record,
         match_id=m.id,
         team_request_id=m.team_request_id,
         volunteer_id=m.volunteer_id,

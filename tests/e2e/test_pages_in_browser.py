@@ -227,6 +227,15 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.goto(base + "/coordinator/programme")
     assert lead.locator("svg.runchart").count() == 3
     pages.check(lead, "coordinator-programme")
+    # The audit log: her sign-in, the approval and the resend, filtered by a GET form.
+    lead.get_by_role("link", name="Audit log").click()
+    log = lead.inner_text("main")
+    assert "Approved a suggestion" in log and "Resent an email" in log and "Signed in" in log
+    pages.check(lead, "coordinator-audit")
+    lead.select_option("#f-action", "match.approve")
+    lead.get_by_role("button", name="Show").click()
+    lead.wait_for_url(re.compile(r"action=match\.approve"))
+    assert "1 entry" in lead.inner_text("main") and "Signed in" not in lead.inner_text("tbody")
     # An address that is no page: a page in words, not JSON.
     missing = lead.goto(base + "/coordinator/no-such-page")
     assert missing is not None and missing.status == 404 and "json" not in missing.headers["content-type"]
@@ -258,6 +267,24 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     again = browser.new_context(viewport=PHONE).new_page()
     again.goto(volunteer_link)
     assert "used or has expired" in again.inner_text("h1")
+
+    # --- She rings the coordinator and asks to be erased: a confirm step, then gone ----------
+    lead.goto(base + "/coordinator/volunteers")
+    lead.get_by_role("link", name="Amina Begum").click()
+    lead.get_by_role("link", name="Erase their details…").click()
+    assert "What stays" in lead.inner_text("main")
+    pages.check(lead, "coordinator-erase")
+    lead.get_by_role("button", name="Erase Amina Begum's details").click()
+    assert "Tick the box" in lead.inner_text("main")  # not without the confirmation
+    lead.get_by_label("Amina Begum asked for their details to be erased").check()
+    lead.get_by_role("button", name="Erase Amina Begum's details").click()
+    lead.wait_for_url(re.compile(r"/coordinator/volunteers"))
+    assert "Erased" in lead.inner_text(".notice")
+    with services.uow() as uow:
+        assert [v.name for v in uow.volunteers.where(email_key=None)] == ["Erased volunteer"]
+    lead.goto(base + "/coordinator/audit?action=volunteer.erase")
+    assert "Erased a volunteer at their request" in lead.inner_text("tbody")
+    assert "Amina" not in lead.inner_text("main")
 
     print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
     print("axe findings (none may be serious or critical):", pages.minor or "none")

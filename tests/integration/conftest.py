@@ -102,7 +102,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE access_tokens, follow_ups, matches, events, deliveries,"
+                "TRUNCATE audit_entries, access_tokens, follow_ups, matches, events, deliveries,"
                 " coordinators, volunteers, team_requests, rescores_due, outreach_events, meeting_suggestions,"
                 " team_chats"
             )

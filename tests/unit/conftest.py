@@ -22,6 +22,7 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "audit_entries",
     "access_tokens",
     "follow_ups",
     "matches",

@@ -7,7 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import coordinators, vocabularies
+from matcher.errors import Unauthorised
+from matcher.services import audit, coordinators, vocabularies
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
 from web.limits import limiter
@@ -46,6 +47,11 @@ class Token(MethodView):
     @blp.response(200, TokenOut)
     def post(self, body: dict[str, Any]) -> Any:
         s = services()
-        coordinator = coordinators.authenticate(s.uow(), body["email"], body["password"])
+        try:
+            coordinator = coordinators.authenticate(s.uow(), body["email"], body["password"])
+        except Unauthorised:
+            audit.sign_in(s.uow(), body["email"], None, s.clock, via="api")
+            raise
+        audit.sign_in(s.uow(), body["email"], coordinator, s.clock, via="api")
         token, expires_at = issue_token(coordinator, s.clock.now())
         return {"token": token, "expires_at": expires_at}

@@ -148,7 +148,9 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, outreach, public, team_chats, volunteer
+    from web.pages import coordinator, outreach, public, records, team_chats, volunteer
+
+    assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
 
     for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp, team_chats.bp):
         app.register_blueprint(blueprint)

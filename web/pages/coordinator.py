@@ -12,10 +12,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
-from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
+from matcher.domain import AuditAction, AuditSubject, Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
 from matcher.errors import Conflict, Invalid, Unauthorised
 from matcher.scheduling import LONDON
-from matcher.services import coordinators, decisions, meetings, outgoing, outreach, programme, queries
+from matcher.services import audit, coordinators, decisions, meetings, outgoing, outreach, programme, queries
 from web.limits import limiter
 from web.pages import forms
 from web.pages.charts import run_chart
@@ -64,8 +64,10 @@ def sign_in() -> ResponseReturnValue:
         try:
             coordinator = coordinators.authenticate(services().uow(), email, password[:500])
         except Unauthorised:
+            audit.sign_in(services().uow(), email, None, services().clock, via="page")
             errors["password"] = ["The email address or the password is not right."]
         else:
+            audit.sign_in(services().uow(), email, coordinator, services().clock, via="page")
             begin_session(TokenPurpose.COORDINATOR_SESSION, coordinator.id)
             return redirect(target, 303)
     page = render_template("coordinator/sign_in.html", form={"email": email}, errors=errors, next=target)
@@ -344,6 +346,15 @@ def programme_csv(coordinator: Coordinator) -> ResponseReturnValue:
     s = services()
     f = _filters(())
     figs = programme.figures(s.uow(), coordinator, s.clock, f.get("area"))
+    audit.record_alone(
+        s.uow(),
+        coordinator,
+        AuditAction.PROGRAMME_EXPORTED,
+        AuditSubject.PROGRAMME,
+        f.get("area") or "all",
+        s.clock,
+        format="csv",
+    )
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(programme.csv_rows(figs))
     response = current_app.response_class(out.getvalue(), mimetype="text/csv")
