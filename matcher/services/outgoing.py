@@ -9,7 +9,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries
+from matcher.services import accounts, deliveries, follow_ups, introductions, links, meetings, queries
 
 
 def send_owed(
@@ -33,6 +33,8 @@ def send_owed(
         )
     if letter == "private_link":
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter == accounts.LETTER:
+        return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     raise ValueError(f"no sender for {letter!r} emails")
@@ -43,6 +45,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     letter, ids = deliveries.letter_of(delivery_key)
     to = ids[-1] if ids[-1] in ("team", "volunteer") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
+    if letter == accounts.LETTER:
+        return fields  # a coordinator's own invitation or reset: on no programme timeline
     with uow:
         if letter == "private_link":
             purpose, subject_id = ids[0], ids[1]

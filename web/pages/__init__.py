@@ -19,7 +19,7 @@ from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
 
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/)[A-Za-z0-9_\-]+")
+SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|/coordinator/password/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -146,9 +146,9 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    from web.pages import accounts, coordinator, public, volunteer
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, accounts.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
