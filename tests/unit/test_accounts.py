@@ -109,7 +109,8 @@ def test_passwords_need_twelve_characters_and_not_a_common_one(services: Service
         got = client.post("/api/v1/auth/password", json={"current_password": PASSWORD, "password": bad}, headers=me)
         assert got.status_code == 422 and list(got.json["errors"]) == ["password"], bad
     wrong = client.post(
-        "/api/v1/auth/password", json={"current_password": "a guess at it", "password": "a new long passphrase"},
+        "/api/v1/auth/password",
+        json={"current_password": "a guess at it", "password": "a new long passphrase"},
         headers=me,
     )
     assert wrong.status_code == 422 and "current_password" in wrong.json["errors"]
