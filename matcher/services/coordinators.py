@@ -13,6 +13,7 @@ from matcher.services import passwords, second_factor
 
 WRONG = "wrong email or password"
 WRONG_WITH_CODE = "wrong email, password or one-time code"
+NOT_ENROLLED = "this account has no authenticator app set up yet: ask an operator to run qimatch reset-totp"
 CODE_NEEDED = "give the one-time code (otp) from your authenticator app, or one of your recovery codes"
 
 
@@ -115,6 +116,9 @@ def authenticate(
             raise Unauthorised(wrong)
         if require_totp:
             assert clock is not None and otp is not None
+            if not coordinator.totp_secret:
+                # Made before TOTP was required: only an operator can enrol it (the password was right).
+                raise Unauthorised(NOT_ENROLLED)
             if not second_factor.accept(uow, coordinator, otp, clock.now()):
                 raise Unauthorised(wrong)
             uow.commit()

@@ -69,3 +69,35 @@ def test_failed_sign_ins_per_account_are_counted_in_redis_across_web_processes(
     assert any(b"sign-in-account" in k for k in redis.Redis.from_url(redis_url).keys("*"))
     second = fresh_web_process(services, **tries)
     assert wrong(second, "10.2.0.1") == 429
+
+
+def test_one_code_used_twice_at_the_same_moment_signs_in_once(services: Services, clean: None) -> None:
+    """Two sign-ins racing with one code (seen over a shoulder): the row lock lets one through."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    secret, _ = enrolled(services, "lead@nhs.example")
+    app = totp_app(services)
+    seen = code(secret)
+
+    def sign_in(_: int) -> int:
+        body = {"email": "lead@nhs.example", "password": PASSWORD, "otp": seen}
+        return app.test_client().post("/api/v1/auth/token", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = sorted(pool.map(sign_in, range(4)))
+    assert answers == [200, 401, 401, 401]
+
+
+def test_an_account_from_before_totp_is_told_to_ask_for_enrolment(services: Services, clean: None) -> None:
+    from sqlalchemy import text
+
+    enrolled(services, "lead@nhs.example")
+    assert services.engine is not None
+    with services.engine.begin() as conn:
+        conn.execute(text("UPDATE coordinators SET totp_secret = NULL"))  # as migration 0011 leaves them
+    got = (
+        totp_app(services)
+        .test_client()
+        .post("/api/v1/auth/token", json={"email": "lead@nhs.example", "password": PASSWORD, "otp": "123456"})
+    )
+    assert got.status_code == 401 and "reset-totp" in got.json["message"]

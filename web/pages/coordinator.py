@@ -64,8 +64,10 @@ def sign_in() -> ResponseReturnValue:
         s = services()
         try:
             coordinator = coordinators.authenticate(s.uow(), email, password[:500], s.clock, otp[:40], totp)
-        except Unauthorised:
+        except Unauthorised as refused:
             wrong = "The email address, the password or the code is not right." if totp else None
+            if refused.message == coordinators.NOT_ENROLLED:
+                wrong = "Your account has no authenticator app set up yet. Ask your qimatch operator to set it up."
             errors["password"] = [wrong or "The email address or the password is not right."]
         else:
             begin_session(TokenPurpose.COORDINATOR_SESSION, coordinator.id)
