@@ -83,6 +83,13 @@ def sign_ins(view: Callable[..., Any]) -> Callable[..., Any]:
     return limiter.limit(_address_limit, key_func=sign_in_address, methods=["POST"])(view)
 
 
+def reset_requests(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Asking for a reset email: every ask counts per account too (each may send an email, and the
+    answer is the same whether the address is known), so nobody's inbox is flooded from many addresses."""
+    view = limiter.limit(_account_limit, key_func=sign_in_account, methods=["POST"])(view)
+    return limiter.limit(_address_limit, key_func=sign_in_address, methods=["POST"])(view)
+
+
 def link_tries(view: Callable[..., Any]) -> Callable[..., Any]:
     """Tries at an emailed link's form (setting a password): per address, like sign-in tries."""
     return limiter.limit(_address_limit, key_func=sign_in_address, methods=["POST"])(view)

@@ -287,3 +287,18 @@ def test_a_reset_never_says_whether_the_email_is_known_and_its_link_works_once(s
     assert token_call(client)[0] == 401  # the old password is gone...
     assert token_call(client, password="a fresh long passphrase")[0] == 200
     assert client.get("/api/v1/auth/tokens", headers=old_token).status_code == 401  # ...and every old sign-in
+
+
+def test_reset_emails_to_one_address_are_limited_from_any_address(services: Services) -> None:
+    coordinators.create_coordinator(services.uow(), EMAIL, PASSWORD, ["tower_hamlets"], services.clock)
+    client = create_app(
+        services_=services, test_config={"TESTING": True, "SIGN_IN_ACCOUNT_RATE_LIMIT": "2 per minute"}
+    ).test_client()
+    answers = [
+        client.post(
+            "/api/v1/auth/password-reset", json={"email": EMAIL}, environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert answers == [202, 202, 429]
+    assert len(send_owed_coordinator_emails(services).sent) == 2

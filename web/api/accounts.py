@@ -22,7 +22,7 @@ from web.account_schemas import (
 )
 from web.auth import current_coordinator
 from web.context import services
-from web.limits import sign_ins
+from web.limits import reset_requests
 
 blp = Blueprint(
     "account_api", __name__, url_prefix="/api/v1", description="Coordinator accounts: tokens, passwords, invitations"
@@ -102,7 +102,7 @@ class Password(MethodView):
 
 @blp.route("/auth/password-reset")
 class PasswordReset(MethodView):
-    decorators = [sign_ins]
+    decorators = [reset_requests]
 
     @blp.arguments(ResetIn)
     @blp.response(202, AcceptedOut)

@@ -13,7 +13,7 @@ from matcher.domain import Coordinator
 from matcher.errors import Invalid
 from matcher.services import accounts
 from web.api.accounts import RESET_ANSWER, coordinator_out
-from web.limits import link_tries, sign_ins
+from web.limits import link_tries, reset_requests
 from web.pages.common import (
     SESSION_KEY,
     coordinator_required,
@@ -140,7 +140,7 @@ def deactivate(coordinator: Coordinator, coordinator_id: str) -> ResponseReturnV
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@sign_ins
+@reset_requests
 def reset() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("coordinator/reset.html", form={}, errors={}, sent=False)
