@@ -28,6 +28,7 @@ blp = Blueprint(
     "account_api", __name__, url_prefix="/api/v1", description="Coordinator accounts: tokens, passwords, invitations"
 )
 
+NOT_ADMIN = "Not an admin coordinator"
 RESET_ANSWER = (
     "If this email belongs to a coordinator account, a link to choose a new password is on its way."
     " It works once, for an hour."
@@ -116,12 +117,14 @@ class PasswordReset(MethodView):
 @blp.route("/coordinators")
 class Coordinators(MethodView):
     @blp.response(200, CoordinatorOut(many=True))
+    @blp.alt_response(403, description=NOT_ADMIN)
     def get(self) -> Any:
         """Every coordinator account (admins only)."""
         return [coordinator_out(c) for c in accounts.coordinators(services().uow(), current_coordinator())]
 
     @blp.arguments(CoordinatorIn)
     @blp.response(201, CoordinatorOut)
+    @blp.alt_response(403, description=NOT_ADMIN)
     @blp.alt_response(409, description="A coordinator with this email exists")
     def post(self, body: dict[str, Any]) -> Any:
         """Invite a coordinator (admins only): they are emailed a single-use link to set a password."""
@@ -141,6 +144,8 @@ class Coordinators(MethodView):
 @blp.route("/coordinators/<coordinator_id>/deactivate")
 class Deactivate(MethodView):
     @blp.response(200, CoordinatorOut)
+    @blp.alt_response(403, description=NOT_ADMIN)
+    @blp.alt_response(404, description="No such coordinator")
     @blp.alt_response(409, description="Your own account (another admin must do it)")
     def post(self, coordinator_id: str) -> Any:
         """Deactivate an account (admins only): it can no longer sign in; its sessions and tokens end."""
