@@ -400,9 +400,20 @@ class Coordinator:
     areas: list[str]
     id: str = field(default_factory=new_id)
     name: str | None = None
-    # Admins also edit the programme's vocabularies, which every area shares.
+    # Admins also edit the programme's vocabularies, which every area shares, and manage accounts.
     admin: bool = False
     created_at: datetime | None = None
+    # The authenticator app's shared secret (base32), and the last 30-second step whose
+    # code was accepted: a code is good once, never replayed within its window.
+    totp_secret: str | None = None
+    totp_last_step: int | None = None
+    # A deactivated account can no longer sign in; its sessions and tokens stop working.
+    active: bool = True
+
+    @property
+    def invited(self) -> bool:
+        """Invited by email and not yet arrived: no password chosen, so no sign-in."""
+        return not self.password_hash
 
     def covers(self, area: str) -> bool:
         return area in self.areas
@@ -562,8 +573,24 @@ class TokenPurpose:
     REQUEST_STATUS = "request_status"  # a team's private status link: read-only, long-lived
     VOLUNTEER_SESSION = "volunteer_session"  # a signed-in browser, after a link was used
     COORDINATOR_SESSION = "coordinator_session"
+    COORDINATOR_API = "coordinator_api"  # a bearer token from POST /api/v1/auth/token: listed, revocable
+    COORDINATOR_INVITE = "coordinator_invite"  # the emailed link to set a first password: single use
+    PASSWORD_RESET = "password_reset"  # the emailed link to choose a new password: single use, short
+    RECOVERY_CODE = "recovery_code"  # used instead of a one-time code when the phone is lost: single use
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
-    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION)
+    # What "sign out everywhere" ends: every way a coordinator is signed in.
+    COORDINATOR_SIGN_INS = (COORDINATOR_SESSION, COORDINATOR_API)
+    COORDINATOR_LINKS = (COORDINATOR_INVITE, PASSWORD_RESET)
+    ALL = (
+        VOLUNTEER_LINK,
+        REQUEST_STATUS,
+        VOLUNTEER_SESSION,
+        COORDINATOR_SESSION,
+        COORDINATOR_API,
+        COORDINATOR_INVITE,
+        PASSWORD_RESET,
+        RECOVERY_CODE,
+    )
 
 
 @dataclass(eq=False)
@@ -581,6 +608,7 @@ class AccessToken:
     expires_at: datetime
     used_at: datetime | None = None  # links: when used up; sessions: when ended
     last_seen_at: datetime | None = None
+    label: str | None = None  # an API token's name, chosen by whoever asked for it
 
 
 class AuditAction(StrEnum):
@@ -606,6 +634,11 @@ class AuditAction(StrEnum):
     MEETING_SUGGESTION_HANDLED = "outreach.suggestion_handled"
     TEAM_CHAT_PUBLISHED = "team_chat.publish"
     TEAM_CHAT_CANCELLED = "team_chat.cancel"
+    COORDINATOR_INVITED = "coordinator.invite"
+    COORDINATOR_DEACTIVATED = "coordinator.deactivate"
+    PASSWORD_CHANGED = "coordinator.change_password"
+    TOKEN_REVOKED = "coordinator.revoke_token"
+    SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
 
 
 class AuditSubject(StrEnum):

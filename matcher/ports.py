@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain, outreach, team_chats
@@ -272,6 +272,12 @@ class Letters(Protocol):
         self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
     ) -> Email:
         """A volunteer's sign-in link or a team's status link, carrying its fresh secret."""
+        ...
+
+    def coordinator_link(
+        self, purpose: str, coordinator: domain.Coordinator, secret: str, key: str, valid_for: timedelta
+    ) -> Email:
+        """An invitation to set a first password, or a password reset, carrying its fresh secret."""
         ...
 
     def follow_up(

@@ -386,10 +386,22 @@ class MatchIn(Schema):
 class TokenIn(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=320))
     password = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    otp = fields.String(
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "The 6-digit code from the authenticator app, or an unused recovery code. Needed"
+            " unless the service runs with QIMATCH_REQUIRE_TOTP=false."
+        },
+    )
+    label = fields.String(
+        validate=[validate.Length(max=100), ONE_LINE],
+        metadata={"description": "A name for this token, shown when tokens are listed (e.g. 'trust system')."},
+    )
 
 
 class TokenOut(Schema):
-    token = fields.String()
+    token = fields.String(metadata={"description": "Send as 'Authorization: Bearer <token>'. Shown only now."})
+    id = fields.String(metadata={"description": "The token's id in GET /api/v1/auth/tokens, to revoke it."})
     expires_at = fields.DateTime()
 
 

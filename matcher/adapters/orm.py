@@ -30,6 +30,7 @@ from sqlalchemy import (
     false,
     inspect,
     text,
+    true,
     update,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -284,6 +285,9 @@ coordinators = Table(
     Column("areas", JSON, nullable=False),
     Column("admin", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", TZ, nullable=False),
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger),
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 events = Table(
@@ -342,6 +346,7 @@ access_tokens = Table(
     Column("expires_at", TZ, nullable=False),
     Column("used_at", TZ),
     Column("last_seen_at", TZ),
+    Column("label", String(100)),
 )
 
 # Who did what (coordinators' actions, sign-ins): ids and codes only, see domain.AuditEntry.

@@ -9,7 +9,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries, team_chats
+from matcher.services import accounts, deliveries, follow_ups, introductions, links, meetings, queries, team_chats
 
 
 def send_owed(
@@ -33,6 +33,8 @@ def send_owed(
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (team_chats.LETTER, team_chats.CANCELLATION):
         return int(team_chats.send_owed(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == accounts.LETTER:
+        return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     raise ValueError(f"no sender for {letter!r} emails")
@@ -43,6 +45,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     letter, ids = deliveries.letter_of(delivery_key)
     to = ids[-1] if ids[-1] in ("team", "volunteer", "coordinator") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
+    if letter == accounts.LETTER:
+        return fields  # a coordinator's own invitation or reset: on no programme timeline
     with uow:
         if letter in (team_chats.LETTER, team_chats.CANCELLATION):
             chat = uow.team_chats.get(ids[0])

@@ -77,6 +77,8 @@ def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pyt
         "QIMATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
         "QIMATCH_DATA_DIR": str(tmp_path_factory.mktemp("qimatch-data")),
         "QIMATCH_SECRET_KEY": "integration-tests",
+        # Sign-in's second factor has its own tests; the rest sign in with a password.
+        "QIMATCH_REQUIRE_TOTP": "false",
         "QIMATCH_BASE_URL": "http://qimatch.test",
         # Short leases and timeouts so recovery after a kill takes seconds, not an hour.
         "QIMATCH_DELIVERY_LEASE_SECONDS": "10",

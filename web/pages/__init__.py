@@ -19,7 +19,7 @@ from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
 
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/)[A-Za-z0-9_\-]+")
+SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|/coordinator/password/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -148,11 +148,11 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, outreach, public, records, team_chats, volunteer
+    from web.pages import accounts, coordinator, outreach, public, records, team_chats, volunteer
 
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp, team_chats.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, accounts.bp, outreach.bp, team_chats.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(

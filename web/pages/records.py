@@ -40,6 +40,11 @@ AUDIT_WORDS: dict[str, str] = {
     AuditAction.MEETING_SUGGESTION_HANDLED: "Dealt with a suggested meeting",
     AuditAction.TEAM_CHAT_PUBLISHED: "Offered a chat to teams",
     AuditAction.TEAM_CHAT_CANCELLED: "Cancelled a chat with a team",
+    AuditAction.COORDINATOR_INVITED: "Invited a coordinator",
+    AuditAction.COORDINATOR_DEACTIVATED: "Deactivated a coordinator's account",
+    AuditAction.PASSWORD_CHANGED: "Changed their password",
+    AuditAction.TOKEN_REVOKED: "Revoked an API token",
+    AuditAction.SIGNED_OUT_EVERYWHERE: "Signed out everywhere",
 }
 SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.VOLUNTEER: "Volunteer",

@@ -5,14 +5,14 @@ when, and small code-only details. A failed sign-in keeps the address typed, nev
 the password. Erasing a volunteer leaves their id here and nothing else of them.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
