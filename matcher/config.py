@@ -134,6 +134,12 @@ class Settings:
     # account for signed-in coordinators and API tokens, else per client address.
     submission_rate_limit: str = "60 per minute"
     sign_in_rate_limit: str = "10 per minute"
+    # Failed sign-ins allowed per account (email), whichever address they come from: a guesser
+    # spreading tries over many addresses still meets this one.
+    sign_in_account_rate_limit: str = "5 per minute;20 per hour"
+    # Coordinators sign in with a password and a one-time code from an authenticator app (TOTP).
+    # Off only for a trust whose sign-in sits behind its own single sign-on with a second factor.
+    require_totp: bool = True
     # The relay leaves an unpublished event alone this long: the web published it at commit and
     # its mark is on the way (marked in bulk, off the request path). Only a lost publish or a
     # lost mark waits this long; a lost mark means one harmless second publish.
@@ -185,11 +191,24 @@ class Settings:
             rescore_sweep_seconds=float(env.get("QIMATCH_RESCORE_SWEEP_SECONDS") or 30),
             submission_rate_limit=env.get("QIMATCH_SUBMISSION_RATE_LIMIT") or "60 per minute",
             sign_in_rate_limit=env.get("QIMATCH_SIGN_IN_RATE_LIMIT") or "10 per minute",
+            sign_in_account_rate_limit=env.get("QIMATCH_SIGN_IN_ACCOUNT_RATE_LIMIT") or "5 per minute;20 per hour",
+            require_totp=_flag(env.get("QIMATCH_REQUIRE_TOTP"), default=True),
             relay_grace_seconds=float(env.get("QIMATCH_RELAY_GRACE_SECONDS") or 10),
             mark_published_seconds=float(env.get("QIMATCH_MARK_PUBLISHED_SECONDS") or 0.5),
         )
         values.update(overrides)
         return cls(**values)
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
 
 
 def matching_from_env(env: dict[str, str] | None = None) -> MatchingConfig:

@@ -402,11 +402,22 @@ class Coordinator:
     areas: list[str]
     id: str = field(default_factory=new_id)
     name: str | None = None
-    # Admins also edit the programme's vocabularies, which every area shares.
+    # Admins also edit the programme's vocabularies, which every area shares, and manage accounts.
     admin: bool = False
     created_at: datetime | None = None
     # Their daily digest's time, "HH:MM" on the London clock; None: they turned it off.
     digest_time: str | None = "08:00"
+    # The authenticator app's shared secret (base32), and the last 30-second step whose
+    # code was accepted: a code is good once, never replayed within its window.
+    totp_secret: str | None = None
+    totp_last_step: int | None = None
+    # A deactivated account can no longer sign in; its sessions and tokens stop working.
+    active: bool = True
+
+    @property
+    def invited(self) -> bool:
+        """Invited by email and not yet arrived: no password chosen, so no sign-in."""
+        return not self.password_hash
 
     def covers(self, area: str) -> bool:
         return area in self.areas
@@ -570,11 +581,28 @@ class TokenPurpose:
     REQUEST_STATUS = "request_status"  # a team's private status link: read-only, long-lived
     VOLUNTEER_SESSION = "volunteer_session"  # a signed-in browser, after a link was used
     COORDINATOR_SESSION = "coordinator_session"
+    COORDINATOR_API = "coordinator_api"  # a bearer token from POST /api/v1/auth/token: listed, revocable
+    COORDINATOR_INVITE = "coordinator_invite"  # the emailed link to set a first password: single use
+    PASSWORD_RESET = "password_reset"  # the emailed link to choose a new password: single use, short
+    RECOVERY_CODE = "recovery_code"  # used instead of a one-time code when the phone is lost: single use
     # One side's feedback form after a follow-up chat: looked at and answered, never used up
     # (a second answer is refused by the form, politely, not by a dead link).
     FEEDBACK_FORM = "feedback_form"
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
-    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION, FEEDBACK_FORM)
+    # What "sign out everywhere" ends: every way a coordinator is signed in.
+    COORDINATOR_SIGN_INS = (COORDINATOR_SESSION, COORDINATOR_API)
+    COORDINATOR_LINKS = (COORDINATOR_INVITE, PASSWORD_RESET)
+    ALL = (
+        VOLUNTEER_LINK,
+        REQUEST_STATUS,
+        VOLUNTEER_SESSION,
+        COORDINATOR_SESSION,
+        COORDINATOR_API,
+        COORDINATOR_INVITE,
+        PASSWORD_RESET,
+        RECOVERY_CODE,
+        FEEDBACK_FORM,
+    )
 
 
 @dataclass(eq=False)
@@ -592,6 +620,7 @@ class AccessToken:
     expires_at: datetime
     used_at: datetime | None = None  # links: when used up; sessions: when ended
     last_seen_at: datetime | None = None
+    label: str | None = None  # an API token's name, chosen by whoever asked for it
 
 
 class FeedbackStatus:
@@ -676,3 +705,73 @@ class Digest:
     id: str = field(default_factory=new_id)
     status: str = DigestStatus.DUE
     done_at: datetime | None = None  # when the dispatcher made it (owed, or found empty)
+
+
+class AuditAction(StrEnum):
+    """What a coordinator did, as the audit log records it: a closed set of codes."""
+
+    SIGNED_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    MATCH_APPROVED = "match.approve"
+    MATCH_REJECTED = "match.reject"
+    MATCH_MADE = "match.own"  # a coordinator's own match, approved at once
+    MATCH_CLOSED = "match.close"
+    MATCH_MEETING_SET = "match.meeting"
+    TEAM_EXCLUDED = "volunteer.exclude_team"
+    VOLUNTEER_EDITED = "volunteer.edit"
+    VOLUNTEER_EXPORTED = "volunteer.export"
+    VOLUNTEER_ERASED = "volunteer.erase"
+    REQUEST_CLOSED = "request.close"
+    TERM_SET = "vocabulary.set_term"
+    PROGRAMME_EXPORTED = "programme.export"
+    EMAIL_RESENT = "email.resend"
+    OUTREACH_RECORDED = "outreach.record"
+    OFFER_TAKEN_IN_PERSON = "volunteer.assisted_sign_up"
+    MEETING_SUGGESTION_HANDLED = "outreach.suggestion_handled"
+    TEAM_CHAT_PUBLISHED = "team_chat.publish"
+    TEAM_CHAT_CANCELLED = "team_chat.cancel"
+    COORDINATOR_INVITED = "coordinator.invite"
+    COORDINATOR_DEACTIVATED = "coordinator.deactivate"
+    PASSWORD_CHANGED = "coordinator.change_password"
+    TOKEN_REVOKED = "coordinator.revoke_token"
+    SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
+
+
+class AuditSubject(StrEnum):
+    """What an audit entry is about: its kind, with the thing's id beside it."""
+
+    VOLUNTEER = "volunteer"
+    MATCH = "match"
+    REQUEST = "request"
+    COORDINATOR = "coordinator"
+    TERM = "term"  # subject id "<vocabulary>:<code>"
+    PROGRAMME = "programme"  # subject id: the area exported, or "all"
+    OUTREACH_EVENT = "outreach_event"
+    MEETING_SUGGESTION = "meeting_suggestion"
+    TEAM_CHAT = "team_chat"
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    """One coordinator action on record: who, what, about which thing, when.
+
+    Ids and codes only. ``details`` holds codes (field names changed, a reason's code,
+    the format of an export), never a person's words or details, so an erasure leaves
+    nothing of the person here: their id stays, and it names no one once they are
+    erased. The one exception is ``attempted_email`` on a failed sign-in (the address
+    typed, so an admin can see who is being tried); a password is never recorded.
+    """
+
+    action: str
+    at: datetime
+    subject_kind: str
+    subject_id: str | None = None
+    coordinator_id: str | None = None  # who acted; none for a failed sign-in
+    details: dict[str, Any] = field(default_factory=dict)
+    attempted_email: str | None = None
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        # Outside the closed sets fails here, as an Event's kind does.
+        self.action = AuditAction(self.action).value
+        self.subject_kind = AuditSubject(self.subject_kind).value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain, outreach, team_chats
@@ -108,6 +108,11 @@ class Deliveries(Protocol):
 
     def is_sent(self, key: str) -> bool: ...
 
+    def listed(self, prefixes: Collection[str]) -> list[domain.Delivery]:
+        """Every email whose key starts with one of ``prefixes``, oldest first: what a
+        person's data export lists of the emails sent to them."""
+        ...
+
 
 class Rescores(Protocol):
     """The durable queue of rescores due: a row per event that asked for one (written with
@@ -158,6 +163,7 @@ class UnitOfWork(Protocol):
     outreach_events: Repository[outreach.OutreachEvent]
     meeting_suggestions: Repository[outreach.MeetingSuggestion]
     team_chats: Repository[team_chats.TeamChat]
+    audit: Repository[domain.AuditEntry]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -269,6 +275,12 @@ class Letters(Protocol):
         self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
     ) -> Email:
         """A volunteer's sign-in link or a team's status link, carrying its fresh secret."""
+        ...
+
+    def coordinator_link(
+        self, purpose: str, coordinator: domain.Coordinator, secret: str, key: str, valid_for: timedelta
+    ) -> Email:
+        """An invitation to set a first password, or a password reset, carrying its fresh secret."""
         ...
 
     def follow_up(

@@ -149,6 +149,19 @@ class FakeDeliveries:
     def is_sent(self, key: str) -> bool:
         return self._status(key) == "sent"
 
+    def listed(self, prefixes: Any) -> list[domain.Delivery]:
+        return [
+            domain.Delivery(
+                key=key,
+                claimed_at=when,
+                status=status,
+                attempts=self.attempts.get(key, 0),
+                sent_at=when if status == "sent" else None,
+            )
+            for key, (status, when) in self.claims.items()
+            if any(key.startswith(p) for p in prefixes)
+        ]
+
 
 class FakeRescores:
     """The rescores due, read off the fake event log: each event that asks for one, until done."""
@@ -187,6 +200,7 @@ class FakeUnitOfWork:
         self.outreach_events: FakeRepository[outreach.OutreachEvent] = FakeRepository()
         self.meeting_suggestions: FakeRepository[outreach.MeetingSuggestion] = FakeRepository()
         self.team_chats: FakeRepository[team_chats.TeamChat] = FakeRepository()
+        self.audit: FakeRepository[domain.AuditEntry] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

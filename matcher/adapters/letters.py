@@ -8,7 +8,7 @@ template is its ``Subject:``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -265,6 +265,20 @@ class TemplateLetters:
             return self._render("private_link_volunteer", subject.email, key, context, None)
         context = {"request": subject, "link": f"{base}/team/status/{secret}", "new_link": f"{base}/link"}
         return self._render("private_link_team", subject.contact_email, key, context, None)
+
+    def coordinator_link(
+        self, purpose: str, coordinator: domain.Coordinator, secret: str, key: str, valid_for: timedelta
+    ) -> Email:
+        hours = int(valid_for.total_seconds() // 3600)
+        context = {
+            "name": coordinator.name,
+            "email": coordinator.email,
+            "link": f"{self.settings.base_url}/coordinator/password/{secret}",
+            "valid_for": f"{hours // 24} days" if hours >= 48 else f"{hours} hour{'s' if hours != 1 else ''}",
+            "reset_page": f"{self.settings.base_url}/coordinator/reset",
+        }
+        name = "coordinator_invite" if purpose == domain.TokenPurpose.COORDINATOR_INVITE else "password_reset"
+        return self._render(name, coordinator.email, key, context, None)
 
     def follow_up(
         self,

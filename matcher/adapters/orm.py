@@ -30,6 +30,7 @@ from sqlalchemy import (
     false,
     inspect,
     text,
+    true,
     update,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -287,6 +288,9 @@ coordinators = Table(
     Column("created_at", TZ, nullable=False),
     # "HH:MM" London time of their daily digest; NULL: turned off.
     Column("digest_time", String(5), default="08:00", server_default="08:00"),
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger),
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 events = Table(
@@ -345,6 +349,22 @@ access_tokens = Table(
     Column("expires_at", TZ, nullable=False),
     Column("used_at", TZ),
     Column("last_seen_at", TZ),
+    Column("label", String(100)),
+)
+
+# Who did what (coordinators' actions, sign-ins): ids and codes only, see domain.AuditEntry.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TZ, nullable=False, index=True),
+    Column("coordinator_id", String(32), index=True),
+    Column("action", String(40), nullable=False, index=True),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject_id", String(200)),
+    Column("details", JSON, nullable=False),
+    Column("attempted_email", String(320)),
+    Index("ix_audit_entries_subject", "subject_kind", "subject_id"),
 )
 
 # One side's feedback form after one follow-up chat (and the due row of its one reminder).
@@ -419,6 +439,7 @@ def start_mappers() -> None:
         (outreach.OutreachEvent, outreach_events),
         (outreach.MeetingSuggestion, meeting_suggestions),
         (team_chats_domain.TeamChat, team_chats),
+        (domain.AuditEntry, audit_entries),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

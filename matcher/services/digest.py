@@ -193,6 +193,8 @@ def plan_today(uow: UnitOfWork, clock: Clock) -> int:
         for coordinator in uow.coordinators.where(order_by="email"):
             if coordinator.digest_time is None or uow.digests.count(coordinator_id=coordinator.id, day=today):
                 continue
+            if not coordinator.active or coordinator.invited:
+                continue  # deactivated, or invited and not yet arrived: nothing to send them
             due = due_time(today, coordinator.digest_time)
             if coordinator.created_at is not None and due <= coordinator.created_at:
                 continue  # joined after today's time: their first digest is tomorrow's
@@ -258,8 +260,8 @@ def send(
         with uow:
             coordinator = uow.coordinators.get(coordinator_id)
             rows = uow.digests.where(coordinator_id=coordinator_id, day=date.fromisoformat(day))
-            if coordinator is None or coordinator.digest_time is None or not rows:
-                return None  # gone, or turned off since it was owed
+            if coordinator is None or coordinator.digest_time is None or not rows or not coordinator.active:
+                return None  # gone, deactivated, or turned off since it was owed
             found = contents(uow, coordinator, rows[0].since, rows[0].done_at or rows[0].due_at, config)
         if found.empty:
             return None

@@ -306,7 +306,13 @@ def answer(uow: UnitOfWork, form_id: str, answers: dict[str, Any], clock: Clock)
 
 
 def area_coordinators(uow: UnitOfWork, area: str) -> list[Coordinator]:
-    return [c for c in uow.coordinators.where(order_by="email") if c.covers(area)]
+    """Who hears of a poor answer: the area's coordinators who can act on it (not a deactivated
+    account, nor one invited who has not yet arrived)."""
+    return [c for c in uow.coordinators.where(order_by="email") if c.covers(area) and reachable(c)]
+
+
+def reachable(coordinator: Coordinator) -> bool:
+    return coordinator.active and not coordinator.invited
 
 
 # --- The alert to each of the area's coordinators (the worker) --------------------------------
@@ -335,7 +341,9 @@ def send_alert(
             volunteer = uow.volunteers.get(match.volunteer_id)
             form = uow.feedback_forms.get(kept.form_id)
             follow_up = uow.follow_ups.get(form.follow_up_id) if form else None
-        if request is None or volunteer is None or follow_up is None or not coordinator.covers(request.area):
+        if request is None or volunteer is None or follow_up is None:
+            return None
+        if not coordinator.covers(request.area) or not reachable(coordinator):
             return None
         found.append(match)
         return letters.feedback_alert(coordinator, kept, follow_up, match, request, volunteer, delivery_key_)

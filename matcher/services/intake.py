@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from matcher.domain import (
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -23,6 +25,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
+from matcher.services import audit
 from matcher.services.endings import end_commitment
 from matcher.services.outreach import check_source
 from matcher.services.suggestions import withdraw_suggestion
@@ -108,6 +111,11 @@ def register_volunteer(
                 raise AlreadyRegistered(known.id)
             uow.volunteers.add(volunteer)
             uow.events.add(Event(EventKind.VOLUNTEER_REGISTERED, now, volunteer_id=volunteer.id))
+            if entered_by is not None and volunteer.consent_assisted_by:
+                audit.record(
+                    uow, entered_by, AuditAction.OFFER_TAKEN_IN_PERSON, AuditSubject.VOLUNTEER, volunteer.id, clock,
+                    source=source or "none",
+                )  # fmt: skip
             uow.commit()
     except Concurrent:
         # The same address signed up twice at one moment: the database's unique index let one in.
@@ -159,6 +167,17 @@ def update_volunteer(
         )
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
+        if coordinator is not None:
+            # Which fields, never their values: the log outlives an erasure.
+            audit.record(
+                uow,
+                coordinator,
+                AuditAction.VOLUNTEER_EDITED,
+                AuditSubject.VOLUNTEER,
+                volunteer.id,
+                clock,
+                fields=sorted(changes),
+            )
         uow.commit()
     return volunteer
 

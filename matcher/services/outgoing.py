@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.config import MatchingConfig
-from matcher.domain import Coordinator, TokenPurpose
+from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
 from matcher.services import (
+    accounts,
     deliveries,
     digest,
     feedback,
@@ -43,6 +44,8 @@ def send_owed(
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (team_chats.LETTER, team_chats.CANCELLATION):
         return int(team_chats.send_owed(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == accounts.LETTER:
+        return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter == feedback.LETTER:
@@ -59,6 +62,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     letter, ids = deliveries.letter_of(delivery_key)
     to = ids[-1] if ids[-1] in ("team", "volunteer", "coordinator") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
+    if letter == accounts.LETTER:
+        return fields  # a coordinator's own invitation or reset: on no programme timeline
     with uow:
         if letter in (team_chats.LETTER, team_chats.CANCELLATION):
             chat = uow.team_chats.get(ids[0])
@@ -104,11 +109,22 @@ def resend(uow: UnitOfWork, match_id: str, delivery_key: str, coordinator: Coord
     if delivery_key not in {str(e.data["key"]) for e in view.resendable}:
         raise Conflict("this email is not waiting to be resent")
     m = view.match
+    letter, ids = deliveries.letter_of(delivery_key)
+    # The email's kind and party, not its key: a private link's key names its nonce.
+    on_record = AuditEntry(
+        AuditAction.EMAIL_RESENT,
+        clock.now(),
+        AuditSubject.MATCH,
+        m.id,
+        coordinator.id,
+        {"letter": letter, "to": ids[-1] if ids and ids[-1] in ("team", "volunteer") else "self"},
+    )
     return deliveries.resend(
         uow,
         delivery_key,
         clock.now(),
         by=coordinator.id,
+        on_record=on_record,
         match_id=m.id,
         team_request_id=m.team_request_id,
         volunteer_id=m.volunteer_id,

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from matcher.domain import Coordinator, EventKind, Volunteer
+from matcher.domain import AuditAction, AuditSubject, Coordinator, EventKind, Volunteer
 from matcher.errors import Invalid, NotFound
 from matcher.outreach import MeetingSuggestion, OutreachEvent
 from matcher.ports import Clock, UnitOfWork
 from matcher.scheduling import LONDON
+from matcher.services import audit
 from matcher.services.queries import Page
 from matcher.services.visibility import areas_in_view
 
@@ -38,6 +39,7 @@ def record_event(uow: UnitOfWork, fields: dict[str, Any], coordinator: Coordinat
     event = OutreachEvent(**fields, recorded_by=coordinator.id, created_at=now, updated_at=now)
     with uow:
         uow.outreach_events.add(event)
+        audit.record(uow, coordinator, AuditAction.OUTREACH_RECORDED, AuditSubject.OUTREACH_EVENT, event.id, clock)
         uow.commit()
     return event
 
@@ -125,6 +127,10 @@ def handle_suggestion(uow: UnitOfWork, suggestion_id: str, coordinator: Coordina
             raise NotFound("no such meeting suggestion in your areas")
         if suggestion.handled_at is None:
             suggestion.handle(coordinator.id, clock.now())
+            audit.record(
+                uow, coordinator, AuditAction.MEETING_SUGGESTION_HANDLED, AuditSubject.MEETING_SUGGESTION,
+                suggestion.id, clock,
+            )  # fmt: skip
             uow.commit()
     return suggestion
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
+    AuditEntry,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -31,9 +33,11 @@ from matcher.domain import (
 from matcher.errors import NotFound
 from matcher.ports import UnitOfWork
 from matcher.rules import REASONS, Standing, screen, why_not
+from matcher.scheduling import LONDON
 from matcher.services.standing import standings
 from matcher.services.visibility import (
     areas_in_view,
+    matched_in,
     matched_in_areas,
     visible_match,
     visible_request,
@@ -516,3 +520,76 @@ def feedback_needing_attention(uow: UnitOfWork, coordinator: Coordinator) -> lis
     ]
     found.sort(key=lambda n: n.answer.answered_at, reverse=True)
     return found
+
+
+# --- The audit log -------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditPage(Page):
+    # Every coordinator by id, for naming who acted (and for the page's filter).
+    coordinators: dict[str, Coordinator] = field(default_factory=dict)
+
+
+def audit_log(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    *,
+    by: str | None = None,
+    action: str | None = None,
+    subject_kind: str | None = None,
+    subject_id: str | None = None,
+    from_day: date | None = None,
+    to_day: date | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> AuditPage:
+    """Audit entries, newest first, that the coordinator may read: their own actions, sign-in
+    attempts on their own account, and entries about their areas' requests, matches and
+    volunteers (the area rule, as everywhere). An admin reads them all. Days are London's,
+    both included."""
+    since = None if from_day is None else datetime.combine(from_day, time(0), LONDON)
+    until = None if to_day is None else datetime.combine(to_day + timedelta(days=1), time(0), LONDON)
+    criteria: dict[str, Any] = {}
+    for name, value in (("coordinator_id", by), ("action", action), ("subject_kind", subject_kind)):
+        if value:
+            criteria[name] = value
+    if subject_id:
+        criteria["subject_id"] = subject_id
+    with uow:
+        found = [
+            e
+            for e in uow.audit.where(order_by="id", **criteria)
+            if (since is None or e.at >= since) and (until is None or e.at < until)
+        ]
+        if not coordinator.admin:
+            found = _audit_in_view(uow, coordinator, found)
+        everyone = {c.id: c for c in uow.coordinators.where()}
+    found.reverse()  # newest first
+    start = (page - 1) * per_page
+    return AuditPage(found[start : start + per_page], len(found), page, per_page, everyone)
+
+
+def _audit_in_view(uow: UnitOfWork, coordinator: Coordinator, entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Inside a unit of work: the entries a coordinator who is not an admin may read."""
+    areas = set(coordinator.areas)
+    about = {kind: {e.subject_id for e in entries if e.subject_kind == kind} for kind in AuditSubject}
+    requests_seen = {r.id for r in uow.requests.where(id=list(about[AuditSubject.REQUEST]), area=list(areas))}
+    on_matches = uow.matches.where(id=list(about[AuditSubject.MATCH]))
+    area_of = {r.id: r.area for r in uow.requests.where(id=list({m.team_request_id for m in on_matches}))}
+    matches_seen = {m.id for m in on_matches if area_of.get(m.team_request_id) in areas}
+    people = uow.volunteers.where(id=list(about[AuditSubject.VOLUNTEER]))
+    matched = matched_in(uow, [v.id for v in people])
+    people_seen = {v.id for v in people if coordinator.can_see(v, matched.get(v.id, set()))}
+    seen = {
+        AuditSubject.REQUEST: requests_seen,
+        AuditSubject.MATCH: matches_seen,
+        AuditSubject.VOLUNTEER: people_seen,
+        AuditSubject.COORDINATOR: {coordinator.id},
+        AuditSubject.PROGRAMME: areas,
+    }
+    return [
+        e
+        for e in entries
+        if e.coordinator_id == coordinator.id or e.subject_id in seen.get(AuditSubject(e.subject_kind), set())
+    ]

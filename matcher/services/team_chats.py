@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from matcher.domain import Coordinator, Event, EventKind, RequestStatus
+from matcher.domain import AuditAction, AuditSubject, Coordinator, Event, EventKind, RequestStatus
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries
+from matcher.services import audit, deliveries
 from matcher.services.visibility import areas_in_view
 from matcher.team_chats import CHAT_MINUTES, PARTIES, TeamChat, TeamChatStatus
 
@@ -28,6 +28,7 @@ def publish(uow: UnitOfWork, fields: dict[str, Any], coordinator: Coordinator, c
         if any(chat.overlaps(other) for other in mine):
             raise Invalid({"starts_at": ["You already offer a chat at that time."]})
         uow.team_chats.add(chat)
+        audit.record(uow, coordinator, AuditAction.TEAM_CHAT_PUBLISHED, AuditSubject.TEAM_CHAT, chat.id, clock)
         uow.commit()
     return chat
 
@@ -98,6 +99,10 @@ def cancel(uow: UnitOfWork, chat_id: str, coordinator: Coordinator, clock: Clock
             raise NotFound("no such chat in your areas")
         booked = chat.status == TeamChatStatus.BOOKED
         chat.cancel()
+        audit.record(
+            uow, coordinator, AuditAction.TEAM_CHAT_CANCELLED, AuditSubject.TEAM_CHAT, chat.id, clock,
+            booked="yes" if booked else "no",
+        )  # fmt: skip
         if booked:
             uow.events.add(
                 Event(EventKind.TEAM_CHAT_CANCELLED, now, team_request_id=chat.team_request_id, data={"chat": chat.id})

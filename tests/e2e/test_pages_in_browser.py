@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,15 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.goto(base + "/coordinator/programme")
     assert lead.locator("svg.runchart").count() == 3
     pages.check(lead, "coordinator-programme")
+    # The audit log: her sign-in, the approval and the resend, filtered by a GET form.
+    lead.get_by_role("link", name="Audit log").click()
+    log = lead.inner_text("main")
+    assert "Approved a suggestion" in log and "Resent an email" in log and "Signed in" in log
+    pages.check(lead, "coordinator-audit")
+    lead.select_option("#f-action", "match.approve")
+    lead.get_by_role("button", name="Show").click()
+    lead.wait_for_url(re.compile(r"action=match\.approve"))
+    assert "1 entry" in lead.inner_text("main") and "Signed in" not in lead.inner_text("tbody")
     # An address that is no page: a page in words, not JSON.
     missing = lead.goto(base + "/coordinator/no-such-page")
     assert missing is not None and missing.status == 404 and "json" not in missing.headers["content-type"]
@@ -259,7 +269,155 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     again.goto(volunteer_link)
     assert "used or has expired" in again.inner_text("h1")
 
+    # --- She rings the coordinator and asks to be erased: a confirm step, then gone ----------
+    lead.goto(base + "/coordinator/volunteers")
+    lead.get_by_role("link", name="Amina Begum").click()
+    lead.get_by_role("link", name="Erase their details…").click()
+    assert "What stays" in lead.inner_text("main")
+    pages.check(lead, "coordinator-erase")
+    lead.get_by_role("button", name="Erase Amina Begum's details").click()
+    assert "Tick the box" in lead.inner_text("main")  # not without the confirmation
+    lead.get_by_label("Amina Begum asked for their details to be erased").check()
+    lead.get_by_role("button", name="Erase Amina Begum's details").click()
+    lead.wait_for_url(re.compile(r"/coordinator/volunteers"))
+    assert "Erased" in lead.inner_text(".notice")
+    with services.uow() as uow:
+        assert [v.name for v in uow.volunteers.where(email_key=None)] == ["Erased volunteer"]
+    lead.goto(base + "/coordinator/audit?action=volunteer.erase")
+    assert "Erased a volunteer at their request" in lead.inner_text("tbody")
+    assert "Amina" not in lead.inner_text("main")
+
     print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
+    print("axe findings (none may be serious or critical):", pages.minor or "none")
+    assert not csp_errors, csp_errors
+    assert not pages.problems, "\n".join(pages.problems)
+
+
+@pytest.fixture
+def totp_server(services: Services, clean: None) -> Iterator[str]:
+    """The site as deployed by default: coordinators sign in with a one-time code too."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tests.accounts_support import totp_app
+    from tests.real_parts import free_port
+
+    app = totp_app(services)
+    app.config["TESTING"] = False
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_coordinator_accounts_in_the_browser(
+    browser: Any,
+    totp_server: str,
+    services: Services,
+    processes: Processes,
+    smtp: SmtpSink,
+    screenshots: Path,
+    axe_source: str,
+) -> None:
+    """An admin signs in with a code, looks after their account, invites a coordinator who sets up
+    their password and authenticator by the emailed link, and deactivates them; a reset by email."""
+    from matcher.services import accounts
+    from tests.accounts_support import PASSWORD, code, enrolled
+
+    processes.worker()
+    base = totp_server
+    pages = Pages(screenshots, axe_source, base)
+    secret, _ = enrolled(services, "admin@nhs.example", areas=["tower_hamlets", "newham"], admin=True)
+    with services.uow() as uow:
+        admin = uow.coordinators.where(email="admin@nhs.example")[0]
+    accounts.issue_api_token(services.uow(), admin, services.clock, 12, "Trust records system")
+    csp_errors: list[str] = []
+
+    desk = browser.new_context(viewport=DESKTOP)
+    me = desk.new_page()
+    me.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    me.goto(base + "/coordinator/sign-in")
+    me.fill("#f-email", "admin@nhs.example")
+    me.fill("#f-password", PASSWORD)
+    me.get_by_role("button", name="Sign in").click()
+    assert "6-digit code" in me.inner_text("main")
+    pages.check(me, "coordinator-sign-in-code-missing")
+    me.fill("#f-password", PASSWORD)
+    me.fill("#f-otp", code(secret))
+    me.get_by_role("button", name="Sign in").click()
+    me.wait_for_url(base + "/coordinator/")
+
+    # --- Their own account: password, tokens ------------------------------------------------------
+    me.get_by_role("link", name="Your account").click()
+    assert "Trust records system" in me.inner_text("main")
+    pages.check(me, "coordinator-account")
+    me.fill("#f-current_password", PASSWORD)
+    me.fill("#f-password", "qwerty123456")
+    me.fill("#f-password_again", "qwerty123456")
+    me.get_by_role("button", name="Change password").click()
+    assert "most common" in me.inner_text("main")
+    pages.check(me, "coordinator-account-errors")
+    me.get_by_role("button", name=re.compile("Revoke Trust records system")).click()
+    assert "revoked" in me.inner_text(".notice") and "Trust records system" not in me.inner_text("main")
+
+    # --- Coordinators: invite, and the invited one sets up their account --------------------------
+    me.get_by_role("link", name="Accounts", exact=True).click()
+    pages.check(me, "coordinator-coordinators")
+    me.fill("#f-email", "nia@nhs.example")
+    me.get_by_role("button", name="Send invitation").click()
+    assert "Give at least one area" in me.inner_text("main")
+    pages.check(me, "coordinator-invite-errors")
+    me.fill("#f-email", "nia@nhs.example")
+    me.fill("#f-name", "Nia Okafor")
+    me.get_by_label("Newham").check()
+    me.get_by_role("button", name="Send invitation").click()
+    assert "Invitation on its way" in me.inner_text(".notice")
+
+    invitation = mail_link(smtp, "nia@nhs.example", "/coordinator/password/", base)
+    nia = browser.new_context(viewport=PHONE).new_page()
+    nia.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    nia.goto(invitation)
+    pages.check(nia, "coordinator-set-up")
+    her_secret = nia.inner_text("#totp-key")
+    nia.fill("#f-password", "nia's own passphrase")
+    nia.fill("#f-password_again", "nia's own passphrase")
+    nia.fill("#f-otp", code(her_secret))
+    nia.get_by_role("button", name="Set up my account").click()
+    assert len(nia.locator(".recovery-codes li").all()) == 10
+    pages.check(nia, "coordinator-welcome")
+    nia.goto(invitation)
+    assert "does not work" in nia.inner_text("h1")
+    pages.check(nia, "coordinator-link-dead")
+
+    me.reload()
+    me.get_by_role("button", name="Deactivate nia@nhs.example").click()
+    assert "deactivated" in me.inner_text(".notice")
+    assert "Deactivated" in me.inner_text("table")
+
+    # --- A reset by email (the same answer for any address) ----------------------------------------
+    stranger = browser.new_context(viewport=PHONE).new_page()
+    stranger.goto(base + "/coordinator/sign-in")
+    stranger.get_by_role("link", name="Forgotten your password?").click()
+    pages.check(stranger, "coordinator-reset")
+    stranger.fill("#f-email", "admin@nhs.example")
+    stranger.get_by_role("button", name="Email me a link").click()
+    assert "If this email belongs to a coordinator account" in stranger.inner_text("main")
+    pages.check(stranger, "coordinator-reset-sent")
+    stranger.goto(mail_link(smtp, "admin@nhs.example", "/coordinator/password/", base))
+    assert "Choose a new password" in stranger.inner_text("h1")
+    pages.check(stranger, "coordinator-new-password")
+
+    # --- Sign out everywhere ------------------------------------------------------------------------
+    me.get_by_role("link", name="Your account").click()
+    me.get_by_role("button", name="Sign out everywhere").click()
+    me.wait_for_url(re.compile(r"/coordinator/sign-in"))
+    me.goto(base + "/coordinator/account")
+    me.wait_for_url(re.compile(r"/coordinator/sign-in"))
+
     print("axe findings (none may be serious or critical):", pages.minor or "none")
     assert not csp_errors, csp_errors
     assert not pages.problems, "\n".join(pages.problems)

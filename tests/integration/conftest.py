@@ -77,6 +77,8 @@ def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pyt
         "QIMATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
         "QIMATCH_DATA_DIR": str(tmp_path_factory.mktemp("qimatch-data")),
         "QIMATCH_SECRET_KEY": "integration-tests",
+        # Sign-in's second factor has its own tests; the rest sign in with a password.
+        "QIMATCH_REQUIRE_TOTP": "false",
         "QIMATCH_BASE_URL": "http://qimatch.test",
         # Short leases and timeouts so recovery after a kill takes seconds, not an hour.
         "QIMATCH_DELIVERY_LEASE_SECONDS": "10",
@@ -102,9 +104,9 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE feedback_answers, feedback_forms, digests, access_tokens, follow_ups, matches, events,"
-                " deliveries, coordinators, volunteers, team_requests, rescores_due, outreach_events,"
-                " meeting_suggestions, team_chats"
+                "TRUNCATE feedback_answers, feedback_forms, digests, audit_entries, access_tokens, follow_ups,"
+                " matches, events, deliveries, coordinators, volunteers, team_requests, rescores_due,"
+                " outreach_events, meeting_suggestions, team_chats"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

@@ -173,3 +173,25 @@ def test_six_teams_booking_one_free_chat_at_once_get_one_chat_and_five_answers_i
         owed = [e.data["key"] for e in uow.events.where(kind=EventKind.EMAIL_OWED)]
         assert uow.team_chats.get(chat.id).status == "booked"
     assert sorted(owed) == [f"team_chat:{chat.id}:coordinator", f"team_chat:{chat.id}:team"]
+
+
+def test_two_coordinators_erasing_one_volunteer_at_once_erase_once_and_the_other_hears_so(
+    services: Services, coordinator: Coordinator
+) -> None:
+    from matcher.services import on_request
+
+    clock = services.clock
+    for _ in range(8):
+        volunteer = intake.register_volunteer(services.uow(), factories.offer(), clock)
+        results = at_once(
+            *[lambda v=volunteer.id: on_request.erase_for(services.uow(), v, coordinator, clock) for _ in range(2)]
+        )
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(refused) == 1 and isinstance(refused[0], Conflict), results  # a 409 in words, never a 500
+        assert services.engine is not None
+        with services.engine.connect() as conn:
+            logged = conn.execute(
+                text("select count(*) from audit_entries where action = 'volunteer.erase' and subject_id = :v"),
+                {"v": volunteer.id},
+            ).scalar_one()
+        assert logged == 1  # one erasure on record, by whoever won

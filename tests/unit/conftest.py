@@ -25,6 +25,7 @@ PROGRAMME_TABLES = (
     "feedback_answers",
     "feedback_forms",
     "digests",
+    "audit_entries",
     "access_tokens",
     "follow_ups",
     "matches",
@@ -74,7 +75,13 @@ class Published(list[Event]):
 def sqlite_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     data = Path(tmp_path_factory.mktemp("qimatch-fast"))
     settings = Settings.from_env(
-        {"QIMATCH_DATA_DIR": str(data), "QIMATCH_SECRET_KEY": "fast-tier", "QIMATCH_BASE_URL": "http://qimatch.test"}
+        {
+            "QIMATCH_DATA_DIR": str(data),
+            "QIMATCH_SECRET_KEY": "fast-tier",
+            "QIMATCH_BASE_URL": "http://qimatch.test",
+            # Sign-in's second factor is tested on its own (test_accounts.py): elsewhere, a password.
+            "QIMATCH_REQUIRE_TOTP": "false",
+        }
     )
     return bootstrap(settings, publisher=Published(), migrate_database=True)
 

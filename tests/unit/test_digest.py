@@ -183,3 +183,12 @@ def test_a_coordinator_who_joins_after_the_days_digest_time_starts_tomorrow(tmp_
     digest.set_time(uow2, newcomer.id, "11:00", clock2)
     digest.dispatch_due(uow2, clock2, CONFIG)
     assert len(digest_keys(uow2)) == 1
+
+
+def test_a_deactivated_coordinator_gets_no_digest(tmp_path: Any) -> None:
+    uow, clock, _, _, coordinator = programme(tmp_path)
+    coordinator.active = False
+    waiting_suggestion(uow, BEFORE - timedelta(hours=3))
+    clock.advance(minutes=1)
+    digest.dispatch_due(uow, clock, CONFIG)
+    assert not uow.digests.rows and not digest_keys(uow)

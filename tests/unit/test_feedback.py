@@ -283,3 +283,16 @@ def test_the_access_log_keeps_feedback_links_out() -> None:
     record = logging.LogRecord("werkzeug", logging.INFO, "", 0, handled, (), None)
     RedactSecrets().filter(record)
     assert "/coordinator/feedback/0a1b/handled" in record.getMessage()  # an answer's id is no secret
+
+
+def test_deactivated_and_not_yet_arrived_coordinators_are_not_alerted(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, match, _ = chat_held(tmp_path)
+    gone = Coordinator(email="gone@nhs.example", password_hash="x", areas=["tower_hamlets"], active=False)
+    invited = Coordinator(email="invited@nhs.example", password_hash="", areas=["tower_hamlets"])
+    uow.coordinators.add(gone)
+    uow.coordinators.add(invited)
+    feedback.dispatch_due(uow, clock, CONFIG)
+    form = next(f for f in uow.feedback_forms.rows.values() if f.party == "team")
+    feedback.answer(uow, form.id, {"rating": 1}, clock)
+    alerts = [k for k in uow.deliveries.claims if k.startswith("feedback_alert:")]
+    assert [k.rsplit(":", 1)[1] for k in alerts] == [lead(uow).id]

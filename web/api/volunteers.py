@@ -7,12 +7,20 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import intake, queries
+from matcher.services import intake, on_request, queries
 from web.auth import current_coordinator, optional_coordinator
 from web.context import services
 from web.limits import submissions
 from web.paging import paged
-from web.schemas import Receipt, VolunteerIn, VolunteerListArgs, VolunteerOut, VolunteerPatch
+from web.schemas import (
+    ErasedOut,
+    Receipt,
+    VolunteerExportOut,
+    VolunteerIn,
+    VolunteerListArgs,
+    VolunteerOut,
+    VolunteerPatch,
+)
 
 blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers' offers")
 
@@ -64,3 +72,27 @@ class OneVolunteer(MethodView):
         """Change status (active, paused, withdrawn), availability or preferences."""
         s = services()
         return intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock, coordinator=current_coordinator())
+
+
+@blp.route("/<volunteer_id>/erase")
+class Erase(MethodView):
+    @blp.response(200, ErasedOut)
+    @blp.alt_response(404, description="No such volunteer in your areas.")
+    @blp.alt_response(409, description="The volunteer's details were erased already.")
+    def post(self, volunteer_id: str) -> Any:
+        """Erase a volunteer who asked you to (by phone or letter): their details are anonymised,
+        the programme's statistics kept, and the erasure goes in the audit log."""
+        s = services()
+        erased_at = on_request.erase_for(s.uow(), volunteer_id, current_coordinator(), s.clock, s.mailer)
+        return {"id": volunteer_id, "erased_at": erased_at}
+
+
+@blp.route("/<volunteer_id>/export")
+class Export(MethodView):
+    @blp.response(200, VolunteerExportOut)
+    @blp.alt_response(404, description="No such volunteer in your areas.")
+    @blp.alt_response(409, description="The volunteer's details were erased.")
+    def get(self, volunteer_id: str) -> Any:
+        """Everything held about a volunteer, for a subject access request made to you; on the audit log."""
+        s = services()
+        return on_request.export_for(s.uow(), volunteer_id, current_coordinator(), s.clock)

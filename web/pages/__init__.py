@@ -20,7 +20,7 @@ from matcher.scheduling import LONDON
 from web.pages.common import csrf_token, label, labels
 
 # A feedback form's link is /feedback/<secret>; /coordinator/feedback/<answer id> is no secret.
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|(?<![\w])/feedback/)[A-Za-z0-9_\-]+")
+SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|/coordinator/password/|(?<![\w])/feedback/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -89,7 +89,7 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/v/" in message or "/team/status/" in message or "/feedback/" in message:
+        if any(part in message for part in ("/v/", "/team/status/", "/coordinator/password/", "/feedback/")):
             record.msg, record.args = SECRET_IN_PATH.sub(r"\1[redacted]", message), ()
         return True
 
@@ -163,10 +163,23 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    # coordinator_feedback adds its routes to the coordinator's blueprint as it is imported.
-    from web.pages import coordinator, coordinator_feedback, feedback, outreach, public, team_chats, volunteer  # noqa: F401
+    # records and coordinator_feedback add their routes to the coordinator's blueprint as they are imported.
+    from web.pages import (
+        accounts,
+        coordinator,
+        coordinator_feedback,
+        feedback,
+        outreach,
+        public,
+        records,
+        team_chats,
+        volunteer,
+    )
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp, outreach.bp, team_chats.bp, feedback.bp):
+    assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
+    assert coordinator_feedback.bp is coordinator.bp  # and so are the feedback and digest pages'
+
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, accounts.bp, outreach.bp, team_chats.bp, feedback.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
