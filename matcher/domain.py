@@ -735,6 +735,8 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "coordinator.change_password"
     TOKEN_REVOKED = "coordinator.revoke_token"
     SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
+    FEEDBACK_HANDLED = "feedback.handle"  # a poor answer after a follow-up chat, dealt with
+    DIGEST_SET = "coordinator.digest"  # their daily digest's time changed, or turned off
 
 
 class AuditSubject(StrEnum):

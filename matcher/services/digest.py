@@ -28,6 +28,8 @@ from datetime import date, datetime, time, timedelta
 from matcher.config import MatchingConfig
 from matcher.domain import (
     POOR_RATING,
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Digest,
     DigestStatus,
@@ -40,7 +42,7 @@ from matcher.domain import (
 from matcher.errors import Concurrent, Invalid, NotFound
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
 from matcher.scheduling import LONDON
-from matcher.services import deliveries
+from matcher.services import audit, deliveries
 
 LETTER = "digest"
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -82,6 +84,15 @@ def set_time(uow: UnitOfWork, coordinator_id: str, digest_time: str | None, cloc
             elif row.status == DigestStatus.DUE or row.day == today:
                 # On again the same day it was turned off: today's comes after all.
                 row.status, row.done_at, row.due_at = DigestStatus.DUE, None, due_time(row.day, digest_time)
+        audit.record(
+            uow,
+            coordinator,
+            AuditAction.DIGEST_SET,
+            AuditSubject.COORDINATOR,
+            coordinator.id,
+            clock,
+            on=digest_time is not None,
+        )
         if digest_time is not None and not uow.digests.count(coordinator_id=coordinator.id, day=today):
             # Chosen today (a new coordinator's first choice, say): today's comes at that time,
             # or at once if it has passed.

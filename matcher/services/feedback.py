@@ -18,6 +18,8 @@ from typing import Any
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -35,7 +37,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Invalid, NotFound
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, links
+from matcher.services import audit, deliveries, follow_ups, links
 from matcher.services.visibility import visible_match
 
 FORM, REMINDER = "form", "reminder"
@@ -368,6 +370,7 @@ def handle(uow: UnitOfWork, answer_id: str, coordinator: Coordinator, clock: Clo
         if kept.handled_at is None:
             kept.handle(coordinator.id, now)
             uow.events.add(Event.of_match(EventKind.FEEDBACK_HANDLED, match, now, answer=kept.id, by=coordinator.id))
+            audit.record(uow, coordinator, AuditAction.FEEDBACK_HANDLED, AuditSubject.MATCH, match.id, clock)
             uow.commit()
         return kept
 

@@ -119,6 +119,7 @@ def test_a_coordinator_moves_their_digest_or_turns_it_off(tmp_path: Any) -> None
     waiting_suggestion(uow, BEFORE - timedelta(hours=3))
     digest.dispatch_due(uow, clock, CONFIG)  # today's row, due at 08:00
     digest.set_time(uow, coordinator.id, "09:30", clock)
+    assert [(e.action, e.subject_id) for e in uow.audit.rows.values()] == [("coordinator.digest", coordinator.id)]
     (row,) = uow.digests.rows.values()
     assert row.due_at == datetime(2026, 3, 3, 9, 30, tzinfo=LONDON)
     clock.current = datetime(2026, 3, 3, 9, 29, tzinfo=LONDON)

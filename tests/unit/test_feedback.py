@@ -236,6 +236,9 @@ def test_a_coordinator_marks_a_poor_answer_dealt_with_once(tmp_path: Any) -> Non
     feedback.handle(uow, kept.id, coordinator, clock)
     assert kept.handled_by == coordinator.id
     assert uow.kinds(match_id=form.match_id).count(EventKind.FEEDBACK_HANDLED) == 1
+    # On the audit log too, once: who dealt with it, about which match.
+    (entry,) = [e for e in uow.audit.rows.values() if e.action == "feedback.handle"]
+    assert (entry.coordinator_id, entry.subject_kind, entry.subject_id) == (coordinator.id, "match", form.match_id)
 
 
 def test_the_follow_up_emails_promise_only_what_happens(tmp_path: Any) -> None:
