@@ -6,6 +6,7 @@ use cases and the rules never see a database session.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Collection
@@ -483,12 +484,33 @@ class RescoreDue:
     subject_id: str
 
 
+# What event data may hold: identifiers, codes, delivery keys, ISO dates and times, numbers.
+# No spaces, no "@": a coordinator's words or an address cannot pass for one.
+CODE_TEXT = re.compile(r"[A-Za-z0-9_.:+\-]{0,200}")
+
+
+def _not_codes(value: Any, path: str) -> list[str]:
+    """Where in ``value`` (event data) something other than codes is: their paths."""
+    if value is None or isinstance(value, bool | int | float):
+        return []
+    if isinstance(value, str):
+        return [] if CODE_TEXT.fullmatch(value) else [path]
+    if isinstance(value, list | tuple):
+        return [p for i, item in enumerate(value) for p in _not_codes(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        found = [f"{path}.{k}" for k in value if not (isinstance(k, str) and CODE_TEXT.fullmatch(k))]
+        return found + [p for k, item in value.items() for p in _not_codes(item, f"{path}.{k}")]
+    return [path]
+
+
 @dataclass(eq=False)
 class Event:
     """One thing that happened: a timeline entry and, until published, an outbox row.
 
     ``data`` carries identifiers and codes only: events are what the relay
-    turns into broker messages, and a broker must never hold personal data.
+    turns into broker messages, and a broker must never hold personal data; and
+    erasure clears the rows people's words live in, never the event log. Free text
+    in ``data`` is refused when the event is made (``CODE_TEXT``).
     """
 
     kind: str
@@ -505,6 +527,10 @@ class Event:
         # A kind outside the closed set fails here, not silently downstream. Kept as the
         # plain string: that is what the database holds and what drivers adapt.
         self.kind = EventKind(self.kind).value
+        # Free text (a reason, a name, an email) would outlive erasure here: refused at once.
+        not_codes = _not_codes(self.data, "data")
+        if not_codes:
+            raise ValueError(f"event data holds codes only, not free text: {', '.join(not_codes)}")
 
     def rescore(self) -> tuple[Rescore, str] | None:
         """What this event asks to be scored again, if anything."""
