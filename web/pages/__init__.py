@@ -7,8 +7,6 @@ answer (HTML) differ.
 
 from __future__ import annotations
 
-import logging
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -17,9 +15,8 @@ from flask import Flask, get_flashed_messages, request
 from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
+from web.access_log import redact_request_logs
 from web.pages.common import csrf_token, label, labels
-
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -75,16 +72,6 @@ WITHDRAWAL_WORDS = {
     "request_filled": "every place is filled",
     "request_closed": "the request was closed",
 }
-
-
-class RedactSecrets(logging.Filter):
-    """Private links are credentials: keep them out of the access log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/v/" in message or "/team/status/" in message:
-            record.msg, record.args = SECRET_IN_PATH.sub(r"\1[redacted]", message), ()
-        return True
 
 
 def when(moment: datetime | date | None, with_time: bool = True) -> str:
@@ -157,9 +144,9 @@ def register(app: Flask) -> None:
     )  # fmt: skip
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    access_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, RedactSecrets) for f in access_log.filters):
-        access_log.addFilter(RedactSecrets())
+    # Request lines and paths in any log: no query strings (searches hold names and
+    # addresses), no link secrets.
+    redact_request_logs(app.logger)
 
 
 def security_headers(response: Any) -> Any:
