@@ -19,6 +19,7 @@ from matcher.errors import Conflict
 
 # The name an erased volunteer's record keeps: the person is gone, the counts stay.
 ERASED_NAME = "Erased volunteer"
+ERASED_CONTACT = "Erased contact"
 
 
 def new_id() -> str:
@@ -270,6 +271,8 @@ class TeamRequest:
     # The contact's address as compared, for finding a team's requests again (not unique:
     # one contact may send several requests).
     contact_email_key: str | None = None
+    # Closed for longer than the retention period: the contact's details were erased.
+    contact_erased_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.contact_email_key is None:
@@ -308,6 +311,18 @@ class TeamRequest:
     def close(self, now: datetime) -> None:
         _move(self, "request", RequestStatus.MOVES, RequestStatus.CLOSED, "closed")
         self.updated_at = now
+
+    def erase_contact(self, now: datetime) -> None:
+        """Anonymise a closed request's contact: the person goes; the project, its area,
+        roles and dates (the programme's figures) stay. Their notes go too: free text a
+        team typed may name people."""
+        if self.status != RequestStatus.CLOSED or self.contact_erased_at is not None:
+            raise IllegalMove("only a closed request's contact is erased, and only once")
+        self.contact_name = ERASED_CONTACT
+        self.contact_email = f"erased-{self.id}@invalid"
+        self.contact_email_key = None
+        self.notes = None
+        self.contact_erased_at = self.updated_at = now
 
 
 @dataclass(eq=False)
@@ -391,6 +406,53 @@ class FollowUp:
         _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.CANCELLED, "cancelled")
 
 
+class ReviewStatus:
+    """A retention review: someone inactive for the retention period was asked whether to
+    keep their details (``matcher.services.retention``)."""
+
+    ASKED = "asked"  # the question is owed or sent; erased at due_at unless they answer
+    KEPT = "kept"  # they answered, or were active again: the period starts afresh
+    ERASING = "erasing"  # a dispatcher run took it: the erasure is under way
+    ERASED = "erased"
+    OPEN = (ASKED, ERASING)  # at most one per volunteer (a unique index holds it)
+    ALL = (ASKED, KEPT, ERASING, ERASED)
+    # ERASING -> ERASING: a run that died mid-erasure is taken over after a while.
+    MOVES = {ASKED: {KEPT, ERASING}, ERASING: {ERASING, ERASED}, KEPT: set(), ERASED: set()}
+
+
+class KeptBecause:
+    ANSWERED = "answered"  # "keep my details", through the emailed link
+    ACTIVE = "active"  # signed in, changed their offer or took part again before the date
+
+
+@dataclass(eq=False)
+class RetentionReview:
+    """A dispatcher row: a volunteer asked whether to keep their details, erased at
+    ``due_at`` unless they answer or are active again before then."""
+
+    volunteer_id: str
+    asked_at: datetime
+    due_at: datetime
+    id: str = field(default_factory=new_id)
+    status: str = ReviewStatus.ASKED
+    kept_because: str | None = None
+    answered_at: datetime | None = None  # kept: when (the period counts again from here)
+    erasing_since: datetime | None = None
+    erased_at: datetime | None = None
+
+    def keep(self, now: datetime, because: str) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.KEPT, "kept")
+        self.kept_because, self.answered_at = because, now
+
+    def begin_erasing(self, now: datetime) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.ERASING, "erased")
+        self.erasing_since = now
+
+    def finish_erasing(self, now: datetime) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.ERASED, "finished")
+        self.erased_at = now
+
+
 @dataclass(eq=False)
 class Coordinator:
     email: str
@@ -432,6 +494,9 @@ class EventKind(StrEnum):
     VOLUNTEER_ERASED = "volunteer.erased"
     VOLUNTEER_TEAM_EXCLUDED = "volunteer.team_excluded"
     VOLUNTEER_CALL_REQUESTED = "volunteer.call_requested"
+    RETENTION_ASKED = "retention.asked"
+    RETENTION_KEPT = "retention.kept"
+    REQUEST_CONTACT_ERASED = "request.contact_erased"
     MATCH_SUGGESTED = "match.suggested"
     MATCH_APPROVED = "match.approved"
     MATCH_REJECTED = "match.rejected"
@@ -583,8 +648,10 @@ class TokenPurpose:
     REQUEST_STATUS = "request_status"  # a team's private status link: read-only, long-lived
     VOLUNTEER_SESSION = "volunteer_session"  # a signed-in browser, after a link was used
     COORDINATOR_SESSION = "coordinator_session"
+    # The retention question's "keep my details" link: single use, until the erasure date.
+    KEEP_DETAILS = "keep_details"
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
-    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION)
+    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION, KEEP_DETAILS)
 
 
 @dataclass(eq=False)

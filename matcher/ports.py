@@ -143,6 +143,31 @@ class MatchingReads(Protocol):
         ...
 
 
+class RetentionReads(Protocol):
+    """Who has been inactive, for retention (``matcher.services.retention``).
+
+    A volunteer's activity, from what is stored: registering or any change to their
+    offer or status (``updated_at``: theirs, or a coordinator's on their behalf); a match
+    of theirs approved, introduced or closed (its ``updated_at``), and any commitment they
+    still hold (active now); signing in through their private link (``volunteer.signed_in``);
+    answering "keep my details" (a kept review's ``answered_at``). Suggestions and
+    rejections are the programme's doing, not theirs, and do not count.
+    """
+
+    def inactive_volunteers(self, before: datetime, limit: int) -> list[str]:
+        """Volunteers not erased and with no review open, with no activity at or after
+        ``before``: the longest inactive first."""
+        ...
+
+    def active_since(self, volunteer_id: str, since: datetime) -> bool:
+        """Whether the volunteer did anything at or after ``since`` (or holds a commitment)."""
+        ...
+
+    def closed_requests(self, before: datetime, limit: int) -> list[str]:
+        """Requests closed before ``before`` whose contact is not erased yet."""
+        ...
+
+
 class UnitOfWork(Protocol):
     volunteers: Repository[domain.Volunteer]
     requests: Repository[domain.TeamRequest]
@@ -152,6 +177,8 @@ class UnitOfWork(Protocol):
     events: Repository[domain.Event]
     terms: Repository[domain.Term]
     access_tokens: Repository[domain.AccessToken]
+    reviews: Repository[domain.RetentionReview]
+    retention: RetentionReads
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -257,6 +284,10 @@ class Letters(Protocol):
         self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
     ) -> Email:
         """A volunteer's sign-in link or a team's status link, carrying its fresh secret."""
+        ...
+
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        """Inactive for the retention period: keep my details? (a "keep" link carrying its secret)."""
         ...
 
     def follow_up(

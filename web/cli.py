@@ -257,6 +257,17 @@ def dispatch() -> None:
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
+@main.command("retention")
+def retention_now() -> None:
+    """Run the retention dispatcher once now (beat runs it every hour)."""
+    from matcher.services import retention
+    from workers.wiring import wire
+
+    services = wire(Settings.from_env())
+    counts = retention.dispatch_due(services.uow(), services.clock, services.settings.retention, services.mailer)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
 def _safe(url: str | None) -> str:
     from sqlalchemy.engine import make_url
 

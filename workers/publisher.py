@@ -50,6 +50,10 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: [],
     EventKind.FOLLOW_UP_CANCELLED: [],
     EventKind.VOCABULARY_TERM_SET: [],
+    # Retention's timeline entries: its question goes by its own email.owed event.
+    EventKind.RETENTION_ASKED: [],
+    EventKind.RETENTION_KEPT: [],
+    EventKind.REQUEST_CONTACT_ERASED: [],
 }
 
 

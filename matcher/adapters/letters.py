@@ -234,6 +234,17 @@ class TemplateLetters:
         context = {"request": subject, "link": f"{base}/team/status/{secret}", "new_link": f"{base}/link"}
         return self._render("private_link_team", subject.contact_email, key, context, None)
 
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        base = self.settings.base_url
+        context = {
+            "first_name": volunteer.first_name,
+            "link": f"{base}/keep/{secret}",
+            "erase_on": erase_on.astimezone(LONDON).strftime("%A %-d %B %Y"),
+            "withdrawn": volunteer.status == domain.VolunteerStatus.WITHDRAWN,
+            "new_link": f"{base}/link",
+        }
+        return self._render("retention_question", volunteer.email, key, context, None)
+
     def follow_up(
         self,
         stage: str,

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from matcher import domain
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
+from matcher.adapters.retention_reads import SqlRetentionReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
 
@@ -269,6 +270,8 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
+        self.reviews = SqlRepository(s, domain.RetentionReview)
+        self.retention = SqlRetentionReads(s)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.config import MatchingConfig
+from matcher.config import MatchingConfig, RetentionPolicy
 from matcher.domain import Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries
+from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries, retention
 
 
 def send_owed(
@@ -20,21 +20,24 @@ def send_owed(
     clock: Clock,
     config: MatchingConfig,
     lease_seconds: int,
+    grace_days: int = RetentionPolicy().grace_days,
 ) -> int:
-    """Send the email under ``delivery_key`` if it is still owed; returns how many went."""
+    """Send the email under ``delivery_key`` if it is still owed; returns how many went.
+
+    ``grace_days``: how long a retention question leaves the person to answer."""
     letter, ids = deliveries.letter_of(delivery_key)
     if letter == "introduction":
         match_id, party = ids
         return introductions.send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds)
     if letter == "follow_up":
         follow_up_id, stage, party = ids
-        return follow_ups.send_follow_up_letter(
-            uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds
-        )
+        return follow_ups.send_follow_up_letter(uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds)
     if letter == "private_link":
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == retention.LETTER:
+        return retention.send_question(uow, mailer, letters, delivery_key, clock, lease_seconds, grace_days)
     raise ValueError(f"no sender for {letter!r} emails")
 
 
@@ -43,6 +46,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     letter, ids = deliveries.letter_of(delivery_key)
     to = ids[-1] if ids[-1] in ("team", "volunteer") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
+    if letter == retention.LETTER:
+        return {"data": {"letter": letter, "to": "volunteer"}, **retention.about(uow, delivery_key)}
     with uow:
         if letter == "private_link":
             purpose, subject_id = ids[0], ids[1]

@@ -155,18 +155,34 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         timeline = [
             {"what": e.kind, "at": _iso(e.occurred_at)} for e in uow.events.where(volunteer_id=v.id, order_by="id")
         ]
+        # Each time they were asked whether to keep their details, and what came of it.
+        retention = [
+            {
+                "asked_at": _iso(r.asked_at),
+                "erase_on": _iso(r.due_at),
+                "status": r.status,
+                "kept_because": r.kept_because,
+                "answered_at": _iso(r.answered_at),
+            }
+            for r in uow.reviews.where(volunteer_id=v.id, order_by="asked_at")
+        ]
     return {
         "exported_at": _iso(clock.now()),
         "offer": offer,
         "involvements": involvements,
         "timeline": timeline,
+        "retention": retention,
     }
 
 
-def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None = None) -> None:
+def erase(
+    uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None = None, reason: str | None = None
+) -> None:
     """Withdraw and anonymise (``Volunteer.erase``): what identifies the person goes; the
     counts stay, and so do the matches' dates and statuses. Copies of their emails the
-    mailer keeps go too, and nothing erased lingers in the database's own files."""
+    mailer keeps go too, and nothing erased lingers in the database's own files.
+
+    ``reason``: a code for the timeline when it was not at their request ("retention")."""
     withdraw(uow, volunteer_id, clock)
     now = clock.now()
     with uow:
@@ -177,7 +193,9 @@ def erase(uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | Non
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
-        uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id))
+        uow.events.add(
+            Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id, data={"reason": reason} if reason else {})
+        )
         uow.commit()
     uow.purge_residue()
     if mailer is not None:

@@ -102,7 +102,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
         conn.execute(
             text(
                 "TRUNCATE access_tokens, follow_ups, matches, events, deliveries,"
-                " coordinators, volunteers, team_requests, rescores_due"
+                " coordinators, volunteers, team_requests, rescores_due, retention_reviews"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

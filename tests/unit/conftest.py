@@ -23,6 +23,7 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
     "access_tokens",
+    "retention_reviews",
     "follow_ups",
     "matches",
     "events",

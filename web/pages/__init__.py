@@ -60,7 +60,12 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
     EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
     EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
+    EventKind.RETENTION_ASKED: "Asked by email whether to keep their details: no activity for the retention period",
+    EventKind.RETENTION_KEPT: "Details kept",
+    EventKind.REQUEST_CONTACT_ERASED: "Contact's details erased: closed for longer than the retention period",
 }
+
+KEPT_WORDS = {"answered": "they answered the email", "active": "they were active again before the date"}
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
 WITHDRAWAL_WORDS = {
@@ -122,6 +127,10 @@ def describe(event: Any) -> str:
         words += f" (chat {data['sequence']})"
     elif event.kind == EventKind.EMAIL_OWED and data.get("key"):
         words += f": {str(data['key']).split(':')[0].replace('_', ' ')}"
+    elif event.kind == EventKind.RETENTION_KEPT and data.get("because"):
+        words += f": {KEPT_WORDS.get(data['because'], data['because'])}"
+    elif event.kind == EventKind.VOLUNTEER_ERASED and data.get("reason") == "retention":
+        words = "Personal details erased: no activity for the retention period, and no answer to the email"
     elif event.kind == EventKind.VOCABULARY_TERM_SET and data.get("vocabulary"):
         words += f": {str(data['vocabulary']).replace('_', ' ')} {data.get('code', '')}"
         words += "" if data.get("active", True) else " (retired)"
@@ -133,9 +142,9 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    from web.pages import coordinator, keep, public, volunteer
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, keep.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
