@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.config import MatchingConfig
+from matcher.config import MatchingConfig, RetentionPolicy
 from matcher.domain import Coordinator, Event, EventKind
-from matcher.services import decisions, endings, intake, meetings, volunteer_self
+from matcher.services import decisions, endings, intake, meetings, retention, volunteer_self
 from tests import factories
 
 # Words that only a person or a coordinator typed, one per free-text field.
@@ -94,15 +94,24 @@ def test_after_erasure_no_typed_words_about_the_volunteer_remain_in_the_events_t
                 assert word not in events, f"{field} ({word!r}) is still in the events table"
 
 
-def test_after_a_closed_requests_contact_is_erased_none_of_it_remains_in_the_events_table(services: Services) -> None:
+def test_after_a_closed_requests_contact_is_erased_none_of_it_remains(services: Services) -> None:
     s = services
     coordinator = _coordinator(s)
     contact = {"name": "Theodora Quarrington", "email": "t.quarrington@nhs.example"}
-    request = intake.submit_request(s.uow(), factories.team_request(contact=contact), s.clock)
+    request = intake.submit_request(
+        s.uow(), factories.team_request(contact=contact, notes="ring Theodora Quarrington first"), s.clock
+    )
     endings.close_request(s.uow(), request.id, coordinator, s.clock)
+    # Closed for longer than the retention period: the contact is anonymised.
+    later = s.clock.now() + timedelta(days=1)
+    assert retention.erase_closed_contacts(s.uow(), s.clock, RetentionPolicy(), later) == 1
 
     events = _events_text(s)
-    assert "quarrington" not in events and EventKind.REQUEST_CLOSED in events
+    assert "quarrington" not in events and EventKind.REQUEST_CONTACT_ERASED in events
+    assert s.engine is not None
+    with s.engine.connect() as conn:
+        row = conn.execute(text("SELECT * FROM team_requests WHERE id = :id"), {"id": request.id}).one()
+    assert "quarrington" not in json.dumps([str(v) for v in row]).lower()
 
 
 @pytest.mark.parametrize(

@@ -242,3 +242,20 @@ def test_retention_can_be_turned_off(uow: FakeUnitOfWork, clock: FakeClock) -> N
     }
     assert Settings.from_env({"QIMATCH_RETENTION_MONTHS": "0", "QIMATCH_SECRET_KEY": "k"}).retention.enabled is False
     assert Settings.from_env({"QIMATCH_SECRET_KEY": "k"}).retention == RetentionPolicy(24, 30)
+
+
+def test_a_stalled_question_belongs_on_the_volunteers_timeline(uow: FakeUnitOfWork, clock: FakeClock) -> None:
+    idle = person(uow)
+    retention.dispatch_due(uow, clock, POLICY)
+    (key,) = [str(e.data["key"]) for e in uow.events.where(kind=EventKind.EMAIL_OWED)]
+    assert outgoing.about(uow, key) == {"data": {"letter": "retention", "to": "volunteer"}, "volunteer_id": idle.id}
+
+
+def test_the_timeline_says_why_someone_was_erased_or_kept() -> None:
+    from web.pages import describe
+
+    erased = Event(EventKind.VOLUNTEER_ERASED, NOW, data={"reason": "retention"})
+    kept = Event(EventKind.RETENTION_KEPT, NOW, data={"because": "active"})
+    assert "no activity for the retention period" in describe(erased)
+    assert describe(Event(EventKind.VOLUNTEER_ERASED, NOW)) == "Personal details erased at their request"
+    assert describe(kept) == "Details kept: they were active again before the date"
