@@ -259,3 +259,16 @@ def test_the_timeline_says_why_someone_was_erased_or_kept() -> None:
     assert "no activity for the retention period" in describe(erased)
     assert describe(Event(EventKind.VOLUNTEER_ERASED, NOW)) == "Personal details erased at their request"
     assert describe(kept) == "Details kept: they were active again before the date"
+
+
+def test_someone_who_withdrew_is_told_so_and_erased_after_the_grace(
+    uow: FakeUnitOfWork, clock: FakeClock, letters: TemplateLetters
+) -> None:
+    stopped = person(uow, status="withdrawn")
+    mailer = FakeMailer()
+    retention.dispatch_due(uow, clock, POLICY, mailer)
+    send_owed(uow, mailer, letters, clock)
+    assert "You stopped being involved" in mailer.sent[0].text and "/link" not in mailer.sent[0].text
+    clock.advance(days=30)
+    assert retention.dispatch_due(uow, clock, POLICY, mailer)["erased"] == 1
+    assert stopped.erased and stopped.status == "withdrawn"
