@@ -87,6 +87,24 @@ _INT_SETTINGS = {"shortlist_per_place", "shortlist_margin", "shortlist_per_volun
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long the details of people who are no longer active are kept (docs/privacy.md).
+
+    ``months`` without activity, then they are asked by email and erased ``grace_days``
+    later unless they answer; 0 months turns retention off. ``batch``: people asked, and
+    erased, per dispatcher run, so a first run on an old database spreads its emails.
+    """
+
+    months: int = 24
+    grace_days: int = 30
+    batch: int = 200
+
+    @property
+    def enabled(self) -> bool:
+        return self.months > 0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     broker_url: str
@@ -131,6 +149,9 @@ class Settings:
     relay_grace_seconds: float = 10.0
     # How often each process marks the events it published, in one UPDATE.
     mark_published_seconds: float = 0.5
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # How often beat runs the retention dispatcher (questions owed, erasures due).
+    retention_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -180,6 +201,12 @@ class Settings:
             require_totp=_flag(env.get("QIMATCH_REQUIRE_TOTP"), default=True),
             relay_grace_seconds=float(env.get("QIMATCH_RELAY_GRACE_SECONDS") or 10),
             mark_published_seconds=float(env.get("QIMATCH_MARK_PUBLISHED_SECONDS") or 0.5),
+            retention=RetentionPolicy(
+                months=int(env.get("QIMATCH_RETENTION_MONTHS") or 24),
+                grace_days=int(env.get("QIMATCH_RETENTION_GRACE_DAYS") or 30),
+                batch=int(env.get("QIMATCH_RETENTION_BATCH") or 200),
+            ),
+            retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
         )
         values.update(overrides)
         return cls(**values)

@@ -523,3 +523,6 @@ class VolunteerExportOut(Schema):
     timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
     emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
     audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})
+    retention = fields.List(
+        fields.Dict(), metadata={"description": "Each time they were asked whether to keep their details."}
+    )

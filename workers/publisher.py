@@ -53,6 +53,10 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     # Timeline entries only: the invitations are owed by their own email.owed events.
     EventKind.TEAM_CHAT_BOOKED: [],
     EventKind.TEAM_CHAT_CANCELLED: [],
+    # Retention's timeline entries: its question goes by its own email.owed event.
+    EventKind.RETENTION_ASKED: [],
+    EventKind.RETENTION_KEPT: [],
+    EventKind.REQUEST_CONTACT_ERASED: [],
 }
 
 

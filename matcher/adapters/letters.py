@@ -280,6 +280,17 @@ class TemplateLetters:
         name = "coordinator_invite" if purpose == domain.TokenPurpose.COORDINATOR_INVITE else "password_reset"
         return self._render(name, coordinator.email, key, context, None)
 
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        base = self.settings.base_url
+        context = {
+            "first_name": volunteer.first_name,
+            "link": f"{base}/keep/{secret}",
+            "erase_on": erase_on.astimezone(LONDON).strftime("%A %-d %B %Y"),
+            "withdrawn": volunteer.status == domain.VolunteerStatus.WITHDRAWN,
+            "new_link": f"{base}/link",
+        }
+        return self._render("retention_question", volunteer.email, key, context, None)
+
     def follow_up(
         self,
         stage: str,

@@ -233,6 +233,7 @@ team_requests = Table(
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Column("contact_email_key", String(320), index=True),
+    Column("contact_erased_at", TZ),  # closed longer than the retention period: contact anonymised
 )
 
 matches = Table(
@@ -336,6 +337,30 @@ deliveries = Table(
     Column("requeued_at", TZ),
 )
 
+# Retention's dispatcher rows: a volunteer asked whether to keep their details, erased at
+# due_at unless they answer. One open review per volunteer, held by the database too, so two
+# dispatcher runs at once ask once.
+retention_reviews = Table(
+    "retention_reviews",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("volunteer_id", String(32), nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("asked_at", TZ, nullable=False),
+    Column("due_at", TZ, nullable=False),
+    Column("kept_because", String(20)),
+    Column("answered_at", TZ),
+    Column("erasing_since", TZ),
+    Column("erased_at", TZ),
+    Index(
+        "uq_retention_reviews_open",
+        "volunteer_id",
+        unique=True,
+        postgresql_where=text("status IN ('asked', 'erasing')"),
+        sqlite_where=text("status IN ('asked', 'erasing')"),
+    ),
+)
+
 access_tokens = Table(
     "access_tokens",
     metadata,
@@ -386,6 +411,7 @@ def start_mappers() -> None:
         (outreach.MeetingSuggestion, meeting_suggestions),
         (team_chats_domain.TeamChat, team_chats),
         (domain.AuditEntry, audit_entries),
+        (domain.RetentionReview, retention_reviews),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

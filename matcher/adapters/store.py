@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from matcher import domain, outreach, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
+from matcher.adapters.retention_reads import SqlRetentionReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
 
@@ -295,6 +296,8 @@ class SqlUnitOfWork:
         self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
         self.team_chats = SqlRepository(s, team_chats.TeamChat)
         self.audit = SqlRepository(s, domain.AuditEntry)
+        self.reviews = SqlRepository(s, domain.RetentionReview)
+        self.retention = SqlRetentionReads(s)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

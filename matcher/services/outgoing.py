@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.config import MatchingConfig
+from matcher.config import MatchingConfig, RetentionPolicy
 from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import accounts, deliveries, follow_ups, introductions, links, meetings, queries, team_chats
+from matcher.services import (
+    accounts,
+    deliveries,
+    follow_ups,
+    introductions,
+    links,
+    meetings,
+    queries,
+    retention,
+    team_chats,
+)
 
 
 def send_owed(
@@ -20,8 +30,11 @@ def send_owed(
     clock: Clock,
     config: MatchingConfig,
     lease_seconds: int,
+    grace_days: int = RetentionPolicy().grace_days,
 ) -> int:
-    """Send the email under ``delivery_key`` if it is still owed; returns how many went."""
+    """Send the email under ``delivery_key`` if it is still owed; returns how many went.
+
+    ``grace_days``: how long a retention question leaves the person to answer."""
     letter, ids = deliveries.letter_of(delivery_key)
     if letter == "introduction":
         match_id, party = ids
@@ -37,6 +50,8 @@ def send_owed(
         return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == retention.LETTER:
+        return retention.send_question(uow, mailer, letters, delivery_key, clock, lease_seconds, grace_days)
     raise ValueError(f"no sender for {letter!r} emails")
 
 
@@ -47,6 +62,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
     if letter == accounts.LETTER:
         return fields  # a coordinator's own invitation or reset: on no programme timeline
+    if letter == retention.LETTER:
+        return {"data": {"letter": letter, "to": "volunteer"}, **retention.about(uow, delivery_key)}
     with uow:
         if letter in (team_chats.LETTER, team_chats.CANCELLATION):
             chat = uow.team_chats.get(ids[0])

@@ -213,6 +213,17 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             if (a.subject_kind, a.subject_id) == ("volunteer", v.id)
             or (a.subject_kind == "match" and a.subject_id in match_ids)
         ]
+        # Each time they were asked whether to keep their details, and what came of it.
+        retention = [
+            {
+                "asked_at": _iso(r.asked_at),
+                "erase_on": _iso(r.due_at),
+                "status": r.status,
+                "kept_because": r.kept_because,
+                "answered_at": _iso(r.answered_at),
+            }
+            for r in uow.reviews.where(volunteer_id=v.id, order_by="asked_at")
+        ]
     # Read apart from the unit of work: delivery rows are read in a session of their own.
     emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs])
     return {
@@ -225,6 +236,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         "timeline": timeline,
         "emails": emails,
         "audit": audit_entries,
+        "retention": retention,
     }
 
 
@@ -261,7 +273,12 @@ def _emails_to(
 
 
 def erase(
-    uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None = None, by: Coordinator | None = None
+    uow: UnitOfWork,
+    volunteer_id: str,
+    clock: Clock,
+    mailer: Mailer | None = None,
+    by: Coordinator | None = None,
+    reason: str | None = None,
 ) -> datetime:
     """Withdraw and anonymise (``Volunteer.erase``): what identifies the person goes; the
     counts stay, and so do the matches' dates and statuses. Copies of their emails the
@@ -269,7 +286,8 @@ def erase(
 
     ``by``: the coordinator who erased them at their request (by phone or letter); the
     erasure is then in the audit log, committed with it. The log holds ids and codes
-    only, so nothing of the person stays there either. Returns when they were erased."""
+    only, so nothing of the person stays there either. Returns when they were erased.
+    ``reason``: a code for the timeline when it was not at their request ("retention")."""
     withdraw(uow, volunteer_id, clock)
     now = clock.now()
     with uow:
@@ -284,6 +302,8 @@ def erase(
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
         data = {} if by is None else {"by": by.id}
+        if reason:
+            data["reason"] = reason
         uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id, data=data))
         if by is not None:
             audit.record(uow, by, AuditAction.VOLUNTEER_ERASED, AuditSubject.VOLUNTEER, v.id, clock, route="on_request")

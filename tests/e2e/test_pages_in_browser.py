@@ -3,7 +3,8 @@
 The volunteer signs up by form; the team submits a request by form; a
 coordinator signs in, sees the suggestion with its reasons and approves it; the
 SMTP server receives both introductions; the volunteer opens their private
-link and pauses. Every page is photographed and checked with axe-core: no
+link and pauses; someone inactive for two years keeps their details through the
+retention email's link. Every page is photographed and checked with axe-core: no
 serious or critical accessibility violations.
 """
 
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators, outgoing
+from matcher.services import coordinators, outgoing, retention
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
@@ -286,6 +287,27 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.goto(base + "/coordinator/audit?action=volunteer.erase")
     assert "Erased a volunteer at their request" in lead.inner_text("tbody")
     assert "Amina" not in lead.inner_text("main")
+
+    # --- Retention: someone inactive for 25 months is asked, and keeps their details ----------
+    long_ago = retention.months_before(services.clock.now(), 25)
+    idle = factories.volunteer(name="Olwen Idle", email="olwen@example.org", created_at=long_ago)
+    idle.updated_at = long_ago
+    with services.uow() as uow:
+        uow.volunteers.add(idle)
+        uow.commit()
+    assert retention.dispatch_due(services.uow(), services.clock, services.settings.retention)["asked"] == 1
+    keep_link = mail_link(smtp, "olwen@example.org", "/keep/", base)
+    asked = browser.new_context(viewport=PHONE).new_page()
+    asked.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    asked.goto(keep_link)
+    pages.check(asked, "keep-details")
+    asked.get_by_role("button", name="Keep my details").click()
+    asked.wait_for_url(base + "/keep/done")
+    assert "your details are kept" in asked.inner_text("h1")
+    pages.check(asked, "keep-details-done")
+    asked.goto(keep_link)
+    assert "used or has expired" in asked.inner_text("h1")
+    pages.check(asked, "keep-details-used")
 
     print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
     print("axe findings (none may be serious or critical):", pages.minor or "none")

@@ -106,7 +106,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
             text(
                 "TRUNCATE audit_entries, access_tokens, follow_ups, matches, events, deliveries,"
                 " coordinators, volunteers, team_requests, rescores_due, outreach_events, meeting_suggestions,"
-                " team_chats"
+                " team_chats, retention_reviews"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

@@ -24,6 +24,7 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 PROGRAMME_TABLES = (
     "audit_entries",
     "access_tokens",
+    "retention_reviews",
     "follow_ups",
     "matches",
     "events",
