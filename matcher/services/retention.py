@@ -34,7 +34,8 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, links, volunteer_self
+from matcher.services import deliveries, links, team_chats, volunteer_self
+from matcher.team_chats import TeamChatStatus
 
 LETTER = "retention"
 ERASED_BY_RETENTION = "retention"  # volunteer.erased's reason code when the dispatcher erased them
@@ -62,14 +63,26 @@ def dispatch_due(
     uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, mailer: Mailer | None = None
 ) -> dict[str, int]:
     """One dispatcher run: questions owed, erasures due, closed requests' contacts."""
-    counts = {"asked": 0, "kept": 0, "erased": 0, "contacts_erased": 0}
+    counts = {"asked": 0, "kept": 0, "erased": 0, "contacts_erased": 0, "chat_contacts_erased": 0}
     if not policy.enabled:
         return counts
     cutoff = months_before(clock.now(), policy.months)
     counts["asked"] = ask_inactive(uow, clock, policy, cutoff)
     counts["kept"], counts["erased"] = erase_unanswered(uow, clock, policy, mailer)
     counts["contacts_erased"] = erase_closed_contacts(uow, clock, policy, cutoff, mailer)
+    counts["chat_contacts_erased"] = erase_past_chat_contacts(uow, cutoff, policy.batch)
     return counts
+
+
+def erase_past_chat_contacts(uow: UnitOfWork, cutoff: datetime, batch: int) -> int:
+    """Informal chats held before ``cutoff`` keep when and where, not who asked or about what."""
+    with uow:
+        booked = uow.team_chats.where(status=[TeamChatStatus.BOOKED, TeamChatStatus.CANCELLED], order_by="starts_at")
+        held = [c for c in booked if c.starts_at < cutoff and c.contact_email is not None][:batch]
+        for chat in held:
+            chat.team_name = chat.contact_name = chat.contact_email = chat.about = None
+        uow.commit()
+    return len(held)
 
 
 def ask_inactive(uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, cutoff: datetime) -> int:
@@ -186,6 +199,7 @@ def erase_closed_contacts(
                 continue
             address = request.contact_email
             request.erase_contact(now)
+            team_chats.forget_team(uow, request.id)
             for token in uow.access_tokens.where(subject_id=request.id, used_at=None):
                 token.used_at = now  # the status link opens nothing any more
             uow.events.add(Event(EventKind.REQUEST_CONTACT_ERASED, now, team_request_id=request.id))

@@ -130,6 +130,7 @@ def test_keep_my_details_keeps_them_and_the_period_starts_again(
         "kept": 0,
         "erased": 0,
         "contacts_erased": 0,
+        "chat_contacts_erased": 0,
     }
     assert not idle.erased
     assert [e.data for e in uow.events.where(kind=EventKind.RETENTION_KEPT)] == [{"because": "answered"}]
@@ -239,6 +240,7 @@ def test_retention_can_be_turned_off(uow: FakeUnitOfWork, clock: FakeClock) -> N
         "kept": 0,
         "erased": 0,
         "contacts_erased": 0,
+        "chat_contacts_erased": 0,
     }
     assert Settings.from_env({"QIMATCH_RETENTION_MONTHS": "0", "QIMATCH_SECRET_KEY": "k"}).retention.enabled is False
     assert Settings.from_env({"QIMATCH_SECRET_KEY": "k"}).retention == RetentionPolicy(24, 30)
