@@ -37,6 +37,10 @@ class MatchingConfig:
             "training_cofacilitator": ["qi_introduction"],
         }
     )
+    # Matching rule 6 (a training a role or request requires): by default only trainings a
+    # coordinator verified (attendance at a session that confers them) pass it; a training the
+    # volunteer only declared is shown as unverified. True lets declared trainings pass too.
+    declared_trainings_count: bool = False
     alternates_per_request: int = 5
     # Scoring policy (matcher.scoring and the engine's vectorised copy use these same values).
     # A request with flexible timing gives full availability marks at this many free hours a week.
@@ -180,7 +184,20 @@ class Settings:
 def matching_from_env(env: dict[str, str] | None = None) -> MatchingConfig:
     """Only the matching settings (``QIMATCH_MATCHING_CONFIG``): what an offline batch needs."""
     env = dict(os.environ if env is None else env)
-    return MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    config = MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    declared = env.get("QIMATCH_DECLARED_TRAINING_COUNTS")
+    if declared:  # the environment wins over the file, as everywhere else
+        config = replace(config, declared_trainings_count=_flag(declared, "QIMATCH_DECLARED_TRAINING_COUNTS"))
+    return config
+
+
+def _flag(value: str, name: str) -> bool:
+    words = value.strip().lower()
+    if words in ("1", "true", "yes", "on"):
+        return True
+    if words in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be true or false, not {value!r}")
 
 
 def _local_secret(data_dir: Path) -> str:

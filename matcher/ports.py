@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 T = TypeVar("T")
 
@@ -152,6 +153,8 @@ class UnitOfWork(Protocol):
     events: Repository[domain.Event]
     terms: Repository[domain.Term]
     access_tokens: Repository[domain.AccessToken]
+    programme_sessions: Repository[ProgrammeSession]
+    bookings: Repository[Booking]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -269,3 +272,16 @@ class Letters(Protocol):
         volunteer: domain.Volunteer,
         key: str,
     ) -> Email: ...
+
+    def session(
+        self,
+        stage: str,
+        session: ProgrammeSession,
+        booking: Booking,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """A session booking's email to the volunteer: "invitation" (a place, with the calendar
+        entry), "waiting", "reminder", "cancellation" (the entry cancelled) or "off"."""
+        ...

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from matcher import domain
 from matcher.ports import Email, Handing, NotHanded, NotSent
+from matcher.programme_sessions import Booking, ProgrammeSession
 from matcher.taxonomy import STARTING_TERMS
 
 T = TypeVar("T")
@@ -181,6 +182,8 @@ class FakeUnitOfWork:
         self.events: FakeRepository[domain.Event] = FakeRepository()
         self.terms: FakeRepository[domain.Term] = FakeRepository()
         self.access_tokens: FakeRepository[domain.AccessToken] = FakeRepository()
+        self.programme_sessions: FakeRepository[ProgrammeSession] = FakeRepository()
+        self.bookings: FakeRepository[Booking] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

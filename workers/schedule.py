@@ -18,6 +18,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "relay-outbox": {"task": "qimatch.relay_outbox", "schedule": settings.relay_seconds},
         # Follow-up invitations and reminders whose due time has come become owed emails.
         "dispatch-follow-ups": {"task": "qimatch.dispatch_follow_ups", "schedule": settings.dispatch_seconds},
+        # Session reminders the day before: due booking rows, each claimed once.
+        "dispatch-session-reminders": {
+            "task": "qimatch.dispatch_session_reminders",
+            "schedule": settings.dispatch_seconds,
+        },
         # Emails owed or claimed but not sent within the lease are queued again (or given up).
         "sweep-stalled-emails": {"task": "qimatch.sweep_stalled", "schedule": settings.dispatch_seconds},
         # A pause that has reached its end date ends; hourly is fine for a date.

@@ -17,7 +17,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent, Unavailable
-from matcher.services import follow_ups, introductions, outbox, outgoing, rescoring, suggestions, volunteer_self
+from matcher.services import (
+    follow_ups,
+    introductions,
+    outbox,
+    outgoing,
+    rescoring,
+    sessions,
+    suggestions,
+    volunteer_self,
+)
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -130,6 +139,15 @@ def dispatch_follow_ups() -> None:
     counts = follow_ups.dispatch_due(s.uow(), s.clock, s.settings.matching)
     if any(counts.values()):
         log.info("follow-ups dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_session_reminders")
+def dispatch_session_reminders() -> None:
+    """Session bookings whose reminder the day before is due: each owed once."""
+    s = services()
+    owed = sessions.dispatch_reminders(s.uow(), s.clock)
+    if owed:
+        log.info("session reminders owed: %s", owed)
 
 
 @celery_app.task(name="qimatch.propose_assignment", **RETRY)

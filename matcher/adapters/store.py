@@ -18,6 +18,7 @@ from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -269,6 +270,8 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
+        self.programme_sessions = SqlRepository(s, ProgrammeSession)
+        self.bookings = SqlRepository(s, Booking)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -9,7 +9,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries
+from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries, sessions
 
 
 def send_owed(
@@ -33,6 +33,8 @@ def send_owed(
         )
     if letter == "private_link":
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter == sessions.LETTER:
+        return sessions.send_letter(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     raise ValueError(f"no sender for {letter!r} emails")
@@ -48,6 +50,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
             purpose, subject_id = ids[0], ids[1]
             fields["volunteer_id" if purpose == TokenPurpose.VOLUNTEER_LINK else "team_request_id"] = subject_id
             return fields
+        if letter == sessions.LETTER:
+            return {**fields, **sessions.about(uow, ids[0]), "data": {**fields["data"], "booking_id": ids[0]}}
         match_id = ids[0]
         if letter == "follow_up":
             follow_up = uow.follow_ups.get(ids[0])

@@ -102,8 +102,8 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE access_tokens, follow_ups, matches, events, deliveries,"
-                " coordinators, volunteers, team_requests, rescores_due"
+                "TRUNCATE access_tokens, follow_ups, matches, events, deliveries, session_bookings,"
+                " programme_sessions, coordinators, volunteers, team_requests, rescores_due"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

@@ -22,6 +22,8 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "session_bookings",
+    "programme_sessions",
     "access_tokens",
     "follow_ups",
     "matches",

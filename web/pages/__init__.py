@@ -63,6 +63,15 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
     EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
     EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
+    EventKind.SESSION_SCHEDULED: "Session scheduled",
+    EventKind.SESSION_CHANGED: "Session's time or place changed",
+    EventKind.SESSION_CANCELLED: "Session cancelled",
+    EventKind.SESSION_BOOKED: "Booked a place at a session",
+    EventKind.SESSION_WAITLISTED: "On a session's waiting list",
+    EventKind.SESSION_MOVED_UP: "Moved up from a session's waiting list: a place is booked",
+    EventKind.SESSION_BOOKING_CANCELLED: "Session booking cancelled",
+    EventKind.SESSION_ATTENDANCE_MARKED: "Attendance at a session marked",
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: "Training verified by attendance",
 }
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
