@@ -59,9 +59,9 @@ def create_app(
     errors.register(app)
     limiter.init_app(app)
 
-    from web.api import matches, misc, team_requests, volunteers
+    from web.api import matches, misc, sessions, team_requests, volunteers
 
-    for blueprint in (volunteers.blp, team_requests.blp, matches.blp, misc.blp):
+    for blueprint in (volunteers.blp, team_requests.blp, matches.blp, sessions.blp, misc.blp):
         api.register_blueprint(blueprint)
 
     from web import pages

@@ -211,7 +211,7 @@ def book(
             where = "have a place" if booking.status == BookingStatus.BOOKED else "are on the waiting list"
             raise Conflict(f"you {where} for this session already")
         if booking is None:
-            booking = Booking(session.id, volunteer.id, status=BookingStatus.CANCELLED, created_at=now)
+            booking = Booking(session.id, volunteer.id, status=BookingStatus.CANCELLED, created_at=now, updated_at=now)
             uow.bookings.add(booking)
         booked = uow.bookings.count(session_id=session.id, status=BookingStatus.BOOKED)
         waiting = uow.bookings.count(session_id=session.id, status=BookingStatus.WAITING)
