@@ -12,6 +12,7 @@ from matcher.services.sessions import MAX_CAPACITY
 from web.schemas import SHORT, VENUE, VIDEO_LINK, ListArgs, PartsOf, Schema
 from web.vocabulary import Code
 
+PLACES = f"Between 1 and {MAX_CAPACITY} places."
 KINDS = ", ".join(SessionKind.ALL)
 
 
@@ -27,7 +28,7 @@ class SessionFields(Schema):
     ends_at = fields.AwareDateTime()
     venue = fields.String(allow_none=True, validate=VENUE, metadata={"description": "Where it is held."})
     video_link = fields.String(allow_none=True, validate=VIDEO_LINK, metadata={"description": "Its call link."})
-    capacity = fields.Integer(strict=True, validate=validate.Range(1, MAX_CAPACITY))
+    capacity = fields.Integer(strict=True, validate=validate.Range(1, MAX_CAPACITY, error=PLACES))
     training = Code(
         "trainings",
         allow_none=True,
@@ -47,7 +48,7 @@ class SessionIn(SessionFields):
     area = Code("areas", required=True)
     starts_at = fields.AwareDateTime(required=True, metadata={"description": "With its UTC offset."})
     ends_at = fields.AwareDateTime(required=True)
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_CAPACITY))
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_CAPACITY, error=PLACES))
 
     @validates_schema(skip_on_field_errors=False)
     def _somewhere(self, data: dict[str, Any], **_: Any) -> None:

@@ -155,15 +155,16 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    from web.pages import coordinator, public, sessions, volunteer
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp):
+    for blueprint in (public.bp, volunteer.bp, coordinator.bp, sessions.bp):
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
         flashed=get_flashed_messages, zip=zip, reasons=REASONS,
     )  # fmt: skip
+    app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     access_log = logging.getLogger("werkzeug")
