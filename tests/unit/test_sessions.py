@@ -290,3 +290,27 @@ def test_an_invitation_superseded_before_it_went_is_not_sent(uow, clock, coordin
     sessions.cancel_booking(uow, s.id, a.id, clock, CONFIG)
     send_all(uow, clock, mailer, letters)
     assert [e.subject.split(":")[0] for e in mailer.sent] == ["Cancelled"]
+
+
+def test_erasure_gives_the_place_away_and_keeps_the_attendance_counts(uow, clock, coordinator):
+    s, a = attended(uow, clock, coordinator)
+    later = sessions.schedule(uow, session_fields(clock, capacity=1), coordinator, clock)
+    (b,) = people(uow, 1)
+    sessions.book(uow, later.id, a.id, clock, CONFIG)
+    sessions.book(uow, later.id, b.id, clock, CONFIG)
+    volunteer_self.erase(uow, a.id, clock)
+    assert a.trainings == [] and a.erased
+    mine = {x.session_id: x for x in uow.bookings.where(volunteer_id=a.id)}
+    assert mine[s.id].attended is True  # the count stays: who it was does not
+    assert mine[later.id].status == "cancelled"
+    assert uow.bookings.where(session_id=later.id, volunteer_id=b.id)[0].status == "booked"
+
+
+def test_a_session_email_given_up_lands_on_the_volunteers_timeline(uow, clock, coordinator):
+    from matcher.services import outgoing
+
+    s = sessions.schedule(uow, session_fields(clock), coordinator, clock)
+    (a,) = people(uow, 1)
+    booking = sessions.book(uow, s.id, a.id, clock, CONFIG)
+    fields = outgoing.about(uow, sessions.delivery_key(booking, "invitation"))
+    assert fields["volunteer_id"] == a.id and fields["data"]["booking_id"] == booking.id
