@@ -314,3 +314,15 @@ def test_a_session_email_given_up_lands_on_the_volunteers_timeline(uow, clock, c
     booking = sessions.book(uow, s.id, a.id, clock, CONFIG)
     fields = outgoing.about(uow, sessions.delivery_key(booking, "invitation"))
     assert fields["volunteer_id"] == a.id and fields["data"]["booking_id"] == booking.id
+
+
+def test_a_batch_record_says_which_trainings_are_verified():
+    from web.batch_parsers import parse_volunteer, use_vocabularies
+
+    use_vocabularies(None)
+    record = {**factories.offer(trainings=[{"code": "qi_introduction"}, {"code": "qi_pocket"}]), "id": "v1"}
+    declared, _ = parse_volunteer(record)
+    assert declared.verified_training_codes == set() and declared.training_codes == {"qi_introduction", "qi_pocket"}
+    verified, _ = parse_volunteer({**record, "verified_trainings": ["qi_introduction", "improvement_coach"]})
+    assert verified.verified_training_codes == {"qi_introduction", "improvement_coach"}
+    assert verified.gate_trainings(False) == {"qi_introduction", "improvement_coach"}

@@ -109,3 +109,10 @@ def test_the_openapi_document_describes_sessions(app) -> None:
     ):
         assert path in spec["paths"]
     assert "capacity" in spec["components"]["schemas"]["SessionIn"]["required"]
+
+
+def test_a_volunteer_cannot_verify_their_own_training(app, services) -> None:
+    offer = factories.offer(trainings=[{"code": "qi_introduction", "verified_on": "2026-01-01"}])
+    answer = app.test_client().post("/api/v1/volunteers", json=offer)
+    assert answer.status_code == 422 and "trainings.0.verified_on" in answer.json["errors"]
+    assert count(services, "volunteers") == 0
