@@ -1,5 +1,5 @@
-"""The periodic schedule: the relay, the follow-up dispatcher, the email sweep,
-paused volunteers' return and the whole-programme solve.
+"""The periodic schedule: the relay, the follow-up and session-reminder dispatchers, the
+email sweep, paused volunteers' return and the whole-programme solve.
 
 Nothing days ahead is a Celery ETA: follow-ups are rows with due times that the
 dispatcher finds each minute, so a broker restart cannot lose them.
