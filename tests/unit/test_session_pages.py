@@ -59,3 +59,38 @@ def test_schedule_book_and_mark_attendance_on_the_pages(app, services) -> None:
     with services.uow() as uow:
         assert uow.volunteers.get(volunteer.id).verified_training_codes == {"qi_introduction"}
     assert "Verified" in mine.get("/me").get_data(as_text=True)
+
+
+def test_more_places_on_the_page_move_the_waiting_list_up(app, services) -> None:
+    from matcher.programme_sessions import BookingStatus
+    from matcher.services import sessions
+
+    lead = app.test_client()
+    token = sign_in_coordinator(lead, services)
+    with services.uow() as uow:
+        coordinator = uow.coordinators.where()[0]
+    start = services.clock.now() + timedelta(days=4)
+    fields = {"kind": "introductory_session", "area": "tower_hamlets", "starts_at": start,
+              "ends_at": start + timedelta(hours=1), "venue": "Bow library", "capacity": 1}  # fmt: skip
+    made = sessions.schedule(services.uow(), fields, coordinator, services.clock)
+    people = [intake.register_volunteer(services.uow(), factories.offer(), services.clock) for _ in range(2)]
+    for v in people:
+        sessions.book(services.uow(), made.id, v.id, services.clock, services.settings.matching)
+    page = lead.get(f"/coordinator/sessions/{made.id}").get_data(as_text=True)
+    assert "Waiting list" in page and "Change when, where or how many" in page
+    form = {
+        "csrf_token": token,
+        "starts_at": start.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timedelta(hours=1)).astimezone(LONDON).strftime("%Y-%m-%dT%H:%M"),
+        "venue": "Bow library",
+        "capacity": "0",
+    }
+    lead.post(f"/coordinator/sessions/{made.id}/change", data=form)
+    assert "Not saved (capacity)" in lead.get(f"/coordinator/sessions/{made.id}").get_data(as_text=True)
+    saved = lead.post(f"/coordinator/sessions/{made.id}/change", data={**form, "capacity": "2"})
+    assert saved.status_code == 303
+    with services.uow() as uow:
+        assert {b.status for b in uow.bookings.where(session_id=made.id)} == {BookingStatus.BOOKED}
+        # Only the person who moved up is sent an invitation: the times were left as shown.
+        owed = [e.data["key"] for e in uow.events.where(kind="email.owed")]
+    assert len([k for k in owed if ":invitation:" in k]) == 2

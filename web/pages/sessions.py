@@ -19,7 +19,7 @@ from matcher.scheduling import LONDON
 from matcher.services import queries, sessions
 from web.pages import forms
 from web.pages.common import coordinator_required, no_store, page_blueprint, services
-from web.session_schemas import SessionIn
+from web.session_schemas import SessionIn, SessionPatch
 
 bp = page_blueprint("session_pages", "/coordinator/sessions")
 
@@ -46,6 +46,11 @@ def _moment(value: str) -> str:
         return datetime.fromisoformat(value).replace(tzinfo=LONDON).isoformat()
     except ValueError:
         return value  # the schema names it
+
+
+def _local(moment: datetime) -> str:
+    """A moment as a datetime-local field shows it: the London wall clock, to the minute."""
+    return moment.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
 
 
 def session_fields(form: MultiDict[str, str]) -> dict[str, Any]:
@@ -113,6 +118,7 @@ def session_page(coordinator: Coordinator, session_id: str) -> ResponseReturnVal
         x=x,
         what=x.title or SessionKind.WORDS.get(x.kind, x.kind),
         ends=f"{x.ends_at.astimezone(LONDON):%H:%M}",
+        local=_local,
         begun=x.started(s.clock.now()),
     )
 
@@ -128,6 +134,35 @@ def attendance(coordinator: Coordinator, session_id: str) -> ResponseReturnValue
     if marks:
         changed = sessions.mark_attendance(s.uow(), session_id, marks, coordinator, s.clock)
         flash(f"Attendance saved ({len(changed)} changed). Trainings it confers are now verified.")
+    return redirect(url_for("session_pages.session_page", session_id=session_id), 303)
+
+
+@bp.post("/<session_id>/change")
+@coordinator_required
+def change(coordinator: Coordinator, session_id: str) -> ResponseReturnValue:
+    """New times, place or number of places: booked people get the calendar entry again;
+    more places move the waiting list up. Errors are flashed by field, as the match page does."""
+    s = services()
+    data = session_fields(request.form)
+    for name in ("kind", "area", "title", "training"):
+        data.pop(name, None)  # what the session is stays; this form changes when, where and how many
+    for name in ("venue", "video_link"):
+        data[name] = (request.form.get(name) or "").strip() or None
+    # The form shows times to the minute: a time left as shown is not a change (an API
+    # client's seconds would otherwise send everyone the calendar entry again).
+    x = queries.session_view(s.uow(), session_id, coordinator).session
+    for name in ("starts_at", "ends_at"):
+        if (request.form.get(name) or "").strip() == _local(getattr(x, name)):
+            data.pop(name)
+    body, errors = forms.load(SessionPatch(), data, WORDS)
+    if body is not None:
+        try:
+            sessions.update(s.uow(), session_id, body, coordinator, s.clock, s.settings.matching)
+            flash("Saved. Booked people get the updated calendar invitation; new places go to the waiting list first.")
+        except Invalid as exc:
+            errors = exc.errors
+    for field, messages in errors.items():
+        flash(f"Not saved ({field.replace('_', ' ')}): " + " ".join(messages))
     return redirect(url_for("session_pages.session_page", session_id=session_id), 303)
 
 
