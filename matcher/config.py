@@ -37,6 +37,10 @@ class MatchingConfig:
             "training_cofacilitator": ["qi_introduction"],
         }
     )
+    # Matching rule 6 (a training a role or request requires): by default only trainings a
+    # coordinator verified (attendance at a session that confers them) pass it; a training the
+    # volunteer only declared is shown as unverified. True lets declared trainings pass too.
+    declared_trainings_count: bool = False
     alternates_per_request: int = 5
     # Scoring policy (matcher.scoring and the engine's vectorised copy use these same values).
     # A request with flexible timing gives full availability marks at this many free hours a week.
@@ -226,7 +230,15 @@ def _flag(value: str | None, default: bool) -> bool:
 def matching_from_env(env: dict[str, str] | None = None) -> MatchingConfig:
     """Only the matching settings (``QIMATCH_MATCHING_CONFIG``): what an offline batch needs."""
     env = dict(os.environ if env is None else env)
-    return MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    config = MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    declared = env.get("QIMATCH_DECLARED_TRAINING_COUNTS")
+    if declared:  # the environment wins over the file, as everywhere else
+        try:
+            counts = _flag(declared, default=False)
+        except ValueError:
+            raise ValueError(f"QIMATCH_DECLARED_TRAINING_COUNTS must be true or false, not {declared!r}") from None
+        config = replace(config, declared_trainings_count=counts)
+    return config
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -201,7 +201,50 @@ class Volunteer:
 
     @property
     def training_codes(self) -> set[str]:
+        """Every training on record, declared or verified."""
         return {t["code"] for t in self.trainings}
+
+    @property
+    def verified_training_codes(self) -> set[str]:
+        """Trainings a coordinator verified (attendance at a session that confers them)."""
+        return {t["code"] for t in self.trainings if t.get("verified_on")}
+
+    def gate_trainings(self, declared_count: bool) -> set[str]:
+        """The trainings that pass a role's training gate (matching rule 6): the verified
+        ones, or every one on record when the programme lets declared trainings count."""
+        return self.training_codes if declared_count else self.verified_training_codes
+
+    def verify_training(self, code: str, by: str, on: date, now: datetime, session_id: str | None = None) -> bool:
+        """Record ``code`` as verified by ``by`` on ``on``; False if it was verified already.
+
+        A training the volunteer declared keeps its entry (and completion date) and gains the
+        verification; one they had not declared is added, verified."""
+        for t in self.trainings:
+            if t["code"] == code and t.get("verified_on"):
+                return False
+        mark = {"verified_on": on.isoformat(), "verified_by": by, "session_id": session_id}
+        entries = [dict(t) for t in self.trainings]  # a new list: the JSON column is written whole
+        for t in entries:
+            if t["code"] == code:
+                t.update(mark, completed_on=t.get("completed_on") or on.isoformat())
+                break
+        else:
+            entries.append({"code": code, "completed_on": on.isoformat(), **mark})
+        self.trainings = entries
+        self.updated_at = now
+        return True
+
+    def unverify_training(self, code: str, session_id: str, now: datetime) -> bool:
+        """Take back the verification of ``code`` that ``session_id`` gave (attendance marked
+        in error); the training stays on record as declared. False if there was none."""
+        entries = [dict(t) for t in self.trainings]
+        for t in entries:
+            if t["code"] == code and t.get("verified_on") and t.get("session_id") == session_id:
+                for k in ("verified_on", "verified_by", "session_id"):
+                    t.pop(k, None)
+                self.trainings, self.updated_at = entries, now
+                return True
+        return False
 
     @property
     def reachable_areas(self) -> set[str]:
@@ -530,6 +573,17 @@ class EventKind(StrEnum):
     VOCABULARY_TERM_SET = "vocabulary.term_set"
     TEAM_CHAT_BOOKED = "team_chat.booked"
     TEAM_CHAT_CANCELLED = "team_chat.cancelled"
+    # The programme's sessions (matcher.programme_sessions); data carries session and booking ids.
+    SESSION_SCHEDULED = "session.scheduled"
+    SESSION_CHANGED = "session.changed"
+    SESSION_CANCELLED = "session.cancelled"
+    SESSION_BOOKED = "session.booked"
+    SESSION_WAITLISTED = "session.waitlisted"
+    SESSION_MOVED_UP = "session.moved_up"
+    SESSION_BOOKING_CANCELLED = "session.booking_cancelled"
+    SESSION_ATTENDANCE_MARKED = "session.attendance_marked"
+    # Attendance verified a training: the volunteer may now pass a role's training gate.
+    VOLUNTEER_TRAINING_VERIFIED = "volunteer.training_verified"
 
 
 class Rescore(StrEnum):
@@ -553,6 +607,8 @@ RESCORES: dict[EventKind, Rescore] = {
     EventKind.VOLUNTEER_TEAM_EXCLUDED: Rescore.VOLUNTEER,
     # The volunteer now has less capacity: their other suggestions may change.
     EventKind.MATCH_APPROVED: Rescore.VOLUNTEER,
+    # A verified training (or one taken back) opens or closes roles that require it.
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: Rescore.VOLUNTEER,
 }
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain, outreach, team_chats
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 T = TypeVar("T")
 
@@ -188,6 +189,8 @@ class UnitOfWork(Protocol):
     audit: Repository[domain.AuditEntry]
     reviews: Repository[domain.RetentionReview]
     retention: RetentionReads
+    programme_sessions: Repository[ProgrammeSession]
+    bookings: Repository[Booking]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -321,3 +324,16 @@ class Letters(Protocol):
         volunteer: domain.Volunteer,
         key: str,
     ) -> Email: ...
+
+    def session(
+        self,
+        stage: str,
+        session: ProgrammeSession,
+        booking: Booking,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """A session booking's email to the volunteer: "invitation" (a place, with the calendar
+        entry), "waiting", "reminder", "cancellation" (the entry cancelled) or "off"."""
+        ...

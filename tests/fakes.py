@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from matcher import domain, outreach, team_chats
 from matcher.ports import Email, Handing, NotHanded, NotSent
+from matcher.programme_sessions import Booking, ProgrammeSession
 from matcher.taxonomy import STARTING_TERMS
 
 T = TypeVar("T")
@@ -249,6 +250,8 @@ class FakeUnitOfWork:
         self.audit: FakeRepository[domain.AuditEntry] = FakeRepository()
         self.reviews: FakeRepository[domain.RetentionReview] = FakeRepository()
         self.retention = FakeRetentionReads(self)
+        self.programme_sessions: FakeRepository[ProgrammeSession] = FakeRepository()
+        self.bookings: FakeRepository[Booking] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

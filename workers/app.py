@@ -32,6 +32,7 @@ EMAIL_TASKS = (
     "qimatch.sweep_stalled",
     "qimatch.dispatch_follow_ups",
     "qimatch.dispatch_retention",
+    "qimatch.dispatch_session_reminders",
     "qimatch.relay_outbox",
 )
 

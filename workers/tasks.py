@@ -24,6 +24,7 @@ from matcher.services import (
     outgoing,
     rescoring,
     retention,
+    sessions,
     suggestions,
     volunteer_self,
 )
@@ -156,6 +157,13 @@ def dispatch_retention() -> None:
     counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer)
     if any(counts.values()):
         log.info("retention: %s", counts)
+@celery_app.task(name="qimatch.dispatch_session_reminders")
+def dispatch_session_reminders() -> None:
+    """Session bookings whose reminder the day before is due: each owed once."""
+    s = services()
+    owed = sessions.dispatch_reminders(s.uow(), s.clock)
+    if owed:
+        log.info("session reminders owed: %s", owed)
 
 
 @celery_app.task(name="qimatch.propose_assignment", **RETRY)

@@ -40,6 +40,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from matcher import domain, outreach
+from matcher import programme_sessions as programme_sessions_domain
 from matcher import team_chats as team_chats_domain
 
 metadata = MetaData(
@@ -389,6 +390,48 @@ audit_entries = Table(
     Index("ix_audit_entries_subject", "subject_kind", "subject_id"),
 )
 
+# The programme's sessions (matcher.programme_sessions): introductory sessions and training.
+programme_sessions = Table(
+    "programme_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("title", String(200)),
+    Column("area", String(60), nullable=False, index=True),
+    Column("starts_at", TZ, nullable=False, index=True),
+    Column("ends_at", TZ, nullable=False),
+    Column("venue", String(300)),
+    Column("video_link", String(500)),
+    Column("capacity", Integer, nullable=False),
+    Column("training", String(60)),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+session_bookings = Table(
+    "session_bookings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("session_id", ForeignKey("programme_sessions.id"), nullable=False),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("queued_at", TZ),
+    Column("from_waiting_list", Boolean, nullable=False, default=False),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("remind_at", TZ),
+    # due | sent | none: the reminder dispatcher claims "due" rows under their lock.
+    Column("reminder", String(10), nullable=False, index=True),
+    Column("attended", Boolean),
+    Column("attendance_by", String(32)),
+    Column("attendance_on", Date),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    # One booking per person and session: booking again revives the same row.
+    UniqueConstraint("session_id", "volunteer_id", name="uq_session_bookings_session_volunteer"),
+)
+
 _mapped = False
 
 
@@ -412,6 +455,8 @@ def start_mappers() -> None:
         (team_chats_domain.TeamChat, team_chats),
         (domain.AuditEntry, audit_entries),
         (domain.RetentionReview, retention_reviews),
+        (programme_sessions_domain.ProgrammeSession, programme_sessions),
+        (programme_sessions_domain.Booking, session_bookings),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

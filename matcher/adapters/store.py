@@ -19,6 +19,7 @@ from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.adapters.retention_reads import SqlRetentionReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -298,6 +299,8 @@ class SqlUnitOfWork:
         self.audit = SqlRepository(s, domain.AuditEntry)
         self.reviews = SqlRepository(s, domain.RetentionReview)
         self.retention = SqlRetentionReads(s)
+        self.programme_sessions = SqlRepository(s, ProgrammeSession)
+        self.bookings = SqlRepository(s, Booking)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -18,6 +18,7 @@ from matcher.services import (
     meetings,
     queries,
     retention,
+    sessions,
     team_chats,
 )
 
@@ -48,6 +49,8 @@ def send_owed(
         return int(team_chats.send_owed(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter == accounts.LETTER:
         return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter == sessions.LETTER:
+        return sessions.send_letter(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter == retention.LETTER:
@@ -73,6 +76,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
             purpose, subject_id = ids[0], ids[1]
             fields["volunteer_id" if purpose == TokenPurpose.VOLUNTEER_LINK else "team_request_id"] = subject_id
             return fields
+        if letter == sessions.LETTER:
+            return {**fields, **sessions.about(uow, ids[0]), "data": {**fields["data"], "booking_id": ids[0]}}
         match_id = ids[0]
         if letter == "follow_up":
             follow_up = uow.follow_ups.get(ids[0])

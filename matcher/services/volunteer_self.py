@@ -24,8 +24,9 @@ from matcher.domain import (
 )
 from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, Mailer, UnitOfWork
+from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession, SessionStatus
 from matcher.scheduling import LONDON
-from matcher.services import audit, deliveries, intake
+from matcher.services import audit, deliveries, intake, sessions
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -75,6 +76,34 @@ def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
                     upcoming.append((f.due_at, f"Follow-up chat {f.sequence}", inv))
         upcoming.sort(key=lambda item: item[0])
         return Overview(volunteer, volunteer.paused_until, involvements, upcoming)
+
+
+@dataclass
+class SessionOffer:
+    """A session to come, as the volunteer's own page shows it: their booking, if any."""
+
+    session: ProgrammeSession
+    booking: Booking | None
+    places_left: int
+
+
+def session_offers(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> list[SessionOffer]:
+    """Sessions still to come that the volunteer can reach (their areas, or by video), and
+    any they hold a place or wait for, soonest first."""
+    now = clock.now()
+    with uow:
+        volunteer = _get(uow, volunteer_id)
+        mine = {b.session_id: b for b in uow.bookings.where(volunteer_id=volunteer.id, status=list(BookingStatus.LIVE))}
+        upcoming = [
+            s
+            for s in uow.programme_sessions.where(status=SessionStatus.SCHEDULED, order_by="starts_at")
+            if not s.started(now) and (s.id in mine or sessions.in_reach(s, volunteer))
+        ]
+        booked = uow.bookings.where(session_id=[s.id for s in upcoming], status=BookingStatus.BOOKED)
+        taken: dict[str, int] = {}
+        for b in booked:
+            taken[b.session_id] = taken.get(b.session_id, 0) + 1
+        return [SessionOffer(s, mine.get(s.id), max(s.capacity - taken.get(s.id, 0), 0)) for s in upcoming]
 
 
 def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -> Volunteer:
@@ -192,6 +221,24 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             }
             for m in matches
         ]
+        session_of = {
+            s.id: s
+            for s in uow.programme_sessions.where(id=[b.session_id for b in uow.bookings.where(volunteer_id=v.id)])
+        }
+        bookings = [
+            {
+                "session": session_of[b.session_id].title or session_of[b.session_id].kind,
+                "kind": session_of[b.session_id].kind,
+                "starts_at": _iso(session_of[b.session_id].starts_at),
+                "place": session_of[b.session_id].place,
+                "training": session_of[b.session_id].training,
+                "status": b.status,
+                "booked_from_waiting_list": b.from_waiting_list,
+                "attended": b.attended,
+                "attendance_marked_on": _iso(b.attendance_on),
+            }
+            for b in uow.bookings.where(volunteer_id=v.id, order_by="created_at")
+        ]
         events = uow.events.where(volunteer_id=v.id, order_by="id")
         timeline = [
             {
@@ -233,6 +280,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         "involvements": involvements,
         "suggestions": suggestions,
         "suggestion_history": history,
+        "session_bookings": bookings,
         "timeline": timeline,
         "emails": emails,
         "audit": audit_entries,

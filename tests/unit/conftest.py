@@ -23,6 +23,8 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
     "audit_entries",
+    "session_bookings",
+    "programme_sessions",
     "access_tokens",
     "retention_reviews",
     "follow_ups",

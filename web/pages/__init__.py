@@ -65,6 +65,15 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.RETENTION_ASKED: "Asked by email whether to keep their details: no activity for the retention period",
     EventKind.RETENTION_KEPT: "Details kept",
     EventKind.REQUEST_CONTACT_ERASED: "Contact's details erased: closed for longer than the retention period",
+    EventKind.SESSION_SCHEDULED: "Session scheduled",
+    EventKind.SESSION_CHANGED: "Session's time or place changed",
+    EventKind.SESSION_CANCELLED: "Session cancelled",
+    EventKind.SESSION_BOOKED: "Booked a place at a session",
+    EventKind.SESSION_WAITLISTED: "On a session's waiting list",
+    EventKind.SESSION_MOVED_UP: "Moved up from a session's waiting list: a place is booked",
+    EventKind.SESSION_BOOKING_CANCELLED: "Session booking cancelled",
+    EventKind.SESSION_ATTENDANCE_MARKED: "Attendance at a session marked",
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: "Training verified by attendance",
 }
 
 KEPT_WORDS = {"answered": "they answered the email", "active": "they were active again before the date"}
@@ -144,17 +153,20 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import accounts, coordinator, keep, outreach, public, records, team_chats, volunteer
+    from web.pages import accounts, coordinator, keep, outreach, public, records, sessions, team_chats, volunteer
 
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp):
+    for blueprint in (
+        public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,
+    ):  # fmt: skip
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
         flashed=get_flashed_messages, zip=zip, reasons=REASONS,
     )  # fmt: skip
+    app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     # Request lines and paths in any log: no query strings (searches hold names and
