@@ -413,6 +413,8 @@ def offer_body(n: int, seed: int) -> bytes:
     volunteer, _ = make_volunteer(random.Random(seed * 1_000_003 + n), n)
     record = volunteer_record(volunteer)
     del record["id"], record["status"]  # the service gives both
+    # A batch-only field: the API takes declared trainings; only attendance verifies one.
+    record.pop("verified_trainings", None)
     return json.dumps(record).encode()
 
 

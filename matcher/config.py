@@ -37,6 +37,10 @@ class MatchingConfig:
             "training_cofacilitator": ["qi_introduction"],
         }
     )
+    # Matching rule 6 (a training a role or request requires): by default only trainings a
+    # coordinator verified (attendance at a session that confers them) pass it; a training the
+    # volunteer only declared is shown as unverified. True lets declared trainings pass too.
+    declared_trainings_count: bool = False
     alternates_per_request: int = 5
     # Scoring policy (matcher.scoring and the engine's vectorised copy use these same values).
     # A request with flexible timing gives full availability marks at this many free hours a week.
@@ -102,6 +106,24 @@ _INT_SETTINGS = {
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long the details of people who are no longer active are kept (docs/privacy.md).
+
+    ``months`` without activity, then they are asked by email and erased ``grace_days``
+    later unless they answer; 0 months turns retention off. ``batch``: people asked, and
+    erased, per dispatcher run, so a first run on an old database spreads its emails.
+    """
+
+    months: int = 24
+    grace_days: int = 30
+    batch: int = 200
+
+    @property
+    def enabled(self) -> bool:
+        return self.months > 0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     broker_url: str
@@ -146,6 +168,9 @@ class Settings:
     relay_grace_seconds: float = 10.0
     # How often each process marks the events it published, in one UPDATE.
     mark_published_seconds: float = 0.5
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # How often beat runs the retention dispatcher (questions owed, erasures due).
+    retention_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -195,6 +220,12 @@ class Settings:
             require_totp=_flag(env.get("QIMATCH_REQUIRE_TOTP"), default=True),
             relay_grace_seconds=float(env.get("QIMATCH_RELAY_GRACE_SECONDS") or 10),
             mark_published_seconds=float(env.get("QIMATCH_MARK_PUBLISHED_SECONDS") or 0.5),
+            retention=RetentionPolicy(
+                months=int(env.get("QIMATCH_RETENTION_MONTHS") or 24),
+                grace_days=int(env.get("QIMATCH_RETENTION_GRACE_DAYS") or 30),
+                batch=int(env.get("QIMATCH_RETENTION_BATCH") or 200),
+            ),
+            retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
         )
         values.update(overrides)
         return cls(**values)
@@ -214,7 +245,15 @@ def _flag(value: str | None, default: bool) -> bool:
 def matching_from_env(env: dict[str, str] | None = None) -> MatchingConfig:
     """Only the matching settings (``QIMATCH_MATCHING_CONFIG``): what an offline batch needs."""
     env = dict(os.environ if env is None else env)
-    return MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    config = MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    declared = env.get("QIMATCH_DECLARED_TRAINING_COUNTS")
+    if declared:  # the environment wins over the file, as everywhere else
+        try:
+            counts = _flag(declared, default=False)
+        except ValueError:
+            raise ValueError(f"QIMATCH_DECLARED_TRAINING_COUNTS must be true or false, not {declared!r}") from None
+        config = replace(config, declared_trainings_count=counts)
+    return config
 
 
 def _local_secret(data_dir: Path) -> str:

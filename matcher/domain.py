@@ -6,6 +6,7 @@ use cases and the rules never see a database session.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Collection
@@ -18,6 +19,7 @@ from matcher.errors import Conflict
 
 # The name an erased volunteer's record keeps: the person is gone, the counts stay.
 ERASED_NAME = "Erased volunteer"
+ERASED_CONTACT = "Erased contact"
 
 
 def new_id() -> str:
@@ -199,7 +201,50 @@ class Volunteer:
 
     @property
     def training_codes(self) -> set[str]:
+        """Every training on record, declared or verified."""
         return {t["code"] for t in self.trainings}
+
+    @property
+    def verified_training_codes(self) -> set[str]:
+        """Trainings a coordinator verified (attendance at a session that confers them)."""
+        return {t["code"] for t in self.trainings if t.get("verified_on")}
+
+    def gate_trainings(self, declared_count: bool) -> set[str]:
+        """The trainings that pass a role's training gate (matching rule 6): the verified
+        ones, or every one on record when the programme lets declared trainings count."""
+        return self.training_codes if declared_count else self.verified_training_codes
+
+    def verify_training(self, code: str, by: str, on: date, now: datetime, session_id: str | None = None) -> bool:
+        """Record ``code`` as verified by ``by`` on ``on``; False if it was verified already.
+
+        A training the volunteer declared keeps its entry (and completion date) and gains the
+        verification; one they had not declared is added, verified."""
+        for t in self.trainings:
+            if t["code"] == code and t.get("verified_on"):
+                return False
+        mark = {"verified_on": on.isoformat(), "verified_by": by, "session_id": session_id}
+        entries = [dict(t) for t in self.trainings]  # a new list: the JSON column is written whole
+        for t in entries:
+            if t["code"] == code:
+                t.update(mark, completed_on=t.get("completed_on") or on.isoformat())
+                break
+        else:
+            entries.append({"code": code, "completed_on": on.isoformat(), **mark})
+        self.trainings = entries
+        self.updated_at = now
+        return True
+
+    def unverify_training(self, code: str, session_id: str, now: datetime) -> bool:
+        """Take back the verification of ``code`` that ``session_id`` gave (attendance marked
+        in error); the training stays on record as declared. False if there was none."""
+        entries = [dict(t) for t in self.trainings]
+        for t in entries:
+            if t["code"] == code and t.get("verified_on") and t.get("session_id") == session_id:
+                for k in ("verified_on", "verified_by", "session_id"):
+                    t.pop(k, None)
+                self.trainings, self.updated_at = entries, now
+                return True
+        return False
 
     @property
     def reachable_areas(self) -> set[str]:
@@ -272,6 +317,8 @@ class TeamRequest:
     # The contact's address as compared, for finding a team's requests again (not unique:
     # one contact may send several requests).
     contact_email_key: str | None = None
+    # Closed for longer than the retention period: the contact's details were erased.
+    contact_erased_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.contact_email_key is None:
@@ -310,6 +357,18 @@ class TeamRequest:
     def close(self, now: datetime) -> None:
         _move(self, "request", RequestStatus.MOVES, RequestStatus.CLOSED, "closed")
         self.updated_at = now
+
+    def erase_contact(self, now: datetime) -> None:
+        """Anonymise a closed request's contact: the person goes; the project, its area,
+        roles and dates (the programme's figures) stay. Their notes go too: free text a
+        team typed may name people."""
+        if self.status != RequestStatus.CLOSED or self.contact_erased_at is not None:
+            raise IllegalMove("only a closed request's contact is erased, and only once")
+        self.contact_name = ERASED_CONTACT
+        self.contact_email = f"erased-{self.id}@invalid"
+        self.contact_email_key = None
+        self.notes = None
+        self.contact_erased_at = self.updated_at = now
 
 
 @dataclass(eq=False)
@@ -395,6 +454,53 @@ class FollowUp:
         _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.CANCELLED, "cancelled")
 
 
+class ReviewStatus:
+    """A retention review: someone inactive for the retention period was asked whether to
+    keep their details (``matcher.services.retention``)."""
+
+    ASKED = "asked"  # the question is owed or sent; erased at due_at unless they answer
+    KEPT = "kept"  # they answered, or were active again: the period starts afresh
+    ERASING = "erasing"  # a dispatcher run took it: the erasure is under way
+    ERASED = "erased"
+    OPEN = (ASKED, ERASING)  # at most one per volunteer (a unique index holds it)
+    ALL = (ASKED, KEPT, ERASING, ERASED)
+    # ERASING -> ERASING: a run that died mid-erasure is taken over after a while.
+    MOVES = {ASKED: {KEPT, ERASING}, ERASING: {ERASING, ERASED}, KEPT: set(), ERASED: set()}
+
+
+class KeptBecause:
+    ANSWERED = "answered"  # "keep my details", through the emailed link
+    ACTIVE = "active"  # signed in, changed their offer or took part again before the date
+
+
+@dataclass(eq=False)
+class RetentionReview:
+    """A dispatcher row: a volunteer asked whether to keep their details, erased at
+    ``due_at`` unless they answer or are active again before then."""
+
+    volunteer_id: str
+    asked_at: datetime
+    due_at: datetime
+    id: str = field(default_factory=new_id)
+    status: str = ReviewStatus.ASKED
+    kept_because: str | None = None
+    answered_at: datetime | None = None  # kept: when (the period counts again from here)
+    erasing_since: datetime | None = None
+    erased_at: datetime | None = None
+
+    def keep(self, now: datetime, because: str) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.KEPT, "kept")
+        self.kept_because, self.answered_at = because, now
+
+    def begin_erasing(self, now: datetime) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.ERASING, "erased")
+        self.erasing_since = now
+
+    def finish_erasing(self, now: datetime) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.ERASED, "finished")
+        self.erased_at = now
+
+
 @dataclass(eq=False)
 class Coordinator:
     email: str
@@ -449,6 +555,9 @@ class EventKind(StrEnum):
     VOLUNTEER_ERASED = "volunteer.erased"
     VOLUNTEER_TEAM_EXCLUDED = "volunteer.team_excluded"
     VOLUNTEER_CALL_REQUESTED = "volunteer.call_requested"
+    RETENTION_ASKED = "retention.asked"
+    RETENTION_KEPT = "retention.kept"
+    REQUEST_CONTACT_ERASED = "request.contact_erased"
     MATCH_SUGGESTED = "match.suggested"
     MATCH_APPROVED = "match.approved"
     MATCH_REJECTED = "match.rejected"
@@ -472,6 +581,17 @@ class EventKind(StrEnum):
     FEEDBACK_HANDLED = "feedback.handled"
     TEAM_CHAT_BOOKED = "team_chat.booked"
     TEAM_CHAT_CANCELLED = "team_chat.cancelled"
+    # The programme's sessions (matcher.programme_sessions); data carries session and booking ids.
+    SESSION_SCHEDULED = "session.scheduled"
+    SESSION_CHANGED = "session.changed"
+    SESSION_CANCELLED = "session.cancelled"
+    SESSION_BOOKED = "session.booked"
+    SESSION_WAITLISTED = "session.waitlisted"
+    SESSION_MOVED_UP = "session.moved_up"
+    SESSION_BOOKING_CANCELLED = "session.booking_cancelled"
+    SESSION_ATTENDANCE_MARKED = "session.attendance_marked"
+    # Attendance verified a training: the volunteer may now pass a role's training gate.
+    VOLUNTEER_TRAINING_VERIFIED = "volunteer.training_verified"
 
 
 class Rescore(StrEnum):
@@ -495,6 +615,8 @@ RESCORES: dict[EventKind, Rescore] = {
     EventKind.VOLUNTEER_TEAM_EXCLUDED: Rescore.VOLUNTEER,
     # The volunteer now has less capacity: their other suggestions may change.
     EventKind.MATCH_APPROVED: Rescore.VOLUNTEER,
+    # A verified training (or one taken back) opens or closes roles that require it.
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: Rescore.VOLUNTEER,
 }
 
 
@@ -507,12 +629,33 @@ class RescoreDue:
     subject_id: str
 
 
+# What event data may hold: identifiers, codes, delivery keys, ISO dates and times, numbers.
+# No spaces, no "@": a coordinator's words or an address cannot pass for one.
+CODE_TEXT = re.compile(r"[A-Za-z0-9_.:+\-]{0,200}")
+
+
+def _not_codes(value: Any, path: str) -> list[str]:
+    """Where in ``value`` (event data) something other than codes is: their paths."""
+    if value is None or isinstance(value, bool | int | float):
+        return []
+    if isinstance(value, str):
+        return [] if CODE_TEXT.fullmatch(value) else [path]
+    if isinstance(value, list | tuple):
+        return [p for i, item in enumerate(value) for p in _not_codes(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        found = [f"{path}.{k}" for k in value if not (isinstance(k, str) and CODE_TEXT.fullmatch(k))]
+        return found + [p for k, item in value.items() for p in _not_codes(item, f"{path}.{k}")]
+    return [path]
+
+
 @dataclass(eq=False)
 class Event:
     """One thing that happened: a timeline entry and, until published, an outbox row.
 
     ``data`` carries identifiers and codes only: events are what the relay
-    turns into broker messages, and a broker must never hold personal data.
+    turns into broker messages, and a broker must never hold personal data; and
+    erasure clears the rows people's words live in, never the event log. Free text
+    in ``data`` is refused when the event is made (``CODE_TEXT``).
     """
 
     kind: str
@@ -529,6 +672,10 @@ class Event:
         # A kind outside the closed set fails here, not silently downstream. Kept as the
         # plain string: that is what the database holds and what drivers adapt.
         self.kind = EventKind(self.kind).value
+        # Free text (a reason, a name, an email) would outlive erasure here: refused at once.
+        not_codes = _not_codes(self.data, "data")
+        if not_codes:
+            raise ValueError(f"event data holds codes only, not free text: {', '.join(not_codes)}")
 
     def rescore(self) -> tuple[Rescore, str] | None:
         """What this event asks to be scored again, if anything."""
@@ -588,6 +735,8 @@ class TokenPurpose:
     # One side's feedback form after a follow-up chat: looked at and answered, never used up
     # (a second answer is refused by the form, politely, not by a dead link).
     FEEDBACK_FORM = "feedback_form"
+    # The retention question's "keep my details" link: single use, until the erasure date.
+    KEEP_DETAILS = "keep_details"
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
     # What "sign out everywhere" ends: every way a coordinator is signed in.
     COORDINATOR_SIGN_INS = (COORDINATOR_SESSION, COORDINATOR_API)
@@ -602,6 +751,7 @@ class TokenPurpose:
         PASSWORD_RESET,
         RECOVERY_CODE,
         FEEDBACK_FORM,
+        KEEP_DETAILS,
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain, outreach, team_chats
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 T = TypeVar("T")
 
@@ -148,6 +149,31 @@ class MatchingReads(Protocol):
         ...
 
 
+class RetentionReads(Protocol):
+    """Who has been inactive, for retention (``matcher.services.retention``).
+
+    A volunteer's activity, from what is stored: registering or any change to their
+    offer or status (``updated_at``: theirs, or a coordinator's on their behalf); a match
+    of theirs approved, introduced or closed (its ``updated_at``), and any commitment they
+    still hold (active now); signing in through their private link (``volunteer.signed_in``);
+    answering "keep my details" (a kept review's ``answered_at``). Suggestions and
+    rejections are the programme's doing, not theirs, and do not count.
+    """
+
+    def inactive_volunteers(self, before: datetime, limit: int) -> list[str]:
+        """Volunteers not erased and with no review open, with no activity at or after
+        ``before``: the longest inactive first."""
+        ...
+
+    def active_since(self, volunteer_id: str, since: datetime) -> bool:
+        """Whether the volunteer did anything at or after ``since`` (or holds a commitment)."""
+        ...
+
+    def closed_requests(self, before: datetime, limit: int) -> list[str]:
+        """Requests closed before ``before`` whose contact is not erased yet."""
+        ...
+
+
 class UnitOfWork(Protocol):
     volunteers: Repository[domain.Volunteer]
     requests: Repository[domain.TeamRequest]
@@ -164,6 +190,10 @@ class UnitOfWork(Protocol):
     meeting_suggestions: Repository[outreach.MeetingSuggestion]
     team_chats: Repository[team_chats.TeamChat]
     audit: Repository[domain.AuditEntry]
+    reviews: Repository[domain.RetentionReview]
+    retention: RetentionReads
+    programme_sessions: Repository[ProgrammeSession]
+    bookings: Repository[Booking]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -283,6 +313,10 @@ class Letters(Protocol):
         """An invitation to set a first password, or a password reset, carrying its fresh secret."""
         ...
 
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        """Inactive for the retention period: keep my details? (a "keep" link carrying its secret)."""
+        ...
+
     def follow_up(
         self,
         stage: str,
@@ -293,6 +327,19 @@ class Letters(Protocol):
         volunteer: domain.Volunteer,
         key: str,
     ) -> Email: ...
+
+    def session(
+        self,
+        stage: str,
+        session: ProgrammeSession,
+        booking: Booking,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """A session booking's email to the volunteer: "invitation" (a place, with the calendar
+        entry), "waiting", "reminder", "cancellation" (the entry cancelled) or "off"."""
+        ...
 
     def feedback_form(
         self,

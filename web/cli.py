@@ -94,11 +94,28 @@ def up(host: str, port: int, concurrency: int) -> None:
 # and Redis, so each process serves several at once (README, "Why gthread").
 WEB_WORKERS = 2
 WEB_THREADS = 8
+GUNICORN_LOGGER = "web.gunicorn_logging.RedactingLogger"
 
 
 def gunicorn_argv(wsgi_app: str, host: str, port: int, workers: int, threads: int) -> list[str]:
-    """What follows ``python -m gunicorn`` for the web app (and for anything measured against it)."""
-    return ["-k", "gthread", "-w", str(workers), "--threads", str(threads), "-b", f"{host}:{port}", wsgi_app]
+    """What follows ``python -m gunicorn`` for the web app (and for anything measured against it).
+
+    The logger class keeps query strings (searches hold names and addresses) and link
+    secrets out of gunicorn's access and error logs, whatever access-log format is set.
+    """
+    return [
+        "-k",
+        "gthread",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"{host}:{port}",
+        "--logger-class",
+        GUNICORN_LOGGER,
+        wsgi_app,
+    ]
 
 
 @main.command()
@@ -106,9 +123,16 @@ def gunicorn_argv(wsgi_app: str, host: str, port: int, workers: int, threads: in
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=WEB_WORKERS, show_default=True, type=int, help="processes")
 @click.option("--threads", default=WEB_THREADS, show_default=True, type=int, help="threads per process")
-def web(host: str, port: int, workers: int, threads: int) -> None:
+@click.option(
+    "--access-log",
+    default=None,
+    help="write gunicorn's access log to this file ('-' for standard output); paths only, no query strings",
+)
+def web(host: str, port: int, workers: int, threads: int, access_log: str | None) -> None:
     """The web app under gunicorn (Redis + PostgreSQL deployments)."""
     argv = gunicorn_argv("web.wsgi:app", host, port, workers, threads)
+    if access_log:
+        argv = ["--access-logfile", access_log, *argv]
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *argv])
 
 
@@ -293,6 +317,17 @@ def dispatch() -> None:
 
     services = wire(Settings.from_env())
     counts = follow_ups.dispatch_due(services.uow(), services.clock, services.settings.matching)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@main.command("retention")
+def retention_now() -> None:
+    """Run the retention dispatcher once now (beat runs it every hour)."""
+    from matcher.services import retention
+    from workers.wiring import wire
+
+    services = wire(Settings.from_env())
+    counts = retention.dispatch_due(services.uow(), services.clock, services.settings.retention, services.mailer)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

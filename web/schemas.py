@@ -591,3 +591,9 @@ class VolunteerExportOut(Schema):
     timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
     emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
     audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})
+    session_bookings = fields.List(
+        fields.Dict(), metadata={"description": "Sessions booked or waited for, and attendance."}
+    )
+    retention = fields.List(
+        fields.Dict(), metadata={"description": "Each time they were asked whether to keep their details."}
+    )

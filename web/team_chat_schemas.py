@@ -24,7 +24,7 @@ class ContactIn(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
 
 
-class BookingIn(Schema):
+class TeamChatBookingIn(Schema):
     team_name = fields.String(required=True, validate=SHORT)
     contact = fields.Nested(ContactIn, required=True)
     about = fields.String(validate=LONG, metadata={"description": "What the team would like to talk about."})

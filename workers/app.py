@@ -33,6 +33,8 @@ EMAIL_TASKS = (
     "qimatch.dispatch_follow_ups",
     "qimatch.dispatch_feedback",
     "qimatch.dispatch_digests",
+    "qimatch.dispatch_retention",
+    "qimatch.dispatch_session_reminders",
     "qimatch.relay_outbox",
 )
 

@@ -25,6 +25,8 @@ from matcher.services import (
     outbox,
     outgoing,
     rescoring,
+    retention,
+    sessions,
     suggestions,
     volunteer_self,
 )
@@ -130,7 +132,14 @@ def send_email(key: str) -> None:
     s = services()
     with sigterm_held():
         outgoing.send_owed(
-            s.uow(), s.mailer, s.letters, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
+            s.uow(),
+            s.mailer,
+            s.letters,
+            key,
+            s.clock,
+            s.settings.matching,
+            s.settings.delivery_lease_seconds,
+            s.settings.retention.grace_days,
         )
 
 
@@ -158,6 +167,25 @@ def dispatch_digests() -> None:
     counts = digest.dispatch_due(s.uow(), s.clock, s.settings.matching)
     if counts["owed"] or counts["empty"]:
         log.info("digests dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_retention", **RETRY)
+def dispatch_retention() -> None:
+    """People inactive for the retention period asked whether to keep their details; those
+    who did not answer by the date erased; closed requests' contacts anonymised."""
+    s = services()
+    counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer)
+    if any(counts.values()):
+        log.info("retention: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_session_reminders")
+def dispatch_session_reminders() -> None:
+    """Session bookings whose reminder the day before is due: each owed once."""
+    s = services()
+    owed = sessions.dispatch_reminders(s.uow(), s.clock)
+    if owed:
+        log.info("session reminders owed: %s", owed)
 
 
 @celery_app.task(name="qimatch.propose_assignment", **RETRY)

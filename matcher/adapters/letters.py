@@ -19,6 +19,7 @@ from matcher.adapters import ics
 from matcher.adapters.clock import SystemClock
 from matcher.config import Settings
 from matcher.ports import Attachment, Clock, Email
+from matcher.programme_sessions import Booking, ProgrammeSession, SessionKind
 from matcher.scheduling import LONDON, follow_up_times
 from matcher.services.links import VOLUNTEER_LINK_TTL
 from matcher.team_chats import TeamChat
@@ -280,6 +281,17 @@ class TemplateLetters:
         name = "coordinator_invite" if purpose == domain.TokenPurpose.COORDINATOR_INVITE else "password_reset"
         return self._render(name, coordinator.email, key, context, None)
 
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        base = self.settings.base_url
+        context = {
+            "first_name": volunteer.first_name,
+            "link": f"{base}/keep/{secret}",
+            "erase_on": erase_on.astimezone(LONDON).strftime("%A %-d %B %Y"),
+            "withdrawn": volunteer.status == domain.VolunteerStatus.WITHDRAWN,
+            "new_link": f"{base}/link",
+        }
+        return self._render("retention_question", volunteer.email, key, context, None)
+
     def follow_up(
         self,
         stage: str,
@@ -320,6 +332,52 @@ class TemplateLetters:
             )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"follow_up_{stage}", to, key, context, invite, method)
+
+    def session(
+        self,
+        stage: str,
+        session: ProgrammeSession,
+        booking: Booking,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """A session booking's email; one calendar entry per booking, revised by ``sequence``."""
+        what = session.title or SessionKind.WORDS.get(session.kind, session.kind)
+        context: dict[str, Any] = {
+            "first_name": volunteer.first_name,
+            "what": what,
+            "session_when": when(session.starts_at),
+            "ends": f"{session.ends_at.astimezone(LONDON):%H:%M}",
+            "session_day_when": f"{relative_day(session.starts_at, self.clock.now())} at "
+            f"{session.starts_at.astimezone(LONDON):%H:%M}",
+            "venue": session.venue,
+            "video_link": session.video_link,
+            "session_cancelled": session.status == "cancelled",
+            "moved_up": booking.from_waiting_list,
+            "reminder_coming": booking.reminder == "due",
+            "base_url": self.settings.base_url,
+        }
+        invite = None
+        method = ics.CANCEL if stage == "cancellation" else ics.REQUEST
+        if stage in ("invitation", "cancellation"):
+            description = f"{what}, run by the QI Service User and Carer Involvement team."
+            if session.video_link:
+                description += f"\nVideo call: {session.video_link}"
+            invite = ics.invitation(
+                uid=f"session-booking-{booking.id}@qimatch",
+                start=session.starts_at,
+                minutes=session.minutes,
+                summary=what,
+                description=description,
+                organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
+                attendees=[(volunteer.name, volunteer.email)],
+                location=session.venue or session.video_link or "",
+                stamp=self.clock.now(),
+                sequence=sequence,
+                method=method,
+            )
+        return self._render(f"session_{stage}", volunteer.email, key, context, invite, method)
 
     def feedback_form(
         self,

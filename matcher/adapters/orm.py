@@ -40,6 +40,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from matcher import domain, outreach
+from matcher import programme_sessions as programme_sessions_domain
 from matcher import team_chats as team_chats_domain
 
 metadata = MetaData(
@@ -233,6 +234,7 @@ team_requests = Table(
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Column("contact_email_key", String(320), index=True),
+    Column("contact_erased_at", TZ),  # closed longer than the retention period: contact anonymised
 )
 
 matches = Table(
@@ -339,6 +341,30 @@ deliveries = Table(
     Column("requeued_at", TZ),
 )
 
+# Retention's dispatcher rows: a volunteer asked whether to keep their details, erased at
+# due_at unless they answer. One open review per volunteer, held by the database too, so two
+# dispatcher runs at once ask once.
+retention_reviews = Table(
+    "retention_reviews",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("volunteer_id", String(32), nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("asked_at", TZ, nullable=False),
+    Column("due_at", TZ, nullable=False),
+    Column("kept_because", String(20)),
+    Column("answered_at", TZ),
+    Column("erasing_since", TZ),
+    Column("erased_at", TZ),
+    Index(
+        "uq_retention_reviews_open",
+        "volunteer_id",
+        unique=True,
+        postgresql_where=text("status IN ('asked', 'erasing')"),
+        sqlite_where=text("status IN ('asked', 'erasing')"),
+    ),
+)
+
 access_tokens = Table(
     "access_tokens",
     metadata,
@@ -415,6 +441,48 @@ digests = Table(
     UniqueConstraint("coordinator_id", "day", name="uq_digests_coordinator_day"),
 )
 
+# The programme's sessions (matcher.programme_sessions): introductory sessions and training.
+programme_sessions = Table(
+    "programme_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("title", String(200)),
+    Column("area", String(60), nullable=False, index=True),
+    Column("starts_at", TZ, nullable=False, index=True),
+    Column("ends_at", TZ, nullable=False),
+    Column("venue", String(300)),
+    Column("video_link", String(500)),
+    Column("capacity", Integer, nullable=False),
+    Column("training", String(60)),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+session_bookings = Table(
+    "session_bookings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("session_id", ForeignKey("programme_sessions.id"), nullable=False),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("queued_at", TZ),
+    Column("from_waiting_list", Boolean, nullable=False, default=False),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("remind_at", TZ),
+    # due | sent | none: the reminder dispatcher claims "due" rows under their lock.
+    Column("reminder", String(10), nullable=False, index=True),
+    Column("attended", Boolean),
+    Column("attendance_by", String(32)),
+    Column("attendance_on", Date),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    # One booking per person and session: booking again revives the same row.
+    UniqueConstraint("session_id", "volunteer_id", name="uq_session_bookings_session_volunteer"),
+)
+
 _mapped = False
 
 
@@ -440,6 +508,9 @@ def start_mappers() -> None:
         (outreach.MeetingSuggestion, meeting_suggestions),
         (team_chats_domain.TeamChat, team_chats),
         (domain.AuditEntry, audit_entries),
+        (domain.RetentionReview, retention_reviews),
+        (programme_sessions_domain.ProgrammeSession, programme_sessions),
+        (programme_sessions_domain.Booking, session_bookings),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

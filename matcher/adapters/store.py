@@ -16,8 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from matcher import domain, outreach, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
+from matcher.adapters.retention_reads import SqlRetentionReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -298,6 +300,10 @@ class SqlUnitOfWork:
         self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
         self.team_chats = SqlRepository(s, team_chats.TeamChat)
         self.audit = SqlRepository(s, domain.AuditEntry)
+        self.reviews = SqlRepository(s, domain.RetentionReview)
+        self.retention = SqlRetentionReads(s)
+        self.programme_sessions = SqlRepository(s, ProgrammeSession)
+        self.bookings = SqlRepository(s, Booking)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

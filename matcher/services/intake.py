@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from matcher.config import MatchingConfig
 from matcher.domain import (
     AuditAction,
     AuditSubject,
@@ -25,7 +26,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.services import audit
+from matcher.services import audit, sessions
 from matcher.services.endings import end_commitment
 from matcher.services.outreach import check_source
 from matcher.services.suggestions import withdraw_suggestion
@@ -154,6 +155,11 @@ def update_volunteer(
         if volunteer.erased:
             raise IllegalMove("this volunteer's details were erased at their request; nothing is left to change")
         before = volunteer.status
+        if "trainings" in changes and changes.get("status") != VolunteerStatus.WITHDRAWN:
+            # Attendance verifies a training under this row's lock: read it locked too, so a
+            # verification committed meanwhile is kept, not overwritten by the form's list.
+            # (No request is locked after this unless withdrawing, so the lock order holds.)
+            volunteer = uow.volunteers.get(volunteer.id, for_update=True) or volunteer
         if "trainings" in changes:
             changes = {**changes, "trainings": _with_dates_on_record(volunteer, changes["trainings"])}
         for name, value in changes.items():
@@ -191,11 +197,23 @@ def _move_to(volunteer: Volunteer, status: str, now: datetime) -> None:
     moves[status](now)
 
 
+VERIFICATION = ("verified_on", "verified_by", "session_id")
+
+
 def _with_dates_on_record(volunteer: Volunteer, trainings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # A training ticked again without a date keeps the date already on record: the
-    # volunteer's form only ticks which trainings they have.
-    done = {t["code"]: t.get("completed_on") for t in volunteer.trainings}
-    return [{**t, "completed_on": t.get("completed_on") or done.get(t["code"])} for t in trainings]
+    # volunteer's form only ticks which trainings they have. A training a coordinator
+    # verified (attendance at a session) stays verified, ticked or not: the offer declares
+    # trainings; it cannot add or take back a verification.
+    on_record = {t["code"]: t for t in volunteer.trainings}
+    merged = []
+    for t in trainings:
+        old = on_record.get(t["code"], {})
+        kept = {k: old[k] for k in VERIFICATION if old.get("verified_on") and k in old}
+        merged.append({**t, "completed_on": t.get("completed_on") or old.get("completed_on"), **kept})
+    given = {t["code"] for t in trainings}
+    merged += [dict(t) for t in volunteer.trainings if t.get("verified_on") and t["code"] not in given]
+    return merged
 
 
 def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
@@ -207,6 +225,9 @@ def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
             withdraw_suggestion(uow, match, WithdrawalReason.VOLUNTEER_WITHDREW, now)
             continue
         end_commitment(uow, match, "volunteer_withdrew", now)
+    # Their places at sessions to come go to whoever waits (after the requests' locks: a
+    # session's lock is never held while a request's is taken).
+    sessions.release_volunteer(uow, volunteer.id, now, MatchingConfig())
 
 
 def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) -> TeamRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.config import MatchingConfig
+from matcher.config import MatchingConfig, RetentionPolicy
 from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
@@ -19,6 +19,8 @@ from matcher.services import (
     links,
     meetings,
     queries,
+    retention,
+    sessions,
     team_chats,
 )
 
@@ -31,8 +33,11 @@ def send_owed(
     clock: Clock,
     config: MatchingConfig,
     lease_seconds: int,
+    grace_days: int = RetentionPolicy().grace_days,
 ) -> int:
-    """Send the email under ``delivery_key`` if it is still owed; returns how many went."""
+    """Send the email under ``delivery_key`` if it is still owed; returns how many went.
+
+    ``grace_days``: how long a retention question leaves the person to answer."""
     letter, ids = deliveries.letter_of(delivery_key)
     if letter == "introduction":
         match_id, party = ids
@@ -46,6 +51,8 @@ def send_owed(
         return int(team_chats.send_owed(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter == accounts.LETTER:
         return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter == sessions.LETTER:
+        return sessions.send_letter(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
     if letter == feedback.LETTER:
@@ -54,6 +61,8 @@ def send_owed(
         return feedback.send_alert(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter == digest.LETTER:
         return digest.send(uow, mailer, letters, delivery_key, clock, config, lease_seconds)
+    if letter == retention.LETTER:
+        return retention.send_question(uow, mailer, letters, delivery_key, clock, lease_seconds, grace_days)
     raise ValueError(f"no sender for {letter!r} emails")
 
 
@@ -64,6 +73,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
     if letter == accounts.LETTER:
         return fields  # a coordinator's own invitation or reset: on no programme timeline
+    if letter == retention.LETTER:
+        return {"data": {"letter": letter, "to": "volunteer"}, **retention.about(uow, delivery_key)}
     with uow:
         if letter in (team_chats.LETTER, team_chats.CANCELLATION):
             chat = uow.team_chats.get(ids[0])
@@ -75,6 +86,8 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
             return fields
         if letter == digest.LETTER:
             return {"data": {"letter": letter, "to": "coordinator"}}  # on no timeline: the digest lists it
+        if letter == sessions.LETTER:
+            return {**fields, **sessions.about(uow, ids[0]), "data": {**fields["data"], "booking_id": ids[0]}}
         match_id = ids[0]
         if letter == feedback.LETTER:
             form = uow.feedback_forms.get(ids[0])

@@ -32,8 +32,10 @@ from matcher.domain import (
 )
 from matcher.errors import NotFound
 from matcher.ports import UnitOfWork
+from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession
 from matcher.rules import REASONS, Standing, screen, why_not
 from matcher.scheduling import LONDON
+from matcher.services.sessions import visible_session
 from matcher.services.standing import standings
 from matcher.services.visibility import (
     areas_in_view,
@@ -593,3 +595,85 @@ def _audit_in_view(uow: UnitOfWork, coordinator: Coordinator, entries: list[Audi
         for e in entries
         if e.coordinator_id == coordinator.id or e.subject_id in seen.get(AuditSubject(e.subject_kind), set())
     ]
+
+
+# --- The programme's sessions --------------------------------------------------------------------
+
+
+@dataclass
+class SessionSummary:
+    session: ProgrammeSession
+    booked: int
+    waiting: int
+
+    @property
+    def places_left(self) -> int:
+        return max(self.session.capacity - self.booked, 0)
+
+
+@dataclass
+class BookingLine:
+    booking: Booking
+    volunteer_name: str
+    position: int | None = None  # on the waiting list: 1 moves up next
+
+
+@dataclass
+class SessionView:
+    summary: SessionSummary
+    booked: list[BookingLine]
+    waiting: list[BookingLine]  # in the order they move up
+    cancelled: list[BookingLine]
+
+    @property
+    def session(self) -> ProgrammeSession:
+        return self.summary.session
+
+
+def _summaries(uow: UnitOfWork, found: list[ProgrammeSession]) -> list[SessionSummary]:
+    live = uow.bookings.where(session_id=[s.id for s in found], status=list(BookingStatus.LIVE))
+    booked = Counter(b.session_id for b in live if b.status == BookingStatus.BOOKED)
+    waiting = Counter(b.session_id for b in live if b.status == BookingStatus.WAITING)
+    return [SessionSummary(s, booked[s.id], waiting[s.id]) for s in found]
+
+
+def list_sessions(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    *,
+    area: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Sessions in the coordinator's areas, soonest first, with their places taken."""
+    criteria: dict[str, Any] = {"area": areas_in_view(coordinator, area)}
+    if status:
+        criteria["status"] = status
+    with uow:
+        total = uow.programme_sessions.count(**criteria)
+        found = uow.programme_sessions.where(
+            order_by="starts_at", limit=per_page, offset=(page - 1) * per_page, **criteria
+        )
+        return Page(_summaries(uow, found), total, page, per_page)
+
+
+def session_view(uow: UnitOfWork, session_id: str, coordinator: Coordinator) -> SessionView:
+    """One session with who is booked, who waits (in order) and who cancelled."""
+    with uow:
+        session = visible_session(uow, session_id, coordinator)
+        bookings = uow.bookings.where(session_id=session.id)
+        names = {v.id: v.name for v in uow.volunteers.where(id=[b.volunteer_id for b in bookings])}
+        lines = {b.id: BookingLine(b, names.get(b.volunteer_id, "")) for b in bookings}
+        booked = sorted((lines[b.id] for b in bookings if b.status == BookingStatus.BOOKED), key=_by_name)
+        queue = sorted(
+            (b for b in bookings if b.status == BookingStatus.WAITING),
+            key=lambda b: (b.queued_at.timestamp() if b.queued_at else 0.0, b.id),
+        )
+        waiting = [replace(lines[b.id], position=i) for i, b in enumerate(queue, 1)]
+        cancelled = sorted((lines[b.id] for b in bookings if b.status == BookingStatus.CANCELLED), key=_by_name)
+        return SessionView(SessionSummary(session, len(booked), len(waiting)), booked, waiting, cancelled)
+
+
+def _by_name(line: BookingLine) -> tuple[str, str]:
+    return (line.volunteer_name.casefold(), line.booking.id)

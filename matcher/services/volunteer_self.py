@@ -25,8 +25,9 @@ from matcher.domain import (
 )
 from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, Mailer, UnitOfWork
+from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession, SessionStatus
 from matcher.scheduling import LONDON
-from matcher.services import audit, deliveries, feedback, intake
+from matcher.services import audit, deliveries, feedback, intake, sessions
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -76,6 +77,34 @@ def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
                     upcoming.append((f.due_at, f"Follow-up chat {f.sequence}", inv))
         upcoming.sort(key=lambda item: item[0])
         return Overview(volunteer, volunteer.paused_until, involvements, upcoming)
+
+
+@dataclass
+class SessionOffer:
+    """A session to come, as the volunteer's own page shows it: their booking, if any."""
+
+    session: ProgrammeSession
+    booking: Booking | None
+    places_left: int
+
+
+def session_offers(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> list[SessionOffer]:
+    """Sessions still to come that the volunteer can reach (their areas, or by video), and
+    any they hold a place or wait for, soonest first."""
+    now = clock.now()
+    with uow:
+        volunteer = _get(uow, volunteer_id)
+        mine = {b.session_id: b for b in uow.bookings.where(volunteer_id=volunteer.id, status=list(BookingStatus.LIVE))}
+        upcoming = [
+            s
+            for s in uow.programme_sessions.where(status=SessionStatus.SCHEDULED, order_by="starts_at")
+            if not s.started(now) and (s.id in mine or sessions.in_reach(s, volunteer))
+        ]
+        booked = uow.bookings.where(session_id=[s.id for s in upcoming], status=BookingStatus.BOOKED)
+        taken: dict[str, int] = {}
+        for b in booked:
+            taken[b.session_id] = taken.get(b.session_id, 0) + 1
+        return [SessionOffer(s, mine.get(s.id), max(s.capacity - taken.get(s.id, 0), 0)) for s in upcoming]
 
 
 def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -> Volunteer:
@@ -193,6 +222,24 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             }
             for m in matches
         ]
+        session_of = {
+            s.id: s
+            for s in uow.programme_sessions.where(id=[b.session_id for b in uow.bookings.where(volunteer_id=v.id)])
+        }
+        bookings = [
+            {
+                "session": session_of[b.session_id].title or session_of[b.session_id].kind,
+                "kind": session_of[b.session_id].kind,
+                "starts_at": _iso(session_of[b.session_id].starts_at),
+                "place": session_of[b.session_id].place,
+                "training": session_of[b.session_id].training,
+                "status": b.status,
+                "booked_from_waiting_list": b.from_waiting_list,
+                "attended": b.attended,
+                "attendance_marked_on": _iso(b.attendance_on),
+            }
+            for b in uow.bookings.where(volunteer_id=v.id, order_by="created_at")
+        ]
         events = uow.events.where(volunteer_id=v.id, order_by="id")
         timeline = [
             {
@@ -217,6 +264,17 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             if (a.subject_kind, a.subject_id) == ("volunteer", v.id)
             or (a.subject_kind == "match" and a.subject_id in match_ids)
         ]
+        # Each time they were asked whether to keep their details, and what came of it.
+        retention = [
+            {
+                "asked_at": _iso(r.asked_at),
+                "erase_on": _iso(r.due_at),
+                "status": r.status,
+                "kept_because": r.kept_because,
+                "answered_at": _iso(r.answered_at),
+            }
+            for r in uow.reviews.where(volunteer_id=v.id, order_by="asked_at")
+        ]
     # Read apart from the unit of work: delivery rows are read in a session of their own.
     emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs], their_forms)
     return {
@@ -227,9 +285,11 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         "feedback": answers,
         "suggestions": suggestions,
         "suggestion_history": history,
+        "session_bookings": bookings,
         "timeline": timeline,
         "emails": emails,
         "audit": audit_entries,
+        "retention": retention,
     }
 
 
@@ -271,7 +331,12 @@ def _emails_to(
 
 
 def erase(
-    uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None = None, by: Coordinator | None = None
+    uow: UnitOfWork,
+    volunteer_id: str,
+    clock: Clock,
+    mailer: Mailer | None = None,
+    by: Coordinator | None = None,
+    reason: str | None = None,
 ) -> datetime:
     """Withdraw and anonymise (``Volunteer.erase``): what identifies the person goes; the
     counts stay, and so do the matches' dates and statuses. Copies of their emails the
@@ -279,7 +344,8 @@ def erase(
 
     ``by``: the coordinator who erased them at their request (by phone or letter); the
     erasure is then in the audit log, committed with it. The log holds ids and codes
-    only, so nothing of the person stays there either. Returns when they were erased."""
+    only, so nothing of the person stays there either. Returns when they were erased.
+    ``reason``: a code for the timeline when it was not at their request ("retention")."""
     withdraw(uow, volunteer_id, clock)
     now = clock.now()
     with uow:
@@ -296,6 +362,8 @@ def erase(
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
         data = {} if by is None else {"by": by.id}
+        if reason:
+            data["reason"] = reason
         uow.events.add(Event(EventKind.VOLUNTEER_ERASED, now, volunteer_id=v.id, data=data))
         if by is not None:
             audit.record(uow, by, AuditAction.VOLUNTEER_ERASED, AuditSubject.VOLUNTEER, v.id, clock, route="on_request")

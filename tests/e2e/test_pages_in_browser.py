@@ -3,7 +3,8 @@
 The volunteer signs up by form; the team submits a request by form; a
 coordinator signs in, sees the suggestion with its reasons and approves it; the
 SMTP server receives both introductions; the volunteer opens their private
-link and pauses. Every page is photographed and checked with axe-core: no
+link and pauses; someone inactive for two years keeps their details through the
+retention email's link. Every page is photographed and checked with axe-core: no
 serious or critical accessibility violations.
 """
 
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators, feedback, outgoing
+from matcher.services import coordinators, feedback, outgoing, retention
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
@@ -287,6 +288,27 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     assert "Erased a volunteer at their request" in lead.inner_text("tbody")
     assert "Amina" not in lead.inner_text("main")
 
+    # --- Retention: someone inactive for 25 months is asked, and keeps their details ----------
+    long_ago = retention.months_before(services.clock.now(), 25)
+    idle = factories.volunteer(name="Olwen Idle", email="olwen@example.org", created_at=long_ago)
+    idle.updated_at = long_ago
+    with services.uow() as uow:
+        uow.volunteers.add(idle)
+        uow.commit()
+    assert retention.dispatch_due(services.uow(), services.clock, services.settings.retention)["asked"] == 1
+    keep_link = mail_link(smtp, "olwen@example.org", "/keep/", base)
+    asked = browser.new_context(viewport=PHONE).new_page()
+    asked.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    asked.goto(keep_link)
+    pages.check(asked, "keep-details")
+    asked.get_by_role("button", name="Keep my details").click()
+    asked.wait_for_url(base + "/keep/done")
+    assert "your details are kept" in asked.inner_text("h1")
+    pages.check(asked, "keep-details-done")
+    asked.goto(keep_link)
+    assert "used or has expired" in asked.inner_text("h1")
+    pages.check(asked, "keep-details-used")
+
     print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
     print("axe findings (none may be serious or critical):", pages.minor or "none")
     assert not csp_errors, csp_errors
@@ -420,6 +442,76 @@ def test_coordinator_accounts_in_the_browser(
 
     print("axe findings (none may be serious or critical):", pages.minor or "none")
     assert not csp_errors, csp_errors
+
+
+def test_sessions_in_the_browser(
+    browser: Any, live_server: str, services: Services, screenshots: Path, axe_source: str
+) -> None:
+    """A coordinator schedules a session by form; a volunteer books it from her own page; the
+    coordinator sees the booking, and once the session has begun, marks attendance."""
+    from matcher.domain import TokenPurpose
+    from matcher.scheduling import LONDON
+    from matcher.services import intake, links
+
+    base = live_server
+    pages = Pages(screenshots, axe_source, base)
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
+    )
+    amina = intake.register_volunteer(
+        services.uow(), factories.offer(name="Amina Begum", trainings=[{"code": "qi_pocket"}]), services.clock
+    )
+    desk = browser.new_context(viewport=DESKTOP)
+    lead = desk.new_page()
+    lead.goto(base + "/coordinator/sign-in")
+    lead.fill("#f-email", "lead@nhs.example")
+    lead.fill("#f-password", "correct horse battery")
+    lead.get_by_role("button", name="Sign in").click()
+    lead.wait_for_url(base + "/coordinator/")
+    lead.get_by_role("link", name="Sessions", exact=True).click()
+    lead.get_by_role("button", name="Schedule").click()  # nothing filled in: each field says what it needs
+    assert lead.locator("#error-summary").is_visible()
+    pages.check(lead, "coordinator-sessions-errors")
+    start = (services.clock.now() + timedelta(days=6)).astimezone(LONDON).replace(hour=10, minute=0)
+    lead.select_option("#f-kind", "qi_introduction")
+    lead.select_option("#f-area", "tower_hamlets")
+    lead.fill("#f-starts_at", start.strftime("%Y-%m-%dT%H:%M"))
+    lead.fill("#f-ends_at", (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    lead.fill("#f-venue", "Mile End Hospital, room 4")
+    lead.fill("#f-capacity", "8")
+    lead.select_option("#f-training", "qi_introduction")
+    lead.get_by_role("button", name="Schedule").click()
+    lead.wait_for_url(re.compile(r"/coordinator/sessions/[0-9a-f]{32}$"))
+    session_url = lead.url
+    pages.check(lead, "coordinator-session")
+
+    secret = links.issue(services.uow(), TokenPurpose.VOLUNTEER_LINK, amina.id, services.clock)
+    mine = browser.new_context(viewport=PHONE).new_page()
+    mine.goto(f"{base}/v/{secret}")
+    mine.get_by_role("button", name="Open my page").click()
+    mine.wait_for_url(base + "/me")
+    assert "Not yet verified" in mine.inner_text("#sessions")
+    mine.get_by_role("button", name=re.compile("^Book a place")).click()
+    mine.wait_for_url(re.compile(r"/me#sessions$"))
+    assert "Your place is booked" in mine.inner_text(".notice")
+    mine.locator("#sessions").scroll_into_view_if_needed()
+    pages.check(mine, "volunteer-sessions")
+
+    with services.engine.begin() as conn:  # type: ignore[union-attr]  # it took place this morning
+        conn.execute(text("UPDATE programme_sessions SET starts_at = starts_at - interval '6 days'"))
+    lead.goto(session_url)
+    assert "Amina Begum" in lead.inner_text("main")
+    lead.check(f"#came-{amina.id}")
+    lead.get_by_role("button", name="Save attendance").click()
+    lead.wait_for_load_state("load")
+    assert "Attendance saved" in lead.inner_text(".notice")
+    pages.check(lead, "coordinator-session-attendance")
+    lead.goto(base + "/coordinator/sessions")
+    pages.check(lead, "coordinator-sessions")
+    mine.goto(base + "/me")
+    assert "Verified" in mine.inner_text("#sessions")
+
+    print("axe findings (none may be serious or critical):", pages.minor or "none")
     assert not pages.problems, "\n".join(pages.problems)
 
 

@@ -15,6 +15,7 @@ from matcher.domain import EventKind
 from matcher.services import coordinators, intake, links, team_chats
 from matcher.team_chats import TeamChatStatus
 from tests import factories
+from tests.fakes import FakeClock
 from tests.pages_support import csrf
 
 PASSWORD = "a long passphrase for tests"
@@ -159,3 +160,21 @@ def test_a_slot_taken_a_moment_ago_is_a_sentence_on_the_form_not_an_error_page(a
     answer = late.post("/team/chat", data=form)
     assert answer.status_code == 422
     assert "That time has just been taken" in answer.get_data(as_text=True)
+
+
+def test_retention_forgets_who_booked_a_chat_once_it_is_long_past(app: Flask, services: Services) -> None:
+    from matcher.config import RetentionPolicy
+    from matcher.services import retention
+
+    client = app.test_client()
+    auth = token(client, services)
+    chat_id = client.post("/api/v1/team-chats", json=slot(services), headers=auth).json["id"]
+    team_chats.book(services.uow(), chat_id, {**BOOKING, "about": "Our ward's discharge project"}, services.clock)
+    policy = RetentionPolicy(months=24, grace_days=30, batch=200)
+    assert retention.dispatch_due(services.uow(), services.clock, policy)["chat_contacts_erased"] == 0
+    later = FakeClock(services.clock.now() + timedelta(days=2 * 365 + 40))
+    assert retention.dispatch_due(services.uow(), later, policy)["chat_contacts_erased"] == 1
+    with services.uow() as uow:
+        chat = uow.team_chats.get(chat_id)
+    assert (chat.contact_name, chat.contact_email, chat.team_name, chat.about) == (None, None, None, None)
+    assert chat.status == TeamChatStatus.BOOKED  # the count of chats held stays

@@ -12,7 +12,7 @@ from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
 from web.schemas import ListArgs
-from web.team_chat_schemas import BookingIn, OpenSlotArgs, OpenSlotOut, TeamChatIn, TeamChatOut
+from web.team_chat_schemas import OpenSlotArgs, OpenSlotOut, TeamChatBookingIn, TeamChatIn, TeamChatOut
 
 blp = Blueprint("team_chats", __name__, url_prefix="/api/v1/team-chats", description="Informal chats for QI teams")
 
@@ -48,7 +48,7 @@ class OpenSlots(MethodView):
 class Booking(MethodView):
     decorators = [submissions]
 
-    @blp.arguments(BookingIn)
+    @blp.arguments(TeamChatBookingIn)
     @blp.response(201, OpenSlotOut)
     @blp.alt_response(409, description="The slot was taken meanwhile, or is past: choose another.")
     def post(self, booking: dict[str, Any], chat_id: str) -> Any:

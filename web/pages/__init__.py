@@ -7,8 +7,6 @@ answer (HTML) differ.
 
 from __future__ import annotations
 
-import logging
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -17,10 +15,8 @@ from flask import Flask, get_flashed_messages, request
 from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
+from web.access_log import redact_request_logs
 from web.pages.common import csrf_token, label, labels
-
-# A feedback form's link is /feedback/<secret>; /coordinator/feedback/<answer id> is no secret.
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/|/coordinator/password/|(?<![\w])/feedback/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -70,7 +66,21 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FEEDBACK_HANDLED: "Poor feedback dealt with by a coordinator",
     EventKind.TEAM_CHAT_BOOKED: "Informal chat about involvement booked",
     EventKind.TEAM_CHAT_CANCELLED: "Informal chat about involvement cancelled",
+    EventKind.RETENTION_ASKED: "Asked by email whether to keep their details: no activity for the retention period",
+    EventKind.RETENTION_KEPT: "Details kept",
+    EventKind.REQUEST_CONTACT_ERASED: "Contact's details erased: closed for longer than the retention period",
+    EventKind.SESSION_SCHEDULED: "Session scheduled",
+    EventKind.SESSION_CHANGED: "Session's time or place changed",
+    EventKind.SESSION_CANCELLED: "Session cancelled",
+    EventKind.SESSION_BOOKED: "Booked a place at a session",
+    EventKind.SESSION_WAITLISTED: "On a session's waiting list",
+    EventKind.SESSION_MOVED_UP: "Moved up from a session's waiting list: a place is booked",
+    EventKind.SESSION_BOOKING_CANCELLED: "Session booking cancelled",
+    EventKind.SESSION_ATTENDANCE_MARKED: "Attendance at a session marked",
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: "Training verified by attendance",
 }
+
+KEPT_WORDS = {"answered": "they answered the email", "active": "they were active again before the date"}
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
 WITHDRAWAL_WORDS = {
@@ -82,16 +92,6 @@ WITHDRAWAL_WORDS = {
     "request_filled": "every place is filled",
     "request_closed": "the request was closed",
 }
-
-
-class RedactSecrets(logging.Filter):
-    """Private links are credentials: keep them out of the access log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(part in message for part in ("/v/", "/team/status/", "/coordinator/password/", "/feedback/")):
-            record.msg, record.args = SECRET_IN_PATH.sub(r"\1[redacted]", message), ()
-        return True
 
 
 def when(moment: datetime | date | None, with_time: bool = True) -> str:
@@ -152,6 +152,10 @@ def describe(event: Any) -> str:
         words += f" (chat {data['sequence']})"
     elif event.kind == EventKind.EMAIL_OWED and data.get("key"):
         words += f": {str(data['key']).split(':')[0].replace('_', ' ')}"
+    elif event.kind == EventKind.RETENTION_KEPT and data.get("because"):
+        words += f": {KEPT_WORDS.get(data['because'], data['because'])}"
+    elif event.kind == EventKind.VOLUNTEER_ERASED and data.get("reason") == "retention":
+        words = "Personal details erased: no activity for the retention period, and no answer to the email"
     elif event.kind == EventKind.VOCABULARY_TERM_SET and data.get("vocabulary"):
         words += f": {str(data['vocabulary']).replace('_', ' ')} {data.get('code', '')}"
         words += "" if data.get("active", True) else " (retired)"
@@ -169,9 +173,11 @@ def register(app: Flask) -> None:
         coordinator,
         coordinator_feedback,
         feedback,
+        keep,
         outreach,
         public,
         records,
+        sessions,
         team_chats,
         volunteer,
     )
@@ -179,18 +185,22 @@ def register(app: Flask) -> None:
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
     assert coordinator_feedback.bp is coordinator.bp  # and so are the feedback and digest pages'
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp, accounts.bp, outreach.bp, team_chats.bp, feedback.bp):
+    for blueprint in (
+        public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,
+        feedback.bp,
+    ):  # fmt: skip
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
         flashed=get_flashed_messages, zip=zip, reasons=REASONS,
     )  # fmt: skip
+    app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    access_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, RedactSecrets) for f in access_log.filters):
-        access_log.addFilter(RedactSecrets())
+    # Request lines and paths in any log: no query strings (searches hold names and
+    # addresses), no link secrets.
+    redact_request_logs(app.logger)
 
 
 def security_headers(response: Any) -> Any:

@@ -17,7 +17,7 @@ from matcher.services import links, queries, team_chats
 from web.limits import limiter, submission_limit
 from web.pages import forms
 from web.pages.common import coordinator_required, no_store, page_blueprint, services, uow
-from web.team_chat_schemas import BookingIn, TeamChatIn
+from web.team_chat_schemas import TeamChatBookingIn, TeamChatIn
 
 bp = page_blueprint("team_chat_pages")
 
@@ -114,7 +114,7 @@ def book_chat() -> ResponseReturnValue:
     area = request.values.get("area") or None
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        booking, errors = forms.load(BookingIn(), _booking_form(request.form))
+        booking, errors = forms.load(TeamChatBookingIn(), _booking_form(request.form))
         if not request.form.get("chat"):
             errors["chat"] = ["Choose a time."]
         if booking is not None and not errors:

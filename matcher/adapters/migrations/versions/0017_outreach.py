@@ -5,14 +5,14 @@ and an offer made through it names the event as its source. An offer a coordinat
 entered in person records who took the consent.
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0012"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
