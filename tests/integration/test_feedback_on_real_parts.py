@@ -95,7 +95,9 @@ def test_feedback_after_a_chat_a_poor_answer_alerts_the_coordinator_and_the_dige
     assert page.status_code == 200 and "Hello Amina" in page.get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     answered_at = time.monotonic()
-    done = client.post(path, data={"csrf_token": token, "rating": "1", "wants_stop": "yes", "note": "Too far"})
+    secret = path.rsplit("/", 1)[1]
+    answers = {"csrf_token": token, "secret": secret, "rating": "1", "wants_stop": "yes", "note": "Too far"}
+    done = client.post("/feedback", data=answers)
     assert done.status_code == 303
 
     # The area's coordinator hears within a minute; the other area's does not.

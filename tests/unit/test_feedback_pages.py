@@ -50,7 +50,7 @@ def answer(client: FlaskClient, secret: str, **fields: Any) -> Any:
     page = client.get(f"/feedback/{secret}")
     found = CSRF.search(page.get_data(as_text=True))
     assert found, page.get_data(as_text=True)[:500]
-    return client.post(f"/feedback/{secret}", data={"csrf_token": found.group(1), **fields})
+    return client.post("/feedback", data={"csrf_token": found.group(1), "secret": secret, **fields})
 
 
 def test_the_form_is_answered_once_and_a_second_answer_gets_a_polite_page(app, services: Services) -> None:
@@ -70,8 +70,9 @@ def test_the_form_is_answered_once_and_a_second_answer_gets_a_polite_page(app, s
     assert (kept.rating, kept.wants_stop, kept.note) == (4, False, "Going well")
     # Two tabs: a form opened before the first answer and sent after it.
     token = csrf(client, "/feedback/" + chat["secrets"]["team"])
-    first = client.post(f"/feedback/{chat['secrets']['team']}", data={"csrf_token": token, "rating": "5"})
-    second = client.post(f"/feedback/{chat['secrets']['team']}", data={"csrf_token": token, "rating": "1"})
+    form = {"csrf_token": token, "secret": chat["secrets"]["team"]}
+    first = client.post("/feedback", data={**form, "rating": "5"})
+    second = client.post("/feedback", data={**form, "rating": "1"})
     assert first.status_code == 303
     assert second.status_code == 409 and "answered this form already" in second.get_data(as_text=True)
     with services.uow() as uow:
@@ -104,7 +105,10 @@ def test_a_form_without_a_rating_is_refused_by_name_and_nothing_is_kept(app, ser
 
 
 def test_an_unknown_link_is_a_dead_link(app) -> None:
-    assert app.test_client().get("/feedback/nothing-here").status_code == 404
+    client = app.test_client()
+    assert client.get("/feedback/nothing-here").status_code == 404
+    token = csrf(client, "/volunteer/sign-up")
+    assert client.post("/feedback", data={"csrf_token": token, "secret": "nothing", "rating": "3"}).status_code == 404
 
 
 def api_token(client: FlaskClient) -> dict[str, str]:

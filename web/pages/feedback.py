@@ -43,9 +43,19 @@ def thanks() -> ResponseReturnValue:
     return render_template("public/feedback_done.html", already=False, alerted=request.args.get("alerted") == "1")
 
 
-@bp.route("/<secret>", methods=["GET", "POST"])
-@limiter.limit(submission_limit, methods=["POST"])
+@bp.get("/<secret>")
 def form(secret: str) -> ResponseReturnValue:
+    return _form(secret)
+
+
+@bp.post("")
+@limiter.limit(submission_limit)
+def submit() -> ResponseReturnValue:
+    # The secret comes in the form's body, not the address: a proxy's log never holds it twice.
+    return _form((request.form.get("secret") or "")[:200])
+
+
+def _form(secret: str) -> ResponseReturnValue:
     s = services()
     opened = feedback.open_form(uow(), secret, s.clock)
     if opened is None:
