@@ -131,6 +131,10 @@ class Settings:
     relay_grace_seconds: float = 10.0
     # How often each process marks the events it published, in one UPDATE.
     mark_published_seconds: float = 0.5
+    # An anonymous offer is matchable only once its email address is confirmed through the
+    # private link (offers entered by a signed-in coordinator or API client count as
+    # confirmed). Off: every offer is matchable at once, as before.
+    confirm_emails: bool = True
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -180,6 +184,7 @@ class Settings:
             require_totp=_flag(env.get("QIMATCH_REQUIRE_TOTP"), default=True),
             relay_grace_seconds=float(env.get("QIMATCH_RELAY_GRACE_SECONDS") or 10),
             mark_published_seconds=float(env.get("QIMATCH_MARK_PUBLISHED_SECONDS") or 0.5),
+            confirm_emails=_flag(env.get("QIMATCH_CONFIRM_EMAILS"), default=True),
         )
         values.update(overrides)
         return cls(**values)

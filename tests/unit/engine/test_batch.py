@@ -186,6 +186,6 @@ def test_what_a_volunteer_holds_is_checked_by_the_apis_own_rules(files):
     summary = run_batch(vols, reqs, out, parse_volunteer=api_volunteer, parse_request=api_request, progress=False)
     assert [b.line for b in summary.bad_lines] == [2]
     errors = summary.bad_lines[0].errors
-    assert errors["status"] == ["Must be one of: active, paused, withdrawn."]
+    assert errors["status"] == ["Must be one of: unconfirmed, active, paused, withdrawn."]
     assert errors["active_commitments"] == ["Must be a whole number, 0 or more."]
     assert errors["committed_slots"] == {1: {"start": ["Use 24-hour HH:MM, e.g. 09:30."]}}
