@@ -311,3 +311,23 @@ def test_the_allowance_comes_back_after_an_hour() -> None:
     clock.advance(minutes=2)
     owed = links.owe_links_for(uow, "nadia@example.org", clock)
     assert len(owed) == 2 and request.id in owed[1]
+
+
+# --- Export and erasure cover what confirmation records ---------------------------------------------
+
+
+def test_the_confirmation_is_in_the_export_and_goes_with_erasure(confirming: Flask, services: Services) -> None:
+    client = confirming.test_client()
+    nadia = client.post("/api/v1/volunteers", json=factories.offer(email="nadia@example.org")).json["id"]
+    [letter] = send_owed_emails(services)
+    looked = client.get(link_in(letter))
+    client.post(link_in(letter), data={"csrf_token": CSRF.search(looked.get_data(as_text=True)).group(1)})  # type: ignore[union-attr]
+
+    offer = client.get("/me/data.json").json["offer"]
+    assert offer["email_confirmed_by"] == "link" and offer["email_confirmed_at"]
+
+    token = csrf(client, "/me")
+    assert client.post("/me/erase", data={"csrf_token": token, "confirm_erase": "yes"}).status_code == 303
+    with services.uow() as uow:
+        erased = uow.volunteers.get(nadia)
+    assert erased.erased and (erased.email_confirmed_at, erased.email_confirmed_by) == (None, None)
