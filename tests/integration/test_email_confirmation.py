@@ -64,3 +64,22 @@ def test_a_worker_suggests_an_anonymous_offer_only_once_its_address_is_confirmed
     assert client.post(link, data={"csrf_token": csrf}).status_code == 303
 
     eventually(lambda: suggested(services, request_id) == {bob["id"], nadia["id"]}, seconds=60)
+
+
+def test_askings_at_one_moment_from_many_processes_still_send_three_links(services: Services, clean: None) -> None:
+    """The hourly allowance is counted in PostgreSQL under the offer's row lock: twelve
+    simultaneous askings (as from several web processes) owe three emails, not twelve."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from matcher.services import intake, links
+
+    intake.register_volunteer(services.uow(), factories.offer(email="nadia@example.org"), services.clock)
+
+    def ask(_: int) -> list[str]:
+        return links.owe_links_for(services.uow(), "Nadia@example.org", services.clock)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        owed = list(pool.map(ask, range(12)))
+    assert sum(len(keys) for keys in owed) == 3
+    with services.engine.connect() as conn:  # type: ignore[union-attr]
+        assert conn.execute(text("select count(*) from deliveries")).scalar_one() == 3
