@@ -64,6 +64,13 @@ class MatchingConfig:
     # Follow-up invitations go out this long before the chat; reminders a day before.
     invite_lead_days: int = 7
     reminder_lead_hours: int = 24
+    # Feedback after each follow-up chat: both sides' forms go this long after it starts;
+    # one reminder this many days later if unanswered; each emailed link works this long.
+    feedback_after_minutes: int = 60
+    feedback_reminder_days: int = 3
+    feedback_link_days: int = 30
+    # The coordinators' daily digest lists suggestions waiting longer than this for a decision.
+    digest_pending_days: int = 3
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str] | None) -> MatchingConfig:
@@ -87,7 +94,15 @@ class MatchingConfig:
 
 
 _FLOAT_SETTINGS = {"flexible_hours_for_full_fit", "waiting_share", "waiting_days_for_full_lift"}
-_INT_SETTINGS = {"shortlist_per_place", "shortlist_margin", "shortlist_per_volunteer"}
+_INT_SETTINGS = {
+    "shortlist_per_place",
+    "shortlist_margin",
+    "shortlist_per_volunteer",
+    "feedback_after_minutes",
+    "feedback_reminder_days",
+    "feedback_link_days",
+    "digest_pending_days",
+}
 
 
 @dataclass(frozen=True)

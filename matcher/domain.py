@@ -478,6 +478,8 @@ class FollowUp:
     invited_at: datetime | None = None
     reminded_at: datetime | None = None
     created_at: datetime | None = None
+    # When both sides were sent their feedback forms, once the chat's time had passed.
+    feedback_at: datetime | None = None
 
     def invite(self, now: datetime) -> None:
         _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.INVITED, "invited to")
@@ -548,6 +550,8 @@ class Coordinator:
     # Admins also edit the programme's vocabularies, which every area shares, and manage accounts.
     admin: bool = False
     created_at: datetime | None = None
+    # Their daily digest's time, "HH:MM" on the London clock; None: they turned it off.
+    digest_time: str | None = "08:00"
     # The authenticator app's shared secret (base32), and the last 30-second step whose
     # code was accepted: a code is good once, never replayed within its window.
     totp_secret: str | None = None
@@ -611,6 +615,10 @@ class EventKind(StrEnum):
     FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"
     FOLLOW_UP_CANCELLED = "follow_up.cancelled"
     VOCABULARY_TERM_SET = "vocabulary.term_set"
+    FEEDBACK_ASKED = "feedback.asked"
+    FEEDBACK_REMINDER_DUE = "feedback.reminder_due"
+    FEEDBACK_ANSWERED = "feedback.answered"
+    FEEDBACK_HANDLED = "feedback.handled"
     TEAM_CHAT_BOOKED = "team_chat.booked"
     TEAM_CHAT_CANCELLED = "team_chat.cancelled"
     # The programme's sessions (matcher.programme_sessions); data carries session and booking ids.
@@ -766,6 +774,9 @@ class TokenPurpose:
     COORDINATOR_INVITE = "coordinator_invite"  # the emailed link to set a first password: single use
     PASSWORD_RESET = "password_reset"  # the emailed link to choose a new password: single use, short
     RECOVERY_CODE = "recovery_code"  # used instead of a one-time code when the phone is lost: single use
+    # One side's feedback form after a follow-up chat: looked at and answered, never used up
+    # (a second answer is refused by the form, politely, not by a dead link).
+    FEEDBACK_FORM = "feedback_form"
     # The retention question's "keep my details" link: single use, until the erasure date.
     KEEP_DETAILS = "keep_details"
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
@@ -781,6 +792,7 @@ class TokenPurpose:
         COORDINATOR_INVITE,
         PASSWORD_RESET,
         RECOVERY_CODE,
+        FEEDBACK_FORM,
         KEEP_DETAILS,
     )
 
@@ -801,6 +813,90 @@ class AccessToken:
     used_at: datetime | None = None  # links: when used up; sessions: when ended
     last_seen_at: datetime | None = None
     label: str | None = None  # an API token's name, chosen by whoever asked for it
+
+
+class FeedbackStatus:
+    ASKED = "asked"  # the form went (or is going) out; one reminder is still due
+    REMINDED = "reminded"
+    ANSWERED = "answered"
+    ALL = (ASKED, REMINDED, ANSWERED)
+    MOVES = {ASKED: {REMINDED, ANSWERED}, REMINDED: {ANSWERED}, ANSWERED: set()}
+
+
+# A rating at or below this is a poor answer: the area's coordinators hear of it at once.
+POOR_RATING = 2
+
+
+@dataclass(eq=False)
+class FeedbackForm:
+    """One side's short form after one follow-up chat: a due row for its one reminder."""
+
+    follow_up_id: str
+    match_id: str
+    party: str  # "team" | "volunteer"
+    asked_at: datetime
+    remind_at: datetime  # when the one reminder is due, if still unanswered
+    id: str = field(default_factory=new_id)
+    status: str = FeedbackStatus.ASKED
+    reminded_at: datetime | None = None
+    answered_at: datetime | None = None
+
+    def remind(self, now: datetime) -> None:
+        _move(self, "feedback form", FeedbackStatus.MOVES, FeedbackStatus.REMINDED, "reminded of")
+        self.reminded_at = now
+
+    def answer(self, now: datetime) -> None:
+        _move(self, "feedback form", FeedbackStatus.MOVES, FeedbackStatus.ANSWERED, "answered")
+        self.answered_at = now
+
+
+@dataclass(eq=False)
+class FeedbackAnswer:
+    """What one side answered; one per form (a unique key in the store).
+
+    ``note`` is their own words: kept here, never in an event, and cleared by erasure.
+    """
+
+    form_id: str
+    match_id: str
+    party: str
+    rating: int  # how it is going, 1 (badly) to 5 (very well)
+    wants_call: bool
+    wants_stop: bool
+    answered_at: datetime
+    note: str | None = None
+    id: str = field(default_factory=new_id)
+    handled_at: datetime | None = None  # a coordinator dealt with a poor answer
+    handled_by: str | None = None
+
+    @property
+    def poor(self) -> bool:
+        return self.rating <= POOR_RATING or self.wants_call or self.wants_stop
+
+    def handle(self, by: str, now: datetime) -> None:
+        if self.handled_at is None:
+            self.handled_at, self.handled_by = now, by
+
+
+class DigestStatus:
+    DUE = "due"
+    OWED = "owed"  # items found: the email is owed (the delivery claim sends it once)
+    EMPTY = "empty"  # nothing to tell: not sent
+    OFF = "off"  # the coordinator turned the digest off before it was due
+    ALL = (DUE, OWED, EMPTY, OFF)
+
+
+@dataclass(eq=False)
+class Digest:
+    """A coordinator's digest for one London day: a due row the dispatcher claims once."""
+
+    coordinator_id: str
+    day: date
+    due_at: datetime
+    since: datetime  # what happened from here to ``done_at`` is in it
+    id: str = field(default_factory=new_id)
+    status: str = DigestStatus.DUE
+    done_at: datetime | None = None  # when the dispatcher made it (owed, or found empty)
 
 
 class AuditAction(StrEnum):
@@ -831,6 +927,8 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "coordinator.change_password"
     TOKEN_REVOKED = "coordinator.revoke_token"
     SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
+    FEEDBACK_HANDLED = "feedback.handle"  # a poor answer after a follow-up chat, dealt with
+    DIGEST_SET = "coordinator.digest"  # their daily digest's time changed, or turned off
 
 
 class AuditSubject(StrEnum):

@@ -188,6 +188,9 @@ class UnitOfWork(Protocol):
     events: Repository[domain.Event]
     terms: Repository[domain.Term]
     access_tokens: Repository[domain.AccessToken]
+    feedback_forms: Repository[domain.FeedbackForm]
+    feedback_answers: Repository[domain.FeedbackAnswer]
+    digests: Repository[domain.Digest]
     outreach_events: Repository[outreach.OutreachEvent]
     meeting_suggestions: Repository[outreach.MeetingSuggestion]
     team_chats: Repository[team_chats.TeamChat]
@@ -341,4 +344,35 @@ class Letters(Protocol):
     ) -> Email:
         """A session booking's email to the volunteer: "invitation" (a place, with the calendar
         entry), "waiting", "reminder", "cancellation" (the entry cancelled) or "off"."""
+        ...
+
+    def feedback_form(
+        self,
+        stage: str,
+        party: str,
+        follow_up: domain.FollowUp,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        secret: str,
+        key: str,
+    ) -> Email:
+        """One side's feedback form after a follow-up chat ("form"), or its one "reminder"."""
+        ...
+
+    def feedback_alert(
+        self,
+        coordinator: domain.Coordinator,
+        answer: domain.FeedbackAnswer,
+        follow_up: domain.FollowUp,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        key: str,
+    ) -> Email:
+        """A poor answer, to one of the area's coordinators: codes and a link, not the person's words."""
+        ...
+
+    def digest(self, coordinator: domain.Coordinator, contents: Any, key: str) -> Email:
+        """A coordinator's daily digest (``matcher.services.digest.Contents``), each item linked."""
         ...

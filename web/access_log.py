@@ -14,8 +14,8 @@ import re
 
 REDACTED = "[redacted]"
 # Pages whose path holds a link's secret: a volunteer's sign-in link, a team's status link,
-# the "keep my details" link.
-SECRET_PATHS = re.compile(r"(/(?:v|team/status|keep|coordinator/password)/)[^\s/?#\"]+")
+# the "keep my details" link, a feedback form (not /coordinator/feedback/<answer id>: no secret).
+SECRET_PATHS = re.compile(r"(/(?:v|team/status|keep|coordinator/password)/|(?<!/coordinator)/feedback/)[^\s/?#\"]+")
 # Any other path segment as long as a secret (secrets.token_urlsafe(32): 43 characters;
 # identifiers are 32 hex digits), so a link added later is covered before anyone remembers it.
 LONG_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-]{40,}(?=[/?#\s\"]|$)")

@@ -509,6 +509,70 @@ class TermOut(Schema):
     active = fields.Boolean()
 
 
+# --- Feedback after follow-up chats, and the coordinators' digest ------------------------------
+
+
+class FeedbackIn(Schema):
+    """One side's answers on the feedback form (the page's fields, loaded as the API would)."""
+
+    rating = fields.Integer(
+        required=True,
+        validate=validate.Range(1, 5, error="Choose how it is going, from 1 to 5."),
+        metadata={"description": "How it is going, 1 (badly) to 5 (very well)."},
+    )
+    note = fields.String(allow_none=True, load_default=None, validate=LONG)
+    wants_call = fields.Boolean(load_default=False)
+    wants_stop = fields.Boolean(load_default=False)
+
+
+class FeedbackOut(Schema):
+    """One side's feedback form after one follow-up chat, and its answer once it came
+    (queries.FeedbackEntry); the answer's fields are null until then."""
+
+    id = fields.String()
+    follow_up_sequence = fields.Integer(metadata={"description": "Which follow-up chat (1, 2, ...)."})
+    party = fields.String(metadata={"description": "team or volunteer."})
+    status = fields.String(metadata={"description": "asked, reminded or answered."})
+    asked_at = fields.DateTime()
+    reminded_at = fields.DateTime(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+    rating = fields.Integer(allow_none=True, metadata={"description": "How it is going, 1 (badly) to 5 (very well)."})
+    note = fields.String(
+        allow_none=True, metadata={"description": "Their own words; cleared if the volunteer is erased."}
+    )
+    wants_call = fields.Boolean(allow_none=True, metadata={"description": "Would like a call from the coordinator."})
+    wants_stop = fields.Boolean(allow_none=True, metadata={"description": "Wants to stop."})
+    poor = fields.Boolean(
+        allow_none=True, metadata={"description": "A rating of 2 or less, a call asked for, or a wish to stop."}
+    )
+    handled_at = fields.DateTime(allow_none=True, metadata={"description": "When a coordinator dealt with it."})
+    answer_id = fields.String(
+        allow_none=True, metadata={"description": "The answer, for POST .../feedback/{answer_id}/handled."}
+    )
+
+    FORM_FIELDS = ("id", "party", "status", "asked_at", "reminded_at")
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr == "follow_up_sequence":
+            return obj.sequence
+        if attr == "answer_id":
+            return obj.answer.id if obj.answer is not None else None
+        if attr in self.FORM_FIELDS:
+            return getattr(obj.form, attr)
+        return getattr(obj.answer, attr) if obj.answer is not None else None
+
+
+class DigestSettings(Schema):
+    """A coordinator's daily digest: its time on the London clock, or null for off."""
+
+    digest_time = fields.String(
+        required=True,
+        allow_none=True,
+        validate=HHMM,
+        metadata={"description": "24-hour HH:MM, Europe/London, e.g. 08:00; null turns the digest off."},
+    )
+
+
 class AuditListArgs(Schema):
     """Filters for the audit log; dates are whole days, Europe/London, both ends included."""
 
@@ -561,6 +625,10 @@ class VolunteerExportOut(Schema):
     )
     suggestions = fields.List(fields.Dict(), metadata={"description": "Each suggestion's score and its factors."})
     suggestion_history = fields.List(fields.Dict(), metadata={"description": "Suggestions made and taken back."})
+    feedback = fields.List(
+        fields.Dict(),
+        metadata={"description": "Their feedback forms after follow-up chats: asked, answered, rating, flags, words."},
+    )
     timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
     emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
     audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})

@@ -52,6 +52,11 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: [],
     EventKind.FOLLOW_UP_CANCELLED: [],
     EventKind.VOCABULARY_TERM_SET: [],
+    # Timeline entries only: the forms, reminders and alerts go by their own email.owed events.
+    EventKind.FEEDBACK_ASKED: [],
+    EventKind.FEEDBACK_REMINDER_DUE: [],
+    EventKind.FEEDBACK_ANSWERED: [],
+    EventKind.FEEDBACK_HANDLED: [],
     # Timeline entries only: the invitations are owed by their own email.owed events.
     EventKind.TEAM_CHAT_BOOKED: [],
     EventKind.TEAM_CHAT_CANCELLED: [],

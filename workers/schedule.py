@@ -18,6 +18,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "relay-outbox": {"task": "qimatch.relay_outbox", "schedule": settings.relay_seconds},
         # Follow-up invitations and reminders whose due time has come become owed emails.
         "dispatch-follow-ups": {"task": "qimatch.dispatch_follow_ups", "schedule": settings.dispatch_seconds},
+        # Feedback forms once a chat's time has passed, and each form's one reminder.
+        "dispatch-feedback": {"task": "qimatch.dispatch_feedback", "schedule": settings.dispatch_seconds},
+        # Each coordinator's daily digest, at the time they chose.
+        "dispatch-digests": {"task": "qimatch.dispatch_digests", "schedule": settings.dispatch_seconds},
         # Session reminders the day before: due booking rows, each claimed once.
         "dispatch-session-reminders": {
             "task": "qimatch.dispatch_session_reminders",

@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent, Unavailable
 from matcher.services import (
+    digest,
+    feedback,
     follow_ups,
     introductions,
     outbox,
@@ -149,6 +151,24 @@ def dispatch_follow_ups() -> None:
         log.info("follow-ups dispatched: %s", counts)
 
 
+@celery_app.task(name="qimatch.dispatch_feedback")
+def dispatch_feedback() -> None:
+    """Feedback forms for chats whose time has passed, and the one reminder of each unanswered form."""
+    s = services()
+    counts = feedback.dispatch_due(s.uow(), s.clock, s.settings.matching)
+    if any(counts.values()):
+        log.info("feedback dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_digests")
+def dispatch_digests() -> None:
+    """Each coordinator's daily digest whose time has come: owed once, or skipped when empty."""
+    s = services()
+    counts = digest.dispatch_due(s.uow(), s.clock, s.settings.matching)
+    if counts["owed"] or counts["empty"]:
+        log.info("digests dispatched: %s", counts)
+
+
 @celery_app.task(name="qimatch.dispatch_retention", **RETRY)
 def dispatch_retention() -> None:
     """People inactive for the retention period asked whether to keep their details; those
@@ -157,6 +177,8 @@ def dispatch_retention() -> None:
     counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer)
     if any(counts.values()):
         log.info("retention: %s", counts)
+
+
 @celery_app.task(name="qimatch.dispatch_session_reminders")
 def dispatch_session_reminders() -> None:
     """Session bookings whose reminder the day before is due: each owed once."""

@@ -316,6 +316,7 @@ class TemplateLetters:
             if chat_day in ("today", "tomorrow")
             else f"on {when(follow_up.due_at)}",
             greeting_name=request.contact_name if party == "team" else volunteer.first_name,
+            other_name=volunteer.first_name if party == "team" else request.contact_name,
         )
         invite = None
         method = ics.CANCEL if stage == "cancellation" else ics.REQUEST
@@ -379,3 +380,76 @@ class TemplateLetters:
                 method=method,
             )
         return self._render(f"session_{stage}", volunteer.email, key, context, invite, method)
+
+    def feedback_form(
+        self,
+        stage: str,
+        party: str,
+        follow_up: domain.FollowUp,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        secret: str,
+        key: str,
+    ) -> Email:
+        context = self._context(match, request, volunteer)
+        context.update(
+            follow_up=follow_up,
+            party=party,
+            chat_when=when(follow_up.due_at),
+            greeting_name=request.contact_name if party == "team" else volunteer.first_name,
+            other_name=volunteer.first_name if party == "team" else request.contact_name,
+            link=f"{self.settings.base_url}/feedback/{secret}",
+            days=self.settings.matching.feedback_link_days,
+        )
+        to = request.contact_email if party == "team" else volunteer.email
+        return self._render(f"feedback_{stage}", to, key, context, None)
+
+    def feedback_alert(
+        self,
+        coordinator: domain.Coordinator,
+        answer: domain.FeedbackAnswer,
+        follow_up: domain.FollowUp,
+        match: domain.Match,
+        request: domain.TeamRequest,
+        volunteer: domain.Volunteer,
+        key: str,
+    ) -> Email:
+        context = self._context(match, request, volunteer)
+        context.update(
+            coordinator=coordinator,
+            answer=answer,
+            follow_up=follow_up,
+            who=f"the {team_phrase(request.team_name)}" if answer.party == "team" else volunteer.first_name,
+            link=f"{self.settings.base_url}/coordinator/matches/{match.id}",
+        )
+        return self._render("feedback_alert", coordinator.email, key, context, None)
+
+    def digest(self, coordinator: domain.Coordinator, contents: Any, key: str) -> Email:
+        base = self.settings.base_url
+        days = self.settings.matching.digest_pending_days
+        sections = [
+            (title.format(days=days), [(item, base + item.path) for item in contents.of(kind)])
+            for kind, title in DIGEST_SECTIONS
+            if contents.of(kind)
+        ]
+        context = {
+            "coordinator": coordinator,
+            "sections": sections,
+            "count": len(contents.items),
+            "day": day_of(contents.until),
+            "since": when(contents.since),
+            "settings_link": f"{base}/coordinator/digest",
+            "dashboard_link": f"{base}/coordinator/",
+        }
+        return self._render("digest", coordinator.email, key, context, None)
+
+
+# The digest's sections, most urgent first (matcher.services.digest's item kinds).
+DIGEST_SECTIONS = (
+    ("poor_feedback", "Poor feedback"),
+    ("call_request", "Asked for a call"),
+    ("failed_email", "Emails not delivered"),
+    ("waiting", "Suggestions waiting more than {days} days for a decision"),
+    ("new_suggestions", "New suggestions"),
+)

@@ -278,6 +278,7 @@ follow_ups = Table(
     Column("invited_at", TZ),
     Column("reminded_at", TZ),
     Column("created_at", TZ, nullable=False),
+    Column("feedback_at", TZ),  # both feedback forms owed, once the chat's time had passed
     UniqueConstraint("match_id", "sequence", name="uq_follow_ups_match_sequence"),
 )
 
@@ -291,6 +292,8 @@ coordinators = Table(
     Column("areas", JSON, nullable=False),
     Column("admin", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", TZ, nullable=False),
+    # "HH:MM" London time of their daily digest; NULL: turned off.
+    Column("digest_time", String(5), default="08:00", server_default="08:00"),
     Column("totp_secret", String(64)),
     Column("totp_last_step", BigInteger),
     Column("active", Boolean, nullable=False, default=True, server_default=true()),
@@ -394,6 +397,54 @@ audit_entries = Table(
     Index("ix_audit_entries_subject", "subject_kind", "subject_id"),
 )
 
+# One side's feedback form after one follow-up chat (and the due row of its one reminder).
+feedback_forms = Table(
+    "feedback_forms",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("follow_up_id", ForeignKey("follow_ups.id"), nullable=False),
+    Column("match_id", ForeignKey("matches.id"), nullable=False, index=True),
+    Column("party", String(20), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("asked_at", TZ, nullable=False),
+    Column("remind_at", TZ, nullable=False, index=True),
+    Column("reminded_at", TZ),
+    Column("answered_at", TZ),
+    UniqueConstraint("follow_up_id", "party", name="uq_feedback_forms_follow_up_party"),
+)
+
+# What one side answered. The unique form_id makes a form answered once, even when two
+# submissions race: the second INSERT fails and is answered politely.
+feedback_answers = Table(
+    "feedback_answers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("form_id", ForeignKey("feedback_forms.id"), nullable=False, unique=True),
+    Column("match_id", ForeignKey("matches.id"), nullable=False, index=True),
+    Column("party", String(20), nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("wants_call", Boolean, nullable=False),
+    Column("wants_stop", Boolean, nullable=False),
+    Column("note", Text),  # their own words: erasure clears them
+    Column("answered_at", TZ, nullable=False, index=True),
+    Column("handled_at", TZ),
+    Column("handled_by", String(32)),
+)
+
+# A coordinator's digest for one London day: created ahead, claimed once when due.
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("coordinator_id", ForeignKey("coordinators.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("due_at", TZ, nullable=False, index=True),
+    Column("since", TZ, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("done_at", TZ),
+    UniqueConstraint("coordinator_id", "day", name="uq_digests_coordinator_day"),
+)
+
 # The programme's sessions (matcher.programme_sessions): introductory sessions and training.
 programme_sessions = Table(
     "programme_sessions",
@@ -454,6 +505,9 @@ def start_mappers() -> None:
         (domain.Event, events),
         (domain.Delivery, deliveries),
         (domain.AccessToken, access_tokens),
+        (domain.FeedbackForm, feedback_forms),
+        (domain.FeedbackAnswer, feedback_answers),
+        (domain.Digest, digests),
         (outreach.OutreachEvent, outreach_events),
         (outreach.MeetingSuggestion, meeting_suggestions),
         (team_chats_domain.TeamChat, team_chats),

@@ -45,6 +45,10 @@ def _still_wanted(uow: UnitOfWork, follow_up: FollowUp) -> bool:
     )
 
 
+# Feedback asks the same question once a chat's time has passed.
+still_wanted = _still_wanted
+
+
 def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[str, int]:
     """Move every due follow-up on one step, or cancel it if it is no longer wanted."""
     now = clock.now()

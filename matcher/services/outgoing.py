@@ -12,6 +12,8 @@ from matcher.ports import Clock, Letters, Mailer, UnitOfWork
 from matcher.services import (
     accounts,
     deliveries,
+    digest,
+    feedback,
     follow_ups,
     introductions,
     links,
@@ -53,6 +55,12 @@ def send_owed(
         return sessions.send_letter(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == feedback.LETTER:
+        return feedback.send_form(uow, mailer, letters, delivery_key, clock, config, lease_seconds)
+    if letter == feedback.ALERT_LETTER:
+        return feedback.send_alert(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter == digest.LETTER:
+        return digest.send(uow, mailer, letters, delivery_key, clock, config, lease_seconds)
     if letter == retention.LETTER:
         return retention.send_question(uow, mailer, letters, delivery_key, clock, lease_seconds, grace_days)
     raise ValueError(f"no sender for {letter!r} emails")
@@ -76,10 +84,20 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
             purpose, subject_id = ids[0], ids[1]
             fields["volunteer_id" if purpose == TokenPurpose.VOLUNTEER_LINK else "team_request_id"] = subject_id
             return fields
+        if letter == digest.LETTER:
+            return {"data": {"letter": letter, "to": "coordinator"}}  # on no timeline: the digest lists it
         if letter == sessions.LETTER:
             return {**fields, **sessions.about(uow, ids[0]), "data": {**fields["data"], "booking_id": ids[0]}}
         match_id = ids[0]
-        if letter == "follow_up":
+        if letter == feedback.LETTER:
+            form = uow.feedback_forms.get(ids[0])
+            fields["data"]["to"] = form.party if form else "self"
+            match_id = form.match_id if form else ""
+        elif letter == feedback.ALERT_LETTER:
+            answer = uow.feedback_answers.get(ids[0])
+            fields["data"]["to"] = "coordinator"
+            match_id = answer.match_id if answer else ""
+        elif letter == "follow_up":
             follow_up = uow.follow_ups.get(ids[0])
             fields["follow_up_id"] = ids[0]
             match_id = follow_up.match_id if follow_up else ""

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from matcher.domain import Coordinator, EventKind, MatchStatus
+from matcher.domain import Coordinator, EventKind, FeedbackForm, MatchStatus
 from matcher.ports import Clock, UnitOfWork
 from matcher.scheduling import LONDON
 from matcher.services.visibility import areas_in_view
@@ -43,11 +43,26 @@ class AreaShare:
 
 
 @dataclass
+class FeedbackMonth:
+    """The feedback forms asked for in one month, and what came back."""
+
+    month: date  # its first day
+    asked: int
+    answered: int
+    median_rating: float | None
+
+    @property
+    def response_rate(self) -> float | None:
+        return None if self.asked == 0 else self.answered / self.asked
+
+
+@dataclass
 class Figures:
     charts: list[RunChart]
     big_i: list[AreaShare]
     approvals: int
     first_time: int
+    feedback: list[FeedbackMonth] = field(default_factory=list)
 
     @property
     def first_time_share(self) -> float | None:
@@ -94,6 +109,11 @@ def figures(uow: UnitOfWork, coordinator: Coordinator, clock: Clock, area: str |
         held = uow.matches.where(
             team_request_id=ids, status=[*MatchStatus.COMMITTED, MatchStatus.CLOSED], role=list(BIG_I_ROLES)
         )
+        match_ids = [
+            m.id for m in uow.matches.where(team_request_id=ids, status=[*MatchStatus.COMMITTED, MatchStatus.CLOSED])
+        ]
+        forms = uow.feedback_forms.where(match_id=match_ids, order_by="asked_at")
+        ratings = {a.form_id: a.rating for a in uow.feedback_answers.where(match_id=match_ids)}
 
     this_week = week_of(clock.now())
     first = min((week_of(r.created_at) for r in requests.values() if r.created_at), default=this_week)
@@ -141,7 +161,30 @@ def figures(uow: UnitOfWork, coordinator: Coordinator, clock: Clock, area: str |
         seen.add(e.volunteer_id or "")
         if is_first and e.team_request_id in requests:
             first_time += 1
-    return Figures(charts, big_i, len(approvals_here), first_time)
+    return Figures(charts, big_i, len(approvals_here), first_time, _feedback_months(forms, ratings, clock))
+
+
+def month_of(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date().replace(day=1)
+
+
+def _feedback_months(forms: list[FeedbackForm], ratings: dict[str, int], clock: Clock) -> list[FeedbackMonth]:
+    """Per month a form was asked in (the last twelve): how many were answered, and the median rating."""
+    this_month = month_of(clock.now())
+    months = [this_month]
+    while len(months) < 12:
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    months.reverse()
+    asked: Counter[date] = Counter()
+    rated: dict[date, list[int]] = defaultdict(list)
+    for form in forms:
+        month = month_of(form.asked_at)
+        asked[month] += 1
+        if form.id in ratings:
+            rated[month].append(ratings[form.id])
+    return [
+        FeedbackMonth(m, asked[m], len(rated[m]), statistics.median(rated[m]) if rated[m] else None) for m in months
+    ]
 
 
 def csv_rows(figs: Figures) -> list[list[str]]:
@@ -158,4 +201,11 @@ def csv_rows(figs: Figures) -> list[list[str]]:
     rows.append(["approvals", "", "", str(figs.approvals)])
     rows.append(["first_time_volunteer_approvals", "", "", str(figs.first_time)])
     rows.append(["first_time_share", "", "", "" if figs.first_time_share is None else f"{figs.first_time_share:.3f}"])
+    for m in figs.feedback:
+        rows.append(["feedback_forms_asked", "", m.month.isoformat(), str(m.asked)])
+        rows.append(["feedback_forms_answered", "", m.month.isoformat(), str(m.answered)])
+        rate = m.response_rate
+        rows.append(["feedback_response_rate", "", m.month.isoformat(), "" if rate is None else f"{rate:.3f}"])
+        median = m.median_rating
+        rows.append(["feedback_median_rating", "", m.month.isoformat(), "" if median is None else f"{median:g}"])
     return rows

@@ -19,6 +19,8 @@ from matcher.domain import (
     Coordinator,
     Event,
     EventKind,
+    FeedbackAnswer,
+    FeedbackForm,
     FollowUp,
     FollowUpStatus,
     Match,
@@ -468,6 +470,69 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
     return TeamStatus(request, places, people, suggested > 0)
 
 
+# --- Feedback after follow-up chats --------------------------------------------------------------
+
+
+@dataclass
+class FeedbackEntry:
+    """One side's form after one chat, and its answer if it came."""
+
+    form: FeedbackForm
+    sequence: int
+    answer: FeedbackAnswer | None
+
+
+def match_feedback(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> list[FeedbackEntry]:
+    """A match's feedback forms, chat by chat, team first: for its page and the API."""
+    with uow:
+        match, _ = visible_match(uow, match_id, coordinator)
+        forms = uow.feedback_forms.where(match_id=match.id, order_by="asked_at")
+        answers = {a.form_id: a for a in uow.feedback_answers.where(match_id=match.id)}
+        sequences = {f.id: f.sequence for f in uow.follow_ups.where(match_id=match.id)}
+    entries = [FeedbackEntry(f, sequences.get(f.follow_up_id, 0), answers.get(f.id)) for f in forms]
+    entries.sort(key=lambda e: (e.sequence, e.form.party))
+    return entries
+
+
+@dataclass
+class NeedsAttention:
+    """A poor answer nobody has marked as dealt with yet: on the dashboard."""
+
+    answer: FeedbackAnswer
+    match: Match
+    request: TeamRequest
+    volunteer: Volunteer
+    sequence: int
+
+
+def feedback_needing_attention(uow: UnitOfWork, coordinator: Coordinator) -> list[NeedsAttention]:
+    """Poor answers in the coordinator's areas not yet dealt with, newest first."""
+    with uow:
+        requests = {r.id: r for r in uow.requests.where(area=areas_in_view(coordinator))}
+        matches = {
+            m.id: m
+            for m in uow.matches.where(
+                team_request_id=list(requests), status=[*MatchStatus.COMMITTED, MatchStatus.CLOSED]
+            )
+        }
+        open_ = [a for a in uow.feedback_answers.where(match_id=list(matches), handled_at=None) if a.poor]
+        forms = {f.id: f for f in uow.feedback_forms.where(id=[a.form_id for a in open_])}
+        chats = {f.id: f.sequence for f in uow.follow_ups.where(id=[f.follow_up_id for f in forms.values()])}
+        people = {v.id: v for v in uow.volunteers.where(id=[matches[a.match_id].volunteer_id for a in open_])}
+    found = [
+        NeedsAttention(
+            a,
+            matches[a.match_id],
+            requests[matches[a.match_id].team_request_id],
+            people[matches[a.match_id].volunteer_id],
+            chats.get(forms[a.form_id].follow_up_id, 0),
+        )
+        for a in open_
+    ]
+    found.sort(key=lambda n: n.answer.answered_at, reverse=True)
+    return found
+
+
 # --- The audit log -------------------------------------------------------------------------------
 
 
@@ -539,6 +604,8 @@ def _audit_in_view(uow: UnitOfWork, coordinator: Coordinator, entries: list[Audi
         for e in entries
         if e.coordinator_id == coordinator.id or e.subject_id in seen.get(AuditSubject(e.subject_kind), set())
     ]
+
+
 # --- The programme's sessions --------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ introductions and chats, pause until a date, withdraw, export, be erased."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, Mailer, UnitOfWork
 from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession, SessionStatus
 from matcher.scheduling import LONDON
-from matcher.services import audit, deliveries, intake, sessions
+from matcher.services import audit, deliveries, feedback, intake, sessions
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -251,6 +252,9 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             }
             for e in events
         ]
+        # Their own answers after follow-up chats, their words included (not the team's).
+        answers = feedback.export_for(uow, [m.id for m in matches], "volunteer")
+        their_forms = [f.id for f in uow.feedback_forms.where(match_id=[m.id for m in matches], party="volunteer")]
         # Suggestions withdrawn before anyone decided go (their rows were drafts); the
         # timeline keeps each one's role and score, which is what remains held of them.
         history = [t for t in timeline if t["what"] in SUGGESTION_EVENTS]
@@ -273,12 +277,13 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             for r in uow.reviews.where(volunteer_id=v.id, order_by="asked_at")
         ]
     # Read apart from the unit of work: delivery rows are read in a session of their own.
-    emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs])
+    emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs], their_forms)
     return {
         "layout": EXPORT_LAYOUT,
         "exported_at": _iso(clock.now()),
         "offer": offer,
         "involvements": involvements,
+        "feedback": answers,
         "suggestions": suggestions,
         "suggestion_history": history,
         "session_bookings": bookings,
@@ -293,7 +298,11 @@ SUGGESTION_EVENTS = (EventKind.MATCH_SUGGESTED, EventKind.MATCH_SUGGESTION_WITHD
 
 
 def _emails_to(
-    uow: UnitOfWork, volunteer_id: str, match_ids: list[str], follow_up_ids: list[str]
+    uow: UnitOfWork,
+    volunteer_id: str,
+    match_ids: list[str],
+    follow_up_ids: list[str],
+    feedback_form_ids: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """The emails owed or sent to the volunteer (not the team's copies): kind, status, when.
 
@@ -303,15 +312,16 @@ def _emails_to(
     for m in match_ids:
         prefixes += [f"introduction:{m}:", f"invitation:{m}:", f"cancellation:{m}:"]
     prefixes += [f"follow_up:{f}:" for f in follow_up_ids]
+    prefixes += [f"{feedback.LETTER}:{f}:" for f in feedback_form_ids]  # their forms and reminders
     found = []
     for d in uow.deliveries.listed(prefixes):
         letter, ids = deliveries.letter_of(d.key)
-        if letter != "private_link" and ids[-1] != "volunteer":
+        if letter not in ("private_link", feedback.LETTER) and ids[-1] != "volunteer":
             continue  # the team's copy
         found.append(
             {
                 "kind": letter,
-                "about": None if letter == "private_link" else ids[0],  # the match or follow-up chat
+                "about": None if letter == "private_link" else ids[0],  # the match, chat or feedback form
                 "status": d.status,
                 "owed_at": _iso(d.claimed_at) if d.status == "owed" else None,
                 "sent_at": _iso(d.sent_at) if d.status == "sent" else None,
@@ -348,6 +358,8 @@ def erase(
         v.erase(now)
         for m in held:
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
+        # Feedback words, theirs and the team's about them; the ratings stay for the counts.
+        feedback.erase_notes(uow, [m.id for m in held])
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
         data = {} if by is None else {"by": by.id}

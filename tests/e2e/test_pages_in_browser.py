@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators, outgoing, retention
+from matcher.services import coordinators, feedback, outgoing, retention
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
@@ -543,4 +543,83 @@ def test_sessions_in_the_browser(
     assert "Verified" in mine.inner_text("#sessions")
 
     print("axe findings (none may be serious or critical):", pages.minor or "none")
+    assert not pages.problems, "\n".join(pages.problems)
+
+
+def test_feedback_form_and_digest_pages_in_the_browser(
+    browser: Any,
+    live_server: str,
+    services: Services,
+    processes: Processes,
+    smtp: SmtpSink,
+    screenshots: Path,
+    axe_source: str,
+) -> None:
+    """After a follow-up chat: the volunteer's feedback form (with its errors), the thank-you
+    page and the polite "already answered" page; the coordinator's dashboard with the poor
+    answer, the match's feedback, the programme's figures and the digest page."""
+    from tests.integration.test_feedback_on_real_parts import held_chat, link_in
+
+    processes.worker()
+    base = live_server
+    pages = Pages(screenshots, axe_source, base)
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
+    )
+    chat = held_chat(services)
+    feedback.dispatch_due(services.uow(), services.clock, services.settings.matching)
+    to_volunteer = eventually(lambda: smtp.to(chat["volunteer"]), seconds=60)[0]
+    csp_errors: list[str] = []
+
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(base + link_in(to_volunteer))
+    assert "How is it going?" in page.inner_text("h1")
+    pages.check(page, "feedback-form")
+    page.get_by_role("button", name="Send my answers").click()
+    assert page.locator("#error-summary").is_visible()
+    assert page.locator("#f-rating-error").is_visible()
+    pages.check(page, "feedback-form-errors")
+    page.check("#f-rating-2")
+    page.fill("#f-note", "The meetings keep moving and I cannot get there")
+    page.check("#f-wants_call-yes")
+    page.get_by_role("button", name="Send my answers").click()
+    page.wait_for_url("**/feedback/thanks*")
+    assert "told straight away" in page.inner_text("main")
+    pages.check(page, "feedback-thanks")
+    page.goto(base + link_in(to_volunteer))
+    assert "answered this form already" in page.inner_text("h1")
+    pages.check(page, "feedback-already-answered")
+    eventually(lambda: smtp.to("lead@nhs.example"), seconds=60)  # the alert
+
+    lead = browser.new_context(viewport=DESKTOP).new_page()
+    lead.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    lead.goto(base + "/coordinator/sign-in")
+    lead.fill("#f-email", "lead@nhs.example")
+    lead.fill("#f-password", "correct horse battery")
+    lead.get_by_role("button", name="Sign in").click()
+    lead.wait_for_url(base + "/coordinator/")
+    assert "Feedback that needs you" in lead.inner_text("main")
+    pages.check(lead, "coordinator-dashboard-feedback")
+    lead.get_by_role("link", name="Fewer restraints on Ward 5").first.click()
+    assert "The meetings keep moving" in lead.inner_text("main")
+    pages.check(lead, "coordinator-match-feedback")
+    lead.get_by_role("button", name=re.compile("Mark as dealt with")).click()
+    lead.wait_for_load_state("load")
+    assert "Dealt with" in lead.inner_text("main")
+    lead.goto(base + "/coordinator/programme")
+    assert "Feedback after follow-up chats" in lead.inner_text("main")
+    pages.check(lead, "coordinator-programme-feedback")
+    lead.goto(base + "/coordinator/digest")
+    pages.check(lead, "coordinator-digest")
+    lead.fill("#f-digest_time", "07:45")
+    lead.get_by_role("button", name="Save").click()
+    lead.wait_for_load_state("load")
+    assert "07:45" in lead.inner_text(".notice")
+    with services.uow() as uow:
+        assert uow.coordinators.where(email="lead@nhs.example")[0].digest_time == "07:45"
+
+    print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
+    print("axe findings (none may be serious or critical):", pages.minor or "none")
+    assert not csp_errors, csp_errors
     assert not pages.problems, "\n".join(pages.problems)

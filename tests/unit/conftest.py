@@ -22,6 +22,9 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "feedback_answers",
+    "feedback_forms",
+    "digests",
     "audit_entries",
     "session_bookings",
     "programme_sessions",

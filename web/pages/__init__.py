@@ -61,6 +61,10 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
     EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
     EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
+    EventKind.FEEDBACK_ASKED: "Feedback forms sent to both sides",
+    EventKind.FEEDBACK_REMINDER_DUE: "Feedback reminder due",
+    EventKind.FEEDBACK_ANSWERED: "Feedback answered",
+    EventKind.FEEDBACK_HANDLED: "Poor feedback dealt with by a coordinator",
     EventKind.TEAM_CHAT_BOOKED: "Informal chat about involvement booked",
     EventKind.TEAM_CHAT_CANCELLED: "Informal chat about involvement cancelled",
     EventKind.RETENTION_ASKED: "Asked by email whether to keep their details: no activity for the retention period",
@@ -137,6 +141,16 @@ def describe(event: Any) -> str:
             words += " (the mail server refused the address)"
         elif event.kind == EventKind.EMAIL_FAILED:
             words += " (given up after five tries)"
+    elif event.kind == EventKind.FEEDBACK_ANSWERED:
+        words += f" by the {data.get('party', '')} (chat {data.get('sequence', '')}): {data.get('rating')} out of 5"
+        flags = [w for w, on in (("would like a call", data.get("call")), ("wants to stop", data.get("stop"))) if on]
+        words += "".join(f"; {f}" for f in flags)
+        if data.get("poor"):
+            words += " (coordinators alerted)"
+    elif event.kind == EventKind.FEEDBACK_ASKED and data.get("sequence"):
+        words += f" (chat {data['sequence']})"
+    elif event.kind == EventKind.FEEDBACK_REMINDER_DUE and data.get("party"):
+        words += f" (to the {data['party']})"
     elif event.kind.startswith("follow_up.") and data.get("sequence"):
         words += f" (chat {data['sequence']})"
     elif event.kind == EventKind.EMAIL_OWED and data.get("key"):
@@ -156,12 +170,27 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import accounts, coordinator, keep, outreach, public, records, sessions, team_chats, volunteer
+    # records and coordinator_feedback add their routes to the coordinator's blueprint as they are imported.
+    from web.pages import (
+        accounts,
+        coordinator,
+        coordinator_feedback,
+        feedback,
+        keep,
+        outreach,
+        public,
+        records,
+        sessions,
+        team_chats,
+        volunteer,
+    )
 
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
+    assert coordinator_feedback.bp is coordinator.bp  # and so are the feedback and digest pages'
 
     for blueprint in (
         public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,
+        feedback.bp,
     ):  # fmt: skip
         app.register_blueprint(blueprint)
 

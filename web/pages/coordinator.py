@@ -116,6 +116,7 @@ def home(coordinator: Coordinator) -> ResponseReturnValue:
         groups=groups,
         counts=queries.counts(s.uow(), coordinator),
         weights=s.settings.matching.weights,
+        attention=queries.feedback_needing_attention(s.uow(), coordinator),
     )
 
 
@@ -142,6 +143,7 @@ def reject(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
             groups=groups,
             counts=queries.counts(s.uow(), coordinator),
             weights=s.settings.matching.weights,
+            attention=queries.feedback_needing_attention(s.uow(), coordinator),
             reject_errors={match_id: errors.get("reason", [])},
         )
         return page, 422
@@ -281,6 +283,7 @@ def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
         v=view.volunteer,
         timeline=view.timeline,
         follow_ups=view.follow_ups,
+        feedback=queries.match_feedback(s.uow(), match_id, coordinator),
         resendable=view.resendable,
         weights=s.settings.matching.weights,
         london=LONDON,

@@ -45,6 +45,8 @@ AUDIT_WORDS: dict[str, str] = {
     AuditAction.PASSWORD_CHANGED: "Changed their password",
     AuditAction.TOKEN_REVOKED: "Revoked an API token",
     AuditAction.SIGNED_OUT_EVERYWHERE: "Signed out everywhere",
+    AuditAction.FEEDBACK_HANDLED: "Dealt with poor feedback",
+    AuditAction.DIGEST_SET: "Changed their daily digest",
 }
 SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.VOLUNTEER: "Volunteer",

@@ -5,14 +5,14 @@ it, by whom and on what date. Verified trainings live on the volunteer's trainin
 list (``verified_on``, ``verified_by``, ``session_id``): no column changes there.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
