@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
-from web import errors
+from web import errors, openapi
 from web.context import services, set_codes_in_force
 from web.limits import limiter
 
@@ -54,8 +54,12 @@ def create_app(
     app.config.update(test_config or {})
     app.extensions["qimatch"] = services_
 
-    api = errors.QimatchApi(app)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api = errors.QimatchApi(app, spec_kwargs={"extra_plugins": [openapi.SharedAnswers()]})
+    api.spec.components.security_scheme(
+        openapi.BEARER,
+        {"type": "http", "scheme": "bearer", "description": "A coordinator's token from POST /api/v1/auth/token."},
+    )
+    openapi.register_answers(api.spec, errors.QimatchApi.ERROR_SCHEMA)
     errors.register(app)
     limiter.init_app(app)
 

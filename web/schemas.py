@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import Schema as _Schema
 
-from matcher.domain import MatchStatus, RequestStatus, VolunteerStatus
+from matcher.domain import EventKind, FollowUpStatus, MatchStatus, RequestStatus, VolunteerStatus
+from matcher.rules import REASONS
 from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
 
@@ -81,6 +82,17 @@ VIDEO_LINK = [validate.URL(schemes={"https", "http"}, error="Give a web address,
               validate.Length(max=500)]  # fmt: skip
 
 
+KINDS = ("service_user", "carer", "both")
+CONTACT_WAYS = ("email", "phone")
+ORIGINS = ("engine", "coordinator")  # matcher.domain.Match.origin: suggested by the engine, or made by hand
+
+
+def coded(choices: Iterable[str], **kwargs: Any) -> fields.String:
+    """A fixed domain code in an answer (a status, a rule, an event kind): an enum in the
+    OpenAPI document. Codes a trust edits at run time are ``Code`` fields instead."""
+    return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
+
+
 def unique(values: list[Any]) -> None:
     if len(values) != len(set(map(str, values))):
         raise ValidationError("Each value may appear only once.")
@@ -129,7 +141,7 @@ class VolunteerFields(Schema):
 
     name = fields.String(validate=SHORT)
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="Not a phone number."))
-    preferred_contact = fields.String(validate=validate.OneOf(["email", "phone"]))
+    preferred_contact = fields.String(validate=validate.OneOf(CONTACT_WAYS))
     roles = codes("roles", at_least=1)
     modes = codes("modes", at_least=1)
     availability = fields.List(fields.Nested(SlotSchema), validate=validate.Length(min=1, max=50))
@@ -147,7 +159,7 @@ class VolunteerFields(Schema):
 class VolunteerIn(VolunteerFields):
     name = fields.String(required=True, validate=SHORT)
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    kind = fields.String(required=True, validate=validate.OneOf(["service_user", "carer", "both"]))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     home_area = Code("areas", required=True)
     roles = codes("roles", required=True, at_least=1)
     modes = codes("modes", required=True, at_least=1)
@@ -170,24 +182,29 @@ class ConsentOut(Schema):
     given_at = fields.DateTime(attribute="consent_given_at")
 
 
+class TrainingOut(Schema):
+    code = Code("trainings")
+    completed_on = fields.String(allow_none=True, metadata={"format": "date"})
+
+
 class VolunteerOut(Schema):
     id = fields.String()
-    status = fields.String()
+    status = coded(VolunteerStatus.ALL)
     name = fields.String()
     email = fields.String()
     phone = fields.String(allow_none=True)
-    kind = fields.String()
-    home_area = fields.String()
-    preferred_contact = fields.String()
-    roles = fields.List(fields.String())
-    modes = fields.List(fields.String())
+    kind = coded(KINDS)
+    home_area = Code("areas")
+    preferred_contact = coded(CONTACT_WAYS)
+    roles = fields.List(Code("roles"))
+    modes = fields.List(Code("modes"))
     availability = fields.List(fields.Nested(SlotSchema))
     max_commitments = fields.Integer()
-    travel_areas = fields.List(fields.String())
-    experience = fields.List(fields.String())
-    interests = fields.List(fields.String())
-    languages = fields.List(fields.String())
-    trainings = fields.List(fields.Dict())
+    travel_areas = fields.List(Code("areas"))
+    experience = fields.List(Code("experience"))
+    interests = fields.List(Code("topics"))
+    languages = fields.List(Code("languages"))
+    trainings = fields.List(fields.Nested(TrainingOut))
     access_needs = fields.String(allow_none=True)
     exclusions = fields.String(allow_none=True)
     excluded_teams = fields.List(fields.String())
@@ -201,6 +218,14 @@ class Receipt(Schema):
 
     id = fields.String()
     status = fields.String()
+
+
+class OfferReceipt(Receipt):
+    status = coded(VolunteerStatus.ALL)
+
+
+class RequestReceipt(Receipt):
+    status = coded(RequestStatus.ALL)
 
 
 class RoleCountSchema(Schema):
@@ -245,15 +270,15 @@ class MatchOut(Schema):
     id = fields.String()
     team_request_id = fields.String()
     volunteer_id = fields.String()
-    role = fields.String()
-    status = fields.String()
-    origin = fields.String()
+    role = Code("roles")
+    status = coded(MatchStatus.ALL)
+    origin = coded(ORIGINS, metadata={"description": "engine: suggested by the matcher; coordinator: made by hand."})
     proposed = fields.Boolean()
     rank = fields.Integer()
     score = fields.Float()
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
-    reject_reason = fields.String(allow_none=True)
-    close_reason = fields.String(allow_none=True)
+    reject_reason = fields.String(allow_none=True, metadata={"description": "The coordinator's own words."})
+    close_reason = fields.String(allow_none=True, metadata={"description": "The coordinator's own words."})
     intro_at = fields.DateTime(allow_none=True)
     venue = fields.String(allow_none=True)
     video_link = fields.String(allow_none=True)
@@ -275,20 +300,20 @@ class PartsOf(Schema):
 
 class TeamRequestSummaryOut(Schema):
     id = fields.String()
-    status = fields.String()
+    status = coded(RequestStatus.ALL)
     team_name = fields.String()
     project_title = fields.String()
-    area = fields.String()
-    qi_stage = fields.String()
+    area = Code("areas")
+    qi_stage = Code("qi_stages")
     roles = fields.List(fields.Nested(RoleCountSchema))
-    modes = fields.List(fields.String())
+    modes = fields.List(Code("modes"))
     contact = fields.Nested(ContactSchema)
     aim = fields.String(allow_none=True)
-    topics = fields.List(fields.String())
-    experience_sought = fields.List(fields.String())
+    topics = fields.List(Code("topics"))
+    experience_sought = fields.List(Code("experience"))
     meeting_slots = fields.List(fields.Nested(SlotSchema))
-    languages = fields.List(fields.String())
-    required_trainings = fields.List(fields.String())
+    languages = fields.List(Code("languages"))
+    required_trainings = fields.List(Code("trainings"))
     start_date = fields.Date(allow_none=True)
     hours_per_month = fields.Integer(allow_none=True)
     duration_weeks = fields.Integer(allow_none=True)
@@ -306,16 +331,21 @@ class TeamRequestOut(PartsOf, TeamRequestSummaryOut):
 
 
 class EventOut(Schema):
-    kind = fields.String()
+    kind = coded(EventKind)
     at = fields.DateTime(attribute="occurred_at")
-    data = fields.Dict()
+    data = fields.Dict(
+        metadata={
+            "description": "What goes with this kind of event: codes and ids "
+            "(a role, rule codes, a letter and its address)."
+        }
+    )
 
 
 class FollowUpOut(Schema):
     id = fields.String()
     sequence = fields.Integer()
     due_at = fields.DateTime()
-    status = fields.String()
+    status = coded(FollowUpStatus.ALL)
     invited_at = fields.DateTime(allow_none=True)
     reminded_at = fields.DateTime(allow_none=True)
 
@@ -332,7 +362,7 @@ class SuggestionOut(Schema):
     match_id = fields.String()
     volunteer_id = fields.String()
     volunteer_name = fields.String()
-    role = fields.String()
+    role = Code("roles")
     score = fields.Float()
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
     proposed = fields.Boolean(metadata={"description": "Part of the proposed assignment; false for alternates."})
@@ -421,14 +451,14 @@ TaxonomyOut = Schema.from_dict(
 
 
 class ReasonOut(Schema):
-    rule = fields.String(metadata={"description": "The rule's code, e.g. at_capacity."})
+    rule = coded(REASONS, metadata={"description": "The rule's code, e.g. at_capacity."})
     reason = fields.String(metadata={"description": "The rule in words."})
 
 
 class WhyNotOut(Schema):
     volunteer_id = fields.String()
     roles = fields.Dict(
-        keys=fields.String(),
+        keys=Code("roles"),
         values=fields.List(fields.Nested(ReasonOut)),
         metadata={"description": "For each of the request's roles, every rule that keeps the volunteer out."},
     )
@@ -436,7 +466,21 @@ class WhyNotOut(Schema):
 
 
 class TermOut(Schema):
-    vocabulary = fields.String()
+    vocabulary = coded(STARTING_TERMS)
     code = fields.String()
     label = fields.String()
     active = fields.Boolean()
+
+
+class ErrorOut(Schema):
+    """Every failure's body, whatever its status."""
+
+    message = fields.String(required=True, metadata={"description": "What went wrong, in words."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "On a 422 (and a 409 for a repeated email): each bad field by its path, "
+            "e.g. availability.0.end, with its messages."
+        },
+    )

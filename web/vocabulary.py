@@ -24,7 +24,13 @@ class Code(fields.String):
 
     def __init__(self, vocabulary: str, **kwargs: Any) -> None:
         metadata = kwargs.pop("metadata", {})
-        metadata.setdefault("description", f"A code from the '{vocabulary}' vocabulary (GET /api/v1/taxonomy).")
+        metadata.setdefault(
+            "description",
+            f"A code from the '{vocabulary}' vocabulary (GET /api/v1/taxonomy). Not a fixed enum: "
+            "an admin adds and retires codes while the service runs.",
+        )
+        # Named for clients that build pickers from the taxonomy instead of a frozen list.
+        metadata.setdefault("x-vocabulary", vocabulary)
         super().__init__(metadata=metadata, **kwargs)
         self.vocabulary = vocabulary
 

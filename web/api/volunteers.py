@@ -8,11 +8,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import intake, queries
+from web.api.access import conflicts, coordinator, public, rate_limited, refused
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
-from web.paging import paged
-from web.schemas import Receipt, VolunteerIn, VolunteerListArgs, VolunteerOut, VolunteerPatch
+from web.paging import PAGE_HEADERS, paged
+from web.schemas import OfferReceipt, VolunteerIn, VolunteerListArgs, VolunteerOut, VolunteerPatch
 
 blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers' offers")
 
@@ -21,20 +22,24 @@ blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", descrip
 class Volunteers(MethodView):
     decorators = [submissions]
 
+    @public
     @blp.arguments(VolunteerIn)
-    @blp.response(201, Receipt)
-    @blp.alt_response(
-        409,
-        description="An offer with this email address (compared without case) is already registered: "
+    @blp.response(201, OfferReceipt)
+    @conflicts(
+        blp,
+        "An offer with this email address (compared without case) is already registered: "
         '{"message": ..., "errors": {"email": [...]}}. Someone who withdrew may register again.',
     )
+    @rate_limited(blp)
     def post(self, offer: dict[str, Any]) -> Any:
         """Register an offer (no account needed); one live offer per email address."""
         s = services()
         return intake.register_volunteer(s.uow(), offer, s.clock)
 
+    @coordinator
     @blp.arguments(VolunteerListArgs, location="query")
-    @blp.response(200, VolunteerOut(many=True))
+    @blp.response(200, VolunteerOut(many=True), headers=PAGE_HEADERS)
+    @refused(blp, "You do not look after the area you asked for.")
     def get(self, args: dict[str, Any]) -> Any:
         """List volunteers in your areas (coordinators), by name."""
         page = queries.list_volunteers(
@@ -50,13 +55,18 @@ class Volunteers(MethodView):
 
 @blp.route("/<volunteer_id>")
 class OneVolunteer(MethodView):
+    @coordinator
     @blp.response(200, VolunteerOut)
     def get(self, volunteer_id: str) -> Any:
         """One volunteer (coordinators of their areas)."""
         return queries.get_volunteer(services().uow(), volunteer_id, current_coordinator())
 
+    @coordinator
     @blp.arguments(VolunteerPatch)
     @blp.response(200, VolunteerOut)
+    @conflicts(
+        blp, "The status cannot move that way (a withdrawal is final), or someone changed the offer at the same moment."
+    )
     def patch(self, changes: dict[str, Any], volunteer_id: str) -> Any:
         """Change status (active, paused, withdrawn), availability or preferences."""
         s = services()
