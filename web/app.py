@@ -48,8 +48,8 @@ def create_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_REDOC_PATH="/docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        # No OPENAPI_REDOC/SWAGGER_UI settings: flask-smorest's pages load their scripts from a
+        # CDN and start them inline. web.api.docs serves Swagger UI from the package instead.
     )
     app.config.update(test_config or {})
     app.extensions["qimatch"] = services_
@@ -63,10 +63,11 @@ def create_app(
     errors.register(app)
     limiter.init_app(app)
 
-    from web.api import matches, misc, team_requests, volunteers
+    from web.api import docs, matches, misc, team_requests, volunteers
 
     for blueprint in (volunteers.blp, team_requests.blp, matches.blp, misc.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
 
     from web import pages
 
