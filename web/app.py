@@ -60,6 +60,8 @@ def create_app(
         {"type": "http", "scheme": "bearer", "description": "A coordinator's token from POST /api/v1/auth/token."},
     )
     openapi.register_answers(api.spec, errors.QimatchApi.ERROR_SCHEMA)
+    openapi.register_shapes(api.spec)
+    api.ma_plugin.converter.add_attribute_function(openapi.text_rules)  # type: ignore[union-attr]
     errors.register(app)
     limiter.init_app(app)
 

@@ -13,6 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from marshmallow import fields, validate
+
+from matcher.taxonomy import CODE_RULES
+from web.schemas import NOT_BLANK, ONE_LINE
+from web.vocabulary import Code
 
 BEARER = "bearerAuth"
 WRITES = ("post", "put", "patch", "delete")
@@ -41,6 +46,14 @@ ANSWERS: dict[str, tuple[str, dict[str, Any]]] = {
         {},
     ),
 }
+
+
+def register_shapes(spec: APISpec) -> None:
+    """Rules of a whole body that no field's schema carries."""
+    from web.schemas import MeetingIn
+
+    # MeetingIn refuses an empty object ("Give intro_at, venue or video_link.").
+    spec.components.schema("MeetingIn", {"minProperties": 1}, schema=MeetingIn)
 
 
 def register_answers(spec: APISpec, error_schema: Any) -> None:
@@ -80,3 +93,31 @@ def _add(responses: dict[Any, Any], status: int, name: str) -> None:
     # flask-smorest keys some answers by int, others by str: a view's own words win.
     if status not in responses and str(status) not in responses:
         responses[str(status)] = name
+
+
+# What the text validators refuse, as the document's patterns, so a client (or a fuzzer) can
+# tell valid text from invalid without trying. The validators stay the rule; these say it.
+NO_NUL = r"^[^\x00]*$"  # every input schema refuses a NUL (web.schemas.Schema)
+ONE_LINE_TEXT = r"^[^\x00-\x1f\x7f]*$"
+WORDS = r"^[^\x00]*[^\s\x00][^\x00]*$"
+ONE_LINE_WORDS = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+CODE = r"^[a-z0-9_]{1,60}$"  # matcher.services.vocabularies.CODE
+
+
+def text_rules(self: Any, field: fields.Field, **_: Any) -> dict[str, Any]:
+    """An attribute function for apispec's field converter: the pattern of an input text field."""
+    if isinstance(field, Code):
+        rule = CODE_RULES.get(field.vocabulary)
+        return {"pattern": f"^{rule[0]}$" if rule else CODE}
+    if not isinstance(field, fields.String) or isinstance(field, fields.Email) or not field.validators:
+        return {}  # answers' fields and emails (their format says it)
+    if any(isinstance(v, validate.URL) for v in field.validators):
+        return {"format": "uri"}  # a web address (http or https, with a domain)
+    if any(isinstance(v, validate.OneOf) for v in field.validators):
+        return {}  # the enum says it
+    if any(isinstance(v, validate.Regexp) and v is not NOT_BLANK for v in field.validators):
+        return {}  # a pattern of its own (a phone number, HH:MM)
+    one_line, not_blank = ONE_LINE in field.validators, NOT_BLANK in field.validators
+    if one_line:
+        return {"pattern": ONE_LINE_WORDS if not_blank else ONE_LINE_TEXT}
+    return {"pattern": WORDS if not_blank else NO_NUL}

@@ -61,7 +61,9 @@ class Schema(_Schema):
         return data
 
 
-NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
+# Regexp matches from the start: "\s*" first, or text after a leading space or line break was
+# refused as blank (schemathesis found it once the document stated the rule as a pattern).
+NOT_BLANK = validate.Regexp(r"\s*\S", error="Must not be blank.")
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. 09:30.")
 # Names, titles and places go into email subjects, headers and calendar lines: a line break
 # there once spilled into email bodies. One line, no control characters.
@@ -91,6 +93,16 @@ def coded(choices: Iterable[str], **kwargs: Any) -> fields.String:
     """A fixed domain code in an answer (a status, a rule, an event kind): an enum in the
     OpenAPI document. Codes a trust edits at run time are ``Code`` fields instead."""
     return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, nothing else: marshmallow's Boolean also takes 1, "yes" or "on",
+    which the document (type: boolean) does not admit, and a consent should be a plain true."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 def unique(values: list[Any]) -> None:
@@ -129,7 +141,7 @@ class TrainingSchema(Schema):
 
 
 class ConsentSchema(Schema):
-    data_processing = fields.Boolean(
+    data_processing = StrictBoolean(
         required=True,
         validate=validate.Equal(True, error="We can only keep your offer with your consent."),
     )
@@ -436,7 +448,7 @@ class WhyNotArgs(Schema):
 
 class TermIn(Schema):
     label = fields.String(required=True, validate=SHORT)
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class TermBrief(Schema):

@@ -272,3 +272,34 @@ def test_every_answer_of_a_listing_names_its_paging_headers(app: Flask) -> None:
             "X-Page",
             "X-Per-Page",
         }
+
+
+def test_text_after_a_leading_space_or_line_break_is_not_blank(app: Flask, services: Services) -> None:
+    """The document says "not blank" as a pattern; the validator once refused any text that
+    began with white space (schemathesis found it: a reason starting with a line break)."""
+    client = app.test_client()
+    made = client.post("/api/v1/volunteers", json=factories.offer(name=" Amina Begum"))
+    assert made.status_code == 201, made.json
+    asked = client.post("/api/v1/team-requests", json=factories.team_request(team_name=" Ward 5"))
+    assert asked.status_code == 201, asked.json
+    blank = client.post("/api/v1/volunteers", json=factories.offer(name=" \t "))
+    assert blank.status_code == 422 and "name" in blank.json["errors"]
+    schemas = app.test_client().get("/api/openapi.json").json["components"]["schemas"]
+    assert re.search(schemas["ReasonIn"]["properties"]["reason"]["pattern"], "\nStepped back for now")
+    # The rules as patterns: one line and not blank for names, no NUL anywhere, codes' shape.
+    one_line = schemas["TeamRequestIn"]["properties"]["team_name"]["pattern"]
+    assert re.search(one_line, " Ward 5") and not re.search(one_line, "Ward\n5") and not re.search(one_line, " ")
+    assert not re.search(schemas["TeamRequestIn"]["properties"]["aim"]["pattern"], "a\x00")
+    assert schemas["TeamRequestIn"]["properties"]["area"]["pattern"] == "^[a-z0-9_]{1,60}$"
+
+
+def test_a_boolean_is_json_true_or_false_as_the_document_says(app: Flask, services: Services) -> None:
+    """schemathesis found PUT /taxonomy taking "active": 0 for false; a consent of 1 was taken too."""
+    admin = signed_in(app, services, "admin@nhs.example", ["tower_hamlets"], admin=True)
+    client = app.test_client()
+    retired = client.put("/api/v1/taxonomy/areas/havering", json={"label": "Havering", "active": 0}, headers=admin)
+    assert retired.status_code == 422 and "active" in retired.json["errors"]
+    consent = {"data_processing": 1, "version": "2026-01"}
+    offer = client.post("/api/v1/volunteers", json=factories.offer(consent=consent))
+    assert offer.status_code == 422 and "consent.data_processing" in offer.json["errors"]
+    assert client.post("/api/v1/volunteers", json=factories.offer()).status_code == 201

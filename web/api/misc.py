@@ -8,10 +8,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import coordinators, vocabularies
+from matcher.taxonomy import STARTING_TERMS
 from web.api.access import conflicts, coordinator, public, rate_limited, refused
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
 from web.limits import limiter
+from web.openapi import CODE
 from web.schemas import ErrorOut, TaxonomyOut, TermIn, TermOut, TokenIn, TokenOut
 
 blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Vocabularies and sign-in")
@@ -26,7 +28,13 @@ class Taxonomy(MethodView):
         return taxonomy()
 
 
-@blp.route("/taxonomy/<vocabulary>/<code>")
+@blp.route(
+    "/taxonomy/<vocabulary>/<code>",
+    parameters=[
+        {"in": "path", "name": "vocabulary", "schema": {"type": "string", "enum": list(STARTING_TERMS)}},
+        {"in": "path", "name": "code", "schema": {"type": "string", "pattern": CODE}},
+    ],
+)
 class OneTerm(MethodView):
     @coordinator
     @blp.arguments(TermIn)
