@@ -120,8 +120,8 @@ def codes(vocabulary: str, *, required: bool = False, at_least: int = 0, at_most
 
 class SlotSchema(Schema):
     day = Code("days", required=True)
-    start = fields.String(required=True, validate=HHMM)
-    end = fields.String(required=True, validate=HHMM)
+    start = fields.String(required=True, validate=HHMM, metadata={"example": "09:00"})
+    end = fields.String(required=True, validate=HHMM, metadata={"example": "17:00"})
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:

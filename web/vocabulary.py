@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from matcher.taxonomy import STARTING_TERMS
+
 codes_in_force: ContextVar[dict[str, set[str]]] = ContextVar("codes_in_force")
 
 
@@ -31,6 +33,9 @@ class Code(fields.String):
         )
         # Named for clients that build pickers from the taxonomy instead of a frozen list.
         metadata.setdefault("x-vocabulary", vocabulary)
+        if vocabulary in STARTING_TERMS:
+            # A code a fresh install has, so the docs page's "Try it out" body is valid as shown.
+            metadata.setdefault("example", STARTING_TERMS[vocabulary][0][0])
         super().__init__(metadata=metadata, **kwargs)
         self.vocabulary = vocabulary
 
