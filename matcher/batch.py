@@ -2,7 +2,9 @@
 
 Input lines are records in the API's shape plus an ``"id"`` (volunteers may
 also carry ``"status"``, ``"active_commitments"`` and ``"committed_slots"``,
-the meetings of what they hold now, for rule 10). The caller passes the
+the meetings of what they hold now, for rule 10, and ``"verified_trainings"``: the
+codes of their trainings the programme verified, the only ones that pass rule 6 unless
+``QIMATCH_DECLARED_TRAINING_COUNTS`` lets declared trainings pass too). The caller passes the
 parsers, so the web's own validation rules apply without this module
 importing any web framework: a parser that returns a volunteer with their
 ``Standing`` has checked those fields too (``web.batch_parsers``); for one that

@@ -37,6 +37,10 @@ class MatchingConfig:
             "training_cofacilitator": ["qi_introduction"],
         }
     )
+    # Matching rule 6 (a training a role or request requires): by default only trainings a
+    # coordinator verified (attendance at a session that confers them) pass it; a training the
+    # volunteer only declared is shown as unverified. True lets declared trainings pass too.
+    declared_trainings_count: bool = False
     alternates_per_request: int = 5
     # Scoring policy (matcher.scoring and the engine's vectorised copy use these same values).
     # A request with flexible timing gives full availability marks at this many free hours a week.
@@ -87,6 +91,24 @@ _INT_SETTINGS = {"shortlist_per_place", "shortlist_margin", "shortlist_per_volun
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long the details of people who are no longer active are kept (docs/privacy.md).
+
+    ``months`` without activity, then they are asked by email and erased ``grace_days``
+    later unless they answer; 0 months turns retention off. ``batch``: people asked, and
+    erased, per dispatcher run, so a first run on an old database spreads its emails.
+    """
+
+    months: int = 24
+    grace_days: int = 30
+    batch: int = 200
+
+    @property
+    def enabled(self) -> bool:
+        return self.months > 0
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     broker_url: str
@@ -119,12 +141,21 @@ class Settings:
     # account for signed-in coordinators and API tokens, else per client address.
     submission_rate_limit: str = "60 per minute"
     sign_in_rate_limit: str = "10 per minute"
+    # Failed sign-ins allowed per account (email), whichever address they come from: a guesser
+    # spreading tries over many addresses still meets this one.
+    sign_in_account_rate_limit: str = "5 per minute;20 per hour"
+    # Coordinators sign in with a password and a one-time code from an authenticator app (TOTP).
+    # Off only for a trust whose sign-in sits behind its own single sign-on with a second factor.
+    require_totp: bool = True
     # The relay leaves an unpublished event alone this long: the web published it at commit and
     # its mark is on the way (marked in bulk, off the request path). Only a lost publish or a
     # lost mark waits this long; a lost mark means one harmless second publish.
     relay_grace_seconds: float = 10.0
     # How often each process marks the events it published, in one UPDATE.
     mark_published_seconds: float = 0.5
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # How often beat runs the retention dispatcher (questions owed, erasures due).
+    retention_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -170,17 +201,44 @@ class Settings:
             rescore_sweep_seconds=float(env.get("QIMATCH_RESCORE_SWEEP_SECONDS") or 30),
             submission_rate_limit=env.get("QIMATCH_SUBMISSION_RATE_LIMIT") or "60 per minute",
             sign_in_rate_limit=env.get("QIMATCH_SIGN_IN_RATE_LIMIT") or "10 per minute",
+            sign_in_account_rate_limit=env.get("QIMATCH_SIGN_IN_ACCOUNT_RATE_LIMIT") or "5 per minute;20 per hour",
+            require_totp=_flag(env.get("QIMATCH_REQUIRE_TOTP"), default=True),
             relay_grace_seconds=float(env.get("QIMATCH_RELAY_GRACE_SECONDS") or 10),
             mark_published_seconds=float(env.get("QIMATCH_MARK_PUBLISHED_SECONDS") or 0.5),
+            retention=RetentionPolicy(
+                months=int(env.get("QIMATCH_RETENTION_MONTHS") or 24),
+                grace_days=int(env.get("QIMATCH_RETENTION_GRACE_DAYS") or 30),
+                batch=int(env.get("QIMATCH_RETENTION_BATCH") or 200),
+            ),
+            retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
         )
         values.update(overrides)
         return cls(**values)
 
 
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
 def matching_from_env(env: dict[str, str] | None = None) -> MatchingConfig:
     """Only the matching settings (``QIMATCH_MATCHING_CONFIG``): what an offline batch needs."""
     env = dict(os.environ if env is None else env)
-    return MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    config = MatchingConfig.from_file(env.get("QIMATCH_MATCHING_CONFIG"))
+    declared = env.get("QIMATCH_DECLARED_TRAINING_COUNTS")
+    if declared:  # the environment wins over the file, as everywhere else
+        try:
+            counts = _flag(declared, default=False)
+        except ValueError:
+            raise ValueError(f"QIMATCH_DECLARED_TRAINING_COUNTS must be true or false, not {declared!r}") from None
+        config = replace(config, declared_trainings_count=counts)
+    return config
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -6,6 +6,7 @@ use cases and the rules never see a database session.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Collection
@@ -18,6 +19,7 @@ from matcher.errors import Conflict
 
 # The name an erased volunteer's record keeps: the person is gone, the counts stay.
 ERASED_NAME = "Erased volunteer"
+ERASED_CONTACT = "Erased contact"
 
 
 def new_id() -> str:
@@ -177,6 +179,9 @@ class Volunteer:
     email_key: str | None = None
     paused_until: date | None = None  # while paused: the day they are active again (none: until they resume)
     erased_at: datetime | None = None  # their personal details were erased at their request
+    source_event_id: str | None = None  # the outreach event whose link they signed up through
+    # Consent taken in person by a coordinator (an assisted sign-up): who; when is consent_given_at.
+    consent_assisted_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.email_key is None:
@@ -196,7 +201,50 @@ class Volunteer:
 
     @property
     def training_codes(self) -> set[str]:
+        """Every training on record, declared or verified."""
         return {t["code"] for t in self.trainings}
+
+    @property
+    def verified_training_codes(self) -> set[str]:
+        """Trainings a coordinator verified (attendance at a session that confers them)."""
+        return {t["code"] for t in self.trainings if t.get("verified_on")}
+
+    def gate_trainings(self, declared_count: bool) -> set[str]:
+        """The trainings that pass a role's training gate (matching rule 6): the verified
+        ones, or every one on record when the programme lets declared trainings count."""
+        return self.training_codes if declared_count else self.verified_training_codes
+
+    def verify_training(self, code: str, by: str, on: date, now: datetime, session_id: str | None = None) -> bool:
+        """Record ``code`` as verified by ``by`` on ``on``; False if it was verified already.
+
+        A training the volunteer declared keeps its entry (and completion date) and gains the
+        verification; one they had not declared is added, verified."""
+        for t in self.trainings:
+            if t["code"] == code and t.get("verified_on"):
+                return False
+        mark = {"verified_on": on.isoformat(), "verified_by": by, "session_id": session_id}
+        entries = [dict(t) for t in self.trainings]  # a new list: the JSON column is written whole
+        for t in entries:
+            if t["code"] == code:
+                t.update(mark, completed_on=t.get("completed_on") or on.isoformat())
+                break
+        else:
+            entries.append({"code": code, "completed_on": on.isoformat(), **mark})
+        self.trainings = entries
+        self.updated_at = now
+        return True
+
+    def unverify_training(self, code: str, session_id: str, now: datetime) -> bool:
+        """Take back the verification of ``code`` that ``session_id`` gave (attendance marked
+        in error); the training stays on record as declared. False if there was none."""
+        entries = [dict(t) for t in self.trainings]
+        for t in entries:
+            if t["code"] == code and t.get("verified_on") and t.get("session_id") == session_id:
+                for k in ("verified_on", "verified_by", "session_id"):
+                    t.pop(k, None)
+                self.trainings, self.updated_at = entries, now
+                return True
+        return False
 
     @property
     def reachable_areas(self) -> set[str]:
@@ -269,6 +317,8 @@ class TeamRequest:
     # The contact's address as compared, for finding a team's requests again (not unique:
     # one contact may send several requests).
     contact_email_key: str | None = None
+    # Closed for longer than the retention period: the contact's details were erased.
+    contact_erased_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.contact_email_key is None:
@@ -307,6 +357,18 @@ class TeamRequest:
     def close(self, now: datetime) -> None:
         _move(self, "request", RequestStatus.MOVES, RequestStatus.CLOSED, "closed")
         self.updated_at = now
+
+    def erase_contact(self, now: datetime) -> None:
+        """Anonymise a closed request's contact: the person goes; the project, its area,
+        roles and dates (the programme's figures) stay. Their notes go too: free text a
+        team typed may name people."""
+        if self.status != RequestStatus.CLOSED or self.contact_erased_at is not None:
+            raise IllegalMove("only a closed request's contact is erased, and only once")
+        self.contact_name = ERASED_CONTACT
+        self.contact_email = f"erased-{self.id}@invalid"
+        self.contact_email_key = None
+        self.notes = None
+        self.contact_erased_at = self.updated_at = now
 
 
 @dataclass(eq=False)
@@ -390,6 +452,53 @@ class FollowUp:
         _move(self, "follow-up chat", FollowUpStatus.MOVES, FollowUpStatus.CANCELLED, "cancelled")
 
 
+class ReviewStatus:
+    """A retention review: someone inactive for the retention period was asked whether to
+    keep their details (``matcher.services.retention``)."""
+
+    ASKED = "asked"  # the question is owed or sent; erased at due_at unless they answer
+    KEPT = "kept"  # they answered, or were active again: the period starts afresh
+    ERASING = "erasing"  # a dispatcher run took it: the erasure is under way
+    ERASED = "erased"
+    OPEN = (ASKED, ERASING)  # at most one per volunteer (a unique index holds it)
+    ALL = (ASKED, KEPT, ERASING, ERASED)
+    # ERASING -> ERASING: a run that died mid-erasure is taken over after a while.
+    MOVES = {ASKED: {KEPT, ERASING}, ERASING: {ERASING, ERASED}, KEPT: set(), ERASED: set()}
+
+
+class KeptBecause:
+    ANSWERED = "answered"  # "keep my details", through the emailed link
+    ACTIVE = "active"  # signed in, changed their offer or took part again before the date
+
+
+@dataclass(eq=False)
+class RetentionReview:
+    """A dispatcher row: a volunteer asked whether to keep their details, erased at
+    ``due_at`` unless they answer or are active again before then."""
+
+    volunteer_id: str
+    asked_at: datetime
+    due_at: datetime
+    id: str = field(default_factory=new_id)
+    status: str = ReviewStatus.ASKED
+    kept_because: str | None = None
+    answered_at: datetime | None = None  # kept: when (the period counts again from here)
+    erasing_since: datetime | None = None
+    erased_at: datetime | None = None
+
+    def keep(self, now: datetime, because: str) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.KEPT, "kept")
+        self.kept_because, self.answered_at = because, now
+
+    def begin_erasing(self, now: datetime) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.ERASING, "erased")
+        self.erasing_since = now
+
+    def finish_erasing(self, now: datetime) -> None:
+        _move(self, "review", ReviewStatus.MOVES, ReviewStatus.ERASED, "finished")
+        self.erased_at = now
+
+
 @dataclass(eq=False)
 class Coordinator:
     email: str
@@ -397,9 +506,20 @@ class Coordinator:
     areas: list[str]
     id: str = field(default_factory=new_id)
     name: str | None = None
-    # Admins also edit the programme's vocabularies, which every area shares.
+    # Admins also edit the programme's vocabularies, which every area shares, and manage accounts.
     admin: bool = False
     created_at: datetime | None = None
+    # The authenticator app's shared secret (base32), and the last 30-second step whose
+    # code was accepted: a code is good once, never replayed within its window.
+    totp_secret: str | None = None
+    totp_last_step: int | None = None
+    # A deactivated account can no longer sign in; its sessions and tokens stop working.
+    active: bool = True
+
+    @property
+    def invited(self) -> bool:
+        """Invited by email and not yet arrived: no password chosen, so no sign-in."""
+        return not self.password_hash
 
     def covers(self, area: str) -> bool:
         return area in self.areas
@@ -431,6 +551,9 @@ class EventKind(StrEnum):
     VOLUNTEER_ERASED = "volunteer.erased"
     VOLUNTEER_TEAM_EXCLUDED = "volunteer.team_excluded"
     VOLUNTEER_CALL_REQUESTED = "volunteer.call_requested"
+    RETENTION_ASKED = "retention.asked"
+    RETENTION_KEPT = "retention.kept"
+    REQUEST_CONTACT_ERASED = "request.contact_erased"
     MATCH_SUGGESTED = "match.suggested"
     MATCH_APPROVED = "match.approved"
     MATCH_REJECTED = "match.rejected"
@@ -448,6 +571,19 @@ class EventKind(StrEnum):
     FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"
     FOLLOW_UP_CANCELLED = "follow_up.cancelled"
     VOCABULARY_TERM_SET = "vocabulary.term_set"
+    TEAM_CHAT_BOOKED = "team_chat.booked"
+    TEAM_CHAT_CANCELLED = "team_chat.cancelled"
+    # The programme's sessions (matcher.programme_sessions); data carries session and booking ids.
+    SESSION_SCHEDULED = "session.scheduled"
+    SESSION_CHANGED = "session.changed"
+    SESSION_CANCELLED = "session.cancelled"
+    SESSION_BOOKED = "session.booked"
+    SESSION_WAITLISTED = "session.waitlisted"
+    SESSION_MOVED_UP = "session.moved_up"
+    SESSION_BOOKING_CANCELLED = "session.booking_cancelled"
+    SESSION_ATTENDANCE_MARKED = "session.attendance_marked"
+    # Attendance verified a training: the volunteer may now pass a role's training gate.
+    VOLUNTEER_TRAINING_VERIFIED = "volunteer.training_verified"
 
 
 class Rescore(StrEnum):
@@ -471,6 +607,8 @@ RESCORES: dict[EventKind, Rescore] = {
     EventKind.VOLUNTEER_TEAM_EXCLUDED: Rescore.VOLUNTEER,
     # The volunteer now has less capacity: their other suggestions may change.
     EventKind.MATCH_APPROVED: Rescore.VOLUNTEER,
+    # A verified training (or one taken back) opens or closes roles that require it.
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: Rescore.VOLUNTEER,
 }
 
 
@@ -483,12 +621,33 @@ class RescoreDue:
     subject_id: str
 
 
+# What event data may hold: identifiers, codes, delivery keys, ISO dates and times, numbers.
+# No spaces, no "@": a coordinator's words or an address cannot pass for one.
+CODE_TEXT = re.compile(r"[A-Za-z0-9_.:+\-]{0,200}")
+
+
+def _not_codes(value: Any, path: str) -> list[str]:
+    """Where in ``value`` (event data) something other than codes is: their paths."""
+    if value is None or isinstance(value, bool | int | float):
+        return []
+    if isinstance(value, str):
+        return [] if CODE_TEXT.fullmatch(value) else [path]
+    if isinstance(value, list | tuple):
+        return [p for i, item in enumerate(value) for p in _not_codes(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        found = [f"{path}.{k}" for k in value if not (isinstance(k, str) and CODE_TEXT.fullmatch(k))]
+        return found + [p for k, item in value.items() for p in _not_codes(item, f"{path}.{k}")]
+    return [path]
+
+
 @dataclass(eq=False)
 class Event:
     """One thing that happened: a timeline entry and, until published, an outbox row.
 
     ``data`` carries identifiers and codes only: events are what the relay
-    turns into broker messages, and a broker must never hold personal data.
+    turns into broker messages, and a broker must never hold personal data; and
+    erasure clears the rows people's words live in, never the event log. Free text
+    in ``data`` is refused when the event is made (``CODE_TEXT``).
     """
 
     kind: str
@@ -505,6 +664,10 @@ class Event:
         # A kind outside the closed set fails here, not silently downstream. Kept as the
         # plain string: that is what the database holds and what drivers adapt.
         self.kind = EventKind(self.kind).value
+        # Free text (a reason, a name, an email) would outlive erasure here: refused at once.
+        not_codes = _not_codes(self.data, "data")
+        if not_codes:
+            raise ValueError(f"event data holds codes only, not free text: {', '.join(not_codes)}")
 
     def rescore(self) -> tuple[Rescore, str] | None:
         """What this event asks to be scored again, if anything."""
@@ -557,8 +720,27 @@ class TokenPurpose:
     REQUEST_STATUS = "request_status"  # a team's private status link: read-only, long-lived
     VOLUNTEER_SESSION = "volunteer_session"  # a signed-in browser, after a link was used
     COORDINATOR_SESSION = "coordinator_session"
+    COORDINATOR_API = "coordinator_api"  # a bearer token from POST /api/v1/auth/token: listed, revocable
+    COORDINATOR_INVITE = "coordinator_invite"  # the emailed link to set a first password: single use
+    PASSWORD_RESET = "password_reset"  # the emailed link to choose a new password: single use, short
+    RECOVERY_CODE = "recovery_code"  # used instead of a one-time code when the phone is lost: single use
+    # The retention question's "keep my details" link: single use, until the erasure date.
+    KEEP_DETAILS = "keep_details"
     SESSIONS = (VOLUNTEER_SESSION, COORDINATOR_SESSION)
-    ALL = (VOLUNTEER_LINK, REQUEST_STATUS, VOLUNTEER_SESSION, COORDINATOR_SESSION)
+    # What "sign out everywhere" ends: every way a coordinator is signed in.
+    COORDINATOR_SIGN_INS = (COORDINATOR_SESSION, COORDINATOR_API)
+    COORDINATOR_LINKS = (COORDINATOR_INVITE, PASSWORD_RESET)
+    ALL = (
+        VOLUNTEER_LINK,
+        REQUEST_STATUS,
+        VOLUNTEER_SESSION,
+        COORDINATOR_SESSION,
+        COORDINATOR_API,
+        COORDINATOR_INVITE,
+        PASSWORD_RESET,
+        RECOVERY_CODE,
+        KEEP_DETAILS,
+    )
 
 
 @dataclass(eq=False)
@@ -576,3 +758,74 @@ class AccessToken:
     expires_at: datetime
     used_at: datetime | None = None  # links: when used up; sessions: when ended
     last_seen_at: datetime | None = None
+    label: str | None = None  # an API token's name, chosen by whoever asked for it
+
+
+class AuditAction(StrEnum):
+    """What a coordinator did, as the audit log records it: a closed set of codes."""
+
+    SIGNED_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    MATCH_APPROVED = "match.approve"
+    MATCH_REJECTED = "match.reject"
+    MATCH_MADE = "match.own"  # a coordinator's own match, approved at once
+    MATCH_CLOSED = "match.close"
+    MATCH_MEETING_SET = "match.meeting"
+    TEAM_EXCLUDED = "volunteer.exclude_team"
+    VOLUNTEER_EDITED = "volunteer.edit"
+    VOLUNTEER_EXPORTED = "volunteer.export"
+    VOLUNTEER_ERASED = "volunteer.erase"
+    REQUEST_CLOSED = "request.close"
+    TERM_SET = "vocabulary.set_term"
+    PROGRAMME_EXPORTED = "programme.export"
+    EMAIL_RESENT = "email.resend"
+    OUTREACH_RECORDED = "outreach.record"
+    OFFER_TAKEN_IN_PERSON = "volunteer.assisted_sign_up"
+    MEETING_SUGGESTION_HANDLED = "outreach.suggestion_handled"
+    TEAM_CHAT_PUBLISHED = "team_chat.publish"
+    TEAM_CHAT_CANCELLED = "team_chat.cancel"
+    COORDINATOR_INVITED = "coordinator.invite"
+    COORDINATOR_DEACTIVATED = "coordinator.deactivate"
+    PASSWORD_CHANGED = "coordinator.change_password"
+    TOKEN_REVOKED = "coordinator.revoke_token"
+    SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
+
+
+class AuditSubject(StrEnum):
+    """What an audit entry is about: its kind, with the thing's id beside it."""
+
+    VOLUNTEER = "volunteer"
+    MATCH = "match"
+    REQUEST = "request"
+    COORDINATOR = "coordinator"
+    TERM = "term"  # subject id "<vocabulary>:<code>"
+    PROGRAMME = "programme"  # subject id: the area exported, or "all"
+    OUTREACH_EVENT = "outreach_event"
+    MEETING_SUGGESTION = "meeting_suggestion"
+    TEAM_CHAT = "team_chat"
+
+
+@dataclass(eq=False)
+class AuditEntry:
+    """One coordinator action on record: who, what, about which thing, when.
+
+    Ids and codes only. ``details`` holds codes (field names changed, a reason's code,
+    the format of an export), never a person's words or details, so an erasure leaves
+    nothing of the person here: their id stays, and it names no one once they are
+    erased. The one exception is ``attempted_email`` on a failed sign-in (the address
+    typed, so an admin can see who is being tried); a password is never recorded.
+    """
+
+    action: str
+    at: datetime
+    subject_kind: str
+    subject_id: str | None = None
+    coordinator_id: str | None = None  # who acted; none for a failed sign-in
+    details: dict[str, Any] = field(default_factory=dict)
+    attempted_email: str | None = None
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        # Outside the closed sets fails here, as an Event's kind does.
+        self.action = AuditAction(self.action).value
+        self.subject_kind = AuditSubject(self.subject_kind).value

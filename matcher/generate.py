@@ -78,6 +78,13 @@ TOPICS = [
 LANGUAGES = ["en", "bn", "so", "ur", "pl", "tr", "pt"]
 LANGUAGE_WEIGHTS = [0, 0.20, 0.05, 0.06, 0.04, 0.03, 0.03]  # beside English
 TRAININGS = ["qi_introduction", "qi_pocket", "improvement_coach"]
+# How a generated (or batch) record's verified trainings are marked: verified by the programme's records.
+VERIFIED = {"verified_on": "2025-10-01", "verified_by": "records"}
+
+
+def verified(trainings: list[dict[str, Any]], codes: list[str]) -> list[dict[str, Any]]:
+    """``trainings`` with those in ``codes`` marked verified (a batch record's ``verified_trainings``)."""
+    return [{**t, **VERIFIED} if t["code"] in codes else dict(t) for t in trainings]
 ACCESS_NEEDS = [
     "Step-free access, please.",
     "Papers in large print.",
@@ -138,8 +145,9 @@ def make_volunteer(rng: random.Random, n: int) -> tuple[Volunteer, Standing]:
     days = _some(rng, DAYS, [5, 5, 5, 5, 5, 2, 1], rng.choice([1, 2, 2, 3, 4]))
     availability = [_window(rng, d) for d in sorted(days, key=DAYS.index)]
     roles = _some(rng, ROLES, ROLE_WEIGHTS, rng.choice([1, 2, 3, 3, 4, 5]))
+    # The programme's own records: trainings its sessions verified (matching rule 6 counts these).
     trainings = [
-        {"code": t, "completed_on": "2025-10-01"}
+        {"code": t, "completed_on": "2025-10-01", **VERIFIED}
         for t, p in zip(TRAININGS, [0.45, 0.15, 0.04], strict=True)
         if rng.random() < p
     ]
@@ -284,7 +292,9 @@ def volunteer_record(v: Volunteer, standing: Standing | None = None) -> dict[str
         "experience": list(v.experience),
         "interests": list(v.interests),
         "languages": list(v.languages),
-        "trainings": [dict(t) for t in v.trainings],
+        # The API's shape (code, completed_on); which were verified is a batch-only field.
+        "trainings": [{"code": t["code"], "completed_on": t.get("completed_on")} for t in v.trainings],
+        "verified_trainings": sorted(v.verified_training_codes),
         "excluded_teams": list(v.excluded_teams),
         "status": v.status,
     }
@@ -341,7 +351,7 @@ def volunteer_from_record(record: dict[str, Any]) -> Volunteer:
         experience=record.get("experience", []),
         interests=record.get("interests", []),
         languages=record.get("languages", []),
-        trainings=record.get("trainings", []),
+        trainings=verified(record.get("trainings", []), record.get("verified_trainings", [])),
         excluded_teams=record.get("excluded_teams", []),
         phone=record.get("phone"),
         preferred_contact=record.get("preferred_contact", "email"),

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from matcher import domain
+from matcher import domain, outreach, team_chats
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 T = TypeVar("T")
 
@@ -108,6 +109,11 @@ class Deliveries(Protocol):
 
     def is_sent(self, key: str) -> bool: ...
 
+    def listed(self, prefixes: Collection[str]) -> list[domain.Delivery]:
+        """Every email whose key starts with one of ``prefixes``, oldest first: what a
+        person's data export lists of the emails sent to them."""
+        ...
+
 
 class Rescores(Protocol):
     """The durable queue of rescores due: a row per event that asked for one (written with
@@ -143,6 +149,31 @@ class MatchingReads(Protocol):
         ...
 
 
+class RetentionReads(Protocol):
+    """Who has been inactive, for retention (``matcher.services.retention``).
+
+    A volunteer's activity, from what is stored: registering or any change to their
+    offer or status (``updated_at``: theirs, or a coordinator's on their behalf); a match
+    of theirs approved, introduced or closed (its ``updated_at``), and any commitment they
+    still hold (active now); signing in through their private link (``volunteer.signed_in``);
+    answering "keep my details" (a kept review's ``answered_at``). Suggestions and
+    rejections are the programme's doing, not theirs, and do not count.
+    """
+
+    def inactive_volunteers(self, before: datetime, limit: int) -> list[str]:
+        """Volunteers not erased and with no review open, with no activity at or after
+        ``before``: the longest inactive first."""
+        ...
+
+    def active_since(self, volunteer_id: str, since: datetime) -> bool:
+        """Whether the volunteer did anything at or after ``since`` (or holds a commitment)."""
+        ...
+
+    def closed_requests(self, before: datetime, limit: int) -> list[str]:
+        """Requests closed before ``before`` whose contact is not erased yet."""
+        ...
+
+
 class UnitOfWork(Protocol):
     volunteers: Repository[domain.Volunteer]
     requests: Repository[domain.TeamRequest]
@@ -152,6 +183,14 @@ class UnitOfWork(Protocol):
     events: Repository[domain.Event]
     terms: Repository[domain.Term]
     access_tokens: Repository[domain.AccessToken]
+    outreach_events: Repository[outreach.OutreachEvent]
+    meeting_suggestions: Repository[outreach.MeetingSuggestion]
+    team_chats: Repository[team_chats.TeamChat]
+    audit: Repository[domain.AuditEntry]
+    reviews: Repository[domain.RetentionReview]
+    retention: RetentionReads
+    programme_sessions: Repository[ProgrammeSession]
+    bookings: Repository[Booking]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads
@@ -253,10 +292,26 @@ class Letters(Protocol):
         """The introductory chat's calendar entry changed ("invitation") or is off ("cancellation")."""
         ...
 
+    def team_chat(
+        self, letter: str, party: str, chat: team_chats.TeamChat, coordinator: domain.Coordinator, key: str
+    ) -> Email:
+        """An informal chat about involvement for a team ("team" or "coordinator"): booked or cancelled."""
+        ...
+
     def private_link(
         self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
     ) -> Email:
         """A volunteer's sign-in link or a team's status link, carrying its fresh secret."""
+        ...
+
+    def coordinator_link(
+        self, purpose: str, coordinator: domain.Coordinator, secret: str, key: str, valid_for: timedelta
+    ) -> Email:
+        """An invitation to set a first password, or a password reset, carrying its fresh secret."""
+        ...
+
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        """Inactive for the retention period: keep my details? (a "keep" link carrying its secret)."""
         ...
 
     def follow_up(
@@ -269,3 +324,16 @@ class Letters(Protocol):
         volunteer: domain.Volunteer,
         key: str,
     ) -> Email: ...
+
+    def session(
+        self,
+        stage: str,
+        session: ProgrammeSession,
+        booking: Booking,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """A session booking's email to the volunteer: "invitation" (a place, with the calendar
+        entry), "waiting", "reminder", "cancellation" (the entry cancelled) or "off"."""
+        ...

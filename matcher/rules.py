@@ -91,7 +91,7 @@ def screen(
         reasons.append("out_of_area")
     if not fits_meetings(volunteer, request):
         reasons.append("no_slot_fits")
-    if not required_trainings(request, role, config) <= volunteer.training_codes:
+    if not required_trainings(request, role, config) <= volunteer.gate_trainings(config.declared_trainings_count):
         reasons.append("missing_training")
     excluded = {t.strip().casefold() for t in volunteer.excluded_teams}
     if request.team_name.strip().casefold() in excluded:

@@ -6,8 +6,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from matcher import domain
+from matcher import domain, outreach, team_chats
 from matcher.ports import Email, Handing, NotHanded, NotSent
+from matcher.programme_sessions import Booking, ProgrammeSession
 from matcher.taxonomy import STARTING_TERMS
 
 T = TypeVar("T")
@@ -149,6 +150,19 @@ class FakeDeliveries:
     def is_sent(self, key: str) -> bool:
         return self._status(key) == "sent"
 
+    def listed(self, prefixes: Any) -> list[domain.Delivery]:
+        return [
+            domain.Delivery(
+                key=key,
+                claimed_at=when,
+                status=status,
+                attempts=self.attempts.get(key, 0),
+                sent_at=when if status == "sent" else None,
+            )
+            for key, (status, when) in self.claims.items()
+            if any(key.startswith(p) for p in prefixes)
+        ]
+
 
 class FakeRescores:
     """The rescores due, read off the fake event log: each event that asks for one, until done."""
@@ -169,6 +183,55 @@ class FakeRescores:
         self.done_ids.update(d.id for d in taken)
 
 
+class FakeRetentionReads:
+    """``RetentionReads``'s rule (``matcher.ports``), over the fake repositories."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+    def active_since(self, volunteer_id: str, since: datetime) -> bool:
+        u = self.uow
+        v = u.volunteers.get(volunteer_id)
+        if v is None:
+            return False
+        matches = u.matches.where(volunteer_id=volunteer_id)
+        return (
+            (v.created_at is not None and v.created_at >= since)
+            or (v.updated_at is not None and v.updated_at >= since)
+            or any(m.status in domain.MatchStatus.COMMITTED for m in matches)
+            or any(m.status == domain.MatchStatus.CLOSED and m.updated_at and m.updated_at >= since for m in matches)
+            or any(
+                e.occurred_at >= since
+                for e in u.events.where(volunteer_id=volunteer_id, kind=domain.EventKind.VOLUNTEER_SIGNED_IN)
+            )
+            or any(r.answered_at and r.answered_at >= since for r in u.reviews.where(volunteer_id=volunteer_id))
+        )
+
+    def inactive_volunteers(self, before: datetime, limit: int) -> list[str]:
+        u = self.uow
+        found = [
+            v
+            for v in u.volunteers.rows.values()
+            if not v.erased
+            and not self.active_since(v.id, before)
+            and not u.reviews.where(volunteer_id=v.id, status=list(domain.ReviewStatus.OPEN))
+        ]
+        found.sort(key=lambda v: (v.updated_at or v.created_at or now_utc(), v.id))
+        return [v.id for v in found[:limit]]
+
+    def closed_requests(self, before: datetime, limit: int) -> list[str]:
+        found = [
+            r
+            for r in self.uow.requests.rows.values()
+            if r.status == domain.RequestStatus.CLOSED
+            and r.contact_erased_at is None
+            and r.updated_at is not None
+            and r.updated_at < before
+        ]
+        found.sort(key=lambda r: (r.updated_at, r.id))
+        return [r.id for r in found[:limit]]
+
+
 class FakeUnitOfWork:
     """Commit publishes nothing and rollback restores nothing: enough for use-case logic."""
 
@@ -181,6 +244,14 @@ class FakeUnitOfWork:
         self.events: FakeRepository[domain.Event] = FakeRepository()
         self.terms: FakeRepository[domain.Term] = FakeRepository()
         self.access_tokens: FakeRepository[domain.AccessToken] = FakeRepository()
+        self.outreach_events: FakeRepository[outreach.OutreachEvent] = FakeRepository()
+        self.meeting_suggestions: FakeRepository[outreach.MeetingSuggestion] = FakeRepository()
+        self.team_chats: FakeRepository[team_chats.TeamChat] = FakeRepository()
+        self.audit: FakeRepository[domain.AuditEntry] = FakeRepository()
+        self.reviews: FakeRepository[domain.RetentionReview] = FakeRepository()
+        self.retention = FakeRetentionReads(self)
+        self.programme_sessions: FakeRepository[ProgrammeSession] = FakeRepository()
+        self.bookings: FakeRepository[Booking] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

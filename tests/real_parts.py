@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 PG_ADMIN_URL = os.environ.get("QIMATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("QIMATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
@@ -221,3 +222,39 @@ class CuttableProxy:
 
     def close(self) -> None:
         self.listener.close()
+
+
+class PrivateRedis:
+    """A Redis of this test's own (the shared one must not be restarted under others' tests)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _answers(self.port):
+            assert time.monotonic() < deadline, "the test's own redis-server did not start"
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL: every queued and unacknowledged message is gone with it
+        self.proc.wait()
+
+
+def _answers(port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False

@@ -31,6 +31,8 @@ def create_app(
         MAX_CONTENT_LENGTH=256 * 1024,
         SUBMISSION_RATE_LIMIT=settings.submission_rate_limit,
         SIGN_IN_RATE_LIMIT=settings.sign_in_rate_limit,
+        SIGN_IN_ACCOUNT_RATE_LIMIT=settings.sign_in_account_rate_limit,
+        REQUIRE_TOTP=settings.require_totp,
         RATELIMIT_STORAGE_URI=_rate_limit_storage(settings),
         RATELIMIT_HEADERS_ENABLED=True,
         # Redis down (the counters' shared store): count in this process's memory meanwhile,
@@ -65,9 +67,12 @@ def create_app(
     errors.register(app)
     limiter.init_app(app)
 
-    from web.api import docs, matches, misc, team_requests, volunteers
+    from web.api import accounts, audit, docs, matches, misc, outreach, sessions, team_chats, team_requests, volunteers
 
-    for blueprint in (volunteers.blp, team_requests.blp, matches.blp, misc.blp):
+    for blueprint in (
+        volunteers.blp, team_requests.blp, matches.blp, sessions.blp, misc.blp, accounts.blp, audit.blp,
+        outreach.blp, team_chats.blp,
+    ):  # fmt: skip
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
 

@@ -15,11 +15,12 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from matcher.domain import TeamRequest, Volunteer, VolunteerStatus, slots
+from matcher.generate import verified
 from matcher.rules import Standing
 from matcher.taxonomy import STARTING_TERMS
 from web.quick_load import QuickLoader
 from web.schemas import Schema, SlotSchema, TeamRequestIn, VolunteerIn
-from web.vocabulary import codes_from, codes_in_force
+from web.vocabulary import Code, codes_from, codes_in_force
 
 
 class HeldIn(Schema):
@@ -30,10 +31,13 @@ class HeldIn(Schema):
         strict=True, load_default=0, validate=validate.Range(min=0, error="Must be a whole number, 0 or more.")
     )
     committed_slots = fields.List(fields.Nested(SlotSchema), load_default=list)
+    # Which of the record's trainings the programme verified: only these pass matching rule 6,
+    # unless QIMATCH_DECLARED_TRAINING_COUNTS lets every declared training pass.
+    verified_trainings = fields.List(Code("trainings"), load_default=list)
 
 
 # Fields a batch record carries beside the API's shape.
-BATCH_ONLY = ("id", "status", "active_commitments", "committed_slots")
+BATCH_ONLY = ("id", "status", "active_commitments", "committed_slots", "verified_trainings")
 # Built once: a schema instance per record would cost more than the validation itself.
 OFFER_SCHEMA, REQUEST_SCHEMA = VolunteerIn(), TeamRequestIn()
 # The same schemas through QuickLoader (web/quick_load.py): what ``schema.load`` gives, at
@@ -70,6 +74,7 @@ def parse_volunteer(record: dict[str, Any], load: Callable[[Any], Any] = load_of
     if errors:
         raise ValidationError(errors)
     consent = offer.pop("consent")
+    offer["trainings"] = _verified(offer.get("trainings", []), held["verified_trainings"])
     now = datetime.now(UTC)
     volunteer = Volunteer(
         **offer,
@@ -81,6 +86,13 @@ def parse_volunteer(record: dict[str, Any], load: Callable[[Any], Any] = load_of
     )
     standing = Standing(held["active_commitments"], committed_slots=frozenset(slots(held["committed_slots"])))
     return volunteer, standing
+
+
+def _verified(trainings: list[dict[str, Any]], codes: list[str]) -> list[dict[str, Any]]:
+    # A verified training the record did not also declare is on record all the same.
+    declared = {t["code"] for t in trainings}
+    extra = [{"code": c, "completed_on": None} for c in codes if c not in declared]
+    return verified([*trainings, *extra], codes)
 
 
 def parse_request(record: dict[str, Any], load: Callable[[Any], Any] = load_request) -> TeamRequest:

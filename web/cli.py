@@ -76,12 +76,12 @@ def up(host: str, port: int, concurrency: int) -> None:
     click.echo(f"  database: {_safe(settings.database_url)}   broker: {_safe(settings.broker_url)}")
     click.echo(f"  emails: {'SMTP ' + _safe(settings.smtp_url) if settings.smtp_url else settings.mail_dir}")
     if has_coordinator:
-        click.echo("  sign in: POST /api/v1/auth/token with a coordinator's email and password")
+        click.echo("  sign in: POST /api/v1/auth/token with a coordinator's email, password and otp")
     else:
         click.echo(
             "  no coordinator yet; create one to sign in:\n"
-            "    qimatch create-coordinator --email you@example.nhs.uk --password 'a long passphrase'"
-            " --area tower_hamlets"
+            "    qimatch create-coordinator --email you@example.nhs.uk --area tower_hamlets"
+            "   (it asks for the password)"
         )
     click.echo("  stop with Ctrl-C\n")
     try:
@@ -94,11 +94,28 @@ def up(host: str, port: int, concurrency: int) -> None:
 # and Redis, so each process serves several at once (README, "Why gthread").
 WEB_WORKERS = 2
 WEB_THREADS = 8
+GUNICORN_LOGGER = "web.gunicorn_logging.RedactingLogger"
 
 
 def gunicorn_argv(wsgi_app: str, host: str, port: int, workers: int, threads: int) -> list[str]:
-    """What follows ``python -m gunicorn`` for the web app (and for anything measured against it)."""
-    return ["-k", "gthread", "-w", str(workers), "--threads", str(threads), "-b", f"{host}:{port}", wsgi_app]
+    """What follows ``python -m gunicorn`` for the web app (and for anything measured against it).
+
+    The logger class keeps query strings (searches hold names and addresses) and link
+    secrets out of gunicorn's access and error logs, whatever access-log format is set.
+    """
+    return [
+        "-k",
+        "gthread",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"{host}:{port}",
+        "--logger-class",
+        GUNICORN_LOGGER,
+        wsgi_app,
+    ]
 
 
 @main.command()
@@ -106,9 +123,16 @@ def gunicorn_argv(wsgi_app: str, host: str, port: int, workers: int, threads: in
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=WEB_WORKERS, show_default=True, type=int, help="processes")
 @click.option("--threads", default=WEB_THREADS, show_default=True, type=int, help="threads per process")
-def web(host: str, port: int, workers: int, threads: int) -> None:
+@click.option(
+    "--access-log",
+    default=None,
+    help="write gunicorn's access log to this file ('-' for standard output); paths only, no query strings",
+)
+def web(host: str, port: int, workers: int, threads: int, access_log: str | None) -> None:
     """The web app under gunicorn (Redis + PostgreSQL deployments)."""
     argv = gunicorn_argv("web.wsgi:app", host, port, workers, threads)
+    if access_log:
+        argv = ["--access-logfile", access_log, *argv]
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *argv])
 
 
@@ -135,17 +159,31 @@ def beat() -> None:
 
 @main.command("create-coordinator")
 @click.option("--email", required=True)
-@click.option("--password", required=True)
+@click.option(
+    "--password",
+    default=None,
+    help="visible to other users of this machine (ps, shell history): prefer the prompt or --password-stdin",
+)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (as docker login does)")
 @click.option("--area", "areas", multiple=True, required=True, help="an area code; repeat for more")
 @click.option("--name", default=None)
-@click.option("--admin", is_flag=True, help="may also edit the shared vocabularies")
-def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: str | None, admin: bool) -> None:
-    """Add a coordinator (works on a fresh database: it is migrated first)."""
+@click.option("--admin", is_flag=True, help="may also edit the shared vocabularies and manage coordinators")
+def create_coordinator(
+    email: str, password: str | None, password_stdin: bool, areas: tuple[str, ...], name: str | None, admin: bool
+) -> None:
+    """Add a coordinator (works on a fresh database: it is migrated first).
+
+    The password comes from a hidden prompt (typed twice), or from standard input with
+    --password-stdin. With TOTP required (QIMATCH_REQUIRE_TOTP, on by default) it prints the
+    otpauth:// URI for the authenticator app and ten recovery codes, once.
+    """
     from matcher.bootstrap import bootstrap
     from matcher.errors import Conflict, Invalid
     from matcher.services import coordinators
 
-    services = bootstrap(Settings.from_env(), migrate_database=True)
+    password = _password(password, password_stdin)
+    settings = Settings.from_env()
+    services = bootstrap(settings, migrate_database=True)
     try:
         made = coordinators.create_coordinator(
             services.uow(), email, password, list(areas), services.clock, name, admin=admin
@@ -158,6 +196,55 @@ def create_coordinator(email: str, password: str, areas: tuple[str, ...], name: 
         click.echo(f"error: {e.message}", err=True)
         sys.exit(2)
     click.echo(f"coordinator {made.email} created for {', '.join(made.areas)}")
+    if settings.require_totp:
+        uri, codes = coordinators.enrol(services.uow(), made.email, services.clock, fresh_secret=False)
+        _show_enrolment(uri, codes)
+
+
+def _password(given: str | None, from_stdin: bool) -> str:
+    if from_stdin:
+        if given is not None:
+            raise click.UsageError("give --password or --password-stdin, not both")
+        return sys.stdin.readline().rstrip("\r\n")
+    if given is not None:
+        click.echo(
+            "warning: a password on the command line is visible to other users of this machine (ps) and stays in"
+            " your shell history; use the prompt or --password-stdin",
+            err=True,
+        )
+        return given
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _show_enrolment(uri: str, codes: list[str]) -> None:
+    click.echo(
+        "\nSigning in needs a one-time code from an authenticator app. Add this account to the app"
+        " (open the URI on the phone, or make it a QR code, or type in its secret):\n"
+    )
+    click.echo(f"  {uri}\n")
+    click.echo("Recovery codes (each signs in once instead of a code; keep them away from the phone):\n")
+    for code in codes:
+        click.echo(f"  {code}")
+    click.echo("\nThese are shown only now.")
+
+
+@main.command("reset-totp")
+@click.option("--email", required=True)
+def reset_totp(email: str) -> None:
+    """A new authenticator secret and recovery codes for a coordinator (a lost phone, or an account
+    made before TOTP was required). The old app's codes and the old recovery codes stop working."""
+    from matcher.bootstrap import bootstrap
+    from matcher.errors import Invalid
+    from matcher.services import coordinators
+
+    services = bootstrap(Settings.from_env(), migrate_database=True)
+    try:
+        uri, codes = coordinators.enrol(services.uow(), email, services.clock, fresh_secret=True)
+    except Invalid as e:
+        for field, messages in e.errors.items():
+            click.echo(f"error: {field}: {' '.join(messages)}", err=True)
+        sys.exit(2)
+    _show_enrolment(uri, codes)
 
 
 @main.command("match")
@@ -230,6 +317,17 @@ def dispatch() -> None:
 
     services = wire(Settings.from_env())
     counts = follow_ups.dispatch_due(services.uow(), services.clock, services.settings.matching)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@main.command("retention")
+def retention_now() -> None:
+    """Run the retention dispatcher once now (beat runs it every hour)."""
+    from matcher.services import retention
+    from workers.wiring import wire
+
+    services = wire(Settings.from_env())
+    counts = retention.dispatch_due(services.uow(), services.clock, services.settings.retention, services.mailer)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

@@ -77,7 +77,7 @@ class SharedAnswers(BasePlugin):
             if method not in METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            if operation.get("security"):
+            if any(operation.get("security") or ()):  # a token required, or optional ([{}, bearer])
                 _add(responses, 401, "NotSignedIn")
             if path and "{" in path:
                 _add(responses, 404, "NotFound")
@@ -87,6 +87,10 @@ class SharedAnswers(BasePlugin):
                 _add(responses, 413, "TooLarge")
                 _add(responses, 415, "NotJson")
             _add(responses, 503, "Unavailable")
+            for status, answer in responses.items():
+                # A view's own failure, described in words only: it has the error body all the same.
+                if str(status)[0] in "45" and isinstance(answer, dict) and not {"content", "schema"} & set(answer):
+                    answer["content"] = {"application/json": {"schema": "ErrorOut"}}
 
 
 def _add(responses: dict[Any, Any], status: int, name: str) -> None:

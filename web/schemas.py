@@ -14,7 +14,15 @@ from typing import Any
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import Schema as _Schema
 
-from matcher.domain import EventKind, FollowUpStatus, MatchStatus, RequestStatus, VolunteerStatus
+from matcher.domain import (
+    AuditAction,
+    AuditSubject,
+    EventKind,
+    FollowUpStatus,
+    MatchStatus,
+    RequestStatus,
+    VolunteerStatus,
+)
 from matcher.rules import REASONS
 from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
@@ -146,6 +154,10 @@ class ConsentSchema(Schema):
         validate=validate.Equal(True, error="We can only keep your offer with your consent."),
     )
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    assisted = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Consent taken in person by the signed-in coordinator entering the offer."},
+    )
 
 
 class VolunteerFields(Schema):
@@ -178,6 +190,10 @@ class VolunteerIn(VolunteerFields):
     availability = fields.List(fields.Nested(SlotSchema), required=True, validate=validate.Length(min=1, max=50))
     max_commitments = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     consent = fields.Nested(ConsentSchema, required=True)
+    source = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "The outreach event (its id) this offer came through."},
+    )
 
     @validates_schema
     def _reachable(self, data: dict[str, Any], **_: Any) -> None:
@@ -192,6 +208,11 @@ class VolunteerPatch(VolunteerFields):
 class ConsentOut(Schema):
     version = fields.String(attribute="consent_version")
     given_at = fields.DateTime(attribute="consent_given_at")
+    assisted_by = fields.String(
+        attribute="consent_assisted_by",
+        allow_none=True,
+        metadata={"description": "The coordinator who took it in person."},
+    )
 
 
 class TrainingOut(Schema):
@@ -221,6 +242,7 @@ class VolunteerOut(Schema):
     exclusions = fields.String(allow_none=True)
     excluded_teams = fields.List(fields.String())
     consent = fields.Function(lambda v: ConsentOut().dump(v))
+    source = fields.String(attribute="source_event_id", allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -414,10 +436,22 @@ class MatchIn(Schema):
 class TokenIn(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=320))
     password = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    otp = fields.String(
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "The 6-digit code from the authenticator app, or an unused recovery code. Needed"
+            " unless the service runs with QIMATCH_REQUIRE_TOTP=false."
+        },
+    )
+    label = fields.String(
+        validate=[validate.Length(max=100), ONE_LINE],
+        metadata={"description": "A name for this token, shown when tokens are listed (e.g. 'trust system')."},
+    )
 
 
 class TokenOut(Schema):
-    token = fields.String()
+    token = fields.String(metadata={"description": "Send as 'Authorization: Bearer <token>'. Shown only now."})
+    id = fields.String(metadata={"description": "The token's id in GET /api/v1/auth/tokens, to revoke it."})
     expires_at = fields.DateTime()
 
 
@@ -482,6 +516,69 @@ class TermOut(Schema):
     code = fields.String()
     label = fields.String()
     active = fields.Boolean()
+
+
+class AuditListArgs(Schema):
+    """Filters for the audit log; dates are whole days, Europe/London, both ends included."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    coordinator = fields.String(validate=validate.Length(1, 32), metadata={"description": "Who acted: an id."})
+    action = fields.String(validate=validate.OneOf([a.value for a in AuditAction]))
+    subject_kind = fields.String(validate=validate.OneOf([k.value for k in AuditSubject]))
+    subject_id = fields.String(validate=validate.Length(1, 200))
+    from_ = fields.Date(data_key="from", metadata={"description": "The first day, e.g. 2026-03-01."})
+    to = fields.Date(metadata={"description": "The last day, included."})
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+    @validates_schema
+    def _in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError({"to": ["Choose a day on or after the first day."]})
+
+
+class AuditEntryOut(Schema):
+    """One coordinator action on record: ids and codes only."""
+
+    id = fields.Integer()
+    at = fields.DateTime()
+    coordinator_id = fields.String(allow_none=True, metadata={"description": "Who acted; null for a failed sign-in."})
+    action = fields.String(metadata={"enum": [a.value for a in AuditAction]})
+    subject_kind = fields.String(metadata={"enum": [k.value for k in AuditSubject]})
+    subject_id = fields.String(allow_none=True)
+    details = fields.Dict(metadata={"description": "Codes only: fields changed, a reason's code, an export's format."})
+    attempted_email = fields.String(
+        allow_none=True, metadata={"description": "A failed sign-in: the address typed (never the password)."}
+    )
+
+
+class ErasedOut(Schema):
+    id = fields.String()
+    erased_at = fields.DateTime()
+
+
+class VolunteerExportOut(Schema):
+    """Everything held about a volunteer; docs/privacy.md describes each section."""
+
+    layout = fields.String(metadata={"enum": ["qimatch.volunteer-export/2"]})
+    exported_at = fields.String()
+    offer = fields.Dict(metadata={"description": "The profile as held, availability, trainings and exclusions."})
+    involvements = fields.List(
+        fields.Dict(), metadata={"description": "Decided matches, with reject_reason and close_reason."}
+    )
+    suggestions = fields.List(fields.Dict(), metadata={"description": "Each suggestion's score and its factors."})
+    suggestion_history = fields.List(fields.Dict(), metadata={"description": "Suggestions made and taken back."})
+    timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
+    emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
+    audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})
+    session_bookings = fields.List(
+        fields.Dict(), metadata={"description": "Sessions booked or waited for, and attendance."}
+    )
+    retention = fields.List(
+        fields.Dict(), metadata={"description": "Each time they were asked whether to keep their details."}
+    )
 
 
 class ErrorOut(Schema):

@@ -31,6 +31,8 @@ EMAIL_TASKS = (
     "qimatch.send_follow_up",
     "qimatch.sweep_stalled",
     "qimatch.dispatch_follow_ups",
+    "qimatch.dispatch_retention",
+    "qimatch.dispatch_session_reminders",
     "qimatch.relay_outbox",
 )
 

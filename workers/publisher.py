@@ -50,6 +50,24 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: [],
     EventKind.FOLLOW_UP_CANCELLED: [],
     EventKind.VOCABULARY_TERM_SET: [],
+    # Timeline entries only: the invitations are owed by their own email.owed events.
+    EventKind.TEAM_CHAT_BOOKED: [],
+    EventKind.TEAM_CHAT_CANCELLED: [],
+    # Retention's timeline entries: its question goes by its own email.owed event.
+    EventKind.RETENTION_ASKED: [],
+    EventKind.RETENTION_KEPT: [],
+    EventKind.REQUEST_CONTACT_ERASED: [],
+    # A verified training opens the roles that require it: rescore the volunteer.
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    # Timeline entries only: the emails a session owes go by their own email.owed events.
+    EventKind.SESSION_SCHEDULED: [],
+    EventKind.SESSION_CHANGED: [],
+    EventKind.SESSION_CANCELLED: [],
+    EventKind.SESSION_BOOKED: [],
+    EventKind.SESSION_WAITLISTED: [],
+    EventKind.SESSION_MOVED_UP: [],
+    EventKind.SESSION_BOOKING_CANCELLED: [],
+    EventKind.SESSION_ATTENDANCE_MARKED: [],
 }
 
 

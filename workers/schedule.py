@@ -1,5 +1,5 @@
-"""The periodic schedule: the relay, the follow-up dispatcher, the email sweep,
-paused volunteers' return and the whole-programme solve.
+"""The periodic schedule: the relay, the follow-up and session-reminder dispatchers, the
+email sweep, retention, paused volunteers' return and the whole-programme solve.
 
 Nothing days ahead is a Celery ETA: follow-ups are rows with due times that the
 dispatcher finds each minute, so a broker restart cannot lose them.
@@ -18,8 +18,16 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "relay-outbox": {"task": "qimatch.relay_outbox", "schedule": settings.relay_seconds},
         # Follow-up invitations and reminders whose due time has come become owed emails.
         "dispatch-follow-ups": {"task": "qimatch.dispatch_follow_ups", "schedule": settings.dispatch_seconds},
+        # Session reminders the day before: due booking rows, each claimed once.
+        "dispatch-session-reminders": {
+            "task": "qimatch.dispatch_session_reminders",
+            "schedule": settings.dispatch_seconds,
+        },
         # Emails owed or claimed but not sent within the lease are queued again (or given up).
         "sweep-stalled-emails": {"task": "qimatch.sweep_stalled", "schedule": settings.dispatch_seconds},
+        # People inactive for the retention period asked, and erased a month later unless they
+        # answer; closed requests' contacts anonymised. Dates in months: hourly is plenty.
+        "dispatch-retention": {"task": "qimatch.dispatch_retention", "schedule": settings.retention_seconds},
         # A pause that has reached its end date ends; hourly is fine for a date.
         "resume-paused-volunteers": {"task": "qimatch.resume_paused_volunteers", "schedule": 3600.0},
         # Rescores due that no message woke a worker for (a message lost with the broker).

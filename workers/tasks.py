@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent, Unavailable
-from matcher.services import follow_ups, introductions, outbox, outgoing, rescoring, suggestions, volunteer_self
+from matcher.services import (
+    follow_ups,
+    introductions,
+    outbox,
+    outgoing,
+    rescoring,
+    retention,
+    sessions,
+    suggestions,
+    volunteer_self,
+)
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -120,7 +130,14 @@ def send_email(key: str) -> None:
     s = services()
     with sigterm_held():
         outgoing.send_owed(
-            s.uow(), s.mailer, s.letters, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds
+            s.uow(),
+            s.mailer,
+            s.letters,
+            key,
+            s.clock,
+            s.settings.matching,
+            s.settings.delivery_lease_seconds,
+            s.settings.retention.grace_days,
         )
 
 
@@ -130,6 +147,23 @@ def dispatch_follow_ups() -> None:
     counts = follow_ups.dispatch_due(s.uow(), s.clock, s.settings.matching)
     if any(counts.values()):
         log.info("follow-ups dispatched: %s", counts)
+
+
+@celery_app.task(name="qimatch.dispatch_retention", **RETRY)
+def dispatch_retention() -> None:
+    """People inactive for the retention period asked whether to keep their details; those
+    who did not answer by the date erased; closed requests' contacts anonymised."""
+    s = services()
+    counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer)
+    if any(counts.values()):
+        log.info("retention: %s", counts)
+@celery_app.task(name="qimatch.dispatch_session_reminders")
+def dispatch_session_reminders() -> None:
+    """Session bookings whose reminder the day before is due: each owed once."""
+    s = services()
+    owed = sessions.dispatch_reminders(s.uow(), s.clock)
+    if owed:
+        log.info("session reminders owed: %s", owed)
 
 
 @celery_app.task(name="qimatch.propose_assignment", **RETRY)

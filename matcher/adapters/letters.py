@@ -8,7 +8,7 @@ template is its ``Subject:``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,10 @@ from matcher.adapters import ics
 from matcher.adapters.clock import SystemClock
 from matcher.config import Settings
 from matcher.ports import Attachment, Clock, Email
+from matcher.programme_sessions import Booking, ProgrammeSession, SessionKind
 from matcher.scheduling import LONDON, follow_up_times
 from matcher.services.links import VOLUNTEER_LINK_TTL
+from matcher.team_chats import TeamChat
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
 MODE_WORDS = {"in_person": "in person", "video": "by video call", "phone": "by phone"}
@@ -219,6 +221,37 @@ class TemplateLetters:
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"meeting_{letter}", to, key, context, invite, method)
 
+    def team_chat(self, letter: str, party: str, chat: TeamChat, coordinator: domain.Coordinator, key: str) -> Email:
+        """An informal chat about involvement, booked ("team_chat") or off ("team_chat_cancellation")."""
+        coordinator_name = coordinator.name or coordinator.email
+        context = {
+            "chat": chat,
+            "party": party,
+            "chat_when": when(chat.starts_at),
+            "coordinator_name": coordinator_name,
+            "greeting_name": chat.contact_name if party == "team" else coordinator_name,
+            "base_url": self.settings.base_url,
+        }
+        method = ics.CANCEL if letter.endswith("cancellation") else ics.REQUEST
+        description = "An informal chat about involving service users and carers in your QI project."
+        if chat.place and chat.place.startswith(("https://", "http://")):
+            description += f"\nVideo call: {chat.place}"
+        invite = ics.invitation(
+            uid=f"team-chat-{chat.id}@qimatch",
+            start=chat.starts_at,
+            minutes=chat.minutes,
+            summary=f"Involvement chat: {chat.team_name or 'QI team'}",
+            description=description,
+            organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
+            attendees=[(chat.contact_name or "", chat.contact_email or ""), (coordinator_name, coordinator.email)],
+            location=chat.place or "By video call (link to follow)",
+            stamp=self.clock.now(),
+            sequence=chat.invite_sequence,
+            method=method,
+        )
+        to = (chat.contact_email or "") if party == "team" else coordinator.email
+        return self._render(letter, to, key, context, invite, method)
+
     def private_link(
         self, purpose: str, subject: domain.Volunteer | domain.TeamRequest, secret: str, key: str
     ) -> Email:
@@ -233,6 +266,31 @@ class TemplateLetters:
             return self._render("private_link_volunteer", subject.email, key, context, None)
         context = {"request": subject, "link": f"{base}/team/status/{secret}", "new_link": f"{base}/link"}
         return self._render("private_link_team", subject.contact_email, key, context, None)
+
+    def coordinator_link(
+        self, purpose: str, coordinator: domain.Coordinator, secret: str, key: str, valid_for: timedelta
+    ) -> Email:
+        hours = int(valid_for.total_seconds() // 3600)
+        context = {
+            "name": coordinator.name,
+            "email": coordinator.email,
+            "link": f"{self.settings.base_url}/coordinator/password/{secret}",
+            "valid_for": f"{hours // 24} days" if hours >= 48 else f"{hours} hour{'s' if hours != 1 else ''}",
+            "reset_page": f"{self.settings.base_url}/coordinator/reset",
+        }
+        name = "coordinator_invite" if purpose == domain.TokenPurpose.COORDINATOR_INVITE else "password_reset"
+        return self._render(name, coordinator.email, key, context, None)
+
+    def retention_question(self, volunteer: domain.Volunteer, secret: str, erase_on: datetime, key: str) -> Email:
+        base = self.settings.base_url
+        context = {
+            "first_name": volunteer.first_name,
+            "link": f"{base}/keep/{secret}",
+            "erase_on": erase_on.astimezone(LONDON).strftime("%A %-d %B %Y"),
+            "withdrawn": volunteer.status == domain.VolunteerStatus.WITHDRAWN,
+            "new_link": f"{base}/link",
+        }
+        return self._render("retention_question", volunteer.email, key, context, None)
 
     def follow_up(
         self,
@@ -273,3 +331,49 @@ class TemplateLetters:
             )
         to = request.contact_email if party == "team" else volunteer.email
         return self._render(f"follow_up_{stage}", to, key, context, invite, method)
+
+    def session(
+        self,
+        stage: str,
+        session: ProgrammeSession,
+        booking: Booking,
+        volunteer: domain.Volunteer,
+        sequence: int,
+        key: str,
+    ) -> Email:
+        """A session booking's email; one calendar entry per booking, revised by ``sequence``."""
+        what = session.title or SessionKind.WORDS.get(session.kind, session.kind)
+        context: dict[str, Any] = {
+            "first_name": volunteer.first_name,
+            "what": what,
+            "session_when": when(session.starts_at),
+            "ends": f"{session.ends_at.astimezone(LONDON):%H:%M}",
+            "session_day_when": f"{relative_day(session.starts_at, self.clock.now())} at "
+            f"{session.starts_at.astimezone(LONDON):%H:%M}",
+            "venue": session.venue,
+            "video_link": session.video_link,
+            "session_cancelled": session.status == "cancelled",
+            "moved_up": booking.from_waiting_list,
+            "reminder_coming": booking.reminder == "due",
+            "base_url": self.settings.base_url,
+        }
+        invite = None
+        method = ics.CANCEL if stage == "cancellation" else ics.REQUEST
+        if stage in ("invitation", "cancellation"):
+            description = f"{what}, run by the QI Service User and Carer Involvement team."
+            if session.video_link:
+                description += f"\nVideo call: {session.video_link}"
+            invite = ics.invitation(
+                uid=f"session-booking-{booking.id}@qimatch",
+                start=session.starts_at,
+                minutes=session.minutes,
+                summary=what,
+                description=description,
+                organizer=self.settings.mail_from.split("<")[-1].rstrip(">").strip(),
+                attendees=[(volunteer.name, volunteer.email)],
+                location=session.venue or session.video_link or "",
+                stamp=self.clock.now(),
+                sequence=sequence,
+                method=method,
+            )
+        return self._render(f"session_{stage}", volunteer.email, key, context, invite, method)

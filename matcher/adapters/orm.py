@@ -30,6 +30,7 @@ from sqlalchemy import (
     false,
     inspect,
     text,
+    true,
     update,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -38,7 +39,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from matcher import domain
+from matcher import domain, outreach
+from matcher import programme_sessions as programme_sessions_domain
+from matcher import team_chats as team_chats_domain
 
 metadata = MetaData(
     naming_convention={
@@ -108,6 +111,56 @@ terms = Table(
     UniqueConstraint("vocabulary", "code", name="uq_terms_vocabulary_code"),
 )
 
+outreach_events = Table(
+    "outreach_events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("area", String(60), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    Column("people_reached", Integer),
+    Column("notes", Text),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+team_chats = Table(
+    "team_chats",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("coordinator_id", String(32), nullable=False, index=True),
+    Column("area", String(60), nullable=False, index=True),
+    Column("starts_at", TZ, nullable=False, index=True),
+    Column("minutes", Integer, nullable=False),
+    Column("place", String(500)),
+    Column("status", String(20), nullable=False),
+    Column("team_request_id", String(32), index=True),
+    Column("team_name", String(200)),
+    Column("contact_name", String(200)),
+    Column("contact_email", String(320)),
+    Column("about", Text),
+    Column("booked_at", TZ),
+    Column("invite_sequence", Integer, nullable=False, default=0),
+    Column("created_at", TZ, nullable=False),
+)
+
+meeting_suggestions = Table(
+    "meeting_suggestions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("meeting", String(200), nullable=False),
+    Column("area", String(60), nullable=False, index=True),
+    Column("details", Text, nullable=False),
+    Column("why", Text),
+    Column("contact_email", String(320)),
+    Column("created_at", TZ, nullable=False),
+    Column("handled_at", TZ),
+    Column("handled_by", String(32)),
+)
+
 volunteers = Table(
     "volunteers",
     metadata,
@@ -138,6 +191,8 @@ volunteers = Table(
     Column("email_key", String(320)),
     Column("paused_until", Date),  # the last day of a pause "until a date"; none: until resumed
     Column("erased_at", TZ),
+    Column("source_event_id", String(32), ForeignKey("outreach_events.id"), index=True),
+    Column("consent_assisted_by", String(32)),  # the coordinator who took consent in person
     # Set by every insert and update of the row (and by hand when their standing changes,
     # see mark_standing_changes): what a worker's kept population reads to catch up.
     Column("change_mark", BigInteger, index=True, default=change_mark(), onupdate=change_mark()),
@@ -179,6 +234,7 @@ team_requests = Table(
     Column("created_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Column("contact_email_key", String(320), index=True),
+    Column("contact_erased_at", TZ),  # closed longer than the retention period: contact anonymised
 )
 
 matches = Table(
@@ -231,6 +287,9 @@ coordinators = Table(
     Column("areas", JSON, nullable=False),
     Column("admin", Boolean, nullable=False, default=False, server_default=false()),
     Column("created_at", TZ, nullable=False),
+    Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger),
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 events = Table(
@@ -279,6 +338,30 @@ deliveries = Table(
     Column("requeued_at", TZ),
 )
 
+# Retention's dispatcher rows: a volunteer asked whether to keep their details, erased at
+# due_at unless they answer. One open review per volunteer, held by the database too, so two
+# dispatcher runs at once ask once.
+retention_reviews = Table(
+    "retention_reviews",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("volunteer_id", String(32), nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("asked_at", TZ, nullable=False),
+    Column("due_at", TZ, nullable=False),
+    Column("kept_because", String(20)),
+    Column("answered_at", TZ),
+    Column("erasing_since", TZ),
+    Column("erased_at", TZ),
+    Index(
+        "uq_retention_reviews_open",
+        "volunteer_id",
+        unique=True,
+        postgresql_where=text("status IN ('asked', 'erasing')"),
+        sqlite_where=text("status IN ('asked', 'erasing')"),
+    ),
+)
+
 access_tokens = Table(
     "access_tokens",
     metadata,
@@ -289,6 +372,64 @@ access_tokens = Table(
     Column("expires_at", TZ, nullable=False),
     Column("used_at", TZ),
     Column("last_seen_at", TZ),
+    Column("label", String(100)),
+)
+
+# Who did what (coordinators' actions, sign-ins): ids and codes only, see domain.AuditEntry.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TZ, nullable=False, index=True),
+    Column("coordinator_id", String(32), index=True),
+    Column("action", String(40), nullable=False, index=True),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject_id", String(200)),
+    Column("details", JSON, nullable=False),
+    Column("attempted_email", String(320)),
+    Index("ix_audit_entries_subject", "subject_kind", "subject_id"),
+)
+
+# The programme's sessions (matcher.programme_sessions): introductory sessions and training.
+programme_sessions = Table(
+    "programme_sessions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("title", String(200)),
+    Column("area", String(60), nullable=False, index=True),
+    Column("starts_at", TZ, nullable=False, index=True),
+    Column("ends_at", TZ, nullable=False),
+    Column("venue", String(300)),
+    Column("video_link", String(500)),
+    Column("capacity", Integer, nullable=False),
+    Column("training", String(60)),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+)
+
+session_bookings = Table(
+    "session_bookings",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("session_id", ForeignKey("programme_sessions.id"), nullable=False),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("queued_at", TZ),
+    Column("from_waiting_list", Boolean, nullable=False, default=False),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("remind_at", TZ),
+    # due | sent | none: the reminder dispatcher claims "due" rows under their lock.
+    Column("reminder", String(10), nullable=False, index=True),
+    Column("attended", Boolean),
+    Column("attendance_by", String(32)),
+    Column("attendance_on", Date),
+    Column("created_at", TZ, nullable=False),
+    Column("updated_at", TZ, nullable=False),
+    # One booking per person and session: booking again revives the same row.
+    UniqueConstraint("session_id", "volunteer_id", name="uq_session_bookings_session_volunteer"),
 )
 
 _mapped = False
@@ -309,6 +450,13 @@ def start_mappers() -> None:
         (domain.Event, events),
         (domain.Delivery, deliveries),
         (domain.AccessToken, access_tokens),
+        (outreach.OutreachEvent, outreach_events),
+        (outreach.MeetingSuggestion, meeting_suggestions),
+        (team_chats_domain.TeamChat, team_chats),
+        (domain.AuditEntry, audit_entries),
+        (domain.RetentionReview, retention_reviews),
+        (programme_sessions_domain.ProgrammeSession, programme_sessions),
+        (programme_sessions_domain.Booking, session_bookings),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

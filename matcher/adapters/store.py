@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -13,11 +13,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher import domain
+from matcher import domain, outreach, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
+from matcher.adapters.retention_reads import SqlRetentionReads
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
+from matcher.programme_sessions import Booking, ProgrammeSession
 
 log = logging.getLogger(__name__)
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -247,6 +249,28 @@ class SqlDeliveries:
     def is_sent(self, key: str) -> bool:
         return self.status(key) == "sent"
 
+    def listed(self, prefixes: Collection[str]) -> list[domain.Delivery]:
+        if not prefixes:
+            return []
+        c = orm.deliveries.c
+        stmt = (
+            select(c.key, c.status, c.attempts, c.claimed_at, c.sent_at, c.message_id)
+            .where(or_(*[c.key.startswith(p, autoescape=True) for p in prefixes]))
+            .order_by(c.id)
+        )
+        with self.session_factory() as s:
+            return [
+                domain.Delivery(
+                    key=row.key,
+                    claimed_at=row.claimed_at,
+                    status=row.status,
+                    attempts=row.attempts,
+                    sent_at=row.sent_at,
+                    message_id=row.message_id,
+                )
+                for row in s.execute(stmt)
+            ]
+
 
 class SqlUnitOfWork:
     def __init__(
@@ -269,6 +293,14 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(s)
         self.terms = SqlRepository(s, domain.Term)
         self.access_tokens = SqlRepository(s, domain.AccessToken)
+        self.outreach_events = SqlRepository(s, outreach.OutreachEvent)
+        self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
+        self.team_chats = SqlRepository(s, team_chats.TeamChat)
+        self.audit = SqlRepository(s, domain.AuditEntry)
+        self.reviews = SqlRepository(s, domain.RetentionReview)
+        self.retention = SqlRetentionReads(s)
+        self.programme_sessions = SqlRepository(s, ProgrammeSession)
+        self.bookings = SqlRepository(s, Booking)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -202,6 +202,7 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies, conf
     maxc: list[int] = []
     reserved: list[int] = []
     excluded: list[frozenset[str]] = []
+    declared_count = config.declared_trainings_count
     day_index = {d: i for i, d in enumerate(DAYS)}
     minute_of: dict[str, int] = {}  # "HH:MM" -> minutes; a population uses few distinct times
     no_exclusions: frozenset[str] = frozenset()
@@ -254,7 +255,9 @@ def encode_volunteers(candidates: Sequence[Candidate], vocab: Vocabularies, conf
         for t in v.trainings:
             code = t["code"]
             i = training_index.get(code)
-            if i is not None:
+            # Rule 6 counts verified trainings only, unless declared ones count too
+            # (Volunteer.gate_trainings); stage readiness takes any training on record.
+            if i is not None and (declared_count or t.get("verified_on")):
                 bits |= 1 << i
             trained = trained or code in QI_TRAININGS
         training_bits.append(bits)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -23,7 +25,7 @@ from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, clashes, screen
 from matcher.scoring import score_pair
-from matcher.services import introductions
+from matcher.services import audit, introductions
 from matcher.services.standing import standings
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
@@ -78,6 +80,7 @@ def approve(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock: Clo
             # Refused before the request's and the volunteer's checks, which would mislead.
             raise IllegalMove(f"a {match.status} match cannot be approved")
         _commit_to(uow, match, request, coordinator, clock)
+        audit.record(uow, coordinator, AuditAction.MATCH_APPROVED, AuditSubject.MATCH, match.id, clock)
         uow.commit()
         return match
 
@@ -89,6 +92,8 @@ def reject(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason: str
         if match.status == MatchStatus.REJECTED:
             return match
         _turn_down(uow, match, coordinator, reason, now)
+        # The reason is a coordinator's words about a person: on the match, not in the log.
+        audit.record(uow, coordinator, AuditAction.MATCH_REJECTED, AuditSubject.MATCH, match.id, clock)
         uow.commit()
         return match
 
@@ -121,6 +126,9 @@ def exclude_team(uow: UnitOfWork, match_id: str, coordinator: Coordinator, clock
         volunteer.excluded_teams = [*volunteer.excluded_teams, team]
         volunteer.updated_at = now
         uow.events.add(Event.of_match(EventKind.VOLUNTEER_TEAM_EXCLUDED, match, now, by=coordinator.id))
+        audit.record(
+            uow, coordinator, AuditAction.TEAM_EXCLUDED, AuditSubject.VOLUNTEER, volunteer.id, clock, match=match.id
+        )
         uow.commit()
         return volunteer, team
 
@@ -203,6 +211,12 @@ def _make_match(
             and replaced is not match
         ):
             _turn_down(uow, replaced, coordinator, "The coordinator matched someone else instead.", now)
+            audit.record(
+                uow, coordinator, AuditAction.MATCH_REJECTED, AuditSubject.MATCH, replaced.id, clock, instead=True
+            )
         _commit_to(uow, match, request, coordinator, clock)
+        audit.record(
+            uow, coordinator, AuditAction.MATCH_MADE, AuditSubject.MATCH, match.id, clock, overrides=sorted(broken)
+        )
         uow.commit()
         return match

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from matcher.domain import Event, EventKind
+from matcher.domain import AuditEntry, Event, EventKind
 from matcher.errors import Unavailable
 from matcher.ports import Clock, Email, Mailer, NotHanded, NotSent, UnitOfWork
 
@@ -197,11 +197,21 @@ def _on_timeline(
         uow.commit()
 
 
-def resend(uow: UnitOfWork, delivery_key: str, now: datetime, by: str = "", **on_timeline: Any) -> bool:
-    """A coordinator's one click: a possibly-sent or failed email is owed again (and queued)."""
+def resend(
+    uow: UnitOfWork,
+    delivery_key: str,
+    now: datetime,
+    by: str = "",
+    on_record: AuditEntry | None = None,
+    **on_timeline: Any,
+) -> bool:
+    """A coordinator's one click: a possibly-sent or failed email is owed again (and queued).
+    ``on_record``: the audit entry, committed with the timeline's event."""
     if not uow.deliveries.resend(delivery_key, now):
         return False
     with uow:
         uow.events.add(Event(OWED, now, data={"key": delivery_key, "resend": True, "by": by}, **on_timeline))
+        if on_record is not None:
+            uow.audit.add(on_record)
         uow.commit()
     return True

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from matcher.domain import (
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -22,7 +24,7 @@ from matcher.domain import (
     WithdrawalReason,
 )
 from matcher.ports import Clock, UnitOfWork
-from matcher.services import follow_ups, meetings
+from matcher.services import audit, follow_ups, meetings
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import visible_match, visible_request
 
@@ -61,6 +63,9 @@ def close_match(uow: UnitOfWork, match_id: str, coordinator: Coordinator, reason
             # Refused before end_commitment touches the calendars.
             raise IllegalMove(f"a {match.status} match cannot be closed")
         end_commitment(uow, match, reason, clock.now())
+        # The code only: a coordinator's own words stay on the match, which erasure clears.
+        code = reason if reason in CLOSED_BY_CODE else BY_COORDINATOR
+        audit.record(uow, coordinator, AuditAction.MATCH_CLOSED, AuditSubject.MATCH, match.id, clock, reason=code)
         uow.commit()
         return match
 
@@ -78,5 +83,6 @@ def close_request(uow: UnitOfWork, request_id: str, coordinator: Coordinator, cl
         for match in uow.matches.where(team_request_id=request.id, status=list(MatchStatus.COMMITTED)):
             end_commitment(uow, match, "request_closed", now, reopen=False)
         uow.events.add(Event(EventKind.REQUEST_CLOSED, now, team_request_id=request.id))
+        audit.record(uow, coordinator, AuditAction.REQUEST_CLOSED, AuditSubject.REQUEST, request.id, clock)
         uow.commit()
     return request

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from matcher.config import MatchingConfig
 from matcher.domain import (
+    AuditAction,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -23,7 +26,9 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
+from matcher.services import audit, sessions
 from matcher.services.endings import end_commitment
+from matcher.services.outreach import check_source
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import visible_volunteer
 
@@ -75,10 +80,20 @@ def live_volunteer_with_email(uow: UnitOfWork, address: str) -> Volunteer | None
     return next((v for v in legacy if normalise_email(v.email) == key), None)
 
 
-def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> Volunteer:
-    """Store a new offer; raises AlreadyRegistered when the address holds one already."""
+def register_volunteer(
+    uow: UnitOfWork, offer: dict[str, Any], clock: Clock, entered_by: Coordinator | None = None
+) -> Volunteer:
+    """Store a new offer; raises AlreadyRegistered when the address holds one already.
+
+    ``offer["source"]`` names the outreach event it came through, if any. ``entered_by``:
+    the signed-in coordinator who typed it in; with ``consent["assisted"]`` they took the
+    person's consent face to face (an assisted sign-up), and the offer records who did.
+    """
     now = clock.now()
     consent = offer.pop("consent")
+    source = offer.pop("source", None)
+    if consent.get("assisted") and entered_by is None:
+        raise Invalid({"consent.assisted": ["Only a signed-in coordinator can record consent taken in person."]})
     offer["email"] = offer["email"].strip()
     volunteer = Volunteer(
         **offer,
@@ -86,14 +101,22 @@ def register_volunteer(uow: UnitOfWork, offer: dict[str, Any], clock: Clock) -> 
         consent_given_at=now,
         created_at=now,
         updated_at=now,
+        source_event_id=source,
+        consent_assisted_by=entered_by.id if entered_by is not None and consent.get("assisted") else None,
     )
     try:
         with uow:
+            check_source(uow, source)
             known = live_volunteer_with_email(uow, volunteer.email)
             if known is not None:
                 raise AlreadyRegistered(known.id)
             uow.volunteers.add(volunteer)
             uow.events.add(Event(EventKind.VOLUNTEER_REGISTERED, now, volunteer_id=volunteer.id))
+            if entered_by is not None and volunteer.consent_assisted_by:
+                audit.record(
+                    uow, entered_by, AuditAction.OFFER_TAKEN_IN_PERSON, AuditSubject.VOLUNTEER, volunteer.id, clock,
+                    source=source or "none",
+                )  # fmt: skip
             uow.commit()
     except Concurrent:
         # The same address signed up twice at one moment: the database's unique index let one in.
@@ -132,6 +155,11 @@ def update_volunteer(
         if volunteer.erased:
             raise IllegalMove("this volunteer's details were erased at their request; nothing is left to change")
         before = volunteer.status
+        if "trainings" in changes and changes.get("status") != VolunteerStatus.WITHDRAWN:
+            # Attendance verifies a training under this row's lock: read it locked too, so a
+            # verification committed meanwhile is kept, not overwritten by the form's list.
+            # (No request is locked after this unless withdrawing, so the lock order holds.)
+            volunteer = uow.volunteers.get(volunteer.id, for_update=True) or volunteer
         if "trainings" in changes:
             changes = {**changes, "trainings": _with_dates_on_record(volunteer, changes["trainings"])}
         for name, value in changes.items():
@@ -145,6 +173,17 @@ def update_volunteer(
         )
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
+        if coordinator is not None:
+            # Which fields, never their values: the log outlives an erasure.
+            audit.record(
+                uow,
+                coordinator,
+                AuditAction.VOLUNTEER_EDITED,
+                AuditSubject.VOLUNTEER,
+                volunteer.id,
+                clock,
+                fields=sorted(changes),
+            )
         uow.commit()
     return volunteer
 
@@ -158,11 +197,23 @@ def _move_to(volunteer: Volunteer, status: str, now: datetime) -> None:
     moves[status](now)
 
 
+VERIFICATION = ("verified_on", "verified_by", "session_id")
+
+
 def _with_dates_on_record(volunteer: Volunteer, trainings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # A training ticked again without a date keeps the date already on record: the
-    # volunteer's form only ticks which trainings they have.
-    done = {t["code"]: t.get("completed_on") for t in volunteer.trainings}
-    return [{**t, "completed_on": t.get("completed_on") or done.get(t["code"])} for t in trainings]
+    # volunteer's form only ticks which trainings they have. A training a coordinator
+    # verified (attendance at a session) stays verified, ticked or not: the offer declares
+    # trainings; it cannot add or take back a verification.
+    on_record = {t["code"]: t for t in volunteer.trainings}
+    merged = []
+    for t in trainings:
+        old = on_record.get(t["code"], {})
+        kept = {k: old[k] for k in VERIFICATION if old.get("verified_on") and k in old}
+        merged.append({**t, "completed_on": t.get("completed_on") or old.get("completed_on"), **kept})
+    given = {t["code"] for t in trainings}
+    merged += [dict(t) for t in volunteer.trainings if t.get("verified_on") and t["code"] not in given]
+    return merged
 
 
 def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
@@ -174,6 +225,9 @@ def _withdraw(uow: UnitOfWork, volunteer: Volunteer, clock: Clock) -> None:
             withdraw_suggestion(uow, match, WithdrawalReason.VOLUNTEER_WITHDREW, now)
             continue
         end_commitment(uow, match, "volunteer_withdrew", now)
+    # Their places at sessions to come go to whoever waits (after the requests' locks: a
+    # session's lock is never held while a request's is taken).
+    sessions.release_volunteer(uow, volunteer.id, now, MatchingConfig())
 
 
 def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) -> TeamRequest:

@@ -13,11 +13,21 @@ from datetime import datetime
 from typing import Any
 
 from matcher.config import MatchingConfig
-from matcher.domain import Coordinator, Event, EventKind, FollowUpStatus, Match, MatchStatus, Volunteer
+from matcher.domain import (
+    AuditAction,
+    AuditSubject,
+    Coordinator,
+    Event,
+    EventKind,
+    FollowUpStatus,
+    Match,
+    MatchStatus,
+    Volunteer,
+)
 from matcher.errors import Conflict, Invalid
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
 from matcher.scheduling import follow_up_times
-from matcher.services import deliveries
+from matcher.services import audit, deliveries
 from matcher.services.decisions import visible_match
 
 PARTIES = ("team", "volunteer")
@@ -85,6 +95,15 @@ def set_meeting(
                 sequence=match.invite_sequence,
                 changed=[n for n, old in zip(MEETING_FIELDS, before, strict=True) if getattr(match, n) != old],
             )
+        )
+        audit.record(
+            uow,
+            coordinator,
+            AuditAction.MATCH_MEETING_SET,
+            AuditSubject.MATCH,
+            match.id,
+            clock,
+            fields=[n for n, old in zip(MEETING_FIELDS, before, strict=True) if getattr(match, n) != old],
         )
         uow.commit()
         return match

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.config import MatchingConfig
-from matcher.domain import Coordinator, TokenPurpose
+from matcher.config import MatchingConfig, RetentionPolicy
+from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
 from matcher.ports import Clock, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries, follow_ups, introductions, links, meetings, queries
+from matcher.services import (
+    accounts,
+    deliveries,
+    follow_ups,
+    introductions,
+    links,
+    meetings,
+    queries,
+    retention,
+    sessions,
+    team_chats,
+)
 
 
 def send_owed(
@@ -20,34 +31,53 @@ def send_owed(
     clock: Clock,
     config: MatchingConfig,
     lease_seconds: int,
+    grace_days: int = RetentionPolicy().grace_days,
 ) -> int:
-    """Send the email under ``delivery_key`` if it is still owed; returns how many went."""
+    """Send the email under ``delivery_key`` if it is still owed; returns how many went.
+
+    ``grace_days``: how long a retention question leaves the person to answer."""
     letter, ids = deliveries.letter_of(delivery_key)
     if letter == "introduction":
         match_id, party = ids
         return introductions.send_introduction(uow, mailer, letters, match_id, party, clock, config, lease_seconds)
     if letter == "follow_up":
         follow_up_id, stage, party = ids
-        return follow_ups.send_follow_up_letter(
-            uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds
-        )
+        return follow_ups.send_follow_up_letter(uow, mailer, letters, follow_up_id, stage, party, clock, lease_seconds)
     if letter == "private_link":
         return links.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter in (team_chats.LETTER, team_chats.CANCELLATION):
+        return int(team_chats.send_owed(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == accounts.LETTER:
+        return accounts.send_owed_link(uow, mailer, letters, delivery_key, clock, lease_seconds)
+    if letter == sessions.LETTER:
+        return sessions.send_letter(uow, mailer, letters, delivery_key, clock, lease_seconds)
     if letter in (meetings.UPDATE, meetings.CANCELLATION):
         return int(meetings.send_change(uow, mailer, letters, delivery_key, clock, lease_seconds))
+    if letter == retention.LETTER:
+        return retention.send_question(uow, mailer, letters, delivery_key, clock, lease_seconds, grace_days)
     raise ValueError(f"no sender for {letter!r} emails")
 
 
 def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     """The timeline an email belongs on, for the sweep's ``email.failed`` event."""
     letter, ids = deliveries.letter_of(delivery_key)
-    to = ids[-1] if ids[-1] in ("team", "volunteer") else "self"
+    to = ids[-1] if ids[-1] in ("team", "volunteer", "coordinator") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
+    if letter == accounts.LETTER:
+        return fields  # a coordinator's own invitation or reset: on no programme timeline
+    if letter == retention.LETTER:
+        return {"data": {"letter": letter, "to": "volunteer"}, **retention.about(uow, delivery_key)}
     with uow:
+        if letter in (team_chats.LETTER, team_chats.CANCELLATION):
+            chat = uow.team_chats.get(ids[0])
+            fields["team_request_id"] = chat.team_request_id if chat else None
+            return fields
         if letter == "private_link":
             purpose, subject_id = ids[0], ids[1]
             fields["volunteer_id" if purpose == TokenPurpose.VOLUNTEER_LINK else "team_request_id"] = subject_id
             return fields
+        if letter == sessions.LETTER:
+            return {**fields, **sessions.about(uow, ids[0]), "data": {**fields["data"], "booking_id": ids[0]}}
         match_id = ids[0]
         if letter == "follow_up":
             follow_up = uow.follow_ups.get(ids[0])
@@ -74,11 +104,22 @@ def resend(uow: UnitOfWork, match_id: str, delivery_key: str, coordinator: Coord
     if delivery_key not in {str(e.data["key"]) for e in view.resendable}:
         raise Conflict("this email is not waiting to be resent")
     m = view.match
+    letter, ids = deliveries.letter_of(delivery_key)
+    # The email's kind and party, not its key: a private link's key names its nonce.
+    on_record = AuditEntry(
+        AuditAction.EMAIL_RESENT,
+        clock.now(),
+        AuditSubject.MATCH,
+        m.id,
+        coordinator.id,
+        {"letter": letter, "to": ids[-1] if ids and ids[-1] in ("team", "volunteer") else "self"},
+    )
     return deliveries.resend(
         uow,
         delivery_key,
         clock.now(),
         by=coordinator.id,
+        on_record=on_record,
         match_id=m.id,
         team_request_id=m.team_request_id,
         volunteer_id=m.volunteer_id,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from matcher.config import MatchingConfig
 from matcher.domain import (
+    AuditEntry,
+    AuditSubject,
     Coordinator,
     Event,
     EventKind,
@@ -28,10 +30,14 @@ from matcher.domain import (
 )
 from matcher.errors import NotFound
 from matcher.ports import UnitOfWork
+from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession
 from matcher.rules import REASONS, Standing, screen, why_not
+from matcher.scheduling import LONDON
+from matcher.services.sessions import visible_session
 from matcher.services.standing import standings
 from matcher.services.visibility import (
     areas_in_view,
+    matched_in,
     matched_in_areas,
     visible_match,
     visible_request,
@@ -451,3 +457,156 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
         if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
     ]
     return TeamStatus(request, places, people, suggested > 0)
+
+
+# --- The audit log -------------------------------------------------------------------------------
+
+
+@dataclass
+class AuditPage(Page):
+    # Every coordinator by id, for naming who acted (and for the page's filter).
+    coordinators: dict[str, Coordinator] = field(default_factory=dict)
+
+
+def audit_log(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    *,
+    by: str | None = None,
+    action: str | None = None,
+    subject_kind: str | None = None,
+    subject_id: str | None = None,
+    from_day: date | None = None,
+    to_day: date | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> AuditPage:
+    """Audit entries, newest first, that the coordinator may read: their own actions, sign-in
+    attempts on their own account, and entries about their areas' requests, matches and
+    volunteers (the area rule, as everywhere). An admin reads them all. Days are London's,
+    both included."""
+    since = None if from_day is None else datetime.combine(from_day, time(0), LONDON)
+    until = None if to_day is None else datetime.combine(to_day + timedelta(days=1), time(0), LONDON)
+    criteria: dict[str, Any] = {}
+    for name, value in (("coordinator_id", by), ("action", action), ("subject_kind", subject_kind)):
+        if value:
+            criteria[name] = value
+    if subject_id:
+        criteria["subject_id"] = subject_id
+    with uow:
+        found = [
+            e
+            for e in uow.audit.where(order_by="id", **criteria)
+            if (since is None or e.at >= since) and (until is None or e.at < until)
+        ]
+        if not coordinator.admin:
+            found = _audit_in_view(uow, coordinator, found)
+        everyone = {c.id: c for c in uow.coordinators.where()}
+    found.reverse()  # newest first
+    start = (page - 1) * per_page
+    return AuditPage(found[start : start + per_page], len(found), page, per_page, everyone)
+
+
+def _audit_in_view(uow: UnitOfWork, coordinator: Coordinator, entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Inside a unit of work: the entries a coordinator who is not an admin may read."""
+    areas = set(coordinator.areas)
+    about = {kind: {e.subject_id for e in entries if e.subject_kind == kind} for kind in AuditSubject}
+    requests_seen = {r.id for r in uow.requests.where(id=list(about[AuditSubject.REQUEST]), area=list(areas))}
+    on_matches = uow.matches.where(id=list(about[AuditSubject.MATCH]))
+    area_of = {r.id: r.area for r in uow.requests.where(id=list({m.team_request_id for m in on_matches}))}
+    matches_seen = {m.id for m in on_matches if area_of.get(m.team_request_id) in areas}
+    people = uow.volunteers.where(id=list(about[AuditSubject.VOLUNTEER]))
+    matched = matched_in(uow, [v.id for v in people])
+    people_seen = {v.id for v in people if coordinator.can_see(v, matched.get(v.id, set()))}
+    seen = {
+        AuditSubject.REQUEST: requests_seen,
+        AuditSubject.MATCH: matches_seen,
+        AuditSubject.VOLUNTEER: people_seen,
+        AuditSubject.COORDINATOR: {coordinator.id},
+        AuditSubject.PROGRAMME: areas,
+    }
+    return [
+        e
+        for e in entries
+        if e.coordinator_id == coordinator.id or e.subject_id in seen.get(AuditSubject(e.subject_kind), set())
+    ]
+# --- The programme's sessions --------------------------------------------------------------------
+
+
+@dataclass
+class SessionSummary:
+    session: ProgrammeSession
+    booked: int
+    waiting: int
+
+    @property
+    def places_left(self) -> int:
+        return max(self.session.capacity - self.booked, 0)
+
+
+@dataclass
+class BookingLine:
+    booking: Booking
+    volunteer_name: str
+    position: int | None = None  # on the waiting list: 1 moves up next
+
+
+@dataclass
+class SessionView:
+    summary: SessionSummary
+    booked: list[BookingLine]
+    waiting: list[BookingLine]  # in the order they move up
+    cancelled: list[BookingLine]
+
+    @property
+    def session(self) -> ProgrammeSession:
+        return self.summary.session
+
+
+def _summaries(uow: UnitOfWork, found: list[ProgrammeSession]) -> list[SessionSummary]:
+    live = uow.bookings.where(session_id=[s.id for s in found], status=list(BookingStatus.LIVE))
+    booked = Counter(b.session_id for b in live if b.status == BookingStatus.BOOKED)
+    waiting = Counter(b.session_id for b in live if b.status == BookingStatus.WAITING)
+    return [SessionSummary(s, booked[s.id], waiting[s.id]) for s in found]
+
+
+def list_sessions(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    *,
+    area: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """Sessions in the coordinator's areas, soonest first, with their places taken."""
+    criteria: dict[str, Any] = {"area": areas_in_view(coordinator, area)}
+    if status:
+        criteria["status"] = status
+    with uow:
+        total = uow.programme_sessions.count(**criteria)
+        found = uow.programme_sessions.where(
+            order_by="starts_at", limit=per_page, offset=(page - 1) * per_page, **criteria
+        )
+        return Page(_summaries(uow, found), total, page, per_page)
+
+
+def session_view(uow: UnitOfWork, session_id: str, coordinator: Coordinator) -> SessionView:
+    """One session with who is booked, who waits (in order) and who cancelled."""
+    with uow:
+        session = visible_session(uow, session_id, coordinator)
+        bookings = uow.bookings.where(session_id=session.id)
+        names = {v.id: v.name for v in uow.volunteers.where(id=[b.volunteer_id for b in bookings])}
+        lines = {b.id: BookingLine(b, names.get(b.volunteer_id, "")) for b in bookings}
+        booked = sorted((lines[b.id] for b in bookings if b.status == BookingStatus.BOOKED), key=_by_name)
+        queue = sorted(
+            (b for b in bookings if b.status == BookingStatus.WAITING),
+            key=lambda b: (b.queued_at.timestamp() if b.queued_at else 0.0, b.id),
+        )
+        waiting = [replace(lines[b.id], position=i) for i, b in enumerate(queue, 1)]
+        cancelled = sorted((lines[b.id] for b in bookings if b.status == BookingStatus.CANCELLED), key=_by_name)
+        return SessionView(SessionSummary(session, len(booked), len(waiting)), booked, waiting, cancelled)
+
+
+def _by_name(line: BookingLine) -> tuple[str, str]:
+    return (line.volunteer_name.casefold(), line.booking.id)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
-from matcher.domain import Coordinator, Event, EventKind, Term
+from matcher.domain import AuditAction, AuditSubject, Coordinator, Event, EventKind, Term
 from matcher.errors import Forbidden, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
+from matcher.services import audit
 from matcher.taxonomy import CODE_RULES
 
 CODE = re.compile(r"[a-z0-9_]{1,60}")
@@ -47,5 +48,8 @@ def set_term(
         term.label, term.active = label, active
         # Codes only: the event carries no personal data.
         uow.events.add(Event(TERM_SET, now, data={"vocabulary": vocabulary, "code": code, "active": active}))
+        audit.record(
+            uow, coordinator, AuditAction.TERM_SET, AuditSubject.TERM, f"{vocabulary}:{code}", clock, active=active
+        )
         uow.commit()
     return term

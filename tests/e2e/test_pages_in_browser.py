@@ -3,7 +3,8 @@
 The volunteer signs up by form; the team submits a request by form; a
 coordinator signs in, sees the suggestion with its reasons and approves it; the
 SMTP server receives both introductions; the volunteer opens their private
-link and pauses. Every page is photographed and checked with axe-core: no
+link and pauses; someone inactive for two years keeps their details through the
+retention email's link. Every page is photographed and checked with axe-core: no
 serious or critical accessibility violations.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators, outgoing
+from matcher.services import coordinators, outgoing, retention
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
@@ -227,6 +229,15 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.goto(base + "/coordinator/programme")
     assert lead.locator("svg.runchart").count() == 3
     pages.check(lead, "coordinator-programme")
+    # The audit log: her sign-in, the approval and the resend, filtered by a GET form.
+    lead.get_by_role("link", name="Audit log").click()
+    log = lead.inner_text("main")
+    assert "Approved a suggestion" in log and "Resent an email" in log and "Signed in" in log
+    pages.check(lead, "coordinator-audit")
+    lead.select_option("#f-action", "match.approve")
+    lead.get_by_role("button", name="Show").click()
+    lead.wait_for_url(re.compile(r"action=match\.approve"))
+    assert "1 entry" in lead.inner_text("main") and "Signed in" not in lead.inner_text("tbody")
     # An address that is no page: a page in words, not JSON.
     missing = lead.goto(base + "/coordinator/no-such-page")
     assert missing is not None and missing.status == 404 and "json" not in missing.headers["content-type"]
@@ -259,10 +270,248 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     again.goto(volunteer_link)
     assert "used or has expired" in again.inner_text("h1")
 
+    # --- She rings the coordinator and asks to be erased: a confirm step, then gone ----------
+    lead.goto(base + "/coordinator/volunteers")
+    lead.get_by_role("link", name="Amina Begum").click()
+    lead.get_by_role("link", name="Erase their details…").click()
+    assert "What stays" in lead.inner_text("main")
+    pages.check(lead, "coordinator-erase")
+    lead.get_by_role("button", name="Erase Amina Begum's details").click()
+    assert "Tick the box" in lead.inner_text("main")  # not without the confirmation
+    lead.get_by_label("Amina Begum asked for their details to be erased").check()
+    lead.get_by_role("button", name="Erase Amina Begum's details").click()
+    lead.wait_for_url(re.compile(r"/coordinator/volunteers"))
+    assert "Erased" in lead.inner_text(".notice")
+    with services.uow() as uow:
+        assert [v.name for v in uow.volunteers.where(email_key=None)] == ["Erased volunteer"]
+    lead.goto(base + "/coordinator/audit?action=volunteer.erase")
+    assert "Erased a volunteer at their request" in lead.inner_text("tbody")
+    assert "Amina" not in lead.inner_text("main")
+
+    # --- Retention: someone inactive for 25 months is asked, and keeps their details ----------
+    long_ago = retention.months_before(services.clock.now(), 25)
+    idle = factories.volunteer(name="Olwen Idle", email="olwen@example.org", created_at=long_ago)
+    idle.updated_at = long_ago
+    with services.uow() as uow:
+        uow.volunteers.add(idle)
+        uow.commit()
+    assert retention.dispatch_due(services.uow(), services.clock, services.settings.retention)["asked"] == 1
+    keep_link = mail_link(smtp, "olwen@example.org", "/keep/", base)
+    asked = browser.new_context(viewport=PHONE).new_page()
+    asked.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    asked.goto(keep_link)
+    pages.check(asked, "keep-details")
+    asked.get_by_role("button", name="Keep my details").click()
+    asked.wait_for_url(base + "/keep/done")
+    assert "your details are kept" in asked.inner_text("h1")
+    pages.check(asked, "keep-details-done")
+    asked.goto(keep_link)
+    assert "used or has expired" in asked.inner_text("h1")
+    pages.check(asked, "keep-details-used")
+
     print(f"\nscreenshots of {len(pages.seen)} pages in {screenshots}")
     print("axe findings (none may be serious or critical):", pages.minor or "none")
     assert not csp_errors, csp_errors
     assert not pages.problems, "\n".join(pages.problems)
+
+
+@pytest.fixture
+def totp_server(services: Services, clean: None) -> Iterator[str]:
+    """The site as deployed by default: coordinators sign in with a one-time code too."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tests.accounts_support import totp_app
+    from tests.real_parts import free_port
+
+    app = totp_app(services)
+    app.config["TESTING"] = False
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_coordinator_accounts_in_the_browser(
+    browser: Any,
+    totp_server: str,
+    services: Services,
+    processes: Processes,
+    smtp: SmtpSink,
+    screenshots: Path,
+    axe_source: str,
+) -> None:
+    """An admin signs in with a code, looks after their account, invites a coordinator who sets up
+    their password and authenticator by the emailed link, and deactivates them; a reset by email."""
+    from matcher.services import accounts
+    from tests.accounts_support import PASSWORD, code, enrolled
+
+    processes.worker()
+    base = totp_server
+    pages = Pages(screenshots, axe_source, base)
+    secret, _ = enrolled(services, "admin@nhs.example", areas=["tower_hamlets", "newham"], admin=True)
+    with services.uow() as uow:
+        admin = uow.coordinators.where(email="admin@nhs.example")[0]
+    accounts.issue_api_token(services.uow(), admin, services.clock, 12, "Trust records system")
+    csp_errors: list[str] = []
+
+    desk = browser.new_context(viewport=DESKTOP)
+    me = desk.new_page()
+    me.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    me.goto(base + "/coordinator/sign-in")
+    me.fill("#f-email", "admin@nhs.example")
+    me.fill("#f-password", PASSWORD)
+    me.get_by_role("button", name="Sign in").click()
+    assert "6-digit code" in me.inner_text("main")
+    pages.check(me, "coordinator-sign-in-code-missing")
+    me.fill("#f-password", PASSWORD)
+    me.fill("#f-otp", code(secret))
+    me.get_by_role("button", name="Sign in").click()
+    me.wait_for_url(base + "/coordinator/")
+
+    # --- Their own account: password, tokens ------------------------------------------------------
+    me.get_by_role("link", name="Your account").click()
+    assert "Trust records system" in me.inner_text("main")
+    pages.check(me, "coordinator-account")
+    me.fill("#f-current_password", PASSWORD)
+    me.fill("#f-password", "qwerty123456")
+    me.fill("#f-password_again", "qwerty123456")
+    me.get_by_role("button", name="Change password").click()
+    assert "most common" in me.inner_text("main")
+    pages.check(me, "coordinator-account-errors")
+    me.get_by_role("button", name=re.compile("Revoke Trust records system")).click()
+    assert "revoked" in me.inner_text(".notice") and "Trust records system" not in me.inner_text("main")
+
+    # --- Coordinators: invite, and the invited one sets up their account --------------------------
+    me.get_by_role("link", name="Accounts", exact=True).click()
+    pages.check(me, "coordinator-coordinators")
+    me.fill("#f-email", "nia@nhs.example")
+    me.get_by_role("button", name="Send invitation").click()
+    assert "Give at least one area" in me.inner_text("main")
+    pages.check(me, "coordinator-invite-errors")
+    me.fill("#f-email", "nia@nhs.example")
+    me.fill("#f-name", "Nia Okafor")
+    me.get_by_label("Newham").check()
+    me.get_by_role("button", name="Send invitation").click()
+    assert "Invitation on its way" in me.inner_text(".notice")
+
+    invitation = mail_link(smtp, "nia@nhs.example", "/coordinator/password/", base)
+    nia = browser.new_context(viewport=PHONE).new_page()
+    nia.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    nia.goto(invitation)
+    pages.check(nia, "coordinator-set-up")
+    her_secret = nia.inner_text("#totp-key")
+    nia.fill("#f-password", "nia's own passphrase")
+    nia.fill("#f-password_again", "nia's own passphrase")
+    nia.fill("#f-otp", code(her_secret))
+    nia.get_by_role("button", name="Set up my account").click()
+    assert len(nia.locator(".recovery-codes li").all()) == 10
+    pages.check(nia, "coordinator-welcome")
+    nia.goto(invitation)
+    assert "does not work" in nia.inner_text("h1")
+    pages.check(nia, "coordinator-link-dead")
+
+    me.reload()
+    me.get_by_role("button", name="Deactivate nia@nhs.example").click()
+    assert "deactivated" in me.inner_text(".notice")
+    assert "Deactivated" in me.inner_text("table")
+
+    # --- A reset by email (the same answer for any address) ----------------------------------------
+    stranger = browser.new_context(viewport=PHONE).new_page()
+    stranger.goto(base + "/coordinator/sign-in")
+    stranger.get_by_role("link", name="Forgotten your password?").click()
+    pages.check(stranger, "coordinator-reset")
+    stranger.fill("#f-email", "admin@nhs.example")
+    stranger.get_by_role("button", name="Email me a link").click()
+    assert "If this email belongs to a coordinator account" in stranger.inner_text("main")
+    pages.check(stranger, "coordinator-reset-sent")
+    stranger.goto(mail_link(smtp, "admin@nhs.example", "/coordinator/password/", base))
+    assert "Choose a new password" in stranger.inner_text("h1")
+    pages.check(stranger, "coordinator-new-password")
+
+    # --- Sign out everywhere ------------------------------------------------------------------------
+    me.get_by_role("link", name="Your account").click()
+    me.get_by_role("button", name="Sign out everywhere").click()
+    me.wait_for_url(re.compile(r"/coordinator/sign-in"))
+    me.goto(base + "/coordinator/account")
+    me.wait_for_url(re.compile(r"/coordinator/sign-in"))
+
+    print("axe findings (none may be serious or critical):", pages.minor or "none")
+    assert not csp_errors, csp_errors
+
+
+def test_sessions_in_the_browser(
+    browser: Any, live_server: str, services: Services, screenshots: Path, axe_source: str
+) -> None:
+    """A coordinator schedules a session by form; a volunteer books it from her own page; the
+    coordinator sees the booking, and once the session has begun, marks attendance."""
+    from matcher.domain import TokenPurpose
+    from matcher.scheduling import LONDON
+    from matcher.services import intake, links
+
+    base = live_server
+    pages = Pages(screenshots, axe_source, base)
+    coordinators.create_coordinator(
+        services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
+    )
+    amina = intake.register_volunteer(
+        services.uow(), factories.offer(name="Amina Begum", trainings=[{"code": "qi_pocket"}]), services.clock
+    )
+    desk = browser.new_context(viewport=DESKTOP)
+    lead = desk.new_page()
+    lead.goto(base + "/coordinator/sign-in")
+    lead.fill("#f-email", "lead@nhs.example")
+    lead.fill("#f-password", "correct horse battery")
+    lead.get_by_role("button", name="Sign in").click()
+    lead.wait_for_url(base + "/coordinator/")
+    lead.get_by_role("link", name="Sessions", exact=True).click()
+    lead.get_by_role("button", name="Schedule").click()  # nothing filled in: each field says what it needs
+    assert lead.locator("#error-summary").is_visible()
+    pages.check(lead, "coordinator-sessions-errors")
+    start = (services.clock.now() + timedelta(days=6)).astimezone(LONDON).replace(hour=10, minute=0)
+    lead.select_option("#f-kind", "qi_introduction")
+    lead.select_option("#f-area", "tower_hamlets")
+    lead.fill("#f-starts_at", start.strftime("%Y-%m-%dT%H:%M"))
+    lead.fill("#f-ends_at", (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    lead.fill("#f-venue", "Mile End Hospital, room 4")
+    lead.fill("#f-capacity", "8")
+    lead.select_option("#f-training", "qi_introduction")
+    lead.get_by_role("button", name="Schedule").click()
+    lead.wait_for_url(re.compile(r"/coordinator/sessions/[0-9a-f]{32}$"))
+    session_url = lead.url
+    pages.check(lead, "coordinator-session")
+
+    secret = links.issue(services.uow(), TokenPurpose.VOLUNTEER_LINK, amina.id, services.clock)
+    mine = browser.new_context(viewport=PHONE).new_page()
+    mine.goto(f"{base}/v/{secret}")
+    mine.get_by_role("button", name="Open my page").click()
+    mine.wait_for_url(base + "/me")
+    assert "Not yet verified" in mine.inner_text("#sessions")
+    mine.get_by_role("button", name=re.compile("^Book a place")).click()
+    mine.wait_for_url(re.compile(r"/me#sessions$"))
+    assert "Your place is booked" in mine.inner_text(".notice")
+    mine.locator("#sessions").scroll_into_view_if_needed()
+    pages.check(mine, "volunteer-sessions")
+
+    with services.engine.begin() as conn:  # type: ignore[union-attr]  # it took place this morning
+        conn.execute(text("UPDATE programme_sessions SET starts_at = starts_at - interval '6 days'"))
+    lead.goto(session_url)
+    assert "Amina Begum" in lead.inner_text("main")
+    lead.check(f"#came-{amina.id}")
+    lead.get_by_role("button", name="Save attendance").click()
+    lead.wait_for_load_state("load")
+    assert "Attendance saved" in lead.inner_text(".notice")
+    pages.check(lead, "coordinator-session-attendance")
+    lead.goto(base + "/coordinator/sessions")
+    pages.check(lead, "coordinator-sessions")
+    mine.goto(base + "/me")
+    assert "Verified" in mine.inner_text("#sessions")
+
+    print("axe findings (none may be serious or critical):", pages.minor or "none")
 
 
 def test_the_api_docs_page_works_with_no_other_host_reachable(

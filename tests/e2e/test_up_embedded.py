@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from icalendar import Calendar
 
@@ -76,21 +77,23 @@ def test_qimatch_up_runs_the_whole_loop_on_the_embedded_default(tmp_path: Path) 
                 "create-coordinator",
                 "--email",
                 "lead@nhs.example",
-                "--password",
-                "a long passphrase",
+                "--password-stdin",
                 "--area",
                 "tower_hamlets",
             ],
             env=env,
             cwd=tmp_path,
+            input="a long passphrase\n",
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert made.returncode == 0, made.stderr
-        token = call("POST", "/api/v1/auth/token", {"email": "lead@nhs.example", "password": "a long passphrase"})[
-            "token"
-        ]
+        # TOTP is required by default: the authenticator app is set up from the printed URI.
+        uri = next(w for w in made.stdout.split() if w.startswith("otpauth://"))
+        otp = pyotp.parse_uri(uri).now()
+        sign_in = {"email": "lead@nhs.example", "password": "a long passphrase", "otp": otp}
+        token = call("POST", "/api/v1/auth/token", sign_in)["token"]
 
         volunteer = factories.offer(name="Amina Begum")
         call("POST", "/api/v1/volunteers", volunteer)

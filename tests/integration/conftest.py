@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pyt
         "QIMATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
         "QIMATCH_DATA_DIR": str(tmp_path_factory.mktemp("qimatch-data")),
         "QIMATCH_SECRET_KEY": "integration-tests",
+        # Sign-in's second factor has its own tests; the rest sign in with a password.
+        "QIMATCH_REQUIRE_TOTP": "false",
         "QIMATCH_BASE_URL": "http://qimatch.test",
         # Short leases and timeouts so recovery after a kill takes seconds, not an hour.
         "QIMATCH_DELIVERY_LEASE_SECONDS": "10",
@@ -101,8 +104,9 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE access_tokens, follow_ups, matches, events, deliveries,"
-                " coordinators, volunteers, team_requests, rescores_due"
+                "TRUNCATE audit_entries, access_tokens, follow_ups, matches, events, deliveries, session_bookings,"
+                " programme_sessions, coordinators, volunteers, team_requests, rescores_due, outreach_events,"
+                " meeting_suggestions, team_chats, retention_reviews"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()
@@ -116,6 +120,14 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
 @pytest.fixture
 def app(services: Services, clean: None) -> Flask:
     return create_app(services_=services, test_config={"TESTING": True, "SUBMISSION_RATE_LIMIT": "10000 per minute"})
+
+
+def _answers_http(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/taxonomy", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 @dataclass
@@ -156,6 +168,20 @@ class Processes:
 
     def beat(self) -> subprocess.Popen[bytes]:
         return self._spawn("beat", "beat", "--loglevel=INFO", "--schedule", str(self.logs / "beat-schedule"))
+
+    def web(self, port: int) -> subprocess.Popen[bytes]:
+        """`qimatch web`: gunicorn's threaded workers, as deployed."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "web.cli", "web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env={**os.environ, **self.env},
+            cwd=ROOT,
+            stdout=open(self.logs / f"web-{len(self.running)}.log", "wb"),  # noqa: SIM115 - lives with the process
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running.append(proc)
+        eventually(lambda: _answers_http(port), seconds=60)
+        return proc
 
     def kill9(self, proc: subprocess.Popen[bytes]) -> None:
         # The whole group: the main process and its pool children die at once, mid-task.

@@ -147,3 +147,51 @@ def _decide(services: Services, decide: str, match_id: str, coordinator: Coordin
         return decisions.reject(services.uow(), match_id, coordinator, "not_a_fit", services.clock)
     except Exception as exc:  # noqa: BLE001 - the outcome under test
         return exc
+
+
+def test_six_teams_booking_one_free_chat_at_once_get_one_chat_and_five_answers_in_words(
+    services: Services, coordinator: Coordinator
+) -> None:
+    from datetime import timedelta
+
+    from matcher.domain import EventKind
+    from matcher.services import team_chats
+
+    starts = services.clock.now() + timedelta(days=2)
+    chat = team_chats.publish(
+        services.uow(), {"starts_at": starts, "area": "tower_hamlets"}, coordinator, services.clock
+    )
+
+    def book(n: int) -> Callable[[], Any]:
+        booking = {"team_name": f"Team {n}", "contact": {"name": f"Lead {n}", "email": f"lead{n}@nhs.example"}}
+        return lambda: team_chats.book(services.uow(), chat.id, booking, services.clock)
+
+    results = at_once(*(book(n) for n in range(6)))
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, Conflict) and "just been taken" in str(r) for r in results if isinstance(r, Exception))
+    with services.uow() as uow:
+        owed = [e.data["key"] for e in uow.events.where(kind=EventKind.EMAIL_OWED)]
+        assert uow.team_chats.get(chat.id).status == "booked"
+    assert sorted(owed) == [f"team_chat:{chat.id}:coordinator", f"team_chat:{chat.id}:team"]
+
+
+def test_two_coordinators_erasing_one_volunteer_at_once_erase_once_and_the_other_hears_so(
+    services: Services, coordinator: Coordinator
+) -> None:
+    from matcher.services import on_request
+
+    clock = services.clock
+    for _ in range(8):
+        volunteer = intake.register_volunteer(services.uow(), factories.offer(), clock)
+        results = at_once(
+            *[lambda v=volunteer.id: on_request.erase_for(services.uow(), v, coordinator, clock) for _ in range(2)]
+        )
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(refused) == 1 and isinstance(refused[0], Conflict), results  # a 409 in words, never a 500
+        assert services.engine is not None
+        with services.engine.connect() as conn:
+            logged = conn.execute(
+                text("select count(*) from audit_entries where action = 'volunteer.erase' and subject_id = :v"),
+                {"v": volunteer.id},
+            ).scalar_one()
+        assert logged == 1  # one erasure on record, by whoever won

@@ -22,7 +22,11 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "audit_entries",
+    "session_bookings",
+    "programme_sessions",
     "access_tokens",
+    "retention_reviews",
     "follow_ups",
     "matches",
     "events",
@@ -31,6 +35,9 @@ PROGRAMME_TABLES = (
     "coordinators",
     "volunteers",
     "team_requests",
+    "outreach_events",
+    "meeting_suggestions",
+    "team_chats",
 )
 
 
@@ -68,7 +75,13 @@ class Published(list[Event]):
 def sqlite_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
     data = Path(tmp_path_factory.mktemp("qimatch-fast"))
     settings = Settings.from_env(
-        {"QIMATCH_DATA_DIR": str(data), "QIMATCH_SECRET_KEY": "fast-tier", "QIMATCH_BASE_URL": "http://qimatch.test"}
+        {
+            "QIMATCH_DATA_DIR": str(data),
+            "QIMATCH_SECRET_KEY": "fast-tier",
+            "QIMATCH_BASE_URL": "http://qimatch.test",
+            # Sign-in's second factor is tested on its own (test_accounts.py): elsewhere, a password.
+            "QIMATCH_REQUIRE_TOTP": "false",
+        }
     )
     return bootstrap(settings, publisher=Published(), migrate_database=True)
 

@@ -1,5 +1,5 @@
 """Exactly once at the edges: what fault injection found, with fakes (the real-parts runs
-are in tests/integration/test_delivery_faults.py).
+are in tests/chaos/test_delivery_faults.py).
 
 Each email is claimed by one owner, recorded as "handing" just before the point of no
 return, and only then handed to the server.

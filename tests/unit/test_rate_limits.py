@@ -21,7 +21,11 @@ PASSWORD = "a long passphrase"
 
 def app_with(services: Services, **env: str) -> Flask:
     """The app with these QIMATCH_* settings read from the environment, as a deployment would."""
-    base = {"QIMATCH_DATA_DIR": str(services.settings.data_dir), "QIMATCH_SECRET_KEY": "fast-tier"}
+    base = {
+        "QIMATCH_DATA_DIR": str(services.settings.data_dir),
+        "QIMATCH_SECRET_KEY": "fast-tier",
+        "QIMATCH_REQUIRE_TOTP": "false",
+    }
     settings = Settings.from_env({**base, **env})
     return create_app(services_=replace(services, settings=settings), test_config={"TESTING": True})
 

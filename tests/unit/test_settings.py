@@ -17,12 +17,17 @@ def test_the_schedule_and_the_broker_follow_their_settings(tmp_path) -> None:  #
         "QIMATCH_ASSIGN_SECONDS": "600",
         "QIMATCH_VISIBILITY_TIMEOUT": "120",
         "QIMATCH_PROXY_HOPS": "1",
+        "QIMATCH_RETENTION_MONTHS": "36",
+        "QIMATCH_RETENTION_GRACE_DAYS": "14",
+        "QIMATCH_RETENTION_SECONDS": "900",
     }
     settings = Settings.from_env(env)
     schedule = beat_schedule(settings)
     assert schedule["relay-outbox"]["schedule"] == 2
     assert schedule["dispatch-follow-ups"]["schedule"] == schedule["sweep-stalled-emails"]["schedule"] == 30
     assert schedule["propose-assignment"]["schedule"] == 600
+    assert schedule["dispatch-retention"]["schedule"] == 900
+    assert (settings.retention.months, settings.retention.grace_days) == (36, 14)
     assert settings.proxy_hops == 1
     assert make_celery(settings).conf.broker_transport_options["visibility_timeout"] == 120
 

@@ -33,6 +33,17 @@ def public(view: View) -> View:
     return _declare(open_to_all, [])
 
 
+def public_or_coordinator(view: View) -> View:
+    """Anyone; a coordinator's token, when sent, counts (an offer they entered) and a bad one is a 401.
+    Documented as OpenAPI's optional security: ``[{}, {"bearerAuth": []}]``."""
+
+    @wraps(view)
+    def open_to_all(*args: Any, **kwargs: Any) -> Any:
+        return view(*args, **kwargs)
+
+    return _declare(open_to_all, [{}, {BEARER: []}])
+
+
 def coordinator(view: View) -> View:
     """Signed-in coordinators only (a bearer token); anyone else gets 401 first."""
 

@@ -7,12 +7,13 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import coordinators, vocabularies
+from matcher.errors import Unauthorised
+from matcher.services import accounts, audit, coordinators, vocabularies
 from matcher.taxonomy import STARTING_TERMS
 from web.api.access import conflicts, coordinator, public, rate_limited, refused
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
-from web.limits import limiter
+from web.limits import sign_ins
 from web.openapi import CODE
 from web.schemas import ErrorOut, TaxonomyOut, TermIn, TermOut, TokenIn, TokenOut
 
@@ -53,15 +54,23 @@ class OneTerm(MethodView):
 
 @blp.route("/auth/token")
 class Token(MethodView):
-    decorators = [limiter.limit(lambda: __import__("flask").current_app.config["SIGN_IN_RATE_LIMIT"])]
+    decorators = [sign_ins]
 
     @public
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)
-    @blp.alt_response(401, schema=ErrorOut, description="Wrong email or password.")
+    @blp.alt_response(401, schema=ErrorOut, description="Wrong email, password or one-time code (never says which).")
     @rate_limited(blp)
     def post(self, body: dict[str, Any]) -> Any:
+        """Sign in: a bearer token for the API. With TOTP required (the default), ``otp`` too."""
         s = services()
-        coordinator = coordinators.authenticate(s.uow(), body["email"], body["password"])
-        token, expires_at = issue_token(coordinator, s.clock.now())
-        return {"token": token, "expires_at": expires_at}
+        try:
+            coordinator = coordinators.authenticate(
+                s.uow(), body["email"], body["password"], s.clock, body.get("otp"), s.settings.require_totp
+            )
+        except Unauthorised:
+            audit.sign_in(s.uow(), body["email"], None, s.clock, via="api")
+            raise
+        audit.sign_in(s.uow(), body["email"], coordinator, s.clock, via="api")
+        token, expires_at = issue_token(coordinator, body.get("label"))
+        return {"token": token, "id": accounts.token_id(token), "expires_at": expires_at}

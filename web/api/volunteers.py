@@ -7,13 +7,21 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from matcher.services import intake, queries
-from web.api.access import conflicts, coordinator, public, rate_limited, refused
-from web.auth import current_coordinator
+from matcher.services import intake, on_request, queries
+from web.api.access import conflicts, coordinator, public_or_coordinator, rate_limited, refused
+from web.auth import current_coordinator, optional_coordinator
 from web.context import services
 from web.limits import submissions
 from web.paging import PAGE_HEADERS, paged
-from web.schemas import OfferReceipt, VolunteerIn, VolunteerListArgs, VolunteerOut, VolunteerPatch
+from web.schemas import (
+    ErasedOut,
+    OfferReceipt,
+    VolunteerExportOut,
+    VolunteerIn,
+    VolunteerListArgs,
+    VolunteerOut,
+    VolunteerPatch,
+)
 
 blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", description="Volunteers' offers")
 
@@ -22,7 +30,7 @@ blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", descrip
 class Volunteers(MethodView):
     decorators = [submissions]
 
-    @public
+    @public_or_coordinator
     @blp.arguments(VolunteerIn)
     @blp.response(201, OfferReceipt)
     @conflicts(
@@ -32,9 +40,12 @@ class Volunteers(MethodView):
     )
     @rate_limited(blp)
     def post(self, offer: dict[str, Any]) -> Any:
-        """Register an offer (no account needed); one live offer per email address."""
+        """Register an offer (no account needed); one live offer per email address.
+
+        A coordinator's token makes it an offer they entered: with `consent.assisted` they
+        took the person's consent in person, and the offer records who did."""
         s = services()
-        return intake.register_volunteer(s.uow(), offer, s.clock)
+        return intake.register_volunteer(s.uow(), offer, s.clock, entered_by=optional_coordinator())
 
     @coordinator
     @blp.arguments(VolunteerListArgs, location="query")
@@ -71,3 +82,29 @@ class OneVolunteer(MethodView):
         """Change status (active, paused, withdrawn), availability or preferences."""
         s = services()
         return intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock, coordinator=current_coordinator())
+
+
+@blp.route("/<volunteer_id>/erase")
+class Erase(MethodView):
+    @coordinator
+    @blp.response(200, ErasedOut)
+    @blp.alt_response(404, description="No such volunteer in your areas.")
+    @blp.alt_response(409, description="The volunteer's details were erased already.")
+    def post(self, volunteer_id: str) -> Any:
+        """Erase a volunteer who asked you to (by phone or letter): their details are anonymised,
+        the programme's statistics kept, and the erasure goes in the audit log."""
+        s = services()
+        erased_at = on_request.erase_for(s.uow(), volunteer_id, current_coordinator(), s.clock, s.mailer)
+        return {"id": volunteer_id, "erased_at": erased_at}
+
+
+@blp.route("/<volunteer_id>/export")
+class Export(MethodView):
+    @coordinator
+    @blp.response(200, VolunteerExportOut)
+    @blp.alt_response(404, description="No such volunteer in your areas.")
+    @blp.alt_response(409, description="The volunteer's details were erased.")
+    def get(self, volunteer_id: str) -> Any:
+        """Everything held about a volunteer, for a subject access request made to you; on the audit log."""
+        s = services()
+        return on_request.export_for(s.uow(), volunteer_id, current_coordinator(), s.clock)

@@ -7,8 +7,6 @@ answer (HTML) differ.
 
 from __future__ import annotations
 
-import logging
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -17,9 +15,8 @@ from flask import Flask, get_flashed_messages, request
 from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
+from web.access_log import redact_request_logs
 from web.pages.common import csrf_token, label, labels
-
-SECRET_IN_PATH = re.compile(r"(/v/|/team/status/)[A-Za-z0-9_\-]+")
 
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -56,7 +53,23 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.FOLLOW_UP_REMINDER_DUE: "Follow-up reminder due",
     EventKind.FOLLOW_UP_CANCELLED: "Follow-up cancelled",
     EventKind.VOCABULARY_TERM_SET: "Vocabulary changed by an admin",
+    EventKind.TEAM_CHAT_BOOKED: "Informal chat about involvement booked",
+    EventKind.TEAM_CHAT_CANCELLED: "Informal chat about involvement cancelled",
+    EventKind.RETENTION_ASKED: "Asked by email whether to keep their details: no activity for the retention period",
+    EventKind.RETENTION_KEPT: "Details kept",
+    EventKind.REQUEST_CONTACT_ERASED: "Contact's details erased: closed for longer than the retention period",
+    EventKind.SESSION_SCHEDULED: "Session scheduled",
+    EventKind.SESSION_CHANGED: "Session's time or place changed",
+    EventKind.SESSION_CANCELLED: "Session cancelled",
+    EventKind.SESSION_BOOKED: "Booked a place at a session",
+    EventKind.SESSION_WAITLISTED: "On a session's waiting list",
+    EventKind.SESSION_MOVED_UP: "Moved up from a session's waiting list: a place is booked",
+    EventKind.SESSION_BOOKING_CANCELLED: "Session booking cancelled",
+    EventKind.SESSION_ATTENDANCE_MARKED: "Attendance at a session marked",
+    EventKind.VOLUNTEER_TRAINING_VERIFIED: "Training verified by attendance",
 }
+
+KEPT_WORDS = {"answered": "they answered the email", "active": "they were active again before the date"}
 
 # Why a suggestion was withdrawn (matcher.domain.WithdrawalReason), as a coordinator reads it.
 WITHDRAWAL_WORDS = {
@@ -68,16 +81,6 @@ WITHDRAWAL_WORDS = {
     "request_filled": "every place is filled",
     "request_closed": "the request was closed",
 }
-
-
-class RedactSecrets(logging.Filter):
-    """Private links are credentials: keep them out of the access log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/v/" in message or "/team/status/" in message:
-            record.msg, record.args = SECRET_IN_PATH.sub(r"\1[redacted]", message), ()
-        return True
 
 
 def when(moment: datetime | date | None, with_time: bool = True) -> str:
@@ -128,6 +131,10 @@ def describe(event: Any) -> str:
         words += f" (chat {data['sequence']})"
     elif event.kind == EventKind.EMAIL_OWED and data.get("key"):
         words += f": {str(data['key']).split(':')[0].replace('_', ' ')}"
+    elif event.kind == EventKind.RETENTION_KEPT and data.get("because"):
+        words += f": {KEPT_WORDS.get(data['because'], data['because'])}"
+    elif event.kind == EventKind.VOLUNTEER_ERASED and data.get("reason") == "retention":
+        words = "Personal details erased: no activity for the retention period, and no answer to the email"
     elif event.kind == EventKind.VOCABULARY_TERM_SET and data.get("vocabulary"):
         words += f": {str(data['vocabulary']).replace('_', ' ')} {data.get('code', '')}"
         words += "" if data.get("active", True) else " (retired)"
@@ -139,20 +146,25 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import coordinator, public, volunteer
+    from web.pages import accounts, coordinator, keep, outreach, public, records, sessions, team_chats, volunteer
 
-    for blueprint in (public.bp, volunteer.bp, coordinator.bp):
+    assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
+
+    for blueprint in (
+        public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,
+    ):  # fmt: skip
         app.register_blueprint(blueprint)
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
         flashed=get_flashed_messages, zip=zip, reasons=REASONS,
     )  # fmt: skip
+    app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    access_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, RedactSecrets) for f in access_log.filters):
-        access_log.addFilter(RedactSecrets())
+    # Request lines and paths in any log: no query strings (searches hold names and
+    # addresses), no link secrets.
+    redact_request_logs(app.logger)
 
 
 def security_headers(response: Any) -> Any:

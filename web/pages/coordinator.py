@@ -12,11 +12,11 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
-from matcher.domain import Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
+from matcher.domain import AuditAction, AuditSubject, Coordinator, RequestStatus, TokenPurpose, VolunteerStatus
 from matcher.errors import Conflict, Invalid, Unauthorised
 from matcher.scheduling import LONDON
-from matcher.services import coordinators, decisions, meetings, outgoing, programme, queries
-from web.limits import limiter
+from matcher.services import audit, coordinators, decisions, meetings, outgoing, outreach, programme, queries
+from web.limits import sign_ins
 from web.pages import forms
 from web.pages.charts import run_chart
 from web.pages.common import (
@@ -41,34 +41,41 @@ def _private(response):  # type: ignore[no-untyped-def]
     return no_store(response)
 
 
-def _sign_in_limit() -> str:
-    return str(current_app.config["SIGN_IN_RATE_LIMIT"])
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@sign_ins
 def sign_in() -> ResponseReturnValue:
     target = safe_next(request.values.get("next"), url_for("coordinator.home"))
+    totp = services().settings.require_totp
     if request.method == "GET":
         if current_coordinator() is not None:
             return redirect(target)
-        return render_template("coordinator/sign_in.html", form={}, errors={}, next=target)
+        return render_template("coordinator/sign_in.html", form={}, errors={}, next=target, totp=totp)
     email = (request.form.get("email") or "").strip()
     password = request.form.get("password") or ""
+    otp = (request.form.get("otp") or "").strip()
     errors: dict[str, list[str]] = {}
     if not email:
         errors["email"] = ["Enter your email address."]
     if not password:
         errors["password"] = ["Enter your password."]
+    if totp and not otp:
+        errors["otp"] = ["Enter the 6-digit code from your authenticator app, or a recovery code."]
     if not errors:
+        s = services()
         try:
-            coordinator = coordinators.authenticate(services().uow(), email, password[:500])
-        except Unauthorised:
-            errors["password"] = ["The email address or the password is not right."]
+            coordinator = coordinators.authenticate(s.uow(), email, password[:500], s.clock, otp[:40], totp)
+        except Unauthorised as refused:
+            audit.sign_in(s.uow(), email, None, s.clock, via="page")
+            wrong = "The email address, the password or the code is not right." if totp else None
+            if refused.message == coordinators.NOT_ENROLLED:
+                wrong = "Your account has no authenticator app set up yet. Ask your qimatch operator to set it up."
+            errors["password"] = [wrong or "The email address or the password is not right."]
         else:
+            audit.sign_in(services().uow(), email, coordinator, services().clock, via="page")
             begin_session(TokenPurpose.COORDINATOR_SESSION, coordinator.id)
             return redirect(target, 303)
-    page = render_template("coordinator/sign_in.html", form={"email": email}, errors=errors, next=target)
+    form = {"email": email}
+    page = render_template("coordinator/sign_in.html", form=form, errors=errors, next=target, totp=totp)
     return page, 422
 
 
@@ -331,7 +338,11 @@ def programme_page(coordinator: Coordinator) -> ResponseReturnValue:
     f = _filters(())
     figs = programme.figures(s.uow(), coordinator, s.clock, f.get("area"))
     charts = [(c, run_chart(c)) for c in figs.charts]
-    return render_template("coordinator/programme.html", c=coordinator, figs=figs, charts=charts, f=f)
+    funnel = outreach.funnel(s.uow(), coordinator, f.get("area"))
+    return render_template(
+        "coordinator/programme.html", c=coordinator, figs=figs, charts=charts, f=f,
+        funnel=funnel, sources=outreach.sign_ups_by_source(funnel),
+    )  # fmt: skip
 
 
 @bp.get("/programme.csv")
@@ -340,6 +351,15 @@ def programme_csv(coordinator: Coordinator) -> ResponseReturnValue:
     s = services()
     f = _filters(())
     figs = programme.figures(s.uow(), coordinator, s.clock, f.get("area"))
+    audit.record_alone(
+        s.uow(),
+        coordinator,
+        AuditAction.PROGRAMME_EXPORTED,
+        AuditSubject.PROGRAMME,
+        f.get("area") or "all",
+        s.clock,
+        format="csv",
+    )
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(programme.csv_rows(figs))
     response = current_app.response_class(out.getvalue(), mimetype="text/csv")

@@ -127,6 +127,7 @@ def offer_fields(form: MultiDict[str, str], *, registering: bool) -> dict[str, A
         data.setdefault("roles", [])
         data.setdefault("modes", [])
         data["consent"] = {"data_processing": form.get("consent.data_processing") == "yes", "version": CONSENT_VERSION}
+        _put(data, "source", _text(form, "source"))  # the outreach event whose link they came by
     _put(data, "phone", _text(form, "phone"))
     _put(data, "preferred_contact", _text(form, "preferred_contact"))
     for name in ("roles", "modes"):

@@ -179,6 +179,18 @@ def volunteer_link(secret: str) -> ResponseReturnValue:
         response = current_app.make_response((page, 200 if live else 404))
         response.headers["Referrer-Policy"] = "no-referrer"
         return no_store(response)
+    return _redeem(secret)
+
+
+@bp.post("/v")
+def volunteer_link_redeem() -> ResponseReturnValue:
+    """The link page's button: the secret comes in the form's body, so the POST's address
+    (what a proxy logs) does not carry it a second time."""
+    return _redeem(request.form.get("secret") or "")
+
+
+def _redeem(secret: str) -> ResponseReturnValue:
+    s = services()
     redeemed = links.redeem_link(uow(), secret, s.clock)
     if redeemed is None:
         page = render_template("public/volunteer_link.html", live=False, secret=secret)

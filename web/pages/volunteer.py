@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 
 from matcher.domain import EventKind
 from matcher.errors import Invalid
-from matcher.services import intake, volunteer_self
+from matcher.programme_sessions import SessionKind
+from matcher.services import intake, sessions, volunteer_self
 from web.pages import forms
 from web.pages.common import end_session, no_store, page_blueprint, services, uow, volunteer_required
 from web.schemas import VolunteerPatch
@@ -32,6 +33,8 @@ def _page(volunteer_id: str, form=None, errors=None, status: int = 200, pause_er
             "volunteer/me.html",
             view=view,
             v=view.volunteer,
+            session_offers=volunteer_self.session_offers(uow(), volunteer_id, s.clock),
+            session_words=SessionKind.WORDS,
             form=form if form is not None else forms.volunteer_form_values(view.volunteer),
             errors=errors or {},
             pause_errors=pause_errors or {},
@@ -58,6 +61,27 @@ def update_offer(volunteer_id: str) -> ResponseReturnValue:
     intake.update_volunteer(s.uow(), volunteer_id, changes, s.clock)
     flash("Your changes are saved.")
     return redirect(url_for("volunteer.me") + "#offer", 303)
+
+
+@bp.post("/sessions/<session_id>/book")
+@volunteer_required
+def book_session(volunteer_id: str, session_id: str) -> ResponseReturnValue:
+    s = services()
+    booking = sessions.book(s.uow(), session_id, volunteer_id, s.clock, s.settings.matching)
+    if booking.status == "booked":
+        flash("Your place is booked. We are emailing you a calendar invitation.")
+    else:
+        flash("The session is full, so you are on its waiting list. If a place comes up, you move up by yourself.")
+    return redirect(url_for("volunteer.me") + "#sessions", 303)
+
+
+@bp.post("/sessions/<session_id>/cancel")
+@volunteer_required
+def cancel_session(volunteer_id: str, session_id: str) -> ResponseReturnValue:
+    s = services()
+    sessions.cancel_booking(s.uow(), session_id, volunteer_id, s.clock, s.settings.matching)
+    flash("Cancelled. Thank you for letting us know: your place goes to the next person waiting.")
+    return redirect(url_for("volunteer.me") + "#sessions", 303)
 
 
 @bp.post("/pause")

@@ -1,7 +1,7 @@
 """one live offer per email address; email lookups without case; languages a vocabulary
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 Volunteers gain ``email_key`` (the address stripped and lower-cased) with a
 unique index over the live offers (status other than withdrawn): a second

@@ -10,45 +10,25 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import threading
-from collections import Counter
+import time
 from email.message import Message
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 
-from matcher.adapters.letters import message_id
 from matcher.bootstrap import Services
 from matcher.config import Settings
 from matcher.domain import MatchStatus
 from matcher.services import deliveries
-from matcher.services.introductions import delivery_key
+from tests.chaos.tally import arrivals, each_arrived_once, expected, record, scaled
+from tests.chaos.test_worker_crash import approve_many
 from tests.integration.conftest import Processes, eventually
-from tests.integration.test_worker_crash import approve_many
-from tests.real_parts import CuttableProxy, SmtpSink, free_port
+from tests.real_parts import CuttableProxy, PrivateRedis, SmtpSink
 from workers.app import make_celery
 from workers.wiring import wire
 
-pytestmark = pytest.mark.integration
-PARTIES = ("team", "volunteer")
-
-
-def expected(match_ids: list[str]) -> set[str]:
-    return {message_id(delivery_key(m, party)) for m in match_ids for party in PARTIES}
-
-
-def arrivals(smtp: SmtpSink) -> Counter[str]:
-    with smtp.lock:
-        return Counter(r.message_id for r in smtp.received)
-
-
-def each_arrived_once(smtp: SmtpSink, match_ids: list[str]) -> None:
-    """Every expected email in the SMTP server's log, none missing, none twice."""
-    counts = arrivals(smtp)
-    assert set(counts) == expected(match_ids), f"missing: {sorted(expected(match_ids) - set(counts))}"
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
 def introduced(services: Services, match_ids: list[str]) -> int:
@@ -75,12 +55,12 @@ def test_a_worker_stopped_past_its_lease_sends_nothing_another_worker_sent(
         return None
 
     smtp.on_rcpt = freeze
-    match_ids = approve_many(services, 10)
+    match_ids = approve_many(services, scaled(10))
     eventually(stopped.is_set, seconds=60)
     processes.worker(concurrency=2)
     processes.beat()  # its sweep queues the frozen worker's email again after the lease
     # Every email has arrived, the frozen worker's too (sent by another after the lease).
-    eventually(lambda: set(arrivals(smtp)) == expected(match_ids), seconds=120)
+    eventually(lambda: set(arrivals(smtp)) == expected(match_ids), seconds=scaled(120))
     log = processes.logs / "worker-0.log"
 
     def tasks_ended() -> int:
@@ -91,8 +71,8 @@ def test_a_worker_stopped_past_its_lease_sends_nothing_another_worker_sent(
     os.killpg(frozen.pid, signal.SIGCONT)  # it wakes, its claim long taken over
     eventually(lambda: tasks_ended() > ended, seconds=60)  # and finishes the send it was in
 
-    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=120)
-    eventually(lambda: set(arrivals(smtp)) == expected(match_ids), seconds=60)
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(120))
+    eventually(lambda: set(arrivals(smtp)) == expected(match_ids), seconds=scaled(60))
     processes.stop_all()
     each_arrived_once(smtp, match_ids)
 
@@ -119,8 +99,8 @@ def test_postgresql_gone_for_seconds_after_the_server_took_an_email_sends_it_onc
     processes.worker(concurrency=2)
     processes.beat()
     try:
-        match_ids = approve_many(services, 20)
-        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=150)
+        match_ids = approve_many(services, scaled(20))
+        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(150))
     finally:
         processes.stop_all()
         proxy.close()
@@ -143,12 +123,12 @@ def test_sigterm_to_the_whole_worker_group_mid_burst_loses_nothing_and_sends_not
         return None
 
     smtp.before_accept = terminate
-    match_ids = approve_many(services, 30)
+    match_ids = approve_many(services, scaled(30))
     eventually(sent_term.is_set, seconds=60)
     stopping.wait(timeout=60)
     processes.worker(concurrency=2)
     processes.beat()
-    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=150)
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(150))
     processes.stop_all()
     each_arrived_once(smtp, match_ids)
     assert events(services, "email.uncertain") == []
@@ -169,8 +149,8 @@ def test_a_refused_address_is_given_up_at_once_and_the_other_party_is_introduced
     smtp.on_rcpt = refuse_first_team
     processes.worker(concurrency=2)
     processes.beat()
-    match_ids = approve_many(services, 3)
-    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=90)
+    match_ids = approve_many(services, scaled(3))
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(90))
     # Past the lease and a few sweeps: the refused address is never tried again.
     lease = int(processes.env["QIMATCH_DELIVERY_LEASE_SECONDS"])
     eventually(lambda: len(events(services, "email.failed")) == 1, seconds=30)
@@ -179,7 +159,7 @@ def test_a_refused_address_is_given_up_at_once_and_the_other_party_is_introduced
     assert len(refused) == 1
     [failed] = events(services, "email.failed")
     assert (failed["to"], failed["reason"], failed["code"]) == ("team", "refused", 550)
-    assert len(arrivals(smtp)) == 2 * len(match_ids) - 1
+    each_arrived_once(smtp, match_ids, refused=1)
 
 
 def test_killed_after_handing_over_is_possibly_sent_and_a_resend_delivers_it_once(
@@ -197,7 +177,7 @@ def test_killed_after_handing_over_is_possibly_sent_and_a_resend_delivers_it_onc
         return None
 
     smtp.before_accept = die_after_the_dot
-    match_ids = approve_many(services, 5)
+    match_ids = approve_many(services, scaled(5))
     eventually(killed.is_set, seconds=60)
     processes.worker(concurrency=2)
     processes.beat()
@@ -207,42 +187,9 @@ def test_killed_after_handing_over_is_possibly_sent_and_a_resend_delivers_it_onc
 
     # The coordinator sees "possibly sent", asks the person, and resends with one click.
     assert deliveries.resend(services.uow(), str(uncertain["key"]), services.clock.now())
-    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=60)
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(60))
     processes.stop_all()
-    each_arrived_once(smtp, match_ids)
-
-
-class PrivateRedis:
-    """A Redis of this test's own (the shared one must not be restarted under others' tests)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        eventually(lambda: _answers(self.port), seconds=10, every=0.1)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()  # SIGKILL: every queued and unacknowledged message is gone with it
-        self.proc.wait()
-
-
-def _answers(port: int) -> bool:
-    try:
-        return bool(redis.Redis(port=port, socket_timeout=1).ping())
-    except redis.exceptions.ConnectionError:
-        return False
+    each_arrived_once(smtp, match_ids, possibly_sent=1)
 
 
 def test_redis_killed_and_restarted_mid_burst_loses_no_email_and_sends_none_twice(
@@ -266,8 +213,8 @@ def test_redis_killed_and_restarted_mid_burst_loses_no_email_and_sends_none_twic
     processes.worker(concurrency=2)
     processes.beat()
     try:
-        match_ids = approve_many(on_private_broker, 30)
-        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=180)
+        match_ids = approve_many(on_private_broker, scaled(30))
+        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(180))
     finally:
         processes.stop_all()
         broker.kill()
@@ -280,8 +227,8 @@ def test_two_beats_by_mistake_send_nothing_twice(services: Services, processes: 
     processes.worker(concurrency=2)
     processes.beat()
     processes.beat()
-    match_ids = approve_many(services, 20)
-    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=120)
+    match_ids = approve_many(services, scaled(20))
+    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(120))
     # Long enough for both sweeps to run several times over anything unsent.
     threading.Event().wait(int(processes.env["QIMATCH_DELIVERY_LEASE_SECONDS"]) + 5)
     processes.stop_all()
@@ -311,8 +258,10 @@ def test_a_dead_workers_task_comes_back_after_the_visibility_timeout_not_minutes
     first_log = (processes.logs / "worker-0.log").read_text()
     held = re.findall(r"Task (qimatch\.send_email\[[0-9a-f-]+\]) received", first_log)
     assert held, "the worker never took a sending task"
+    killed_at = time.monotonic()
     processes.worker(concurrency=1)
     visibility = int(processes.env["QIMATCH_VISIBILITY_TIMEOUT"])
     # Back within about the visibility timeout (plus a restore tick and start-up), not 80 s.
     eventually(lambda: held[-1] in (processes.logs / "worker-1.log").read_text(), seconds=2 * visibility + 5)
+    record(visibility_timeout_s=visibility, redelivered_after_s=round(time.monotonic() - killed_at, 1))
     processes.stop_all()
