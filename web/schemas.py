@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
@@ -42,7 +42,7 @@ def _nul_paths(value: Any) -> list[str]:
         if isinstance(item, str):
             if "\x00" in item:
                 found.append(path or "body")
-        elif isinstance(item, dict):
+        elif isinstance(item, Mapping):  # a query string comes as webargs' MultiDictProxy, not a dict
             stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in item.items())
         elif isinstance(item, list):
             stack.extend((v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(item))

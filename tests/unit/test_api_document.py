@@ -358,3 +358,12 @@ def test_a_boolean_is_json_true_or_false_as_the_document_says(app: Flask, servic
     offer = client.post("/api/v1/volunteers", json=factories.offer(consent=consent))
     assert offer.status_code == 422 and "consent.data_processing" in offer.json["errors"]
     assert client.post("/api/v1/volunteers", json=factories.offer()).status_code == 201
+
+
+def test_a_nul_in_a_query_string_is_refused_as_the_document_says(app: Flask, services: Services) -> None:
+    """schemathesis: GET /audit took subject_id with a NUL (the check walked dicts, and a query
+    string is a MultiDictProxy); PostgreSQL cannot hold one in a text parameter."""
+    auth = signed_in(app, services, "lead@nhs.example", ["tower_hamlets"])
+    answer = app.test_client().get("/api/v1/audit", query_string={"subject_id": "a\x00b"}, headers=auth)
+    assert answer.status_code == 422, answer.json
+    assert answer.json["errors"] == {"subject_id": ["Must not contain a NUL character."]}
