@@ -156,6 +156,10 @@ class Settings:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # How often beat runs the retention dispatcher (questions owed, erasures due).
     retention_seconds: float = 3600.0
+    # An anonymous offer is matchable only once its email address is confirmed through the
+    # private link (offers entered by a signed-in coordinator or API client count as
+    # confirmed). Off: every offer is matchable at once, as before.
+    confirm_emails: bool = True
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -211,6 +215,7 @@ class Settings:
                 batch=int(env.get("QIMATCH_RETENTION_BATCH") or 200),
             ),
             retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
+            confirm_emails=_flag(env.get("QIMATCH_CONFIRM_EMAILS"), default=True),
         )
         values.update(overrides)
         return cls(**values)
