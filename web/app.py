@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
-from web import errors
+from web import errors, openapi
 from web.context import services, set_codes_in_force
 from web.limits import limiter
 
@@ -50,20 +50,27 @@ def create_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_REDOC_PATH="/docs",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        # No OPENAPI_REDOC/SWAGGER_UI settings: flask-smorest's pages load their scripts from a
+        # CDN and start them inline. web.api.docs serves Swagger UI from the package instead.
     )
     app.config.update(test_config or {})
     app.extensions["qimatch"] = services_
 
-    api = errors.QimatchApi(app)
-    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api = errors.QimatchApi(app, spec_kwargs={"extra_plugins": [openapi.SharedAnswers()]})
+    api.spec.components.security_scheme(
+        openapi.BEARER,
+        {"type": "http", "scheme": "bearer", "description": "A coordinator's token from POST /api/v1/auth/token."},
+    )
+    openapi.register_answers(api.spec, errors.QimatchApi.ERROR_SCHEMA)
+    openapi.register_shapes(api.spec)
+    api.ma_plugin.converter.add_attribute_function(openapi.text_rules)  # type: ignore[union-attr]
     errors.register(app)
     limiter.init_app(app)
 
     from web.api import (
         accounts,
         audit,
+        docs,
         feedback,
         matches,
         misc,
@@ -79,6 +86,7 @@ def create_app(
         outreach.blp, team_chats.blp,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
 
     from web import pages
 

@@ -11,6 +11,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from matcher import errors
+from web.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 class QimatchApi(Api):
+    # The body every failure has (flask-smorest's default names fields we never send).
+    ERROR_SCHEMA = ErrorOut
+
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:  # type: ignore[override]
         if not is_api(request.path):
             # An unknown address outside the API (or a failure no page blueprint caught): a page.

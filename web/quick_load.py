@@ -39,12 +39,15 @@ from typing import Any
 from marshmallow import RAISE, Schema, fields, missing
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 
+from web.schemas import StrictBoolean
 from web.vocabulary import Code, codes_in_force
 
 # Field classes (exactly these, not subclasses) whose load is a function of the value
 # alone, and for Code of the vocabularies in force. Any other class is loaded afresh
 # every time: correct, only not remembered.
-PURE: frozenset[type] = frozenset({fields.String, fields.Email, fields.Integer, fields.Boolean, fields.Date, Code})
+PURE: frozenset[type] = frozenset(
+    {fields.String, fields.Email, fields.Integer, fields.Boolean, StrictBoolean, fields.Date, Code}
+)
 # Values remembered by value; floats are not (0.0 == -0.0 would share a result).
 _ATOMS: frozenset[type] = frozenset({str, int, bool, type(None)})
 # Results made only of these can be handed out again as fresh copies.

@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import Schema as _Schema
 
 from matcher import addresses
-from matcher.domain import AuditAction, AuditSubject, MatchStatus, RequestStatus, VolunteerStatus
+from matcher.domain import (
+    AuditAction,
+    AuditSubject,
+    EventKind,
+    FollowUpStatus,
+    MatchStatus,
+    RequestStatus,
+    VolunteerStatus,
+)
+from matcher.rules import REASONS
 from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
 
@@ -34,7 +43,7 @@ def _nul_paths(value: Any) -> list[str]:
         if isinstance(item, str):
             if "\x00" in item:
                 found.append(path or "body")
-        elif isinstance(item, dict):
+        elif isinstance(item, Mapping):  # a query string comes as webargs' MultiDictProxy, not a dict
             stack.extend((v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in item.items())
         elif isinstance(item, list):
             stack.extend((v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(item))
@@ -61,7 +70,9 @@ class Schema(_Schema):
         return data
 
 
-NOT_BLANK = validate.Regexp(r"\S", error="Must not be blank.")
+# Regexp matches from the start: "\s*" first, or text after a leading space or line break was
+# refused as blank (schemathesis found it once the document stated the rule as a pattern).
+NOT_BLANK = validate.Regexp(r"\s*\S", error="Must not be blank.")
 HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use 24-hour HH:MM, e.g. 09:30.")
 # Names, titles and places go into email subjects, headers and calendar lines: a line break
 # there once spilled into email bodies. One line, no control characters.
@@ -80,6 +91,27 @@ VENUE: list[Callable[[Any], Any]] = [validate.Length(max=300), ONE_LINE]
 # A meeting link people will click: web addresses only, never javascript: or the like.
 VIDEO_LINK = [validate.URL(schemes={"https", "http"}, error="Give a web address, like https://meet.example/abc."),
               validate.Length(max=500)]  # fmt: skip
+
+
+KINDS = ("service_user", "carer", "both")
+CONTACT_WAYS = ("email", "phone")
+ORIGINS = ("engine", "coordinator")  # matcher.domain.Match.origin: suggested by the engine, or made by hand
+
+
+def coded(choices: Iterable[str], **kwargs: Any) -> fields.String:
+    """A fixed domain code in an answer (a status, a rule, an event kind): an enum in the
+    OpenAPI document. Codes a trust edits at run time are ``Code`` fields instead."""
+    return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false, nothing else: marshmallow's Boolean also takes 1, "yes" or "on",
+    which the document (type: boolean) does not admit, and a consent should be a plain true."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class EmailAddress(fields.Email):
@@ -126,8 +158,8 @@ def codes(vocabulary: str, *, required: bool = False, at_least: int = 0, at_most
 
 class SlotSchema(Schema):
     day = Code("days", required=True)
-    start = fields.String(required=True, validate=HHMM)
-    end = fields.String(required=True, validate=HHMM)
+    start = fields.String(required=True, validate=HHMM, metadata={"example": "09:00"})
+    end = fields.String(required=True, validate=HHMM, metadata={"example": "17:00"})
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
@@ -147,7 +179,7 @@ class TrainingSchema(Schema):
 
 
 class ConsentSchema(Schema):
-    data_processing = fields.Boolean(
+    data_processing = StrictBoolean(
         required=True,
         validate=validate.Equal(True, error="We can only keep your offer with your consent."),
     )
@@ -163,7 +195,7 @@ class VolunteerFields(Schema):
 
     name = fields.String(validate=SHORT)
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="Not a phone number."))
-    preferred_contact = fields.String(validate=validate.OneOf(["email", "phone"]))
+    preferred_contact = fields.String(validate=validate.OneOf(CONTACT_WAYS))
     roles = codes("roles", at_least=1)
     modes = codes("modes", at_least=1)
     availability = fields.List(fields.Nested(SlotSchema), validate=validate.Length(min=1, max=50))
@@ -181,7 +213,7 @@ class VolunteerFields(Schema):
 class VolunteerIn(VolunteerFields):
     name = fields.String(required=True, validate=SHORT)
     email = EmailAddress(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["service_user", "carer", "both"]))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     home_area = Code("areas", required=True)
     roles = codes("roles", required=True, at_least=1)
     modes = codes("modes", required=True, at_least=1)
@@ -214,24 +246,29 @@ class ConsentOut(Schema):
     )
 
 
+class TrainingOut(Schema):
+    code = Code("trainings")
+    completed_on = fields.String(allow_none=True, metadata={"format": "date"})
+
+
 class VolunteerOut(Schema):
     id = fields.String()
-    status = fields.String()
+    status = coded(VolunteerStatus.ALL)
     name = fields.String()
     email = fields.String()
     phone = fields.String(allow_none=True)
-    kind = fields.String()
-    home_area = fields.String()
-    preferred_contact = fields.String()
-    roles = fields.List(fields.String())
-    modes = fields.List(fields.String())
+    kind = coded(KINDS)
+    home_area = Code("areas")
+    preferred_contact = coded(CONTACT_WAYS)
+    roles = fields.List(Code("roles"))
+    modes = fields.List(Code("modes"))
     availability = fields.List(fields.Nested(SlotSchema))
     max_commitments = fields.Integer()
-    travel_areas = fields.List(fields.String())
-    experience = fields.List(fields.String())
-    interests = fields.List(fields.String())
-    languages = fields.List(fields.String())
-    trainings = fields.List(fields.Dict())
+    travel_areas = fields.List(Code("areas"))
+    experience = fields.List(Code("experience"))
+    interests = fields.List(Code("topics"))
+    languages = fields.List(Code("languages"))
+    trainings = fields.List(fields.Nested(TrainingOut))
     access_needs = fields.String(allow_none=True)
     exclusions = fields.String(allow_none=True)
     excluded_teams = fields.List(fields.String())
@@ -256,6 +293,14 @@ class Receipt(Schema):
 
     id = fields.String()
     status = fields.String()
+
+
+class OfferReceipt(Receipt):
+    status = coded(VolunteerStatus.ALL)
+
+
+class RequestReceipt(Receipt):
+    status = coded(RequestStatus.ALL)
 
 
 class RoleCountSchema(Schema):
@@ -300,15 +345,15 @@ class MatchOut(Schema):
     id = fields.String()
     team_request_id = fields.String()
     volunteer_id = fields.String()
-    role = fields.String()
-    status = fields.String()
-    origin = fields.String()
+    role = Code("roles")
+    status = coded(MatchStatus.ALL)
+    origin = coded(ORIGINS, metadata={"description": "engine: suggested by the matcher; coordinator: made by hand."})
     proposed = fields.Boolean()
     rank = fields.Integer()
     score = fields.Float()
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
-    reject_reason = fields.String(allow_none=True)
-    close_reason = fields.String(allow_none=True)
+    reject_reason = fields.String(allow_none=True, metadata={"description": "The coordinator's own words."})
+    close_reason = fields.String(allow_none=True, metadata={"description": "The coordinator's own words."})
     intro_at = fields.DateTime(allow_none=True)
     venue = fields.String(allow_none=True)
     video_link = fields.String(allow_none=True)
@@ -330,20 +375,20 @@ class PartsOf(Schema):
 
 class TeamRequestSummaryOut(Schema):
     id = fields.String()
-    status = fields.String()
+    status = coded(RequestStatus.ALL)
     team_name = fields.String()
     project_title = fields.String()
-    area = fields.String()
-    qi_stage = fields.String()
+    area = Code("areas")
+    qi_stage = Code("qi_stages")
     roles = fields.List(fields.Nested(RoleCountSchema))
-    modes = fields.List(fields.String())
+    modes = fields.List(Code("modes"))
     contact = fields.Nested(ContactSchema)
     aim = fields.String(allow_none=True)
-    topics = fields.List(fields.String())
-    experience_sought = fields.List(fields.String())
+    topics = fields.List(Code("topics"))
+    experience_sought = fields.List(Code("experience"))
     meeting_slots = fields.List(fields.Nested(SlotSchema))
-    languages = fields.List(fields.String())
-    required_trainings = fields.List(fields.String())
+    languages = fields.List(Code("languages"))
+    required_trainings = fields.List(Code("trainings"))
     start_date = fields.Date(allow_none=True)
     hours_per_month = fields.Integer(allow_none=True)
     duration_weeks = fields.Integer(allow_none=True)
@@ -361,16 +406,21 @@ class TeamRequestOut(PartsOf, TeamRequestSummaryOut):
 
 
 class EventOut(Schema):
-    kind = fields.String()
+    kind = coded(EventKind)
     at = fields.DateTime(attribute="occurred_at")
-    data = fields.Dict()
+    data = fields.Dict(
+        metadata={
+            "description": "What goes with this kind of event: codes and ids "
+            "(a role, rule codes, a letter and its address)."
+        }
+    )
 
 
 class FollowUpOut(Schema):
     id = fields.String()
     sequence = fields.Integer()
     due_at = fields.DateTime()
-    status = fields.String()
+    status = coded(FollowUpStatus.ALL)
     invited_at = fields.DateTime(allow_none=True)
     reminded_at = fields.DateTime(allow_none=True)
 
@@ -387,7 +437,7 @@ class SuggestionOut(Schema):
     match_id = fields.String()
     volunteer_id = fields.String()
     volunteer_name = fields.String()
-    role = fields.String()
+    role = Code("roles")
     score = fields.Float()
     factors = fields.Dict(keys=fields.String(), values=fields.Float())
     proposed = fields.Boolean(metadata={"description": "Part of the proposed assignment; false for alternates."})
@@ -473,7 +523,7 @@ class WhyNotArgs(Schema):
 
 class TermIn(Schema):
     label = fields.String(required=True, validate=SHORT)
-    active = fields.Boolean(load_default=True)
+    active = StrictBoolean(load_default=True)
 
 
 class TermBrief(Schema):
@@ -488,14 +538,14 @@ TaxonomyOut = Schema.from_dict(
 
 
 class ReasonOut(Schema):
-    rule = fields.String(metadata={"description": "The rule's code, e.g. at_capacity."})
+    rule = coded(REASONS, metadata={"description": "The rule's code, e.g. at_capacity."})
     reason = fields.String(metadata={"description": "The rule in words."})
 
 
 class WhyNotOut(Schema):
     volunteer_id = fields.String()
     roles = fields.Dict(
-        keys=fields.String(),
+        keys=Code("roles"),
         values=fields.List(fields.Nested(ReasonOut)),
         metadata={"description": "For each of the request's roles, every rule that keeps the volunteer out."},
     )
@@ -503,7 +553,7 @@ class WhyNotOut(Schema):
 
 
 class TermOut(Schema):
-    vocabulary = fields.String()
+    vocabulary = coded(STARTING_TERMS)
     code = fields.String()
     label = fields.String()
     active = fields.Boolean()
@@ -637,4 +687,18 @@ class VolunteerExportOut(Schema):
     )
     retention = fields.List(
         fields.Dict(), metadata={"description": "Each time they were asked whether to keep their details."}
+    )
+
+
+class ErrorOut(Schema):
+    """Every failure's body, whatever its status."""
+
+    message = fields.String(required=True, metadata={"description": "What went wrong, in words."})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "On a 422 (and a 409 for a repeated email): each bad field by its path, "
+            "e.g. availability.0.end, with its messages."
+        },
     )

@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from matcher.taxonomy import STARTING_TERMS
+
 codes_in_force: ContextVar[dict[str, set[str]]] = ContextVar("codes_in_force")
 
 
@@ -24,7 +26,16 @@ class Code(fields.String):
 
     def __init__(self, vocabulary: str, **kwargs: Any) -> None:
         metadata = kwargs.pop("metadata", {})
-        metadata.setdefault("description", f"A code from the '{vocabulary}' vocabulary (GET /api/v1/taxonomy).")
+        metadata.setdefault(
+            "description",
+            f"A code from the '{vocabulary}' vocabulary (GET /api/v1/taxonomy). Not a fixed enum: "
+            "an admin adds and retires codes while the service runs.",
+        )
+        # Named for clients that build pickers from the taxonomy instead of a frozen list.
+        metadata.setdefault("x-vocabulary", vocabulary)
+        if vocabulary in STARTING_TERMS:
+            # A code a fresh install has, so the docs page's "Try it out" body is valid as shown.
+            metadata.setdefault("example", STARTING_TERMS[vocabulary][0][0])
         super().__init__(metadata=metadata, **kwargs)
         self.vocabulary = vocabulary
 

@@ -543,6 +543,49 @@ def test_sessions_in_the_browser(
     assert "Verified" in mine.inner_text("#sessions")
 
     print("axe findings (none may be serious or critical):", pages.minor or "none")
+
+
+def test_the_api_docs_page_works_with_no_other_host_reachable(
+    browser: Any, live_server: str, screenshots: Path, axe_source: str
+) -> None:
+    """On a hospital network without internet access the docs page still shows every operation:
+    nothing it needs comes from another host, and the strict policy blocks nothing it uses."""
+    base = live_server
+    pages = Pages(screenshots, axe_source, base)
+    context = browser.new_context(viewport=DESKTOP)
+    elsewhere: list[str] = []
+
+    def only_this_site(route: Any) -> None:
+        if route.request.url.startswith(base + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_site)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type in ("error", "warning") else None)
+    page.goto(base + "/api/docs")
+    page.wait_for_selector(".opblock-summary", timeout=20_000)
+    spec = json.loads(urllib.request.urlopen(base + "/api/openapi.json", timeout=10).read())
+    operations = sum(
+        1 for item in spec["paths"].values() for method in item if method in ("get", "post", "put", "patch", "delete")
+    )
+    assert page.locator(".opblock").count() == operations
+    assert page.get_by_text("/api/v1/volunteers/{volunteer_id}").first.is_visible()
+    page.locator(".opblock-summary").first.click()  # an operation opens, with its answers
+    page.wait_for_selector(".responses-table")
+    pages.check(page, "api-docs")
+    # "Try it out" calls this site's API under the same policy (connect-src 'self').
+    taxonomy = page.locator("#operations-misc-get_api_v1_taxonomy")
+    taxonomy.locator(".opblock-summary-control").click()
+    taxonomy.get_by_role("button", name="Try it out").click()
+    taxonomy.get_by_role("button", name="Execute").click()
+    taxonomy.locator(".live-responses-table .response-col_status", has_text="200").wait_for(timeout=10_000)
+    print("axe findings on the API docs page (none may be serious or critical):", pages.minor or "none")
+    assert elsewhere == []
+    assert [m for m in console if "Content Security Policy" in m or "Refused" in m] == []
     assert not pages.problems, "\n".join(pages.problems)
 
 

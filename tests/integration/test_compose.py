@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import yaml
 
 from matcher.bootstrap import Services
 from matcher.domain import MatchStatus
+from matcher.services import links
 from tests import factories
 from tests.integration.conftest import ROOT, eventually
 from tests.real_parts import SmtpSink, free_port
@@ -121,8 +123,15 @@ def test_each_compose_service_runs_here_against_real_redis_and_postgres(
                 assert response.status == 201
                 return json.loads(response.read())  # type: ignore[no-any-return]
 
-        post("volunteers", factories.offer())
+        offer = factories.offer()
+        post("volunteers", offer)
         request_id = post("team-requests", factories.team_request())["id"]
+        # As deployed, an anonymous offer waits for its owner to confirm their address: the
+        # compose worker sends the link, and the owner uses it.
+        mail = eventually(lambda: smtp.to(offer["email"]), seconds=60)[-1].part("text/plain").decode()
+        secret = re.search(r"/v/([A-Za-z0-9_\-]+)", mail)
+        assert secret, mail
+        assert links.redeem_link(services.uow(), secret.group(1), services.clock) is not None
 
         def suggested() -> int:
             with services.uow() as uow:

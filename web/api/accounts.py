@@ -20,6 +20,7 @@ from web.account_schemas import (
     PasswordChangeIn,
     ResetIn,
 )
+from web.api.access import coordinator, public, rate_limited
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import reset_requests
@@ -50,6 +51,7 @@ def coordinator_out(c: Coordinator) -> dict[str, Any]:
 
 @blp.route("/auth/tokens")
 class Tokens(MethodView):
+    @coordinator
     @blp.response(200, ApiTokenOut(many=True))
     def get(self) -> Any:
         """Your live API tokens, newest first (their secrets are never shown again)."""
@@ -71,6 +73,7 @@ class Tokens(MethodView):
 
 @blp.route("/auth/tokens/<token_id>")
 class OneToken(MethodView):
+    @coordinator
     @blp.response(204)
     @blp.alt_response(404, description="Not one of your live tokens")
     def delete(self, token_id: str) -> Any:
@@ -82,6 +85,7 @@ class OneToken(MethodView):
 
 @blp.route("/auth/sign-out-everywhere")
 class SignOutEverywhere(MethodView):
+    @coordinator
     @blp.response(200, EndedOut)
     def post(self) -> Any:
         """End every API token and page session of your account, this token too."""
@@ -91,6 +95,7 @@ class SignOutEverywhere(MethodView):
 
 @blp.route("/auth/password")
 class Password(MethodView):
+    @coordinator
     @blp.arguments(PasswordChangeIn)
     @blp.response(204)
     @blp.alt_response(422, description="current_password is wrong, or password is too short or too common")
@@ -105,6 +110,8 @@ class Password(MethodView):
 class PasswordReset(MethodView):
     decorators = [reset_requests]
 
+    @public
+    @rate_limited(blp)
     @blp.arguments(ResetIn)
     @blp.response(202, AcceptedOut)
     def post(self, body: dict[str, Any]) -> Any:
@@ -116,12 +123,14 @@ class PasswordReset(MethodView):
 
 @blp.route("/coordinators")
 class Coordinators(MethodView):
+    @coordinator
     @blp.response(200, CoordinatorOut(many=True))
     @blp.alt_response(403, description=NOT_ADMIN)
     def get(self) -> Any:
         """Every coordinator account (admins only)."""
         return [coordinator_out(c) for c in accounts.coordinators(services().uow(), current_coordinator())]
 
+    @coordinator
     @blp.arguments(CoordinatorIn)
     @blp.response(201, CoordinatorOut)
     @blp.alt_response(403, description=NOT_ADMIN)
@@ -143,6 +152,7 @@ class Coordinators(MethodView):
 
 @blp.route("/coordinators/<coordinator_id>/deactivate")
 class Deactivate(MethodView):
+    @coordinator
     @blp.response(200, CoordinatorOut)
     @blp.alt_response(403, description=NOT_ADMIN)
     @blp.alt_response(404, description="No such coordinator")

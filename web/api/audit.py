@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import queries
+from web.api.access import coordinator
 from web.auth import current_coordinator
 from web.context import services
 from web.paging import paged
@@ -18,6 +19,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The 
 
 @blp.route("")
 class AuditLog(MethodView):
+    @coordinator
     @blp.arguments(AuditListArgs, location="query")
     @blp.response(200, AuditEntryOut(many=True))
     def get(self, args: dict[str, Any]) -> Any:

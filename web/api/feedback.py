@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from matcher.errors import NotFound
 from matcher.services import digest, feedback, queries
+from web.api.access import coordinator
 from web.auth import current_coordinator
 from web.context import services
 from web.schemas import DigestSettings, FeedbackOut
@@ -23,6 +24,7 @@ blp = Blueprint(
 
 @blp.route("/matches/<match_id>/feedback")
 class MatchFeedback(MethodView):
+    @coordinator
     @blp.response(200, FeedbackOut(many=True))
     def get(self, match_id: str) -> Any:
         """Both sides' feedback forms after each follow-up chat, with their answers once given.
@@ -36,31 +38,34 @@ class MatchFeedback(MethodView):
 
 @blp.route("/matches/<match_id>/feedback/<answer_id>/handled")
 class FeedbackHandled(MethodView):
+    @coordinator
     @blp.response(200, FeedbackOut)
     def post(self, match_id: str, answer_id: str) -> Any:
         """Mark a poor answer as dealt with: it leaves the dashboard, and the timeline says who and
         when. Marking it again changes nothing."""
         s = services()
-        coordinator = current_coordinator()
+        me = current_coordinator()
 
         def entry() -> queries.FeedbackEntry:
-            for e in queries.match_feedback(s.uow(), match_id, coordinator):
+            for e in queries.match_feedback(s.uow(), match_id, me):
                 if e.answer is not None and e.answer.id == answer_id:
                     return e
             raise NotFound("feedback answer not found")
 
         entry()  # this match's answer, in the coordinator's areas
-        feedback.handle(s.uow(), answer_id, coordinator, s.clock)
+        feedback.handle(s.uow(), answer_id, me, s.clock)
         return entry()
 
 
 @blp.route("/coordinators/me/digest")
 class MyDigest(MethodView):
+    @coordinator
     @blp.response(200, DigestSettings)
     def get(self) -> Any:
         """The signed-in coordinator's daily digest time (Europe/London), or null when it is off."""
         return current_coordinator()
 
+    @coordinator
     @blp.arguments(DigestSettings)
     @blp.response(200, DigestSettings)
     def put(self, body: dict[str, Any]) -> Any:

@@ -9,26 +9,39 @@ from flask_smorest import Blueprint
 
 from matcher.errors import Unauthorised
 from matcher.services import accounts, audit, coordinators, vocabularies
+from matcher.taxonomy import STARTING_TERMS
+from web.api.access import conflicts, coordinator, public, rate_limited, refused
 from web.auth import current_coordinator, issue_token
 from web.context import forget_taxonomy, services, taxonomy
 from web.limits import sign_ins
-from web.schemas import TaxonomyOut, TermIn, TermOut, TokenIn, TokenOut
+from web.openapi import CODE
+from web.schemas import ErrorOut, TaxonomyOut, TermIn, TermOut, TokenIn, TokenOut
 
 blp = Blueprint("misc", __name__, url_prefix="/api/v1", description="Vocabularies and sign-in")
 
 
 @blp.route("/taxonomy")
 class Taxonomy(MethodView):
+    @public
     @blp.response(200, TaxonomyOut)
     def get(self) -> Any:
         """The controlled vocabularies: every coded field uses one of these codes."""
         return taxonomy()
 
 
-@blp.route("/taxonomy/<vocabulary>/<code>")
+@blp.route(
+    "/taxonomy/<vocabulary>/<code>",
+    parameters=[
+        {"in": "path", "name": "vocabulary", "schema": {"type": "string", "enum": list(STARTING_TERMS)}},
+        {"in": "path", "name": "code", "schema": {"type": "string", "pattern": CODE}},
+    ],
+)
 class OneTerm(MethodView):
+    @coordinator
     @blp.arguments(TermIn)
     @blp.response(200, TermOut)
+    @refused(blp, "Only an admin coordinator edits the vocabularies.")
+    @conflicts(blp, "Another admin changed this code at the same moment; try again.")
     def put(self, body: dict[str, Any], vocabulary: str, code: str) -> Any:
         """Add or relabel a code, or retire it (active=false). Admin coordinators only."""
         s = services()
@@ -43,9 +56,11 @@ class OneTerm(MethodView):
 class Token(MethodView):
     decorators = [sign_ins]
 
+    @public
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)
-    @blp.alt_response(401, description="Wrong email, password or one-time code (never says which)")
+    @blp.alt_response(401, schema=ErrorOut, description="Wrong email, password or one-time code (never says which).")
+    @rate_limited(blp)
     def post(self, body: dict[str, Any]) -> Any:
         """Sign in: a bearer token for the API. With TOTP required (the default), ``otp`` too."""
         s = services()

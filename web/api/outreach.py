@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import outreach
+from web.api.access import coordinator, public, rate_limited, refused
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
@@ -37,8 +38,10 @@ def _out(view: outreach.EventView) -> dict[str, Any]:
 
 @blp.route("/outreach-events")
 class OutreachEvents(MethodView):
+    @coordinator
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, OutreachEventOut(many=True))
+    @refused(blp, "You do not look after that area.")
     def get(self, args: dict[str, Any]) -> Any:
         """Events in your areas, latest first, with how many signed up through each."""
         page = outreach.list_events(
@@ -47,8 +50,10 @@ class OutreachEvents(MethodView):
         page.items = [_out(v) for v in page.items]
         return paged(page)
 
+    @coordinator
     @blp.arguments(OutreachEventIn)
     @blp.response(201, OutreachEventOut)
+    @refused(blp, "You do not look after that area.")
     def post(self, fields: dict[str, Any]) -> Any:
         """Record an event (a stall, a community meeting, a talk): it gets its own sign-up link."""
         s = services()
@@ -59,13 +64,16 @@ class OutreachEvents(MethodView):
 
 @blp.route("/outreach-events/<event_id>")
 class OneOutreachEvent(MethodView):
+    @coordinator
     @blp.response(200, OutreachEventOut)
     def get(self, event_id: str) -> Any:
         """One event, with its sign-up link and how many signed up through it."""
         return _out(outreach.get_event(services().uow(), event_id, current_coordinator()))
 
+    @coordinator
     @blp.arguments(OutreachEventFields)
     @blp.response(200, OutreachEventOut)
+    @refused(blp, "You do not look after that area.")
     def patch(self, changes: dict[str, Any], event_id: str) -> Any:
         """Correct an event, or add how many people the team spoke to."""
         s = services()
@@ -84,6 +92,7 @@ def _qr(event_id: str, kind: str) -> Response:
 
 @blp.route("/outreach-events/<event_id>/qr.svg")
 class QrSvg(MethodView):
+    @coordinator
     @blp.response(200, BINARY, content_type="image/svg+xml", description="The QR code, for print.")
     def get(self, event_id: str) -> Any:
         """The event's sign-up link as a QR code in SVG (scales to any size for posters)."""
@@ -92,6 +101,7 @@ class QrSvg(MethodView):
 
 @blp.route("/outreach-events/<event_id>/qr.png")
 class QrPng(MethodView):
+    @coordinator
     @blp.response(200, BINARY, content_type="image/png", description="The QR code, as a picture.")
     def get(self, event_id: str) -> Any:
         """The event's sign-up link as a QR code in PNG (for slides and posts)."""
@@ -102,6 +112,8 @@ class QrPng(MethodView):
 class MeetingSuggestions(MethodView):
     decorators = [submissions]
 
+    @public
+    @rate_limited(blp)
     @blp.arguments(MeetingSuggestionIn)
     @blp.response(201, Receipt)
     def post(self, fields: dict[str, Any]) -> Any:
@@ -110,8 +122,10 @@ class MeetingSuggestions(MethodView):
         suggestion = outreach.suggest_meeting(s.uow(), fields, s.clock)
         return {"id": suggestion.id, "status": "received"}
 
+    @coordinator
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, MeetingSuggestionOut(many=True))
+    @refused(blp, "You do not look after that area.")
     def get(self, args: dict[str, Any]) -> Any:
         """Suggestions in your areas not dealt with yet, oldest first."""
         return outreach.open_suggestions(services().uow(), current_coordinator(), area=args.get("area"))
@@ -119,6 +133,7 @@ class MeetingSuggestions(MethodView):
 
 @blp.route("/meeting-suggestions/<suggestion_id>/handled")
 class HandledSuggestion(MethodView):
+    @coordinator
     @blp.response(200, MeetingSuggestionOut)
     def post(self, suggestion_id: str) -> Any:
         """Dealt with: it leaves the list and the suggester's address is cleared."""
@@ -128,8 +143,10 @@ class HandledSuggestion(MethodView):
 
 @blp.route("/programme/funnel")
 class Funnel(MethodView):
+    @coordinator
     @blp.arguments(FunnelArgs, location="query")
     @blp.response(200, FunnelRowOut(many=True))
+    @refused(blp, "You do not look after that area.")
     def get(self, args: dict[str, Any]) -> Any:
         """Sign-ups per source (outreach event, or "direct") and month, and how far they went:
         suggested, introduced, involved a second time."""

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import team_chats
+from web.api.access import coordinator, public, rate_limited, refused
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
@@ -19,15 +20,19 @@ blp = Blueprint("team_chats", __name__, url_prefix="/api/v1/team-chats", descrip
 
 @blp.route("")
 class TeamChats(MethodView):
+    @coordinator
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, TeamChatOut(many=True))
+    @refused(blp, "You do not look after that area.")
     def get(self, args: dict[str, Any]) -> Any:
         """Open and booked chats ahead in your areas, soonest first."""
         s = services()
         return team_chats.for_coordinator(s.uow(), current_coordinator(), s.clock, area=args.get("area"))
 
+    @coordinator
     @blp.arguments(TeamChatIn)
     @blp.response(201, TeamChatOut)
+    @refused(blp, "You do not look after that area.")
     def post(self, fields: dict[str, Any]) -> Any:
         """Publish a free half hour in one of your areas."""
         s = services()
@@ -36,6 +41,7 @@ class TeamChats(MethodView):
 
 @blp.route("/open")
 class OpenSlots(MethodView):
+    @public
     @blp.arguments(OpenSlotArgs, location="query")
     @blp.response(200, OpenSlotOut(many=True))
     def get(self, args: dict[str, Any]) -> Any:
@@ -48,6 +54,8 @@ class OpenSlots(MethodView):
 class Booking(MethodView):
     decorators = [submissions]
 
+    @public
+    @rate_limited(blp)
     @blp.arguments(TeamChatBookingIn)
     @blp.response(201, OpenSlotOut)
     @blp.alt_response(409, description="The slot was taken meanwhile, or is past: choose another.")
@@ -59,6 +67,7 @@ class Booking(MethodView):
 
 @blp.route("/<chat_id>/cancel")
 class Cancel(MethodView):
+    @coordinator
     @blp.response(200, TeamChatOut)
     def post(self, chat_id: str) -> Any:
         """Withdraw a slot; a booked one sends both sides a calendar cancellation."""

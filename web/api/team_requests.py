@@ -8,13 +8,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import endings, intake, queries
+from web.api.access import conflicts, coordinator, public, rate_limited, refused
 from web.auth import current_coordinator
 from web.context import services
 from web.limits import submissions
-from web.paging import paged
+from web.paging import PAGE_HEADERS, paged
 from web.schemas import (
-    Receipt,
     RequestListArgs,
+    RequestReceipt,
     SuggestionOut,
     TeamRequestIn,
     TeamRequestOut,
@@ -30,15 +31,19 @@ blp = Blueprint("team_requests", __name__, url_prefix="/api/v1/team-requests", d
 class TeamRequests(MethodView):
     decorators = [submissions]
 
+    @public
     @blp.arguments(TeamRequestIn)
-    @blp.response(201, Receipt)
+    @blp.response(201, RequestReceipt)
+    @rate_limited(blp)
     def post(self, request_in: dict[str, Any]) -> Any:
         """Submit a request for involvement (no account needed)."""
         s = services()
         return intake.submit_request(s.uow(), request_in, s.clock)
 
+    @coordinator
     @blp.arguments(RequestListArgs, location="query")
-    @blp.response(200, TeamRequestSummaryOut(many=True))
+    @blp.response(200, TeamRequestSummaryOut(many=True), headers=PAGE_HEADERS)
+    @refused(blp, "You do not look after the area you asked for.")
     def get(self, args: dict[str, Any]) -> Any:
         """List requests in your areas (coordinators), newest first."""
         page = queries.list_requests(
@@ -54,6 +59,7 @@ class TeamRequests(MethodView):
 
 @blp.route("/<request_id>")
 class OneTeamRequest(MethodView):
+    @coordinator
     @blp.response(200, TeamRequestOut)
     def get(self, request_id: str) -> Any:
         """A request with its status and the matches so far (suggestions are listed apart)."""
@@ -62,7 +68,9 @@ class OneTeamRequest(MethodView):
 
 @blp.route("/<request_id>/close")
 class Close(MethodView):
-    @blp.response(200, Receipt)
+    @coordinator
+    @blp.response(200, RequestReceipt)
+    @conflicts(blp, "Someone changed the request at the same moment; try again. (Closing it again answers 200.)")
     def post(self, request_id: str) -> Any:
         """The project needs nobody more: suggestions end, commitments close, chats are cancelled."""
         s = services()
@@ -71,6 +79,7 @@ class Close(MethodView):
 
 @blp.route("/<request_id>/suggestions")
 class Suggestions(MethodView):
+    @coordinator
     @blp.response(200, SuggestionOut(many=True))
     def get(self, request_id: str) -> Any:
         """Ranked suggestions: the proposed assignment first, then alternates; each with its factors."""
@@ -93,6 +102,7 @@ class Suggestions(MethodView):
 
 @blp.route("/<request_id>/why-not")
 class WhyNot(MethodView):
+    @coordinator
     @blp.arguments(WhyNotArgs, location="query")
     @blp.response(200, WhyNotOut)
     def get(self, args: dict[str, Any], request_id: str) -> Any:

@@ -8,13 +8,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from matcher.services import intake, on_request, queries
+from web.api.access import conflicts, coordinator, public_or_coordinator, rate_limited, refused
 from web.auth import current_coordinator, optional_coordinator
 from web.context import services
 from web.limits import submissions
-from web.paging import paged
+from web.paging import PAGE_HEADERS, paged
 from web.schemas import (
     ErasedOut,
-    Receipt,
+    OfferReceipt,
     VolunteerExportOut,
     VolunteerIn,
     VolunteerListArgs,
@@ -29,21 +30,23 @@ blp = Blueprint("volunteers", __name__, url_prefix="/api/v1/volunteers", descrip
 class Volunteers(MethodView):
     decorators = [submissions]
 
+    @public_or_coordinator
     @blp.arguments(VolunteerIn)
     @blp.response(
         201,
-        Receipt,
+        OfferReceipt,
         description="Stored. Anonymous, with QIMATCH_CONFIRM_EMAILS on (the default), the status is "
         '"unconfirmed": a private link is emailed to the address, and the offer is matchable once its '
         'owner opens it and confirms. With a coordinator\'s bearer token the status is "active": the '
         "account vouches for the address.",
     )
-    @blp.alt_response(
-        409,
-        description="An offer with this email address (compared without case, width or invisible "
+    @conflicts(
+        blp,
+        "An offer with this email address (compared without case, width or invisible "
         'characters) is already registered: {"message": ..., "errors": {"email": [...]}}. Someone who '
         "withdrew may register again.",
     )
+    @rate_limited(blp)
     def post(self, offer: dict[str, Any]) -> Any:
         """Register an offer (no account needed); one live offer per email address.
 
@@ -57,8 +60,10 @@ class Volunteers(MethodView):
             s.uow(), offer, s.clock, optional_coordinator(), confirm_emails=s.settings.confirm_emails
         )
 
+    @coordinator
     @blp.arguments(VolunteerListArgs, location="query")
-    @blp.response(200, VolunteerOut(many=True))
+    @blp.response(200, VolunteerOut(many=True), headers=PAGE_HEADERS)
+    @refused(blp, "You do not look after the area you asked for.")
     def get(self, args: dict[str, Any]) -> Any:
         """List volunteers in your areas (coordinators), by name."""
         page = queries.list_volunteers(
@@ -74,13 +79,18 @@ class Volunteers(MethodView):
 
 @blp.route("/<volunteer_id>")
 class OneVolunteer(MethodView):
+    @coordinator
     @blp.response(200, VolunteerOut)
     def get(self, volunteer_id: str) -> Any:
         """One volunteer (coordinators of their areas)."""
         return queries.get_volunteer(services().uow(), volunteer_id, current_coordinator())
 
+    @coordinator
     @blp.arguments(VolunteerPatch)
     @blp.response(200, VolunteerOut)
+    @conflicts(
+        blp, "The status cannot move that way (a withdrawal is final), or someone changed the offer at the same moment."
+    )
     def patch(self, changes: dict[str, Any], volunteer_id: str) -> Any:
         """Change status (active, paused, withdrawn), availability or preferences."""
         s = services()
@@ -89,6 +99,7 @@ class OneVolunteer(MethodView):
 
 @blp.route("/<volunteer_id>/erase")
 class Erase(MethodView):
+    @coordinator
     @blp.response(200, ErasedOut)
     @blp.alt_response(404, description="No such volunteer in your areas.")
     @blp.alt_response(409, description="The volunteer's details were erased already.")
@@ -102,6 +113,7 @@ class Erase(MethodView):
 
 @blp.route("/<volunteer_id>/export")
 class Export(MethodView):
+    @coordinator
     @blp.response(200, VolunteerExportOut)
     @blp.alt_response(404, description="No such volunteer in your areas.")
     @blp.alt_response(409, description="The volunteer's details were erased.")
