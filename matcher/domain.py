@@ -789,6 +789,9 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "coordinator.change_password"
     TOKEN_REVOKED = "coordinator.revoke_token"
     SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
+    CONTENT_SAVED = "content.save"
+    CONTENT_REVERTED = "content.revert"
+    TERM_MOVED = "vocabulary.move_term"
 
 
 class AuditSubject(StrEnum):
@@ -803,6 +806,7 @@ class AuditSubject(StrEnum):
     OUTREACH_EVENT = "outreach_event"
     MEETING_SUGGESTION = "meeting_suggestion"
     TEAM_CHAT = "team_chat"
+    CONTENT = "content"  # subject id: the text's key ("faq", "email/introduction_team.txt")
 
 
 @dataclass(eq=False)
