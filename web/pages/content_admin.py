@@ -123,16 +123,22 @@ def vocabularies_page(coordinator: Coordinator) -> ResponseReturnValue:
         vocabulary = form.get("vocabulary") or ""
         if vocabulary not in VOCABULARIES:
             raise NotFound(f"no vocabulary {vocabulary}")
-        code = (form.get("code") or "").strip()
+        # The add form names its fields by vocabulary ("topics.code"), so each error sits by its own field.
+        code = (form.get("code") or form.get(f"{vocabulary}.code") or "").strip()
         action = form.get("action")
         try:
             if action in ("up", "down"):
                 vocabularies.move_term(s.uow(), coordinator, vocabulary, code, -1 if action == "up" else 1, s.clock)
                 message = "Moved."
             else:
-                label = " ".join((form.get("label") or "").split())
+                label = " ".join((form.get("label") or form.get(f"{vocabulary}.label") or "").split())
+                missing: dict[str, list[str]] = {}
+                if action == "add" and not code:
+                    missing["code"] = ["Give the new code."]
                 if not label or len(label) > 200:
-                    raise Invalid({"label": ["Give the words people see, up to 200 characters."]})
+                    missing["label"] = ["Give the words people see, up to 200 characters."]
+                if missing:
+                    raise Invalid(missing)
                 active = action != "retire" and (action != "set" or form.get("active") == "yes")
                 vocabularies.set_term(s.uow(), coordinator, vocabulary, code, label, active, s.clock)
                 message = "Saved: forms show it now." if active else "Retired: no longer offered on forms."

@@ -1,8 +1,9 @@
 """The programme's Markdown (the FAQ, the home page's text) as safe HTML.
 
-markdown-it-py parses CommonMark with raw HTML turned off, and nh3 (the ammonia
-sanitiser) then keeps only the tags and attributes listed here, so neither a typo
-nor a pasted ``<script>`` reaches a visitor. Headings get ids from their words: the
+markdown-it-py parses CommonMark, and nh3 (the ammonia sanitiser) then keeps only the
+tags and attributes listed here: a pasted ``<script>`` or ``<style>`` goes with its
+content, an ``onclick`` or a ``javascript:`` link is dropped, and harmless inline HTML
+(``<br>``, ``<em>``) still works. Headings get ids from their words: the
 FAQ's table of contents links to them, and so do other pages ("#how-is-my-information-used-and-kept").
 A ``#`` heading becomes a second-level one: a page has one title, its own.
 """
@@ -21,7 +22,7 @@ TAGS = {
 }  # fmt: skip
 ATTRIBUTES = {"a": {"href", "title"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "ol": {"start"}}
 SCHEMES = {"http", "https", "mailto"}
-PARSER = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+PARSER = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
 
 
 @dataclass
