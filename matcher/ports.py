@@ -176,7 +176,9 @@ class RetentionReads(Protocol):
 
 
 class ContentVersions(Repository[ContentVersion], Protocol):
-    def latest(self, key: str) -> ContentVersion | None: ...
+    def latest(self, key: str, for_update: bool = False) -> ContentVersion | None:
+        """The newest version; ``for_update`` locks it until commit (two saves, one after the other)."""
+        ...
 
     def history(self, key: str, limit: int = 50) -> list[ContentVersion]:
         """Newest first."""

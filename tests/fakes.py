@@ -59,7 +59,7 @@ class FakeRepository(Generic[T]):
 
 
 class FakeContent(FakeRepository[ContentVersion]):
-    def latest(self, key: str) -> ContentVersion | None:
+    def latest(self, key: str, for_update: bool = False) -> ContentVersion | None:
         found = self.history(key, limit=1)
         return found[0] if found else None
 

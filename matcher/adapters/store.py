@@ -106,13 +106,15 @@ class SqlContent(SqlRepository[ContentVersion]):
     def __init__(self, session: Session) -> None:
         super().__init__(session, ContentVersion)
 
-    def latest(self, key: str) -> ContentVersion | None:
-        found = self.history(key, limit=1)
+    def latest(self, key: str, for_update: bool = False) -> ContentVersion | None:
+        found = self.history(key, limit=1, for_update=for_update)
         return found[0] if found else None
 
-    def history(self, key: str, limit: int = 50) -> list[ContentVersion]:
+    def history(self, key: str, limit: int = 50, for_update: bool = False) -> list[ContentVersion]:
         table = orm.content_versions
         stmt = select(ContentVersion).where(table.c.key == key).order_by(table.c.id.desc()).limit(limit)
+        if for_update:
+            stmt = stmt.with_for_update()
         return list(self.session.scalars(stmt))
 
     def edited_keys(self) -> dict[str, ContentVersion]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from matcher import email_templates
 from matcher.content import EMAIL_PREFIX, MAX_BODY, ContentVersion, is_known
 from matcher.domain import AuditAction, AuditSubject, Coordinator
-from matcher.errors import Forbidden, Invalid, NotFound
+from matcher.errors import Conflict, Forbidden, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.services import audit
 
@@ -34,7 +34,17 @@ def problems(key: str, body: str) -> list[str]:
     return []
 
 
-def save(uow: UnitOfWork, coordinator: Coordinator, key: str, body: str, clock: Clock) -> ContentVersion:
+def save(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    key: str,
+    body: str,
+    clock: Clock,
+    based_on: int | None = None,
+) -> ContentVersion:
+    """Save ``body`` as the text in force. ``based_on``: the version the editor started from
+    (0 for the shipped text); if someone saved another since, the save is refused rather than
+    silently undoing their edit."""
     _admin(coordinator)
     _known(key)
     body = body.replace("\r\n", "\n")
@@ -42,6 +52,16 @@ def save(uow: UnitOfWork, coordinator: Coordinator, key: str, body: str, clock: 
     if found:
         raise Invalid({"body": found})
     with uow:
+        if based_on is not None:
+            # Lock the newest row (a second save waits here), then read again: the locked read
+            # chose its row before waiting, and the other save may have added a newer one.
+            uow.content.latest(key, for_update=True)
+            latest = uow.content.latest(key)
+            if (latest.id if latest else 0) != based_on:
+                raise Conflict(
+                    "someone saved a newer version while you were editing; your text is still in the box: "
+                    "look at the history, then save again"
+                )
         version = ContentVersion(key=key, body=body, by=coordinator.id, at=clock.now())
         uow.content.add(version)
         audit.record(uow, coordinator, AuditAction.CONTENT_SAVED, AuditSubject.CONTENT, key, clock)

@@ -12,7 +12,7 @@ from matcher import email_templates
 from matcher.adapters.letters import TemplateLetters
 from matcher.config import Settings
 from matcher.domain import AuditAction, Coordinator, TokenPurpose
-from matcher.errors import Forbidden, Invalid, NotFound
+from matcher.errors import Conflict, Forbidden, Invalid, NotFound
 from matcher.services import content, intake, queries, vocabularies
 from tests import factories
 from tests.fakes import FakeClock, FakeUnitOfWork
@@ -143,3 +143,14 @@ def test_every_shipped_template_passes_the_check_so_it_can_be_saved_as_it_is() -
         name = key.removeprefix("email/")
         assert email_templates.problems(name, (SHIPPED_EMAILS / name).read_text(encoding="utf-8")) == [], name
         assert email_templates.preview(name, (SHIPPED_EMAILS / name).read_text(encoding="utf-8"))
+
+
+def test_a_save_over_someone_elses_newer_version_is_refused_in_words() -> None:
+    uow, clock = FakeUnitOfWork(), FakeClock()
+    first = content.save(uow, ADMIN, "faq", "## Theirs", clock, based_on=0)  # both opened the shipped text
+    with pytest.raises(Conflict) as lost:
+        content.save(uow, ADMIN, "faq", "## Mine", clock, based_on=0)
+    assert "someone saved a newer version" in lost.value.message
+    assert queries.content_in_force(uow, "faq") == "## Theirs"  # their edit is not undone
+    content.save(uow, ADMIN, "faq", "## Mine, having looked", clock, based_on=first.id)
+    assert queries.content_in_force(uow, "faq") == "## Mine, having looked"

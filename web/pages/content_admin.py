@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from matcher import content as content_domain
 from matcher import email_templates
 from matcher.domain import Coordinator
-from matcher.errors import Forbidden, Invalid, NotFound
+from matcher.errors import Conflict, Forbidden, Invalid, NotFound
 from matcher.services import content, queries, vocabularies
 from web.context import forget_taxonomy
 from web.pages import faq as markdown
@@ -83,10 +83,17 @@ def content_edit(coordinator: Coordinator, key: str) -> ResponseReturnValue:
         body = (request.form.get("body") or "").replace("\r\n", "\n")
         if action == "save":
             try:
-                content.save(s.uow(), coordinator, key, body, s.clock)
+                started_from = int(request.form.get("based_on") or 0)
+            except ValueError:
+                started_from = 0
+            try:
+                content.save(s.uow(), coordinator, key, body, s.clock, based_on=started_from)
             except Invalid as refused:
                 errors = refused.errors
                 status = 422
+            except Conflict as lost:
+                errors = {"body": [lost.message[:1].upper() + lost.message[1:] + "."]}
+                status = 409
             else:
                 flash("Saved, and in use now. It is in the history and the audit log.")
                 return redirect(url_for("coordinator.content_edit", key=key), 303)
@@ -97,6 +104,11 @@ def content_edit(coordinator: Coordinator, key: str) -> ResponseReturnValue:
             else:
                 preview = _preview(key, body)
     history = queries.content_history(s.uow(), key)
+    # The version the editor started from, kept through previews and refusals: a save is refused
+    # if another was saved since. After that refusal (409), the newest: they have seen it now.
+    based_on = request.form.get("based_on") if request.method == "POST" and status != 409 else None
+    if based_on is None:
+        based_on = str(history.versions[0].id if history.versions else 0)
     page = render_template(
         "coordinator/content_edit.html",
         c=coordinator,
@@ -107,6 +119,7 @@ def content_edit(coordinator: Coordinator, key: str) -> ResponseReturnValue:
         preview=preview,
         history=history,
         is_email=key.startswith(content_domain.EMAIL_PREFIX),
+        based_on=based_on,
     )
     return page, status
 
