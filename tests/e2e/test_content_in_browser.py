@@ -121,6 +121,20 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     assert "Teams across the trust want to hear from you." in visitor.inner_text(".lead")
     pages.check(visitor, "home-edited")
 
+    # Two admins editing one text: the second save does not silently undo the first.
+    other_tab = admin.context.new_page()
+    other_tab.goto(base + "/coordinator/content/home.more")
+    admin.goto(base + "/coordinator/content/home.more")
+    admin.fill("#f-body", "## How it works\n\nFirst edit.")
+    submit(admin, admin.get_by_role("button", name="Save"))
+    other_tab.fill("#f-body", "## How it works\n\nSecond edit, started before the first was saved.")
+    submit(other_tab, other_tab.get_by_role("button", name="Save"))
+    assert "Someone saved a newer version" in other_tab.inner_text("#error-summary")
+    assert "Second edit" in other_tab.input_value("#f-body")  # their words are kept
+    pages.check(other_tab, "content-save-conflict")
+    visitor.goto(other_base + "/")
+    assert "First edit." in visitor.inner_text("main")
+
     # An email's wording: a broken template is refused with its line; a good one is in the next letter.
     admin.goto(base + "/coordinator/content/email/private_link_volunteer.txt")
     admin.fill("#f-body", "Subject: Your page\n\nHello {{ first_name }\n")
@@ -148,7 +162,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     answer = lead.goto(base + "/coordinator/content/faq")
     assert answer is not None and answer.status == 403
 
-    assert audit_actions(services).count("content.save") == 3
+    assert audit_actions(services).count("content.save") == 4
     assert audit_actions(services).count("content.revert") == 1
     admin.goto(base + "/coordinator/audit")
     assert "Edited the programme's text" in admin.inner_text("main")
