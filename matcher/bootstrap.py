@@ -17,7 +17,9 @@ from matcher.adapters.letters import TemplateLetters
 from matcher.adapters.mailers import FolderMailer, SmtpMailer
 from matcher.adapters.store import SqlUnitOfWork, make_engine, session_factory
 from matcher.config import Settings
+from matcher.content import EMAIL_PREFIX
 from matcher.ports import Clock, Letters, Mailer, Publisher, UnitOfWork
+from matcher.services import queries
 from matcher.services.population import KeptVolunteers
 
 
@@ -61,6 +63,11 @@ def bootstrap(
         with uow_factory() as uow:
             return {t.code: t.label for t in uow.terms.where(vocabulary="roles", order_by="position")}
 
+    def edited_template(name: str) -> str | None:
+        # Read at every letter: a coordinator's edit is in the next email, in every worker.
+        uow: UnitOfWork = uow_factory()  # type: ignore[assignment]  # the port, as Services.uow hands it out
+        return queries.content_in_force(uow, f"{EMAIL_PREFIX}{name}")
+
     if mailer is None:
         mailer = (
             SmtpMailer(settings.smtp_url, settings.mail_from, timeout=settings.smtp_timeout)
@@ -73,7 +80,7 @@ def bootstrap(
         uow_factory=uow_factory,
         clock=clock,
         mailer=mailer,
-        letters=TemplateLetters(settings, role_labels, clock),
+        letters=TemplateLetters(settings, role_labels, clock, edited_template),
         engine=engine,
     )
 

@@ -929,6 +929,9 @@ class AuditAction(StrEnum):
     SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
     FEEDBACK_HANDLED = "feedback.handle"  # a poor answer after a follow-up chat, dealt with
     DIGEST_SET = "coordinator.digest"  # their daily digest's time changed, or turned off
+    CONTENT_SAVED = "content.save"
+    CONTENT_REVERTED = "content.revert"
+    TERM_MOVED = "vocabulary.move_term"
 
 
 class AuditSubject(StrEnum):
@@ -943,6 +946,7 @@ class AuditSubject(StrEnum):
     OUTREACH_EVENT = "outreach_event"
     MEETING_SUGGESTION = "meeting_suggestion"
     TEAM_CHAT = "team_chat"
+    CONTENT = "content"  # subject id: the text's key ("faq", "email/introduction_team.txt")
 
 
 @dataclass(eq=False)

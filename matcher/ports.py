@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain, outreach, team_chats
+from matcher.content import ContentVersion
 from matcher.programme_sessions import Booking, ProgrammeSession
 
 T = TypeVar("T")
@@ -179,6 +180,20 @@ class RetentionReads(Protocol):
         ...
 
 
+class ContentVersions(Repository[ContentVersion], Protocol):
+    def latest(self, key: str, for_update: bool = False) -> ContentVersion | None:
+        """The newest version; ``for_update`` locks it until commit (two saves, one after the other)."""
+        ...
+
+    def history(self, key: str, limit: int = 50) -> list[ContentVersion]:
+        """Newest first."""
+        ...
+
+    def edited_keys(self) -> dict[str, ContentVersion]:
+        """The newest version of every key that has one."""
+        ...
+
+
 class UnitOfWork(Protocol):
     volunteers: Repository[domain.Volunteer]
     requests: Repository[domain.TeamRequest]
@@ -195,6 +210,7 @@ class UnitOfWork(Protocol):
     meeting_suggestions: Repository[outreach.MeetingSuggestion]
     team_chats: Repository[team_chats.TeamChat]
     audit: Repository[domain.AuditEntry]
+    content: ContentVersions
     reviews: Repository[domain.RetentionReview]
     retention: RetentionReads
     programme_sessions: Repository[ProgrammeSession]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from matcher import domain, outreach, team_chats
+from matcher.content import ContentVersion
 from matcher.ports import Email, Handing, NotHanded, NotSent
 from matcher.programme_sessions import Booking, ProgrammeSession
 from matcher.taxonomy import STARTING_TERMS
@@ -55,6 +56,18 @@ class FakeRepository(Generic[T]):
 
     def count(self, **criteria: Any) -> int:
         return len(self.where(**criteria))
+
+
+class FakeContent(FakeRepository[ContentVersion]):
+    def latest(self, key: str, for_update: bool = False) -> ContentVersion | None:
+        found = self.history(key, limit=1)
+        return found[0] if found else None
+
+    def history(self, key: str, limit: int = 50) -> list[ContentVersion]:
+        return sorted((v for v in self.rows.values() if v.key == key), key=lambda v: -(v.id or 0))[:limit]
+
+    def edited_keys(self) -> dict[str, ContentVersion]:
+        return {v.key: v for v in sorted(self.rows.values(), key=lambda v: v.id or 0)}
 
 
 def now_utc() -> datetime:
@@ -254,6 +267,7 @@ class FakeUnitOfWork:
         self.meeting_suggestions: FakeRepository[outreach.MeetingSuggestion] = FakeRepository()
         self.team_chats: FakeRepository[team_chats.TeamChat] = FakeRepository()
         self.audit: FakeRepository[domain.AuditEntry] = FakeRepository()
+        self.content = FakeContent()
         self.reviews: FakeRepository[domain.RetentionReview] = FakeRepository()
         self.retention = FakeRetentionReads(self)
         self.programme_sessions: FakeRepository[ProgrammeSession] = FakeRepository()

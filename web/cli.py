@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
@@ -329,6 +330,57 @@ def retention_now() -> None:
     services = wire(Settings.from_env())
     counts = retention.dispatch_due(services.uow(), services.clock, services.settings.retention, services.mailer)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+def _schema_revision(database_url: str) -> str | None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # noqa: BLE001 - a database never migrated has no revision to record
+        return None
+    finally:
+        engine.dispose()
+
+
+@main.command("backup")
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="a new folder for the backup (default: ./backups/qimatch-<UTC date and time>)",
+)
+def backup_command(folder: Path | None) -> None:
+    """A consistent copy of the database and the data folder, safe while the service runs."""
+    from datetime import UTC, datetime
+
+    from matcher.adapters import backups
+
+    settings = Settings.from_env()
+    folder = folder or Path("backups") / f"qimatch-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    try:
+        made = backups.backup(settings.database_url, settings.data_dir, folder, _schema_revision(settings.database_url))
+    except backups.BackupError as failed:
+        raise click.ClickException(str(failed)) from None
+    click.echo(f"backed up the {made.database} database and {len(made.files) - 1} data files to {made.folder}")
+
+
+@main.command("restore")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="overwrite the database that is there now")
+def restore_command(folder: Path, replace: bool) -> None:
+    """Put a backup back: stop the web, workers and beat first; `qimatch migrate` after."""
+    from matcher.adapters import backups
+
+    settings = Settings.from_env()
+    try:
+        done = backups.restore(folder, settings.database_url, settings.data_dir, replace=replace)
+    except backups.BackupError as failed:
+        raise click.ClickException(str(failed)) from None
+    click.echo(f"restored the {done.database} database and data files from {folder}; now run `qimatch migrate`")
 
 
 def _safe(url: str | None) -> str:

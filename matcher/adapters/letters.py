@@ -1,8 +1,10 @@
 """Emails from templates the programme can edit.
 
-Templates are looked up first in ``QIMATCH_TEMPLATE_DIR`` (if set) and then in
-the ones shipped in ``matcher/templates/email``; the first line of each text
-template is its ``Subject:``.
+Templates are looked up first among the versions coordinators saved on the content
+page (the newest row in ``content_versions``, read at every letter, so an edit is in
+the next email without a restart), then in ``QIMATCH_TEMPLATE_DIR`` (if set), then in
+the ones shipped in ``matcher/templates/email``; the first line of each text template
+is its ``Subject:``. All of them run in Jinja's sandbox (``matcher.email_templates``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, FunctionLoader
 
 from matcher import domain
 from matcher.adapters import ics
 from matcher.adapters.clock import SystemClock
 from matcher.config import Settings
+from matcher.email_templates import environment
 from matcher.ports import Attachment, Clock, Email
 from matcher.programme_sessions import Booking, ProgrammeSession, SessionKind
 from matcher.scheduling import LONDON, follow_up_times
@@ -90,17 +93,24 @@ def place(match: domain.Match, request: domain.TeamRequest, mode: str) -> str | 
     return (link or venue) if mode == "video" else (venue or link)
 
 
+def no_edits(name: str) -> str | None:
+    return None
+
+
 class TemplateLetters:
     def __init__(
-        self, settings: Settings, role_labels: Callable[[], dict[str, str]] = dict, clock: Clock | None = None
+        self,
+        settings: Settings,
+        role_labels: Callable[[], dict[str, str]] = dict,
+        clock: Clock | None = None,
+        edited: Callable[[str], str | None] = no_edits,
     ) -> None:
-        loaders = [FileSystemLoader(str(SHIPPED))]
+        # ``edited``: the coordinators' saved wording of a template ("introduction_team.txt"), if any.
+        loaders: list[BaseLoader] = [FunctionLoader(edited), FileSystemLoader(str(SHIPPED))]
         if settings.template_dir:
-            loaders.insert(0, FileSystemLoader(str(settings.template_dir)))
-        self.text_env = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False)
-        self.html_env = Environment(
-            loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=select_autoescape(["html"])
-        )
+            loaders.insert(1, FileSystemLoader(str(settings.template_dir)))
+        self.text_env = environment(ChoiceLoader(loaders), html=False)
+        self.html_env = environment(ChoiceLoader(loaders), html=True)
         self.settings = settings
         self.role_labels = role_labels
         # Words like "today" and the invitation's DTSTAMP depend on when a letter is written.

@@ -39,6 +39,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from matcher import content as content_domain
 from matcher import domain, outreach
 from matcher import programme_sessions as programme_sessions_domain
 from matcher import team_chats as team_chats_domain
@@ -445,6 +446,19 @@ digests = Table(
     UniqueConstraint("coordinator_id", "day", name="uq_digests_coordinator_day"),
 )
 
+# The programme's own words (matcher.content): one row per saved version, never updated.
+content_versions = Table(
+    "content_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(80), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("by", String(32)),
+    Column("at", TZ, nullable=False),
+    Column("reverted_from", Integer),
+    Index("ix_content_versions_key_id", "key", "id"),
+)
+
 # The programme's sessions (matcher.programme_sessions): introductory sessions and training.
 programme_sessions = Table(
     "programme_sessions",
@@ -512,6 +526,7 @@ def start_mappers() -> None:
         (outreach.MeetingSuggestion, meeting_suggestions),
         (team_chats_domain.TeamChat, team_chats),
         (domain.AuditEntry, audit_entries),
+        (content_domain.ContentVersion, content_versions),
         (domain.RetentionReview, retention_reviews),
         (programme_sessions_domain.ProgrammeSession, programme_sessions),
         (programme_sessions_domain.Booking, session_bookings),

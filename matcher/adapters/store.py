@@ -17,6 +17,7 @@ from matcher import domain, outreach, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.adapters.retention_reads import SqlRetentionReads
+from matcher.content import ContentVersion
 from matcher.errors import Concurrent, Unavailable
 from matcher.ports import MAX_ATTEMPTS
 from matcher.programme_sessions import Booking, ProgrammeSession
@@ -97,6 +98,31 @@ class SqlEventLog(SqlRepository[domain.Event]):
             self.session.execute(
                 insert(orm.rescores_due).values(subject=subject.value, subject_id=subject_id, event_kind=obj.kind)
             )
+
+
+class SqlContent(SqlRepository[ContentVersion]):
+    """Saved versions of the programme's text, newest first where it matters."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session, ContentVersion)
+
+    def latest(self, key: str, for_update: bool = False) -> ContentVersion | None:
+        found = self.history(key, limit=1, for_update=for_update)
+        return found[0] if found else None
+
+    def history(self, key: str, limit: int = 50, for_update: bool = False) -> list[ContentVersion]:
+        table = orm.content_versions
+        stmt = select(ContentVersion).where(table.c.key == key).order_by(table.c.id.desc()).limit(limit)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return list(self.session.scalars(stmt))
+
+    def edited_keys(self) -> dict[str, ContentVersion]:
+        """The newest version of every key that has one."""
+        table = orm.content_versions
+        newest = select(func.max(table.c.id)).group_by(table.c.key)
+        stmt = select(ContentVersion).where(table.c.id.in_(newest))
+        return {v.key: v for v in self.session.scalars(stmt)}
 
 
 class SqlRescores:
@@ -311,6 +337,7 @@ class SqlUnitOfWork:
         self.meeting_suggestions = SqlRepository(s, outreach.MeetingSuggestion)
         self.team_chats = SqlRepository(s, team_chats.TeamChat)
         self.audit = SqlRepository(s, domain.AuditEntry)
+        self.content = SqlContent(s)
         self.reviews = SqlRepository(s, domain.RetentionReview)
         self.retention = SqlRetentionReads(s)
         self.programme_sessions = SqlRepository(s, ProgrammeSession)

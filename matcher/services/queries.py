@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from matcher.config import MatchingConfig
+from matcher.content import ContentVersion
 from matcher.domain import (
     AuditEntry,
     AuditSubject,
@@ -27,6 +28,7 @@ from matcher.domain import (
     MatchStatus,
     RequestStatus,
     TeamRequest,
+    Term,
     Volunteer,
     VolunteerStatus,
 )
@@ -686,3 +688,46 @@ def session_view(uow: UnitOfWork, session_id: str, coordinator: Coordinator) -> 
 
 def _by_name(line: BookingLine) -> tuple[str, str]:
     return (line.volunteer_name.casefold(), line.booking.id)
+
+
+# --- The programme's text, as coordinators edit it ---------------------------------------------
+
+
+def content_in_force(uow: UnitOfWork, key: str) -> str | None:
+    """The saved text for ``key``, or None when the shipped text is in force (never
+    edited, or reverted to the shipped text). One indexed row: cheap on every request."""
+    with uow:
+        latest = uow.content.latest(key)
+    if latest is None or (latest.reverted_from == 0 and not latest.body):
+        return None
+    return latest.body
+
+
+@dataclass
+class ContentHistory:
+    versions: list[ContentVersion]
+    names: dict[str, str]  # coordinator id -> how the page names them
+
+
+def content_history(uow: UnitOfWork, key: str, limit: int = 50) -> ContentHistory:
+    with uow:
+        versions = uow.content.history(key, limit)
+        ids = sorted({v.by for v in versions if v.by})
+        people = uow.coordinators.where(id=ids) if ids else []
+    return ContentHistory(versions, {c.id: c.name or c.email for c in people})
+
+
+def content_edited(uow: UnitOfWork) -> dict[str, ContentVersion]:
+    """The newest saved version of each key that has one."""
+    with uow:
+        return uow.content.edited_keys()
+
+
+def vocabulary_terms(uow: UnitOfWork) -> dict[str, list[Term]]:
+    """Every vocabulary's terms in order, retired ones too (for the page that edits them)."""
+    with uow:
+        terms = uow.terms.where(order_by="position")
+    out: dict[str, list[Term]] = {}
+    for t in terms:
+        out.setdefault(t.vocabulary, []).append(t)
+    return out

@@ -53,3 +53,34 @@ def set_term(
         )
         uow.commit()
     return term
+
+
+def move_term(
+    uow: UnitOfWork, coordinator: Coordinator, vocabulary: str, code: str, step: int, clock: Clock
+) -> list[Term]:
+    """Move ``code`` one place up (``step`` -1) or down (+1) in its list: the order forms show.
+
+    The whole list is renumbered under its rows' locks, so two admins reordering at once
+    leave a list with every code once, in one of their orders."""
+    if not coordinator.admin:
+        raise Forbidden("only an admin coordinator edits the shared vocabularies")
+    if step not in (-1, 1):
+        raise Invalid({"step": ["Move a code one place up (-1) or down (1)."]})
+    with uow:
+        terms = uow.terms.where(vocabulary=vocabulary, order_by="position", for_update=True)
+        if not terms:
+            raise NotFound(f"no vocabulary {vocabulary}")
+        index = next((i for i, t in enumerate(terms) if t.code == code), None)
+        if index is None:
+            raise NotFound(f"no code {code} in {vocabulary}")
+        other = index + step
+        if 0 <= other < len(terms):
+            terms[index], terms[other] = terms[other], terms[index]
+            for position, term in enumerate(terms):
+                term.position = position
+            uow.events.add(Event(TERM_SET, clock.now(), data={"vocabulary": vocabulary, "code": code, "moved": step}))
+            audit.record(
+                uow, coordinator, AuditAction.TERM_MOVED, AuditSubject.TERM, f"{vocabulary}:{code}", clock, step=step
+            )
+            uow.commit()
+    return terms

@@ -109,7 +109,8 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
             text(
                 "TRUNCATE feedback_answers, feedback_forms, digests, audit_entries, access_tokens, follow_ups,"
                 " matches, events, deliveries, session_bookings, programme_sessions, coordinators, volunteers,"
-                " team_requests, rescores_due, outreach_events, meeting_suggestions, team_chats, retention_reviews"
+                " team_requests, rescores_due, outreach_events, meeting_suggestions, team_chats, retention_reviews,"
+                " content_versions"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

@@ -41,6 +41,7 @@ PROGRAMME_TABLES = (
     "outreach_events",
     "meeting_suggestions",
     "team_chats",
+    "content_versions",
 )
 
 

@@ -163,9 +163,10 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    # records and coordinator_feedback add their routes to the coordinator's blueprint as they are imported.
+    # records, coordinator_feedback and content_admin add their routes to the coordinator's blueprint.
     from web.pages import (
         accounts,
+        content_admin,
         coordinator,
         coordinator_feedback,
         feedback,
@@ -180,6 +181,7 @@ def register(app: Flask) -> None:
 
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
     assert coordinator_feedback.bp is coordinator.bp  # and so are the feedback and digest pages'
+    assert content_admin.bp is coordinator.bp
 
     for blueprint in (
         public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,

@@ -1,9 +1,11 @@
-"""The FAQ's text: a small, safe subset of Markdown that the programme edits.
+"""The programme's Markdown (the FAQ, the home page's text) as safe HTML.
 
-The programme keeps its own copy at ``<QIMATCH_DATA_DIR>/content/faq.md``; the
-shipped ``web/content/faq.md`` is used until it does. Supported: ``## `` questions,
-paragraphs, ``- `` lists, ``**bold**``, ``*emphasis*`` and ``[links](/path or https://…)``.
-Everything else is shown as text: no raw HTML reaches the page.
+markdown-it-py parses CommonMark, and nh3 (the ammonia sanitiser) then keeps only the
+tags and attributes listed here: a pasted ``<script>`` or ``<style>`` goes with its
+content, an ``onclick`` or a ``javascript:`` link is dropped, and harmless inline HTML
+(``<br>``, ``<em>``) still works. Headings get ids from their words: the
+FAQ's table of contents links to them, and so do other pages ("#how-is-my-information-used-and-kept").
+A ``#`` heading becomes a second-level one: a page has one title, its own.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
-LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|mailto:|/|#)[^)\s]*)\)")
-BOLD = re.compile(r"\*\*(.+?)\*\*")
-EM = re.compile(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])")
+TAGS = {
+    "a", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "li", "ol", "p", "pre", "strong", "ul",
+}  # fmt: skip
+ATTRIBUTES = {"a": {"href", "title"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "ol": {"start"}}
+SCHEMES = {"http", "https", "mailto"}
+PARSER = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
 
 
 @dataclass
@@ -28,46 +35,29 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def inline(text: str) -> str:
-    out = str(escape(text))
-    out = LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', out)
-    out = BOLD.sub(r"<strong>\1</strong>", out)
-    return EM.sub(r"<em>\1</em>", out)
+def sanitise(html: str) -> str:
+    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=SCHEMES, link_rel=None)
 
 
 def render(source: str) -> tuple[Markup, list[Heading]]:
-    html: list[str] = []
+    """Safe HTML for ``source``, and its second-level headings for a table of contents."""
+    tokens = PARSER.parse(source)
     headings: list[Heading] = []
-    paragraph: list[str] = []
-    items: list[str] = []
-
-    def flush() -> None:
-        if paragraph:
-            html.append(f"<p>{inline(' '.join(paragraph))}</p>")
-            paragraph.clear()
-        if items:
-            html.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
-            items.clear()
-
-    for raw in source.splitlines():
-        line = raw.strip()
-        if not line:
-            flush()
-        elif line.startswith("## ") or line.startswith("# "):
-            flush()
-            name = line.lstrip("#").strip()
-            heading = Heading(slug(name), name)
-            headings.append(heading)
-            html.append(f'<h2 id="{heading.id}">{escape(name)}</h2>')
-        elif line.startswith(("- ", "* ")):
-            if paragraph:
-                flush()
-            items.append(line[2:].strip())
-        elif items and raw.startswith(("  ", "\t")):
-            items[-1] += " " + line  # a list item's continuation line
-        else:
-            if items:
-                flush()
-            paragraph.append(line)
-    flush()
-    return Markup("\n".join(html)), headings
+    used: set[str] = set()
+    for i, token in enumerate(tokens):
+        if token.type not in ("heading_open", "heading_close"):
+            continue
+        level = max(2, min(4, int(token.tag[1]) + (1 if token.tag == "h1" else 0)))
+        token.tag = f"h{level}"
+        if token.type == "heading_open":
+            name = tokens[i + 1].content.strip()
+            base = slug(name) or "section"
+            anchor, n = base, 2
+            while anchor in used:
+                anchor, n = f"{base}-{n}", n + 1
+            used.add(anchor)
+            token.attrSet("id", anchor)
+            if level == 2:
+                headings.append(Heading(anchor, re.sub(r"[*_`]", "", name)))
+    html = PARSER.renderer.render(tokens, PARSER.options, {})
+    return Markup(sanitise(html)), headings  # noqa: S704 - sanitised by nh3 just above

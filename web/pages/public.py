@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -13,29 +12,24 @@ from matcher.domain import TokenPurpose
 from matcher.services import intake, links, queries
 from web.limits import limiter, submission_limit
 from web.pages import faq as faq_text
-from web.pages import forms
+from web.pages import forms, texts
 from web.pages.common import begin_session, current_coordinator, no_store, page_blueprint, services, uow
 from web.schemas import TeamRequestIn, VolunteerIn
 
 log = logging.getLogger(__name__)
 bp = page_blueprint("public")
-SHIPPED_FAQ = Path(__file__).resolve().parent.parent / "content" / "faq.md"
 
 
 @bp.get("/")
 def home() -> ResponseReturnValue:
-    return render_template("public/home.html")
-
-
-def faq_source() -> str:
-    # The programme edits <data dir>/content/faq.md; the shipped text is the fallback.
-    edited = services().settings.data_dir / "content" / "faq.md"
-    return (edited if edited.is_file() else SHIPPED_FAQ).read_text(encoding="utf-8")
+    intro, _ = faq_text.render(texts.source("home.intro"))
+    more, _ = faq_text.render(texts.source("home.more"))
+    return render_template("public/home.html", intro=intro, more=more)
 
 
 @bp.get("/faq")
 def faq() -> ResponseReturnValue:
-    body, headings = faq_text.render(faq_source())
+    body, headings = faq_text.render(texts.source("faq"))
     return render_template("public/faq.html", body=body, toc=headings)
 
 

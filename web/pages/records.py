@@ -47,6 +47,9 @@ AUDIT_WORDS: dict[str, str] = {
     AuditAction.SIGNED_OUT_EVERYWHERE: "Signed out everywhere",
     AuditAction.FEEDBACK_HANDLED: "Dealt with poor feedback",
     AuditAction.DIGEST_SET: "Changed their daily digest",
+    AuditAction.CONTENT_SAVED: "Edited the programme's text",
+    AuditAction.CONTENT_REVERTED: "Brought back an earlier version of the programme's text",
+    AuditAction.TERM_MOVED: "Reordered a vocabulary",
 }
 SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.VOLUNTEER: "Volunteer",
@@ -58,6 +61,7 @@ SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.OUTREACH_EVENT: "Outreach event",
     AuditSubject.MEETING_SUGGESTION: "Suggested meeting",
     AuditSubject.TEAM_CHAT: "Chat with a team",
+    AuditSubject.CONTENT: "Page or email text",
 }
 FILTERS = ("coordinator", "action", "subject_kind", "subject_id", "from", "to")
 
