@@ -156,6 +156,8 @@ class Settings:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # How often beat runs the retention dispatcher (questions owed, erasures due).
     retention_seconds: float = 3600.0
+    # A payment line over this many pence needs a second coordinator's approval.
+    payment_second_approval_pence: int = 10000
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -211,6 +213,7 @@ class Settings:
                 batch=int(env.get("QIMATCH_RETENTION_BATCH") or 200),
             ),
             retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
+            payment_second_approval_pence=int(env.get("QIMATCH_PAYMENT_SECOND_APPROVAL_PENCE") or 10000),
         )
         values.update(overrides)
         return cls(**values)

@@ -789,6 +789,14 @@ class AuditAction(StrEnum):
     PASSWORD_CHANGED = "coordinator.change_password"
     TOKEN_REVOKED = "coordinator.revoke_token"
     SIGNED_OUT_EVERYWHERE = "coordinator.sign_out_everywhere"
+    PAYMENT_ACCOUNT_SET = "payment.set_account"
+    RATE_SET = "payment.set_rate"
+    ACTIVITY_RECORDED = "payment.record_activity"
+    EXPENSE_RECORDED = "payment.record_expense"
+    LINE_APPROVED = "payment.approve"
+    LINE_HELD = "payment.hold"
+    FINANCE_EXPORTED = "payment.export"
+    FINANCE_DOWNLOADED = "payment.download_export"
 
 
 class AuditSubject(StrEnum):
@@ -803,6 +811,9 @@ class AuditSubject(StrEnum):
     OUTREACH_EVENT = "outreach_event"
     MEETING_SUGGESTION = "meeting_suggestion"
     TEAM_CHAT = "team_chat"
+    PAYMENT_LINE = "payment_line"
+    RATE = "rate"
+    FINANCE_EXPORT = "finance_export"
 
 
 @dataclass(eq=False)

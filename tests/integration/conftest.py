@@ -104,7 +104,8 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE audit_entries, access_tokens, follow_ups, matches, events, deliveries, session_bookings,"
+                "TRUNCATE payment_lines, finance_exports, activities, payment_rates, payment_accounts,"
+                " audit_entries, access_tokens, follow_ups, matches, events, deliveries, session_bookings,"
                 " programme_sessions, coordinators, volunteers, team_requests, rescores_due, outreach_events,"
                 " meeting_suggestions, team_chats, retention_reviews"
             )

@@ -45,6 +45,14 @@ AUDIT_WORDS: dict[str, str] = {
     AuditAction.PASSWORD_CHANGED: "Changed their password",
     AuditAction.TOKEN_REVOKED: "Revoked an API token",
     AuditAction.SIGNED_OUT_EVERYWHERE: "Signed out everywhere",
+    AuditAction.PAYMENT_ACCOUNT_SET: "Changed a volunteer's payment preference or caps",
+    AuditAction.RATE_SET: "Set a payment rate",
+    AuditAction.ACTIVITY_RECORDED: "Recorded a volunteer's activity",
+    AuditAction.EXPENSE_RECORDED: "Recorded a travel expense",
+    AuditAction.LINE_APPROVED: "Approved a payment line",
+    AuditAction.LINE_HELD: "Held a payment line",
+    AuditAction.FINANCE_EXPORTED: "Made a finance export",
+    AuditAction.FINANCE_DOWNLOADED: "Downloaded a finance export",
 }
 SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.VOLUNTEER: "Volunteer",
@@ -56,6 +64,9 @@ SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.OUTREACH_EVENT: "Outreach event",
     AuditSubject.MEETING_SUGGESTION: "Suggested meeting",
     AuditSubject.TEAM_CHAT: "Chat with a team",
+    AuditSubject.PAYMENT_LINE: "Payment line",
+    AuditSubject.RATE: "Payment rate",
+    AuditSubject.FINANCE_EXPORT: "Finance export",
 }
 FILTERS = ("coordinator", "action", "subject_kind", "subject_id", "from", "to")
 
