@@ -61,11 +61,22 @@ def create_app(
     errors.register(app)
     limiter.init_app(app)
 
-    from web.api import accounts, audit, matches, misc, outreach, sessions, team_chats, team_requests, volunteers
+    from web.api import (
+        accounts,
+        audit,
+        matches,
+        misc,
+        outreach,
+        payments,
+        sessions,
+        team_chats,
+        team_requests,
+        volunteers,
+    )  # fmt: skip
 
     for blueprint in (
         volunteers.blp, team_requests.blp, matches.blp, sessions.blp, misc.blp, accounts.blp, audit.blp,
-        outreach.blp, team_chats.blp,
+        outreach.blp, team_chats.blp, payments.blp,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
 

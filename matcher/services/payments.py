@@ -449,3 +449,10 @@ def forget(uow: UnitOfWork, volunteer_id: str) -> None:
     for activity in uow.activities.where(volunteer_id=volunteer_id):
         if activity.id not in kept_activities:
             uow.activities.delete(activity)
+
+
+def names(uow: UnitOfWork, coordinator: Coordinator) -> dict[str, str]:
+    """Names of the volunteers whose payments the coordinator looks after, by id (erased people stay
+    listed as erased, so their kept lines still read)."""
+    with uow:
+        return {v.id: v.name for v in uow.volunteers.where(home_area=list(coordinator.areas), order_by="name")}

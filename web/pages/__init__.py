@@ -153,12 +153,24 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    from web.pages import accounts, coordinator, keep, outreach, public, records, sessions, team_chats, volunteer
+    from web.pages import (
+        accounts,
+        coordinator,
+        keep,
+        outreach,
+        payments,
+        public,
+        records,
+        sessions,
+        team_chats,
+        volunteer,
+    )  # fmt: skip
 
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
 
     for blueprint in (
         public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,
+        payments.bp,
     ):  # fmt: skip
         app.register_blueprint(blueprint)
 
