@@ -156,3 +156,29 @@ def test_the_coordinator_pages_approve_set_rates_and_export(app: Flask, services
     assert lead.post("/coordinator/payments/exports", data={"csrf_token": token_, "month": month}).status_code == 303
     exports = lead.get("/coordinator/payments/exports").get_data(as_text=True)
     assert "£25.00" in exports and "Download the CSV" in exports
+
+
+def test_the_persons_export_holds_their_payments_and_erasure_keeps_only_what_finance_must(
+    app: Flask, services: Services
+) -> None:
+    from matcher.services import volunteer_self
+
+    client = app.test_client()
+    auth = token(client, services)
+    made = scenario(client, services, auth)
+    vid = made["volunteer"]["id"]
+    first = made["lines"][0]
+    assert client.post(f"/api/v1/claims/{first['id']}/approve", headers=auth).status_code == 200
+    exported = client.post("/api/v1/finance-exports", json={"month": made["month"]}, headers=auth).json
+    record = volunteer_self.export(services.uow(), vid, services.clock)["payments"]
+    assert record["account"]["cap_four_weeks_pence"] == 10000
+    assert len(record["activities"]) == 3 and len(record["lines"]) == 3
+
+    volunteer_self.erase(services.uow(), vid, services.clock)
+    with services.uow() as uow:
+        assert uow.payment_accounts.get(vid) is None  # caps can speak of benefits: gone
+        kept = uow.payment_lines.where(volunteer_id=vid)
+        assert [(line.id, line.pence, line.payee_name) for line in kept] == [(first["id"], 4000, None)]
+        assert [a.id for a in uow.activities.where(volunteer_id=vid)] == [first["activity_id"]]
+    body = client.get(exported["csv_url"], headers=auth).data.decode("utf-8")
+    assert "Amina Begum" not in body and ",4000,40.00" in body
