@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -66,8 +67,8 @@ def me(volunteer_id: str) -> ResponseReturnValue:
     return _page(volunteer_id)
 
 
-def _pay_form(account) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    form = {"preference": account.preference}
+def _pay_form(account) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    form: dict[str, Any] = {"preference": [account.preference]}  # a list: the radios test membership
     for name in ("cap_week_pence", "cap_four_weeks_pence", "cap_tax_year_pence"):
         value = getattr(account, name)
         form[name] = "" if value is None else pounds(value)
