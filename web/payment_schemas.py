@@ -69,6 +69,15 @@ class ActivityIn(Schema):
     follow_up_id = fields.String(validate=validate.Length(1, 32))
 
 
+class TeamAttendanceIn(Schema):
+    """A team confirms by its private link that someone introduced to it took part."""
+
+    match_id = fields.String(required=True, validate=validate.Length(1, 32))
+    activity_type = fields.String(required=True, validate=validate.OneOf(ActivityType.ALL))
+    on = fields.Date(required=True)
+    minutes = fields.Integer(required=True, strict=True, validate=validate.Range(1, 1440))
+
+
 class ActivityOut(Schema):
     id = fields.String()
     volunteer_id = fields.String()

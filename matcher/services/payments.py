@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from matcher.domain import AuditAction, AuditSubject, Coordinator, Volunteer
+from matcher.domain import AuditAction, AuditSubject, Coordinator, MatchStatus, Volunteer
 from matcher.errors import Conflict, Invalid, NotFound
 from matcher.payments import (
     Activity,
@@ -203,6 +203,24 @@ def record_activity(
             )  # fmt: skip
         uow.commit()
     return activity, line
+
+
+def confirm_by_team(
+    uow: UnitOfWork, request_id: str, fields: dict[str, Any], clock: Clock
+) -> tuple[Activity, PaymentLine | None]:
+    """A team confirms, by its private link, that an introduced volunteer took part in its
+    project: an activity like a coordinator's entry, recorded by "team" (not in the audit log,
+    which is for coordinators; the activity row says who and when)."""
+    with uow:
+        match = uow.matches.get(fields["match_id"])
+        if match is None or match.team_request_id != request_id or match.status not in (
+            MatchStatus.INTRODUCED, MatchStatus.CLOSED,
+        ):  # fmt: skip
+            raise Invalid({"match_id": ["Choose someone introduced to your team."]})
+        volunteer_id = match.volunteer_id
+    return record_activity(
+        uow, {**fields, "volunteer_id": volunteer_id}, clock, coordinator=None, source=ActivitySource.TEAM_LINK
+    )
 
 
 def add_travel(uow: UnitOfWork, fields: dict[str, Any], coordinator: Coordinator, clock: Clock) -> PaymentLine:

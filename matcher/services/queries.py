@@ -452,7 +452,13 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
     filled = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
     places = [{"role": r["role"], "count": int(r["count"]), "filled": filled[r["role"]]} for r in request.roles]
     people = [
-        {"role": m.role, "status": m.status, "name": names.get(m.volunteer_id), "intro_at": m.intro_at}
+        {
+            "role": m.role,
+            "status": m.status,
+            "name": names.get(m.volunteer_id),
+            "intro_at": m.intro_at,
+            "match_id": m.id,
+        }
         for m in matches
         if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
     ]
@@ -530,6 +536,8 @@ def _audit_in_view(uow: UnitOfWork, coordinator: Coordinator, entries: list[Audi
         for e in entries
         if e.coordinator_id == coordinator.id or e.subject_id in seen.get(AuditSubject(e.subject_kind), set())
     ]
+
+
 # --- The programme's sessions --------------------------------------------------------------------
 
 

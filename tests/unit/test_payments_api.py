@@ -182,3 +182,42 @@ def test_the_persons_export_holds_their_payments_and_erasure_keeps_only_what_fin
         assert [a.id for a in uow.activities.where(volunteer_id=vid)] == [first["activity_id"]]
     body = client.get(exported["csv_url"], headers=auth).data.decode("utf-8")
     assert "Amina Begum" not in body and ",4000,40.00" in body
+
+
+def test_a_team_confirms_by_its_private_link_that_someone_introduced_took_part(app: Flask, services: Services) -> None:
+    from matcher.domain import MatchStatus
+
+    client = app.test_client()
+    auth = token(client, services)
+    rate = {"activity_type": "project_meeting", "pence": 1500, "basis": "hour", "effective_from": "2020-01-01"}
+    assert client.post("/api/v1/rates", json=rate, headers=auth).status_code == 201
+    request = intake.submit_request(services.uow(), factories.team_request(), services.clock)
+    amina = intake.register_volunteer(services.uow(), factories.offer(name="Amina Begum"), services.clock)
+    stranger = intake.register_volunteer(services.uow(), factories.offer(name="Bob Other"), services.clock)
+    with services.uow() as uow:
+        match = factories.match(of=amina, on=request, status=MatchStatus.INTRODUCED, updated_at=factories.AT)
+        elsewhere = factories.match(
+            of=stranger, on=request, status=MatchStatus.APPROVED, updated_at=factories.AT
+        )  # not yet introduced
+        uow.matches.add(match)
+        uow.matches.add(elsewhere)
+        uow.commit()
+    secret = links.issue(services.uow(), TokenPurpose.REQUEST_STATUS, request.id, services.clock)
+    team = app.test_client()
+    path = f"/team/status/{secret}"
+    page = team.get(path).get_data(as_text=True)
+    assert "Confirm that someone took part" in page and "Bob" not in page
+    day = (services.clock.now().date() - timedelta(days=2)).isoformat()
+    form = {"csrf_token": csrf(team, path), "match_id": match.id, "activity_type": "project_meeting", "on": day}
+    missing = team.post(path + "/attendance", data=form)
+    assert missing.status_code == 422 and "minutes" in missing.get_data(as_text=True).lower()
+    not_theirs = team.post(path + "/attendance", data={**form, "minutes": "90", "match_id": elsewhere.id})
+    assert not_theirs.status_code == 422 and "introduced to your team" in not_theirs.get_data(as_text=True)
+    with services.uow() as uow:
+        assert uow.activities.where() == []  # nothing half-stored
+    done = team.post(path + "/attendance", data={**form, "minutes": "90"})
+    assert done.status_code == 303
+    [line] = client.get(f"/api/v1/claims?volunteer_id={amina.id}", headers=auth).json
+    assert (line["pence"], line["status"], line["activity_type"]) == (2250, "pending", "project_meeting")
+    [activity] = client.get(f"/api/v1/activities?volunteer_id={amina.id}", headers=auth).json
+    assert (activity["source"], activity["recorded_by"], activity["match_id"]) == ("team_link", "team", match.id)

@@ -166,8 +166,10 @@ class OneExport(MethodView):
 
 @blp.route("/finance-exports/<export_id>/csv")
 class ExportCsv(MethodView):
-    @blp.response(200, description="The CSV (docs/payments.md), the same bytes every time.",
-                  content_type="text/csv")  # fmt: skip
+    @blp.response(
+        200, {"type": "string", "format": "binary"}, content_type="text/csv",
+        description="The CSV (docs/payments.md: columns, a totals row), the same bytes every time.",
+    )  # fmt: skip
     def get(self, export_id: str) -> Any:
         s = services()
         export, body = payments.export_file(s.uow(), export_id, current_coordinator(), s.clock)
