@@ -284,3 +284,51 @@ def test_a_rate_change_never_alters_an_approved_line(pence: int, new_pence: int,
     )  # fmt: skip
     assert (line.pence, line.rate_id, line.rate_pence) == before
     assert line.status == LineStatus.APPROVED
+
+
+# ---- where an activity comes from ---------------------------------------------------------------
+
+
+def test_an_activity_from_session_attendance_takes_the_sessions_date_and_length(
+    uow: FakeUnitOfWork, clock: FakeClock, coordinator: Coordinator
+) -> None:
+    from datetime import datetime
+
+    from matcher.programme_sessions import Booking, ProgrammeSession
+
+    vid = setup(uow, clock, coordinator)
+    starts = datetime(2026, 2, 20, 10, 0, tzinfo=clock.now().tzinfo)
+    session = ProgrammeSession(
+        kind="qi_introduction", area="tower_hamlets", starts_at=starts, ends_at=starts + timedelta(minutes=90),
+        capacity=5, created_by=coordinator.id,
+    )  # fmt: skip
+    uow.programme_sessions.add(session)
+    booking = Booking(session_id=session.id, volunteer_id=vid)
+    uow.bookings.add(booking)
+    fields = {"volunteer_id": vid, "activity_type": ActivityType.FOCUS_GROUP, "session_id": session.id}
+    with pytest.raises(Invalid) as refused:  # attendance not marked yet
+        payments.record_activity(uow, fields, clock, coordinator)
+    assert "session_id" in refused.value.errors
+    booking.attended = True
+    activity, line = payments.record_activity(uow, fields, clock, coordinator)
+    assert (activity.source, activity.on, activity.minutes) == ("session", date(2026, 2, 20), 90)
+    assert line is not None and line.pence == 3000
+
+
+def test_an_activity_from_a_follow_up_must_be_one_of_the_persons_matches(
+    uow: FakeUnitOfWork, clock: FakeClock, coordinator: Coordinator
+) -> None:
+    vid = setup(uow, clock, coordinator)
+    mine = factories.match(volunteer_id=vid)
+    someone_elses = factories.match()
+    for m in (mine, someone_elses):
+        uow.matches.add(m)
+    ours, theirs = factories.follow_up(of=mine), factories.follow_up(of=someone_elses)
+    uow.follow_ups.add(ours)
+    uow.follow_ups.add(theirs)
+    fields = {"volunteer_id": vid, "activity_type": ActivityType.FOCUS_GROUP, "on": DAY, "minutes": 60}
+    with pytest.raises(Invalid) as refused:
+        payments.record_activity(uow, {**fields, "follow_up_id": theirs.id}, clock, coordinator)
+    assert "follow_up_id" in refused.value.errors
+    activity, _ = payments.record_activity(uow, {**fields, "follow_up_id": ours.id}, clock, coordinator)
+    assert (activity.source, activity.match_id) == ("follow_up", mine.id)
