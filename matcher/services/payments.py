@@ -82,6 +82,13 @@ def set_account(
     return account
 
 
+def account_for(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> tuple[str, PaymentAccount]:
+    """The volunteer's name and account, for a coordinator of their home area."""
+    with uow:
+        v = _volunteer(uow, volunteer_id, coordinator)
+        return v.name, account_of(uow, volunteer_id)
+
+
 # ---- rates -----------------------------------------------------------------------------------
 
 

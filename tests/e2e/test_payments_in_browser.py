@@ -91,6 +91,10 @@ def test_payments_in_the_browser(
     assert "over the 4-weekly cap by £20.00" in lead.inner_text(".notice")
     assert "over the 4-weekly cap by £20.00" in lead.inner_text("table")
     pages.check(lead, "coordinator-payment-claims")
+    lead.get_by_role("link", name="Amina Begum").first.click()
+    assert lead.input_value("#f-cap_four_weeks_pence") == "100.00"  # what she set herself
+    pages.check(lead, "coordinator-payment-account")
+    lead.go_back()
     for _ in range(2):
         lead.get_by_role("button", name=re.compile("^Approve")).first.click()
         lead.wait_for_load_state("load")

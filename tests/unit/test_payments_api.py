@@ -157,6 +157,16 @@ def test_the_coordinator_pages_approve_set_rates_and_export(app: Flask, services
     exports = lead.get("/coordinator/payments/exports").get_data(as_text=True)
     assert "£25.00" in exports and "Download the CSV" in exports
 
+    choices = f"/coordinator/payments/volunteers/{v.id}"
+    bad = lead.post(choices, data={"csrf_token": token_, "preference": "voucher", "cap_week_pence": "-3"})
+    assert bad.status_code == 422 and "cap_week_pence" in bad.get_data(as_text=True)
+    ok = lead.post(choices, data={"csrf_token": token_, "preference": "voucher", "cap_week_pence": "72.50"})
+    assert ok.status_code == 303
+    with services.uow() as uow:
+        account = uow.payment_accounts.get(v.id)
+        assert account is not None and (account.preference, account.cap_week_pence) == ("voucher", 7250)
+    assert 'value="72.50"' in lead.get(choices).get_data(as_text=True)
+
 
 def test_the_persons_export_holds_their_payments_and_erasure_keeps_only_what_finance_must(
     app: Flask, services: Services

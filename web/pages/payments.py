@@ -16,7 +16,7 @@ from matcher.payments import ActivityType, HoldReason, LineStatus, Preference, R
 from matcher.services import payments
 from web.pages import forms
 from web.pages.common import coordinator_required, no_store, page_blueprint, services, uow
-from web.payment_schemas import ActivityIn, ExportIn, RateIn, TravelIn
+from web.payment_schemas import AccountIn, ActivityIn, ExportIn, RateIn, TravelIn
 
 bp = page_blueprint("payment_pages")
 POUNDS = re.compile(r"^£?\s*(\d{1,6})(?:\.(\d{1,2}))?$")
@@ -151,6 +151,36 @@ def hold(coordinator: Coordinator, line_id: str) -> ResponseReturnValue:
     line = payments.hold(s.uow(), line_id, coordinator, s.clock)
     flash(f"Held: £{pounds(line.pence)}. Approve it when it is sorted out.")
     return redirect(url_for("payment_pages.claims_page"), 303)
+
+
+CAPS = ("cap_week_pence", "cap_four_weeks_pence", "cap_tax_year_pence")
+
+
+@bp.route("/coordinator/payments/volunteers/<volunteer_id>", methods=["GET", "POST"])
+@coordinator_required
+def account_page(coordinator: Coordinator, volunteer_id: str) -> ResponseReturnValue:
+    """A coordinator changes a volunteer's preference and caps for them (by phone, say)."""
+    s = services()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data: dict[str, Any] = {name: pence_of(request.form.get(name)) for name in CAPS}
+        if preference := (request.form.get("preference") or "").strip():
+            data["preference"] = preference
+        fields, errors = forms.load(AccountIn(), data)
+        if fields is not None:
+            payments.set_account(s.uow(), volunteer_id, fields, s.clock, coordinator)
+            flash("Their payment choices are saved.")
+            return redirect(url_for("payment_pages.account_page", volunteer_id=volunteer_id), 303)
+    name, account = payments.account_for(s.uow(), volunteer_id, coordinator)
+    form: Any = request.form if errors else {
+        "preference": [account.preference],
+        **{n: "" if getattr(account, n) is None else pounds(getattr(account, n)) for n in CAPS},
+    }  # fmt: skip
+    page = render_template(
+        "coordinator/payment_account.html", c=coordinator, name=name, volunteer_id=volunteer_id, words=WORDS,
+        form=form, errors=errors,
+    )  # fmt: skip
+    return page, 422 if errors else 200
 
 
 @bp.route("/coordinator/payments/rates", methods=["GET", "POST"])
