@@ -15,6 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from matcher import addresses
 from matcher.errors import Conflict
 
 # The name an erased volunteer's record keeps: the person is gone, the counts stay.
@@ -27,8 +28,9 @@ def new_id() -> str:
 
 
 def normalise_email(address: str) -> str:
-    """One address however it was typed: case and surrounding spaces do not make another person."""
-    return address.strip().lower()
+    """One address however it was typed: case, width, invisible characters and surrounding
+    spaces do not make another person (``matcher.addresses``)."""
+    return addresses.normalise(address)
 
 
 class IllegalMove(Conflict):
@@ -52,14 +54,32 @@ def _refusal(thing: Any, what: str, done: str) -> IllegalMove:
 
 
 class VolunteerStatus:
+    # An anonymous offer waits here until its email address is confirmed through the private
+    # link: nobody is matched on an address they may not own. Never matchable.
+    UNCONFIRMED = "unconfirmed"
     ACTIVE = "active"
     PAUSED = "paused"
     WITHDRAWN = "withdrawn"
-    ALL = (ACTIVE, PAUSED, WITHDRAWN)
+    ALL = (UNCONFIRMED, ACTIVE, PAUSED, WITHDRAWN)
+    # What a volunteer or a coordinator may set; confirming is only done through the link.
+    CHOSEN = (ACTIVE, PAUSED, WITHDRAWN)
     # Holding an offer: at most one such volunteer per email address.
-    LIVE = (ACTIVE, PAUSED)
+    LIVE = (UNCONFIRMED, ACTIVE, PAUSED)
     # A withdrawal is final: someone coming back signs up again and consents afresh.
-    MOVES = {ACTIVE: {PAUSED, WITHDRAWN}, PAUSED: {ACTIVE, PAUSED, WITHDRAWN}, WITHDRAWN: set()}
+    MOVES = {
+        UNCONFIRMED: {ACTIVE, WITHDRAWN},
+        ACTIVE: {PAUSED, WITHDRAWN},
+        PAUSED: {ACTIVE, PAUSED, WITHDRAWN},
+        WITHDRAWN: set(),
+    }
+
+
+class EmailConfirmation:
+    """Who vouched for a volunteer's email address (``Volunteer.email_confirmed_by``)."""
+
+    LINK = "link"  # the person opened the private link emailed to it and pressed Confirm
+    NOT_ASKED = "not_asked"  # QIMATCH_CONFIRM_EMAILS was off when the offer came in
+    # Otherwise the id of the coordinator account that entered the offer (a page or the API).
 
 
 class RequestStatus:
@@ -182,6 +202,10 @@ class Volunteer:
     source_event_id: str | None = None  # the outreach event whose link they signed up through
     # Consent taken in person by a coordinator (an assisted sign-up): who; when is consent_given_at.
     consent_assisted_by: str | None = None
+    # When the email address was shown to be theirs, and by whom (EmailConfirmation, or the
+    # coordinator's id who entered the offer). None on offers from before confirmation.
+    email_confirmed_at: datetime | None = None
+    email_confirmed_by: str | None = None
 
     def __post_init__(self) -> None:
         if self.email_key is None:
@@ -255,12 +279,26 @@ class Volunteer:
         ``matched_in``, the areas of the requests they are suggested for or matched to."""
         return self.reachable_areas | set(matched_in)
 
+    @property
+    def unconfirmed(self) -> bool:
+        return self.status == VolunteerStatus.UNCONFIRMED
+
+    def confirm_email(self, by: str, now: datetime) -> None:
+        """The address is theirs: an unconfirmed offer becomes active (matchable)."""
+        if not self.unconfirmed:
+            raise _refusal(self, "volunteer", "confirmed")
+        _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.ACTIVE, "confirmed")
+        self.email_confirmed_at, self.email_confirmed_by, self.updated_at = now, by, now
+
     def pause(self, now: datetime, until: date | None = None) -> None:
         """Paused until a date (active again on it), or until they resume."""
         _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.PAUSED, "paused")
         self.paused_until, self.updated_at = until, now
 
     def resume(self, now: datetime) -> None:
+        if self.unconfirmed:
+            # Only the owner of the address makes an anonymous offer live, through their link.
+            raise IllegalMove("an unconfirmed offer becomes active when its email address is confirmed")
         _move(self, "volunteer", VolunteerStatus.MOVES, VolunteerStatus.ACTIVE, "made active again")
         self.paused_until, self.updated_at = None, now
 
@@ -284,6 +322,7 @@ class Volunteer:
         self.experience, self.interests, self.languages, self.trainings = [], [], [], []
         self.travel_areas, self.excluded_teams, self.availability = [], [], []
         self.access_needs = self.exclusions = None
+        self.email_confirmed_at = self.email_confirmed_by = None
         self.erased_at = self.updated_at = now
 
 
@@ -548,6 +587,7 @@ class EventKind(StrEnum):
     VOLUNTEER_UPDATED = "volunteer.updated"
     VOLUNTEER_PAUSED = "volunteer.paused"
     VOLUNTEER_SIGNED_IN = "volunteer.signed_in"
+    VOLUNTEER_EMAIL_CONFIRMED = "volunteer.email_confirmed"
     VOLUNTEER_ERASED = "volunteer.erased"
     VOLUNTEER_TEAM_EXCLUDED = "volunteer.team_excluded"
     VOLUNTEER_CALL_REQUESTED = "volunteer.call_requested"
@@ -603,6 +643,8 @@ RESCORES: dict[EventKind, Rescore] = {
     EventKind.REQUEST_REOPENED: Rescore.REQUEST,
     EventKind.VOLUNTEER_REGISTERED: Rescore.VOLUNTEER,
     EventKind.VOLUNTEER_UPDATED: Rescore.VOLUNTEER,
+    # An unconfirmed offer became active: it may now be suggested.
+    EventKind.VOLUNTEER_EMAIL_CONFIRMED: Rescore.VOLUNTEER,
     # A coordinator excluded a suggestion's team for the volunteer: the rescore drops it.
     EventKind.VOLUNTEER_TEAM_EXCLUDED: Rescore.VOLUNTEER,
     # The volunteer now has less capacity: their other suggestions may change.

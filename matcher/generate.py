@@ -152,7 +152,7 @@ def make_volunteer(rng: random.Random, n: int) -> tuple[Volunteer, Standing]:
         if rng.random() < p
     ]
     languages = ["en"] + _some(rng, LANGUAGES, LANGUAGE_WEIGHTS, 1 if rng.random() < 0.3 else 0)
-    status = rng.choices(VolunteerStatus.ALL, [0.86, 0.11, 0.03])[0]
+    status = rng.choices(VolunteerStatus.CHOSEN, [0.86, 0.11, 0.03])[0]
     max_commitments = rng.choices([1, 2, 3, 4, 5], [0.40, 0.30, 0.15, 0.10, 0.05])[0]
     active = min(rng.choices([0, 1, 2], [0.70, 0.22, 0.08])[0], max_commitments)
     involvements = rng.choices([0, 1, 2, 4, 8], [0.55, 0.20, 0.12, 0.08, 0.05])[0]

@@ -114,6 +114,11 @@ class Deliveries(Protocol):
         person's data export lists of the emails sent to them."""
         ...
 
+    def owed_since(self, prefixes: list[str], since: datetime) -> int:
+        """Inside the unit of work: how many emails whose keys start with one of ``prefixes``
+        were owed (or last claimed) at or after ``since``, whatever became of them."""
+        ...
+
 
 class Rescores(Protocol):
     """The durable queue of rescores due: a row per event that asked for one (written with

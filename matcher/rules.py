@@ -13,6 +13,7 @@ from matcher.domain import Slot, TeamRequest, Volunteer, VolunteerStatus, slots
 
 REASONS: dict[str, str] = {
     "not_active": "is paused or withdrawn",
+    "unconfirmed": "has not yet confirmed their email address",
     "no_consent": "has no consent on record",
     "role_not_offered": "does not offer this role",
     "no_shared_mode": "shares no way of meeting (in person, video, phone)",
@@ -78,7 +79,9 @@ def screen(
 ) -> list[str]:
     """Every rule the pair breaks, as reason codes; empty means eligible."""
     reasons: list[str] = []
-    if volunteer.status != VolunteerStatus.ACTIVE:
+    if volunteer.status == VolunteerStatus.UNCONFIRMED:
+        reasons.append("unconfirmed")
+    elif volunteer.status != VolunteerStatus.ACTIVE:
         reasons.append("not_active")
     if not volunteer.has_consent:
         reasons.append("no_consent")

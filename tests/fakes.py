@@ -163,6 +163,9 @@ class FakeDeliveries:
             if any(key.startswith(p) for p in prefixes)
         ]
 
+    def owed_since(self, prefixes: list[str], since: datetime) -> int:
+        return sum(1 for k, (_, at) in self.claims.items() if k.startswith(tuple(prefixes)) and at >= since)
+
 
 class FakeRescores:
     """The rescores due, read off the fake event log: each event that asks for one, until done."""

@@ -14,6 +14,7 @@ from typing import Any
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import Schema as _Schema
 
+from matcher import addresses
 from matcher.domain import AuditAction, AuditSubject, MatchStatus, RequestStatus, VolunteerStatus
 from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
@@ -79,6 +80,35 @@ VENUE: list[Callable[[Any], Any]] = [validate.Length(max=300), ONE_LINE]
 # A meeting link people will click: web addresses only, never javascript: or the like.
 VIDEO_LINK = [validate.URL(schemes={"https", "http"}, error="Give a web address, like https://meet.example/abc."),
               validate.Length(max=500)]  # fmt: skip
+
+
+class EmailAddress(fields.Email):
+    """An address a person can own and be reached at (``matcher.addresses``).
+
+    Loaded cleaned (NFKC, no invisible characters), so the checks and the stored
+    offer see what mail will be sent to; then refused if it mixes alphabets (a
+    look-alike of someone's address) or can only be reached inside one network.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Length(max=320))
+        super().__init__(**kwargs)
+        self.validators.append(_ownable)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = addresses.clean(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _ownable(value: str) -> None:
+    try:
+        validate.Email()(value)
+    except ValidationError:
+        return  # not an address at all: the Email check says so already
+    reason = addresses.refusal(value)
+    if reason:
+        raise ValidationError(reason)
 
 
 def unique(values: list[Any]) -> None:
@@ -150,7 +180,7 @@ class VolunteerFields(Schema):
 
 class VolunteerIn(VolunteerFields):
     name = fields.String(required=True, validate=SHORT)
-    email = fields.Email(required=True, validate=validate.Length(max=320))
+    email = EmailAddress(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(["service_user", "carer", "both"]))
     home_area = Code("areas", required=True)
     roles = codes("roles", required=True, at_least=1)
@@ -170,7 +200,8 @@ class VolunteerIn(VolunteerFields):
 
 
 class VolunteerPatch(VolunteerFields):
-    status = fields.String(validate=validate.OneOf(VolunteerStatus.ALL))
+    # Not "unconfirmed": only the owner of the address confirms it, through their link.
+    status = fields.String(validate=validate.OneOf(VolunteerStatus.CHOSEN))
 
 
 class ConsentOut(Schema):
@@ -206,6 +237,16 @@ class VolunteerOut(Schema):
     excluded_teams = fields.List(fields.String())
     consent = fields.Function(lambda v: ConsentOut().dump(v))
     source = fields.String(attribute="source_event_id", allow_none=True)
+    email_confirmed_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the address was shown to be theirs; null while unconfirmed."}
+    )
+    email_confirmed_by = fields.String(
+        allow_none=True,
+        metadata={
+            "description": '"link" (they opened their private link), "not_asked" (confirmation was off), or the '
+            "id of the coordinator who entered the offer. Null while unconfirmed, and on offers from before."
+        },
+    )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -224,7 +265,7 @@ class RoleCountSchema(Schema):
 
 class ContactSchema(Schema):
     name = fields.String(required=True, validate=SHORT)
-    email = fields.Email(required=True, validate=validate.Length(max=320))
+    email = EmailAddress(required=True)
 
 
 class TeamRequestIn(Schema):

@@ -19,6 +19,8 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.REQUEST_REOPENED: [("qimatch.suggest_for_request", lambda e: [e.team_request_id or ""])],
     EventKind.VOLUNTEER_REGISTERED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     EventKind.VOLUNTEER_UPDATED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
+    # An unconfirmed offer's address was confirmed: it is matchable from now on.
+    EventKind.VOLUNTEER_EMAIL_CONFIRMED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # A coordinator excluded a suggestion's team for the volunteer: the rescore drops it.
     EventKind.VOLUNTEER_TEAM_EXCLUDED: [("qimatch.rescore_for_volunteer", lambda e: [e.volunteer_id or ""])],
     # The volunteer now has less capacity: their other suggestions may change.

@@ -263,7 +263,9 @@ class TemplateLetters:
                 "new_link": f"{base}/link",
                 "days": VOLUNTEER_LINK_TTL.days,
             }
-            return self._render("private_link_volunteer", subject.email, key, context, None)
+            # An offer waiting for its address to be confirmed gets the letter that asks for that.
+            template = "confirm_email_volunteer" if subject.unconfirmed else "private_link_volunteer"
+            return self._render(template, subject.email, key, context, None)
         context = {"request": subject, "link": f"{base}/team/status/{secret}", "new_link": f"{base}/link"}
         return self._render("private_link_team", subject.contact_email, key, context, None)
 

@@ -194,6 +194,10 @@ volunteers = Table(
     Column("erased_at", TZ),
     Column("source_event_id", String(32), ForeignKey("outreach_events.id"), index=True),
     Column("consent_assisted_by", String(32)),  # the coordinator who took consent in person
+    # When and by whom the address was shown to be theirs (migration 0013): "link", "not_asked",
+    # or the id of the coordinator who entered the offer. Unconfirmed offers have neither.
+    Column("email_confirmed_at", TZ),
+    Column("email_confirmed_by", String(32)),
     # Set by every insert and update of the row (and by hand when their standing changes,
     # see mark_standing_changes): what a worker's kept population reads to catch up.
     Column("change_mark", BigInteger, index=True, default=change_mark(), onupdate=change_mark()),

@@ -271,6 +271,17 @@ class SqlDeliveries:
                 for row in s.execute(stmt)
             ]
 
+    def owed_since(self, prefixes: list[str], since: datetime) -> int:
+        # claimed_at is when it was owed, moved on by a claim: a later time, so an email is
+        # never counted short (a limit may count one owed a little earlier, never fewer).
+        c = orm.deliveries.c
+        stmt = (
+            select(func.count())
+            .select_from(orm.deliveries)
+            .where(or_(*(c.key.startswith(p, autoescape=True) for p in prefixes)), c.claimed_at >= since)
+        )
+        return int(self.owner.session.scalar(stmt) or 0)
+
 
 class SqlUnitOfWork:
     def __init__(

@@ -31,7 +31,15 @@ from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
 
 # Rules a coordinator cannot override: they protect the volunteer's own choices.
-NOT_OVERRIDABLE = {"not_active", "no_consent", "team_excluded", "at_capacity", "already_matched", "time_clash"}
+NOT_OVERRIDABLE = {
+    "not_active",
+    "unconfirmed",  # nobody has shown the address is theirs: no introduction goes to it
+    "no_consent",
+    "team_excluded",
+    "at_capacity",
+    "already_matched",
+    "time_clash",
+}
 
 
 def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator: Coordinator, clock: Clock) -> None:
@@ -42,6 +50,8 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     # Locked after the request (always in that order): two approvals of one volunteer
     # on two requests are decided one after the other, against their capacity.
     volunteer = uow.volunteers.get(match.volunteer_id, for_update=True)
+    if volunteer is not None and volunteer.unconfirmed:
+        raise Conflict(f"the volunteer {REASONS['unconfirmed']}")
     if volunteer is None or volunteer.status != VolunteerStatus.ACTIVE:
         raise Conflict("the volunteer is not active")
     on_request = uow.matches.where(team_request_id=request.id)

@@ -9,16 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from matcher import addresses
 from matcher.config import MatchingConfig
 from matcher.domain import (
     AuditAction,
     AuditSubject,
     Coordinator,
+    EmailConfirmation,
     Event,
     EventKind,
     IllegalMove,
     MatchStatus,
     TeamRequest,
+    TokenPurpose,
     Volunteer,
     VolunteerStatus,
     WithdrawalReason,
@@ -26,7 +29,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.services import audit, sessions
+from matcher.services import audit, link_emails, sessions
 from matcher.services.endings import end_commitment
 from matcher.services.outreach import check_source
 from matcher.services.suggestions import withdraw_suggestion
@@ -81,20 +84,34 @@ def live_volunteer_with_email(uow: UnitOfWork, address: str) -> Volunteer | None
 
 
 def register_volunteer(
-    uow: UnitOfWork, offer: dict[str, Any], clock: Clock, entered_by: Coordinator | None = None
+    uow: UnitOfWork,
+    offer: dict[str, Any],
+    clock: Clock,
+    entered_by: Coordinator | None = None,
+    *,
+    confirm_emails: bool = False,
+    send_link: bool = False,
 ) -> Volunteer:
     """Store a new offer; raises AlreadyRegistered when the address holds one already.
 
     ``offer["source"]`` names the outreach event it came through, if any. ``entered_by``:
-    the signed-in coordinator who typed it in; with ``consent["assisted"]`` they took the
-    person's consent face to face (an assisted sign-up), and the offer records who did.
+    the signed-in coordinator who typed it in (a page or an API token); the account vouches
+    for the address, so the offer counts as confirmed. With ``consent["assisted"]`` they
+    took the person's consent face to face (an assisted sign-up), and the offer records who did.
+
+    ``confirm_emails`` is the QIMATCH_CONFIRM_EMAILS setting (the web passes it). With it,
+    an offer nobody signed in vouched for waits unconfirmed, and unmatchable, until its
+    address is confirmed through the private link emailed to it, owed here with the offer
+    (both or neither). ``send_link``: email the private link even when no confirmation is
+    needed (the sign-up form always does). Link emails to one address are limited
+    (``link_emails.LINKS_PER_HOUR``).
     """
     now = clock.now()
     consent = offer.pop("consent")
     source = offer.pop("source", None)
     if consent.get("assisted") and entered_by is None:
         raise Invalid({"consent.assisted": ["Only a signed-in coordinator can record consent taken in person."]})
-    offer["email"] = offer["email"].strip()
+    offer["email"] = addresses.clean(offer["email"])
     volunteer = Volunteer(
         **offer,
         consent_version=consent["version"],
@@ -104,6 +121,13 @@ def register_volunteer(
         source_event_id=source,
         consent_assisted_by=entered_by.id if entered_by is not None and consent.get("assisted") else None,
     )
+    if entered_by is not None:
+        volunteer.email_confirmed_at, volunteer.email_confirmed_by = now, entered_by.id
+    elif confirm_emails:
+        volunteer.status = VolunteerStatus.UNCONFIRMED
+    else:
+        volunteer.email_confirmed_at, volunteer.email_confirmed_by = now, EmailConfirmation.NOT_ASKED
+    data = {"confirmed_by": entered_by.id} if entered_by is not None else {}
     try:
         with uow:
             check_source(uow, source)
@@ -111,12 +135,15 @@ def register_volunteer(
             if known is not None:
                 raise AlreadyRegistered(known.id)
             uow.volunteers.add(volunteer)
-            uow.events.add(Event(EventKind.VOLUNTEER_REGISTERED, now, volunteer_id=volunteer.id))
+            uow.events.add(Event(EventKind.VOLUNTEER_REGISTERED, now, volunteer_id=volunteer.id, data=data))
             if entered_by is not None and volunteer.consent_assisted_by:
                 audit.record(
                     uow, entered_by, AuditAction.OFFER_TAKEN_IN_PERSON, AuditSubject.VOLUNTEER, volunteer.id, clock,
                     source=source or "none",
                 )  # fmt: skip
+            if volunteer.unconfirmed or send_link:
+                subject = link_emails.LinkSent(TokenPurpose.VOLUNTEER_LINK, volunteer.id)
+                link_emails.owe_within_limit(uow, [subject], now)
             uow.commit()
     except Concurrent:
         # The same address signed up twice at one moment: the database's unique index let one in.
@@ -236,7 +263,7 @@ def submit_request(uow: UnitOfWork, request_in: dict[str, Any], clock: Clock) ->
     request = TeamRequest(
         **request_in,
         contact_name=contact["name"],
-        contact_email=contact["email"].strip(),
+        contact_email=addresses.clean(contact["email"]),
         created_at=now,
         updated_at=now,
     )

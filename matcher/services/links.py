@@ -7,18 +7,22 @@ hash is kept, so a copy of the database opens nobody's page. Looking at a link
 
 Sessions are the same kind of token in a cookie, so signing out ends them on
 the server, and an idle one lapses even if the cookie is kept.
+
+Only the latest link of a kind is live: issuing one ends the earlier unused ones
+of the same purpose for the same person. Redeeming a volunteer's link also
+proves the email address is theirs, so it confirms an unconfirmed offer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from matcher.domain import (
     AccessToken,
+    EmailConfirmation,
     Event,
     EventKind,
     RequestStatus,
@@ -28,8 +32,9 @@ from matcher.domain import (
     normalise_email,
 )
 from matcher.ports import Clock, Email, Letters, Mailer, Repository, UnitOfWork
-from matcher.services import deliveries
+from matcher.services import deliveries, link_emails
 from matcher.services.intake import live_volunteer_with_email
+from matcher.services.link_emails import LinkSent
 
 VOLUNTEER_LINK_TTL = timedelta(days=7)
 REQUEST_STATUS_TTL = timedelta(days=365)
@@ -46,9 +51,16 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# Emailed links: a new one ends the earlier unused ones, so only the latest in a mailbox works.
+EMAILED = (TokenPurpose.VOLUNTEER_LINK, TokenPurpose.REQUEST_STATUS)
+
+
 def _issue(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock, ttl: timedelta) -> str:
     secret = secrets.token_urlsafe(32)
     now = clock.now()
+    if purpose in EMAILED:
+        for earlier in uow.access_tokens.where(purpose=purpose, subject_id=subject_id, used_at=None):
+            earlier.used_at = now
     uow.access_tokens.add(
         AccessToken(
             id=hash_secret(secret), purpose=purpose, subject_id=subject_id, created_at=now, expires_at=now + ttl
@@ -88,8 +100,9 @@ def peek(uow: TokenUnitOfWork, secret: str, purpose: str, clock: Clock) -> Acces
 def redeem_link(uow: TokenUnitOfWork, secret: str, clock: Clock) -> tuple[str, str] | None:
     """Use up a volunteer's emailed link and open a session in its place.
 
-    Returns (volunteer id, session secret), or None when the link is unknown,
-    expired or used already. Exactly one of two simultaneous redeemers wins.
+    Opening the link shows the address is theirs: an unconfirmed offer is confirmed
+    (and becomes matchable). Returns (volunteer id, session secret), or None when the
+    link is unknown, expired or used already. Exactly one of two simultaneous redeemers wins.
     """
     if not secret or len(secret) > 200:
         return None
@@ -99,10 +112,23 @@ def redeem_link(uow: TokenUnitOfWork, secret: str, clock: Clock) -> tuple[str, s
         if link is None:
             return None
         link.used_at = now
+        _confirm_email(uow, link.subject_id, now)
         session = _issue(uow, TokenPurpose.VOLUNTEER_SESSION, link.subject_id, clock, SESSION_MAX)
         uow.events.add(Event(EventKind.VOLUNTEER_SIGNED_IN, now, volunteer_id=link.subject_id))
         uow.commit()
         return link.subject_id, session
+
+
+def _confirm_email(uow: TokenUnitOfWork, volunteer_id: str, now: datetime) -> None:
+    # Locked after the link: a coordinator's change at the same moment waits, or comes first.
+    volunteer = uow.volunteers.get(volunteer_id, for_update=True)
+    if volunteer is None or not volunteer.unconfirmed:
+        return
+    volunteer.confirm_email(EmailConfirmation.LINK, now)
+    # In RESCORES: the offer is now matchable, so the open requests it could serve are scored again.
+    uow.events.add(
+        Event(EventKind.VOLUNTEER_EMAIL_CONFIRMED, now, volunteer_id=volunteer_id, data={"by": EmailConfirmation.LINK})
+    )
 
 
 def start_session(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock) -> str:
@@ -150,23 +176,57 @@ def revoke_all(uow: TokenUnitOfWork, subject_id: str, clock: Clock) -> int:
     return len(live)
 
 
-@dataclass(frozen=True)
-class LinkSent:
-    purpose: str
-    subject_id: str
-
-
 def owe_private_link(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock) -> str:
     """Record that a fresh link is owed to a volunteer or a team; a worker issues and sends it.
 
     The secret is made only when the email is written, so it never waits in a
-    table or a broker message; each asking is its own email.
+    table or a broker message; each asking is its own email. Not limited: for a
+    team's newly submitted request (anything a stranger may ask for again goes
+    through ``owe_links_for``).
     """
-    key = deliveries.key("private_link", purpose, subject_id, secrets.token_hex(8))
+    key = link_emails.key_for(purpose, subject_id)
     with uow:
         deliveries.owe(uow, key, clock.now())
         uow.commit()
     return key
+
+
+def owe_links_for(uow: UnitOfWork, address: str, clock: Clock, offer_only: bool = False) -> list[str]:
+    """Someone asked for the links of an address: one email per offer and request it holds
+    (only its offer, with ``offer_only``), at most ``LINKS_PER_HOUR`` an hour in all.
+
+    Answers the same (nothing) for an unknown address; the caller's page says the same
+    either way. What the address holds is locked first (requests, then the volunteer, the
+    use cases' order), so two askings at one moment are counted one after the other.
+    """
+    key = normalise_email(address)
+    if not key:
+        return []
+    with uow:
+        subjects = _held_by(uow, key, offer_only, lock=True)
+        owed = link_emails.owe_within_limit(uow, subjects, clock.now())
+        uow.commit()
+    return owed
+
+
+def _held_by(uow: UnitOfWork, key: str, offer_only: bool, lock: bool = False) -> list[LinkSent]:
+    """Inside a unit of work: the live offer, then the open requests (newest first) under ``key``."""
+    requests = (
+        []
+        if offer_only
+        else uow.requests.where(
+            contact_email_key=key, status=[RequestStatus.OPEN, RequestStatus.FILLED], order_by="id", for_update=lock
+        )
+    )
+    found: list[LinkSent] = []
+    volunteer = live_volunteer_with_email(uow, key)
+    if volunteer is not None:
+        if lock:
+            uow.volunteers.get(volunteer.id, for_update=True)
+        found.append(LinkSent(TokenPurpose.VOLUNTEER_LINK, volunteer.id))
+    newest_first = sorted(requests, key=lambda r: (r.created_at is not None, r.created_at), reverse=True)
+    found.extend(LinkSent(TokenPurpose.REQUEST_STATUS, r.id) for r in newest_first)
+    return found
 
 
 def send_owed_link(
@@ -211,11 +271,5 @@ def subjects_for_email(uow: UnitOfWork, address: str) -> list[LinkSent]:
     key = normalise_email(address)
     if not key:
         return []
-    found: list[LinkSent] = []
     with uow:
-        volunteer = live_volunteer_with_email(uow, key)
-        if volunteer is not None:
-            found.append(LinkSent(TokenPurpose.VOLUNTEER_LINK, volunteer.id))
-        for r in uow.requests.where(contact_email_key=key, status=[RequestStatus.OPEN, RequestStatus.FILLED]):
-            found.append(LinkSent(TokenPurpose.REQUEST_STATUS, r.id))
-    return found
+        return _held_by(uow, key, offer_only=False)

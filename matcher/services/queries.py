@@ -66,6 +66,14 @@ def get_volunteer(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) 
         return visible_volunteer(uow, volunteer_id, coordinator)
 
 
+def awaiting_confirmation(uow: UnitOfWork, volunteer_id: str) -> bool:
+    """Whether this volunteer's offer waits for its email address to be confirmed (their
+    link's page says that opening it confirms)."""
+    with uow:
+        volunteer = uow.volunteers.get(volunteer_id)
+        return volunteer is not None and volunteer.unconfirmed
+
+
 @dataclass
 class RequestDetail:
     request: TeamRequest
@@ -261,7 +269,8 @@ def _groups(
     if not requests:
         return []
     matches = uow.matches.where(team_request_id=[r.id for r in requests])
-    people = {v.id: v for v in uow.volunteers.where(status=[VolunteerStatus.ACTIVE, VolunteerStatus.PAUSED])}
+    # Unconfirmed offers too: a coordinator sees them among those left out, and why.
+    people = {v.id: v for v in uow.volunteers.where(status=list(VolunteerStatus.LIVE))}
     missing = {m.volunteer_id for m in matches} - set(people)
     people.update({v.id: v for v in uow.volunteers.where(id=list(missing))})
     standing = standings(uow)

@@ -169,7 +169,8 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
                 "id", "status", "name", "email", "phone", "kind", "home_area", "preferred_contact", "roles", "modes",
                 "availability", "max_commitments", "travel_areas", "experience", "interests", "languages",
                 "trainings", "access_needs", "exclusions", "excluded_teams", "consent_version", "consent_given_at",
-                "created_at", "updated_at", "paused_until", "consent_assisted_by",
+                "created_at", "updated_at", "paused_until", "consent_assisted_by", "email_confirmed_at",
+                "email_confirmed_by",
             )
         }  # fmt: skip
         # Where they signed up (an outreach event's link): kept after erasure as a count, not a person.

@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,10 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def live_server(services: Any, clean: None) -> Iterator[str]:  # noqa: F811
-    app = create_app(services_=services, test_config={"SUBMISSION_RATE_LIMIT": "10000 per minute"})
+    # As deployed: anonymous offers wait for their address to be confirmed (the integration
+    # tier's own setting turns that off for tests not about it).
+    confirming = replace(services, settings=replace(services.settings, confirm_emails=True))
+    app = create_app(services_=confirming, test_config={"SUBMISSION_RATE_LIMIT": "10000 per minute"})
     port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,9 +1,11 @@
 """A volunteer, a team and a coordinator use the pages in Chromium.
 
-The volunteer signs up by form; the team submits a request by form; a
-coordinator signs in, sees the suggestion with its reasons and approves it; the
-SMTP server receives both introductions; the volunteer opens their private
-link and pauses; someone inactive for two years keeps their details through the
+The volunteer signs up by form and confirms her email address through the link
+the SMTP server received (as deployed: QIMATCH_CONFIRM_EMAILS on); the team
+submits a request by form; a coordinator signs in, sees the suggestion with its
+reasons (and who is left out unconfirmed) and approves it; the SMTP server
+receives both introductions; the volunteer asks for a new private link and
+pauses; someone inactive for two years keeps their details through the
 retention email's link. Every page is photographed and checked with axe-core: no
 serious or critical accessibility violations.
 """
@@ -127,8 +129,21 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     page.get_by_role("button", name="Send my offer").click()
     page.wait_for_url("**/volunteer/thanks*")
     assert "we have your offer" in page.inner_text("h1")
+    assert "Please confirm your email address" in page.inner_text("main")
     pages.check(page, "volunteer-thanks")
-    volunteer_link = mail_link(smtp, "amina@example.org", "/v/", base)
+    confirm_link = mail_link(smtp, "amina@example.org", "/v/", base)
+    # She confirms on her phone: until then nobody suggests her to a team.
+    with services.uow() as uow:
+        assert [v.status for v in uow.volunteers.where(email="amina@example.org")] == ["unconfirmed"]
+    page.goto(confirm_link)
+    assert "Confirm your email address" in page.inner_text("h1")
+    pages.check(page, "volunteer-confirm-email")
+    page.get_by_role("button", name="Confirm my email address").click()
+    page.wait_for_url(base + "/me")
+    assert "your email address is confirmed" in page.inner_text("main")
+    pages.check(page, "volunteer-page-confirmed")
+    with services.uow() as uow:
+        assert [v.status for v in uow.volunteers.where(email="amina@example.org")] == ["active"]
 
     # --- A team asks for involvement ------------------------------------------------------------
     page.goto(base + "/team/request")
@@ -178,6 +193,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     board = lead.inner_text("main")
     assert "Lived experience sought" in board and "Free at the team's times" in board
     assert "1 volunteer meets in person only, and does not go to this area" in board
+    assert "1 volunteer has not yet confirmed their email address" in board  # Chris, who never confirmed
     # Her own words on her suggestion, and the one click that would make them a rule.
     assert "nothing on the ward where I was an inpatient" in board
     assert lead.get_by_role("button", name="Exclude Ward 5 team for Amina").count() == 1
@@ -186,7 +202,8 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.wait_for_load_state("load")
     assert "Approved" in lead.inner_text(".notice")
 
-    received = smtp.wait_for(4, seconds=60)  # two private links, then both introductions
+    # Three private links (Chris's and Amina's confirmations, the team's status), then both introductions.
+    received = smtp.wait_for(5, seconds=60)
     introductions = [r for r in received if r.message_id.startswith("<introduction.")]
     assert sorted(r.envelope_to[0] for r in introductions) == ["amina@example.org", "sam.lead@nhs.example"]
 
@@ -250,6 +267,20 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     fresh = browser.new_context(viewport=PHONE)
     mine = fresh.new_page()
     mine.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    # Her confirmation link is used up: she asks for a new one.
+    mine.goto(confirm_link)
+    assert "used or has expired" in mine.inner_text("h1")
+    mine.get_by_role("link", name="Get a new link").click()
+    pages.check(mine, "new-link")
+    mine.fill("#f-email", "Amina@Example.org")
+    mine.get_by_role("button", name="Send me a link").click()
+    mine.wait_for_url("**/link/sent")
+    pages.check(mine, "link-sent")
+    links_to_her = lambda: [r for r in smtp.to("amina@example.org") if r.message_id.startswith("<private_link")]  # noqa: E731
+    eventually(lambda: len(links_to_her()) == 2, seconds=30)
+    volunteer_link = base + re.search(  # type: ignore[union-attr]
+        r"http://qimatch\.test(/v/[A-Za-z0-9_\-]+)", links_to_her()[-1].part("text/plain").decode()
+    ).group(1)
     mine.goto(volunteer_link)
     pages.check(mine, "volunteer-link")
     mine.get_by_role("button", name="Open my page").click()

@@ -80,6 +80,9 @@ def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pyt
         # Sign-in's second factor has its own tests; the rest sign in with a password.
         "QIMATCH_REQUIRE_TOTP": "false",
         "QIMATCH_BASE_URL": "http://qimatch.test",
+        # Offers are matchable at once unless a test is about confirming email addresses
+        # (tests/integration/test_email_confirmation.py, and the browser tests, turn it on).
+        "QIMATCH_CONFIRM_EMAILS": "false",
         # Short leases and timeouts so recovery after a kill takes seconds, not an hour.
         "QIMATCH_DELIVERY_LEASE_SECONDS": "10",
         "QIMATCH_EMAIL_TASK_SECONDS": "8",

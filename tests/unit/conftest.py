@@ -86,6 +86,8 @@ def sqlite_services(tmp_path_factory: pytest.TempPathFactory) -> Services:
             "QIMATCH_BASE_URL": "http://qimatch.test",
             # Sign-in's second factor is tested on its own (test_accounts.py): elsewhere, a password.
             "QIMATCH_REQUIRE_TOTP": "false",
+            # Offers are matchable at once unless a test is about confirming email addresses.
+            "QIMATCH_CONFIRM_EMAILS": "false",
         }
     )
     return bootstrap(settings, publisher=Published(), migrate_database=True)

@@ -30,19 +30,32 @@ class Volunteers(MethodView):
     decorators = [submissions]
 
     @blp.arguments(VolunteerIn)
-    @blp.response(201, Receipt)
+    @blp.response(
+        201,
+        Receipt,
+        description="Stored. Anonymous, with QIMATCH_CONFIRM_EMAILS on (the default), the status is "
+        '"unconfirmed": a private link is emailed to the address, and the offer is matchable once its '
+        'owner opens it and confirms. With a coordinator\'s bearer token the status is "active": the '
+        "account vouches for the address.",
+    )
     @blp.alt_response(
         409,
-        description="An offer with this email address (compared without case) is already registered: "
-        '{"message": ..., "errors": {"email": [...]}}. Someone who withdrew may register again.',
+        description="An offer with this email address (compared without case, width or invisible "
+        'characters) is already registered: {"message": ..., "errors": {"email": [...]}}. Someone who '
+        "withdrew may register again.",
     )
     def post(self, offer: dict[str, Any]) -> Any:
         """Register an offer (no account needed); one live offer per email address.
 
-        A coordinator's token makes it an offer they entered: with `consent.assisted` they
-        took the person's consent in person, and the offer records who did."""
+        A coordinator's token makes it an offer they entered, and vouches for its address: with
+        `consent.assisted` they took the person's consent in person, and the offer records who did.
+        Addresses that mix alphabets (look-alikes) or can only be reached inside one network
+        (localhost, .local, .internal, an IP number, no dot) are refused with 422 naming ``email``.
+        """
         s = services()
-        return intake.register_volunteer(s.uow(), offer, s.clock, entered_by=optional_coordinator())
+        return intake.register_volunteer(
+            s.uow(), offer, s.clock, optional_coordinator(), confirm_emails=s.settings.confirm_emails
+        )
 
     @blp.arguments(VolunteerListArgs, location="query")
     @blp.response(200, VolunteerOut(many=True))

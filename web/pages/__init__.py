@@ -40,6 +40,7 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.VOLUNTEER_UPDATED: "Offer changed",
     EventKind.VOLUNTEER_PAUSED: "Paused",
     EventKind.VOLUNTEER_SIGNED_IN: "Opened their private page",
+    EventKind.VOLUNTEER_EMAIL_CONFIRMED: "Email address confirmed through their private link: now matchable",
     EventKind.VOLUNTEER_ERASED: "Personal details erased at their request",
     EventKind.VOLUNTEER_TEAM_EXCLUDED: "Team excluded by a coordinator, from the volunteer's own words",
     EventKind.VOLUNTEER_CALL_REQUESTED: "Asked to be phoned: a coordinator rings them about the introduction",
@@ -109,7 +110,9 @@ CLOSE_WORDS = {
 def describe(event: Any) -> str:
     words = EVENT_WORDS.get(event.kind, event.kind.replace(".", ": ").replace("_", " "))
     data = event.data or {}
-    if event.kind == EventKind.VOLUNTEER_UPDATED and data.get("fields"):
+    if event.kind == EventKind.VOLUNTEER_REGISTERED and data.get("confirmed_by"):
+        words += " by a coordinator, who vouched for the email address"
+    elif event.kind == EventKind.VOLUNTEER_UPDATED and data.get("fields"):
         words += ": " + ", ".join(f.replace("_", " ") for f in data["fields"])
     elif event.kind == EventKind.VOLUNTEER_PAUSED and data.get("until"):
         words += " until " + when(date.fromisoformat(data["until"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -15,7 +16,7 @@ from matcher.services import intake, links, payments, queries
 from web.limits import limiter, submission_limit
 from web.pages import faq as faq_text
 from web.pages import forms
-from web.pages.common import begin_session, no_store, page_blueprint, services, uow
+from web.pages.common import begin_session, current_coordinator, no_store, page_blueprint, services, uow
 from web.payment_schemas import TeamAttendanceIn
 from web.schemas import TeamRequestIn, VolunteerIn
 
@@ -52,14 +53,28 @@ def volunteer_sign_up() -> ResponseReturnValue:
         offer, errors = forms.load(VolunteerIn(), forms.offer_fields(request.form, registering=True))
         if offer is not None:
             s = services()
+            # A coordinator signed in on this browser (a stall's tablet) vouches for the address.
+            coordinator = current_coordinator()
+            sent = True
             try:
-                volunteer_id = intake.register_volunteer(s.uow(), offer, s.clock).id
-            except intake.AlreadyRegistered as known:
-                # The address has an offer: its owner gets their private link to change it, and
-                # the page answers as for a new offer, so it does not tell whether the address is known.
-                volunteer_id = known.volunteer_id
-            sent = _owe_link(TokenPurpose.VOLUNTEER_LINK, volunteer_id)
-            return redirect(url_for("public.volunteer_thanks", sent="yes" if sent else "no"), 303)
+                intake.register_volunteer(
+                    s.uow(),
+                    offer,
+                    s.clock,
+                    confirm_emails=s.settings.confirm_emails,
+                    entered_by=coordinator,
+                    send_link=True,
+                )
+            except intake.AlreadyRegistered:
+                # The address has an offer: its owner gets their private link to change it (within
+                # the address's hourly allowance), and the page answers as for a new offer, so it
+                # does not tell whether the address is known.
+                sent = _owe_links(offer["email"], offer_only=True)
+            confirm = s.settings.confirm_emails and coordinator is None
+            thanks = url_for(
+                "public.volunteer_thanks", sent="yes" if sent else "no", confirm="yes" if confirm else None
+            )
+            return redirect(thanks, 303)
     response = current_app.make_response(
         (render_template("public/volunteer_sign_up.html", form=request.form, errors=errors), 422 if errors else 200)
     )
@@ -68,17 +83,31 @@ def volunteer_sign_up() -> ResponseReturnValue:
 
 @bp.get("/volunteer/thanks")
 def volunteer_thanks() -> ResponseReturnValue:
-    return render_template("public/volunteer_thanks.html", sent=request.args.get("sent") != "no")
+    return render_template(
+        "public/volunteer_thanks.html",
+        sent=request.args.get("sent") != "no",
+        confirm=request.args.get("confirm") == "yes",
+    )
 
 
 def _owe_link(purpose: str, subject_id: str) -> bool:
     # The request only records that the link is owed; a worker issues and sends it.
-    # If even that fails the offer is kept, and the page says how to ask for the link again.
+    # If even that fails the request is kept, and the page says how to ask for the link again.
     try:
         links.owe_private_link(uow(), purpose, subject_id, services().clock)
         return True
     except Exception:  # noqa: BLE001
         log.warning("private link email not recorded (purpose %s)", purpose, exc_info=True)
+        return False
+
+
+def _owe_links(address: str, offer_only: bool = False) -> bool:
+    """Links for what ``address`` holds, within its hourly allowance; False if not even recorded."""
+    try:
+        links.owe_links_for(uow(), address, services().clock, offer_only=offer_only)
+        return True
+    except Exception:  # noqa: BLE001
+        log.warning("private link email not recorded", exc_info=True)
         return False
 
 
@@ -182,18 +211,22 @@ def new_link() -> ResponseReturnValue:
         s = services()
         response = redirect(url_for("public.link_sent"), 303)
 
-        # The same answer, at the same speed, whether or not the address is known:
-        # the lookup and the owed emails are recorded after the response has gone.
+        # The same answer, at the same speed, whether or not the address is known, and whether
+        # or not its hourly allowance of link emails is spent: the lookup and the owed emails
+        # are recorded after the response has gone.
         def owe_later() -> None:
-            try:
-                for found in links.subjects_for_email(s.uow(), address):
-                    links.owe_private_link(s.uow(), found.purpose, found.subject_id, s.clock)
-            except Exception:  # noqa: BLE001
-                log.warning("new private link not recorded", exc_info=True)
+            _owe_links_quietly(s, address)
 
         response.call_on_close(owe_later)
         return response
     return render_template("public/new_link.html", form={}, errors={}, expired=request.args.get("expired"))
+
+
+def _owe_links_quietly(s: Any, address: str) -> None:
+    try:
+        links.owe_links_for(s.uow(), address, s.clock)
+    except Exception:  # noqa: BLE001
+        log.warning("new private link not recorded", exc_info=True)
 
 
 @bp.get("/link/sent")
@@ -204,11 +237,15 @@ def link_sent() -> ResponseReturnValue:
 @bp.route("/v/<secret>", methods=["GET", "POST"])
 def volunteer_link(secret: str) -> ResponseReturnValue:
     s = services()
+    token = links.peek(uow(), secret, TokenPurpose.VOLUNTEER_LINK, s.clock)
+    # Opening the link is what confirms an unconfirmed offer's address: the page says so.
+    confirming = token is not None and queries.awaiting_confirmation(uow(), token.subject_id)
     if request.method == "GET":
-        # Looking does not use the link up: mail scanners fetch links too.
-        live = links.peek(uow(), secret, TokenPurpose.VOLUNTEER_LINK, s.clock) is not None
-        page = render_template("public/volunteer_link.html", live=live, secret=secret)
-        response = current_app.make_response((page, 200 if live else 404))
+        # Looking does not use the link up (nor confirms anything): mail scanners fetch links too.
+        page = render_template(
+            "public/volunteer_link.html", live=token is not None, secret=secret, confirming=confirming
+        )
+        response = current_app.make_response((page, 200 if token is not None else 404))
         response.headers["Referrer-Policy"] = "no-referrer"
         return no_store(response)
     return _redeem(secret)
@@ -223,10 +260,14 @@ def volunteer_link_redeem() -> ResponseReturnValue:
 
 def _redeem(secret: str) -> ResponseReturnValue:
     s = services()
+    token = links.peek(uow(), secret, TokenPurpose.VOLUNTEER_LINK, s.clock) if secret else None
+    confirming = token is not None and queries.awaiting_confirmation(uow(), token.subject_id)
     redeemed = links.redeem_link(uow(), secret, s.clock)
     if redeemed is None:
-        page = render_template("public/volunteer_link.html", live=False, secret=secret)
+        page = render_template("public/volunteer_link.html", live=False, secret=secret, confirming=False)
         return no_store(current_app.make_response((page, 404)))
     volunteer_id, session_secret = redeemed
     begin_session(TokenPurpose.VOLUNTEER_SESSION, volunteer_id, session_secret)
+    if confirming:
+        flash("Thank you: your email address is confirmed. We may now suggest you to QI teams.")
     return redirect(url_for("volunteer.me"), 303)

@@ -186,6 +186,23 @@ def test_what_a_volunteer_holds_is_checked_by_the_apis_own_rules(files):
     summary = run_batch(vols, reqs, out, parse_volunteer=api_volunteer, parse_request=api_request, progress=False)
     assert [b.line for b in summary.bad_lines] == [2]
     errors = summary.bad_lines[0].errors
-    assert errors["status"] == ["Must be one of: active, paused, withdrawn."]
+    assert errors["status"] == ["Must be one of: unconfirmed, active, paused, withdrawn."]
     assert errors["active_commitments"] == ["Must be a whole number, 0 or more."]
     assert errors["committed_slots"] == {1: {"start": ["Use 24-hour HH:MM, e.g. 09:30."]}}
+
+
+def test_unconfirmed_offers_are_in_no_assignment(files):
+    """The batch path, like the workers, assigns only active offers: an offer waiting for its
+    email address to be confirmed is read, and left out."""
+    _, vols, reqs, out = files
+    records = [json.loads(line) for line in vols.read_text().splitlines()]
+    run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False)
+    chosen = {json.loads(x)["volunteer_id"] for x in out.read_text().splitlines()}
+    assert chosen
+    for record in records:
+        if record["id"] in chosen:
+            record["status"] = "unconfirmed"
+    vols.write_text("".join(json.dumps(r) + "\n" for r in records))
+    summary = run_batch(vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False)
+    assert summary.volunteers == len(records)  # read, not refused
+    assert not chosen & {json.loads(x)["volunteer_id"] for x in out.read_text().splitlines()}

@@ -7,14 +7,14 @@ dispatcher. A closed request's contact is anonymised once it has been closed for
 period (``team_requests.contact_erased_at``).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
