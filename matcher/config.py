@@ -171,6 +171,8 @@ class Settings:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     # How often beat runs the retention dispatcher (questions owed, erasures due).
     retention_seconds: float = 3600.0
+    # A payment line over this many pence needs a second coordinator's approval.
+    payment_second_approval_pence: int = 10000
     # An anonymous offer is matchable only once its email address is confirmed through the
     # private link (offers entered by a signed-in coordinator or API client count as
     # confirmed). Off: every offer is matchable at once, as before.
@@ -230,6 +232,7 @@ class Settings:
                 batch=int(env.get("QIMATCH_RETENTION_BATCH") or 200),
             ),
             retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
+            payment_second_approval_pence=int(env.get("QIMATCH_PAYMENT_SECOND_APPROVAL_PENCE") or 10000),
             confirm_emails=_flag(env.get("QIMATCH_CONFIRM_EMAILS"), default=True),
         )
         values.update(overrides)

@@ -932,6 +932,14 @@ class AuditAction(StrEnum):
     CONTENT_SAVED = "content.save"
     CONTENT_REVERTED = "content.revert"
     TERM_MOVED = "vocabulary.move_term"
+    PAYMENT_ACCOUNT_SET = "payment.set_account"
+    RATE_SET = "payment.set_rate"
+    ACTIVITY_RECORDED = "payment.record_activity"
+    EXPENSE_RECORDED = "payment.record_expense"
+    LINE_APPROVED = "payment.approve"
+    LINE_HELD = "payment.hold"
+    FINANCE_EXPORTED = "payment.export"
+    FINANCE_DOWNLOADED = "payment.download_export"
 
 
 class AuditSubject(StrEnum):
@@ -947,6 +955,9 @@ class AuditSubject(StrEnum):
     MEETING_SUGGESTION = "meeting_suggestion"
     TEAM_CHAT = "team_chat"
     CONTENT = "content"  # subject id: the text's key ("faq", "email/introduction_team.txt")
+    PAYMENT_LINE = "payment_line"
+    RATE = "rate"
+    FINANCE_EXPORT = "finance_export"
 
 
 @dataclass(eq=False)

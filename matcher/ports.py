@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from matcher import domain, outreach, team_chats
+from matcher import domain, outreach, payments, team_chats
 from matcher.content import ContentVersion
 from matcher.programme_sessions import Booking, ProgrammeSession
 
@@ -215,6 +215,11 @@ class UnitOfWork(Protocol):
     retention: RetentionReads
     programme_sessions: Repository[ProgrammeSession]
     bookings: Repository[Booking]
+    payment_accounts: Repository[payments.PaymentAccount]
+    rates: Repository[payments.Rate]
+    activities: Repository[payments.Activity]
+    payment_lines: Repository[payments.PaymentLine]
+    finance_exports: Repository[payments.FinanceExport]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads

@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from matcher import domain, outreach, team_chats
+from matcher import domain, outreach, payments, team_chats
 from matcher.content import ContentVersion
 from matcher.ports import Email, Handing, NotHanded, NotSent
 from matcher.programme_sessions import Booking, ProgrammeSession
@@ -272,6 +272,11 @@ class FakeUnitOfWork:
         self.retention = FakeRetentionReads(self)
         self.programme_sessions: FakeRepository[ProgrammeSession] = FakeRepository()
         self.bookings: FakeRepository[Booking] = FakeRepository()
+        self.payment_accounts: FakeRepository[payments.PaymentAccount] = FakeRepository()
+        self.rates: FakeRepository[payments.Rate] = FakeRepository()
+        self.activities: FakeRepository[payments.Activity] = FakeRepository()
+        self.payment_lines: FakeRepository[payments.PaymentLine] = FakeRepository()
+        self.finance_exports: FakeRepository[payments.FinanceExport] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

@@ -75,6 +75,7 @@ def create_app(
         matches,
         misc,
         outreach,
+        payments,
         sessions,
         team_chats,
         team_requests,
@@ -83,7 +84,7 @@ def create_app(
 
     for blueprint in (
         volunteers.blp, team_requests.blp, matches.blp, feedback.blp, sessions.blp, misc.blp, accounts.blp, audit.blp,
-        outreach.blp, team_chats.blp,
+        outreach.blp, team_chats.blp, payments.blp,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -688,6 +688,9 @@ class VolunteerExportOut(Schema):
     retention = fields.List(
         fields.Dict(), metadata={"description": "Each time they were asked whether to keep their details."}
     )
+    payments = fields.Dict(
+        metadata={"description": "Payment preference and caps, activities, and payable lines (integer pence)."}
+    )
 
 
 class ErrorOut(Schema):

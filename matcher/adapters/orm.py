@@ -41,6 +41,7 @@ from sqlalchemy.types import TypeDecorator
 
 from matcher import content as content_domain
 from matcher import domain, outreach
+from matcher import payments as payments_domain
 from matcher import programme_sessions as programme_sessions_domain
 from matcher import team_chats as team_chats_domain
 
@@ -504,6 +505,94 @@ session_bookings = Table(
 _mapped = False
 
 
+# Involvement payments (matcher.payments): money in integer pence, never floats.
+payment_accounts = Table(
+    "payment_accounts",
+    metadata,
+    Column("id", ForeignKey("volunteers.id"), primary_key=True),  # the volunteer's id: one account each
+    Column("preference", String(20), nullable=False),
+    Column("cap_week_pence", Integer),
+    Column("cap_four_weeks_pence", Integer),
+    Column("cap_tax_year_pence", Integer),
+    Column("four_weeks_from", Date),
+    Column("updated_at", TZ),
+    Column("updated_by", String(32)),
+)
+
+payment_rates = Table(
+    "payment_rates",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("activity_type", String(40), nullable=False),
+    Column("pence", Integer, nullable=False),
+    Column("basis", String(20), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("created_at", TZ, nullable=False),
+    # One rate per type and day: which rate was in force is never ambiguous.
+    UniqueConstraint("activity_type", "effective_from", name="uq_payment_rates_type_from"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("area", String(60), nullable=False, index=True),
+    Column("on", Date, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("activity_type", String(40), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    Column("match_id", String(32)),
+    Column("session_id", String(32)),
+    Column("created_at", TZ, nullable=False),
+)
+
+finance_exports = Table(
+    "finance_exports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("month", String(7), nullable=False, index=True),
+    Column("areas", JSON, nullable=False),
+    Column("made_by", String(32), nullable=False),
+    Column("made_at", TZ, nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("total_pence", Integer, nullable=False),
+)
+
+payment_lines = Table(
+    "payment_lines",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("area", String(60), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("on", Date, nullable=False, index=True),
+    Column("pence", Integer, nullable=False),
+    Column("method", String(20), nullable=False),
+    # One line per activity: an activity is never paid twice.
+    Column("activity_id", ForeignKey("activities.id"), unique=True),
+    Column("activity_type", String(40)),
+    Column("minutes", Integer),
+    Column("rate_id", String(32)),
+    Column("rate_pence", Integer),
+    Column("rate_basis", String(20)),
+    Column("description", String(300)),
+    Column("receipt_held", Boolean),
+    Column("status", String(20), nullable=False, index=True),
+    Column("hold_reason", String(20)),
+    Column("over_by_pence", Integer),
+    Column("first_approved_by", String(32)),
+    Column("approved_by", String(32)),
+    Column("approved_at", TZ),
+    # A line is in at most one export: the column holds one id, set once under the line's lock.
+    Column("export_id", ForeignKey("finance_exports.id"), index=True),
+    Column("payee_name", String(200)),
+    Column("created_at", TZ, nullable=False),
+)
+
+
 def start_mappers() -> None:
     global _mapped
     if _mapped:
@@ -530,6 +619,11 @@ def start_mappers() -> None:
         (domain.RetentionReview, retention_reviews),
         (programme_sessions_domain.ProgrammeSession, programme_sessions),
         (programme_sessions_domain.Booking, session_bookings),
+        (payments_domain.PaymentAccount, payment_accounts),
+        (payments_domain.Rate, payment_rates),
+        (payments_domain.Activity, activities),
+        (payments_domain.PaymentLine, payment_lines),
+        (payments_domain.FinanceExport, finance_exports),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

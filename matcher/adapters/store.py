@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher import domain, outreach, team_chats
+from matcher import domain, outreach, payments, team_chats
 from matcher.adapters import orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.adapters.retention_reads import SqlRetentionReads
@@ -342,6 +342,11 @@ class SqlUnitOfWork:
         self.retention = SqlRetentionReads(s)
         self.programme_sessions = SqlRepository(s, ProgrammeSession)
         self.bookings = SqlRepository(s, Booking)
+        self.payment_accounts = SqlRepository(s, payments.PaymentAccount)
+        self.rates = SqlRepository(s, payments.Rate)
+        self.activities = SqlRepository(s, payments.Activity)
+        self.payment_lines = SqlRepository(s, payments.PaymentLine)
+        self.finance_exports = SqlRepository(s, payments.FinanceExport)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -465,7 +465,13 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
     filled = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
     places = [{"role": r["role"], "count": int(r["count"]), "filled": filled[r["role"]]} for r in request.roles]
     people = [
-        {"role": m.role, "status": m.status, "name": names.get(m.volunteer_id), "intro_at": m.intro_at}
+        {
+            "role": m.role,
+            "status": m.status,
+            "name": names.get(m.volunteer_id),
+            "intro_at": m.intro_at,
+            "match_id": m.id,
+        }
         for m in matches
         if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
     ]

@@ -27,7 +27,7 @@ from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, Mailer, UnitOfWork
 from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession, SessionStatus
 from matcher.scheduling import LONDON
-from matcher.services import audit, deliveries, feedback, intake, sessions
+from matcher.services import audit, deliveries, feedback, intake, payments, sessions
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -265,6 +265,33 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             if (a.subject_kind, a.subject_id) == ("volunteer", v.id)
             or (a.subject_kind == "match" and a.subject_id in match_ids)
         ]
+        # Payment preference and caps, activities, payable lines (docs/payments.md).
+        held = payments.personal_record(uow, v.id)
+        account = held["account"]
+        payment_record = {
+            "account": None if account is None else {
+                name: _iso(getattr(account, name))
+                for name in ("preference", "cap_week_pence", "cap_four_weeks_pence", "cap_tax_year_pence",
+                             "four_weeks_from", "updated_at")
+            },
+            "activities": [
+                {name: _iso(getattr(a, name)) for name in ("id", "on", "minutes", "activity_type", "source", "match_id",
+                                                          "session_id", "created_at")}
+                for a in held["activities"]
+            ],
+            "lines": [
+                {name: _iso(getattr(line, name)) for name in ("id", "kind", "on", "pence", "method", "activity_id",
+                                                             "rate_pence", "rate_basis", "description", "receipt_held",
+                                                             "status", "hold_reason", "over_by_pence", "approved_at",
+                                                             "export_id")}
+                for line in held["lines"]
+            ],
+        }  # fmt: skip
+        line_ids = {line.id for line in held["lines"]}
+        audit_entries += [
+            {"action": a.action, "at": _iso(a.at), "subject": a.subject_kind, "subject_id": a.subject_id}
+            for a in uow.audit.where(order_by="at", subject_kind="payment_line", subject_id=sorted(line_ids))
+        ]
         # Each time they were asked whether to keep their details, and what came of it.
         retention = [
             {
@@ -291,6 +318,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         "emails": emails,
         "audit": audit_entries,
         "retention": retention,
+        "payments": payment_record,
     }
 
 
@@ -356,6 +384,7 @@ def erase(
         v = _get(uow, volunteer_id, for_update=True)
         address = v.email
         v.erase(now)
+        payments.forget(uow, v.id)  # what finance must keep stays, without the name
         for m in held:
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
         # Feedback words, theirs and the team's about them; the ratings stay for the counts.

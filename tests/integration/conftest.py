@@ -107,7 +107,8 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "TRUNCATE feedback_answers, feedback_forms, digests, audit_entries, access_tokens, follow_ups,"
+                "TRUNCATE payment_lines, finance_exports, activities, payment_rates, payment_accounts,"
+                " feedback_answers, feedback_forms, digests, audit_entries, access_tokens, follow_ups,"
                 " matches, events, deliveries, session_bookings, programme_sessions, coordinators, volunteers,"
                 " team_requests, rescores_due, outreach_events, meeting_suggestions, team_chats, retention_reviews,"
                 " content_versions"

@@ -22,6 +22,11 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "payment_lines",
+    "finance_exports",
+    "activities",
+    "payment_rates",
+    "payment_accounts",
     "feedback_answers",
     "feedback_forms",
     "digests",

@@ -172,6 +172,7 @@ def register(app: Flask) -> None:
         feedback,
         keep,
         outreach,
+        payments,
         public,
         records,
         sessions,
@@ -186,6 +187,7 @@ def register(app: Flask) -> None:
     for blueprint in (
         public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,
         feedback.bp,
+        payments.bp,
     ):  # fmt: skip
         app.register_blueprint(blueprint)
 

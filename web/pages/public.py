@@ -9,11 +9,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 
 from matcher.domain import TokenPurpose
-from matcher.services import intake, links, queries
+from matcher.errors import Invalid
+from matcher.payments import ActivityType
+from matcher.services import intake, links, payments, queries
 from web.limits import limiter, submission_limit
 from web.pages import faq as faq_text
 from web.pages import forms, texts
 from web.pages.common import begin_session, current_coordinator, no_store, page_blueprint, services, uow
+from web.payment_schemas import TeamAttendanceIn
 from web.schemas import TeamRequestIn, VolunteerIn
 
 log = logging.getLogger(__name__)
@@ -140,23 +143,52 @@ def team_thanks() -> ResponseReturnValue:
 
 
 @bp.get("/team/status/<secret>")
-def team_status(secret: str) -> ResponseReturnValue:
+def team_status(secret: str, form=None, errors=None, code: int = 200) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
     s = services()
     token = links.peek(uow(), secret, TokenPurpose.REQUEST_STATUS, s.clock)
     if token is None:
         return no_store(current_app.make_response((render_template("public/link_dead.html", team=True), 404)))
     status = queries.team_status(uow(), token.subject_id)
     response = current_app.make_response(
-        render_template(
-            "public/team_status.html",
-            r=status.request,
-            places=status.places,
-            people=status.people,
-            suggested=status.has_suggestions,
+        (
+            render_template(
+                "public/team_status.html",
+                r=status.request,
+                places=status.places,
+                people=status.people,
+                suggested=status.has_suggestions,
+                activity_types=list(ActivityType.WORDS.items()),
+                form=form or {},
+                errors=errors or {},
+                secret=secret,
+            ),
+            code,
         )
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     return no_store(response)
+
+
+@bp.post("/team/status/<secret>/attendance")
+@limiter.limit(submission_limit)
+def team_attendance(secret: str) -> ResponseReturnValue:
+    """The team confirms that someone introduced to it took part (an activity for their payment)."""
+    s = services()
+    token = links.peek(uow(), secret, TokenPurpose.REQUEST_STATUS, s.clock)
+    if token is None:
+        return no_store(current_app.make_response((render_template("public/link_dead.html", team=True), 404)))
+    data = {k: (request.form.get(k) or "").strip() for k in ("match_id", "activity_type", "on", "minutes")}
+    typed: dict[str, object] = {k: (int(v) if k == "minutes" and v.isdigit() else v) for k, v in data.items() if v}
+    fields, errors = forms.load(TeamAttendanceIn(), typed)
+    if fields is not None:
+        try:
+            payments.confirm_by_team(s.uow(), token.subject_id, fields, s.clock)
+        except Invalid as refused:
+            errors = refused.errors
+        else:
+            flash("Thank you: their coordinator will see it.")
+            return no_store(redirect(url_for("public.team_status", secret=secret) + "#attendance", 303))
+    return team_status(secret, form=request.form, errors=errors, code=422)
 
 
 # --- Private links ----------------------------------------------------------------------------

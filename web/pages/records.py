@@ -50,6 +50,14 @@ AUDIT_WORDS: dict[str, str] = {
     AuditAction.CONTENT_SAVED: "Edited the programme's text",
     AuditAction.CONTENT_REVERTED: "Brought back an earlier version of the programme's text",
     AuditAction.TERM_MOVED: "Reordered a vocabulary",
+    AuditAction.PAYMENT_ACCOUNT_SET: "Changed a volunteer's payment preference or caps",
+    AuditAction.RATE_SET: "Set a payment rate",
+    AuditAction.ACTIVITY_RECORDED: "Recorded a volunteer's activity",
+    AuditAction.EXPENSE_RECORDED: "Recorded a travel expense",
+    AuditAction.LINE_APPROVED: "Approved a payment line",
+    AuditAction.LINE_HELD: "Held a payment line",
+    AuditAction.FINANCE_EXPORTED: "Made a finance export",
+    AuditAction.FINANCE_DOWNLOADED: "Downloaded a finance export",
 }
 SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.VOLUNTEER: "Volunteer",
@@ -62,6 +70,9 @@ SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.MEETING_SUGGESTION: "Suggested meeting",
     AuditSubject.TEAM_CHAT: "Chat with a team",
     AuditSubject.CONTENT: "Page or email text",
+    AuditSubject.PAYMENT_LINE: "Payment line",
+    AuditSubject.RATE: "Payment rate",
+    AuditSubject.FINANCE_EXPORT: "Finance export",
 }
 FILTERS = ("coordinator", "action", "subject_kind", "subject_id", "from", "to")
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from matcher.domain import EventKind
 from matcher.errors import Invalid
+from matcher.payments import ActivityType, HoldReason, LineStatus, Preference, pounds, tax_year_label
 from matcher.programme_sessions import SessionKind
-from matcher.services import intake, sessions, volunteer_self
+from matcher.services import intake, payments, sessions, volunteer_self
 from web.pages import forms
 from web.pages.common import end_session, no_store, page_blueprint, services, uow, volunteer_required
 from web.schemas import VolunteerPatch
@@ -25,8 +27,12 @@ def _private(response):  # type: ignore[no-untyped-def]
     return no_store(response)
 
 
-def _page(volunteer_id: str, form=None, errors=None, status: int = 200, pause_errors=None) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
+def _page(
+    volunteer_id: str, form=None, errors=None, status: int = 200, pause_errors=None, pay_form=None, pay_errors=None
+) -> ResponseReturnValue:  # type: ignore[no-untyped-def]
     s = services()
+    today = s.clock.now().date()
+    statement = payments.statement(uow(), volunteer_id, today)
     view = volunteer_self.overview(uow(), volunteer_id, s.clock)
     return (
         render_template(
@@ -38,7 +44,18 @@ def _page(volunteer_id: str, form=None, errors=None, status: int = 200, pause_er
             form=form if form is not None else forms.volunteer_form_values(view.volunteer),
             errors=errors or {},
             pause_errors=pause_errors or {},
-            today=s.clock.now().date(),
+            today=today,
+            statement=statement,
+            pay={
+                "statuses": LineStatus.WORDS,
+                "holds": HoldReason.WORDS,
+                "preferences": Preference.WORDS,
+                "types": ActivityType.WORDS,
+                "tax_year": tax_year_label(today),
+            },
+            pounds=pounds,
+            pay_form=pay_form if pay_form is not None else _pay_form(statement["account"]),
+            pay_errors=pay_errors or {},
         ),
         status,
     )
@@ -48,6 +65,33 @@ def _page(volunteer_id: str, form=None, errors=None, status: int = 200, pause_er
 @volunteer_required
 def me(volunteer_id: str) -> ResponseReturnValue:
     return _page(volunteer_id)
+
+
+def _pay_form(account) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    form: dict[str, Any] = {"preference": [account.preference]}  # a list: the radios test membership
+    for name in ("cap_week_pence", "cap_four_weeks_pence", "cap_tax_year_pence"):
+        value = getattr(account, name)
+        form[name] = "" if value is None else pounds(value)
+    return form
+
+
+@bp.post("/payments")
+@volunteer_required
+def update_payments(volunteer_id: str) -> ResponseReturnValue:
+    """The person's own preference and caps (in pounds here; a cap left empty is no cap)."""
+    from web.pages.payments import pence_of
+    from web.payment_schemas import AccountIn
+
+    s = services()
+    data: dict[str, object] = {"preference": (request.form.get("preference") or "").strip() or None}
+    for name in ("cap_week_pence", "cap_four_weeks_pence", "cap_tax_year_pence"):
+        data[name] = pence_of(request.form.get(name))
+    fields, errors = forms.load(AccountIn(), {k: v for k, v in data.items() if k.startswith("cap_") or v})
+    if fields is None:
+        return _page(volunteer_id, pay_form=request.form, pay_errors=errors, status=422)
+    payments.set_account(s.uow(), volunteer_id, fields, s.clock)
+    flash("Your payment choices are saved.")
+    return redirect(url_for("volunteer.me") + "#payments", 303)
 
 
 @bp.post("/offer")

@@ -1,14 +1,14 @@
 """content_versions: the FAQ, the home page's text and the emails' wording as coordinators edit them
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
