@@ -149,6 +149,41 @@ def worker(concurrency: int, queues: str) -> None:
     os.execvp(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues))
 
 
+@main.command("worker-health")
+@click.option("--node", default=None, help="the worker's node name (default: celery@ this host's name)")
+@click.option("--timeout", default=20.0, show_default=True, type=float, help="seconds to wait for the canary")
+def worker_health(node: str | None, timeout: float) -> None:
+    """Exit 0 only if this host's worker consumes: a canary sent to its own queue completes.
+
+    A process that is alive but no longer takes messages (celery#8030, after a Redis
+    reconnect) fails this, where a process check or a ping would pass. For compose and
+    Kubernetes liveness checks; it waits behind a task already running on the worker.
+    """
+    import socket
+    import time
+
+    from celery.utils import worker_direct
+
+    from matcher.adapters import operations
+    from matcher.bootstrap import bootstrap
+    from workers.app import celery_app
+
+    node = node or f"celery@{socket.gethostname()}"
+    services = bootstrap(Settings.from_env())
+    assert services.engine is not None
+    sent = services.clock.now()
+    celery_app.send_task("qimatch.canary", args=[""], queue=worker_direct(node), expires=timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = operations.last_beats(services.engine).get(f"node:{node}")
+        if done is not None and done >= sent:
+            click.echo(f"{node} consumed a canary in {(done - sent).total_seconds():.1f}s")
+            return
+        time.sleep(0.25)
+    click.echo(f"{node} did not consume a canary within {timeout:.0f}s", err=True)
+    sys.exit(1)
+
+
 @main.command()
 def beat() -> None:
     """The scheduler: the outbox relay, the follow-up dispatcher, the sweep."""

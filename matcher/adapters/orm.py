@@ -307,6 +307,15 @@ events = Table(
     Index("ix_events_unpublished", "published_at", "id"),
 )
 
+# When each queue's canary task (beat, every minute) and each worker's own canary last
+# completed: what readiness and ``qimatch worker-health`` read. Names are queue and node names.
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("completed_at", TZ, nullable=False),
+)
+
 # The rescores due: a row per event that asked for one, in that event's transaction;
 # workers take many at once (SKIP LOCKED) and delete them in the transaction that
 # stores the new suggestions, so a dead worker leaves them for the next.

@@ -106,7 +106,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
             text(
                 "TRUNCATE audit_entries, access_tokens, follow_ups, matches, events, deliveries, session_bookings,"
                 " programme_sessions, coordinators, volunteers, team_requests, rescores_due, outreach_events,"
-                " meeting_suggestions, team_chats, retention_reviews"
+                " meeting_suggestions, team_chats, retention_reviews, heartbeats"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()
