@@ -89,3 +89,31 @@ def _aware(value: datetime | None) -> datetime | None:
 
         value = value.replace(tzinfo=UTC)
     return value
+
+
+@dataclass
+class Happened:
+    """An event as ``qimatch up``'s quiet output tells it: kind, team name, codes; no person."""
+
+    id: int
+    kind: str
+    team_request_id: str | None
+    team_name: str | None
+    data: dict[str, object]
+
+
+def events_after(engine: Engine, after_id: int | None, limit: int = 200) -> list[Happened]:
+    """Events newer than ``after_id`` (None: none, just the newest id as a starting point)."""
+    ev, rq = orm.events.c, orm.team_requests.c
+    with engine.connect() as conn:
+        if after_id is None:
+            newest = conn.execute(select(func.max(ev.id))).scalar() or 0
+            return [Happened(newest, "", None, None, {})]
+        rows = conn.execute(
+            select(ev.id, ev.kind, ev.team_request_id, rq.team_name, ev.data)
+            .select_from(orm.events.outerjoin(orm.team_requests, rq.id == ev.team_request_id))
+            .where(ev.id > after_id)
+            .order_by(ev.id)
+            .limit(limit)
+        ).all()
+    return [Happened(r.id, r.kind, r.team_request_id, r.team_name, dict(r.data or {})) for r in rows]
