@@ -38,6 +38,7 @@ PROGRAMME_TABLES = (
     "outreach_events",
     "meeting_suggestions",
     "team_chats",
+    "heartbeats",
 )
 
 
