@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from matcher.adapters import operations
@@ -98,7 +98,10 @@ class Backlogs(Collector):
         yield _gauge(
             "qimatch_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event", f.outbox_oldest_seconds
         )
-        emails = CounterMetricFamily("qimatch_emails", "Emails by outcome (kept in the database)", labels=["outcome"])
+        # A gauge, not a counter: a failed or possibly-sent email a coordinator resends is owed again.
+        emails = GaugeMetricFamily(
+            "qimatch_emails", "Emails by their state now: sent, failed, possibly_sent", labels=["outcome"]
+        )
         for outcome, count in f.emails.items():
             emails.add_metric([outcome], count)
         yield emails

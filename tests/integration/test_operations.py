@@ -133,7 +133,7 @@ def test_metrics_count_a_submission_and_its_emails_and_one_grep_follows_it_witho
     def scraped() -> str:
         return str(_call(base, "GET", "/metrics")[0])
 
-    eventually(lambda: _sample(scraped(), "qimatch_emails_total", outcome="sent") == 2, seconds=30)
+    eventually(lambda: _sample(scraped(), "qimatch_emails", outcome="sent") == 2, seconds=30)
     metrics = scraped()
     assert _sample(metrics, "qimatch_submissions_total", kind="offer", result="accepted") == 1
     assert _sample(metrics, "qimatch_submissions_total", kind="request", result="accepted") == 1

@@ -137,3 +137,25 @@ def test_quiet_lines_tell_what_happened_without_naming_anyone() -> None:
         "follow-up failed to the volunteer",
         "suggestions for Ward 5 (3)",
     ]
+
+
+def test_the_shipped_dashboard_and_alerts_name_only_metrics_we_expose(app: Flask) -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    import workers.instruments  # noqa: F401 - the workers' counters, as a worker process has them
+
+    root = Path(__file__).resolve().parents[2]
+    exposed = set(re.findall(r"^# TYPE (qimatch_\w+)", app.test_client().get("/metrics").get_data(as_text=True), re.M))
+    rules = yaml.safe_load((root / "deploy/prometheus/qimatch-alerts.yml").read_text())
+    exprs = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    dashboard = json.loads((root / "deploy/grafana/qimatch-dashboard.json").read_text())
+    exprs += [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    named = {re.sub(r"_(bucket|count|sum)$", "", m) for e in exprs for m in re.findall(r"qimatch_\w+", e)}
+    named = {n if n in exposed else re.sub(r"_total$", "", n) for n in named}
+    assert named and named <= exposed, named - exposed
+    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    docs = (root / "docs/monitoring.md").read_text()
+    assert all(f"`{alert}`" in docs for alert in alerts)  # each alert says what to do
