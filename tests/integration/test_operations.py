@@ -5,6 +5,7 @@ without a name or an address in any line."""
 from __future__ import annotations
 
 import dataclasses
+import http.cookiejar
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from matcher.bootstrap import Services
 from matcher.services import coordinators
 from tests import factories
 from tests.integration.conftest import ROOT, Processes, eventually
+from tests.pages_support import request_form
 from tests.real_parts import SmtpSink, free_port
 from web.app import create_app
 
@@ -90,6 +94,11 @@ def _call(base: str, method: str, path: str, body: Any = None, token: str | None
         ), (response.headers["X-Request-ID"])
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any) -> None:  # the 303's own headers are what the test reads
+        return None
+
+
 def _sample(metrics: str, name: str, **labels: str) -> float:
     for line in metrics.splitlines():
         if line.startswith("#") or not line.startswith(name):
@@ -143,6 +152,27 @@ def test_metrics_count_a_submission_and_its_emails_and_one_grep_follows_it_witho
     assert _sample(metrics, "qimatch_approvals_waiting") == 0
     assert 'qimatch_queue_depth{queue="email"}' in metrics
 
+    # A team asks on the page: the same request owes the team its status link by email.
+    cookies = urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    browser = urllib.request.build_opener(cookies, _NoRedirects())
+    with browser.open(f"{base}/team/request", timeout=10) as page:
+        token_field = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode())
+    assert token_field
+    form = request_form(
+        csrf_token=token_field.group(1),
+        **{"contact.name": "Ottoline Vexley", "contact.email": "ottoline.vexley@nhs.example"},
+    )
+    asked = urllib.request.Request(
+        f"{base}/team/request", data=urllib.parse.urlencode(form, doseq=True).encode(), method="POST"
+    )
+    try:
+        browser.open(asked, timeout=10)
+        raise AssertionError("the form should answer 303")
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 303
+        page_submission = answer.headers["X-Request-ID"]
+    assert smtp.wait_for(3)[-1].message["To"] == "ottoline.vexley@nhs.example"
+
     processes.stop_all()  # every line written and flushed
     lines = [
         line
@@ -160,6 +190,10 @@ def test_metrics_count_a_submission_and_its_emails_and_one_grep_follows_it_witho
     assert any(
         line.get("task_id") and line["message"] == "qimatch.suggest_for_request started" for line in from_submission
     )
+    # The page submission's one grep: the form, its events, the task, the email sent.
+    from_page = [json.loads(line) for line in lines if page_submission in line]
+    assert any(line["message"] == f"POST /team/request 303 {line['message'].split()[-1]}" for line in from_page)
+    assert any(line["message"].startswith("email private_link sent") and line["task_id"] for line in from_page)
     everything = "\n".join(lines)
     for personal in ("Zebedee", "Quintrell", "zebedee.quintrell", "Ottoline", "Vexley", "ottoline.vexley"):
         assert not re.search(personal, everything, re.IGNORECASE), personal
