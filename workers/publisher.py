@@ -83,7 +83,10 @@ def celery_publisher(app: Celery) -> Callable[[Iterable[Event]], None]:
             for task_name, args in tasks:
                 # The event's id rides in the message's headers (the request id is added by
                 # before_task_publish), so the task's log lines name what caused them.
-                app.send_task(task_name, args=args(event), headers={"qimatch_event": str(event.id)})
+                headers = {"qimatch_event": str(event.id)}
+                if event.request_id:  # the relay's later publish too, not only the web's at commit
+                    headers["qimatch_request"] = event.request_id
+                app.send_task(task_name, args=args(event), headers=headers)
 
     return publish
 

@@ -304,6 +304,8 @@ events = Table(
     Column("follow_up_id", String(32)),
     Column("data", JSON, nullable=False),
     Column("published_at", TZ),
+    # The request id its logs carry (matcher.adapters.log_lines): the relay publishes it with the event.
+    Column("request_id", String(64)),
     Index("ix_events_unpublished", "published_at", "id"),
 )
 

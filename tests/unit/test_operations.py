@@ -159,3 +159,25 @@ def test_the_shipped_dashboard_and_alerts_name_only_metrics_we_expose(app: Flask
     alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
     docs = (root / "docs/monitoring.md").read_text()
     assert all(f"`{alert}`" in docs for alert in alerts)  # each alert says what to do
+
+
+def test_an_event_keeps_its_request_id_so_the_relay_publishes_it_too(app: Flask, services: Services) -> None:
+    from matcher.domain import EventKind
+    from workers.publisher import celery_publisher
+
+    answer = app.test_client().post(
+        "/api/v1/team-requests", json=factories.team_request(), headers={"X-Request-ID": "trace-relay-0001"}
+    )
+    assert answer.status_code == 201
+    with services.uow() as uow:
+        stored = uow.events.where(kind=EventKind.REQUEST_SUBMITTED, order_by="id")
+    assert [e.request_id for e in stored] == ["trace-relay-0001"]
+
+    sent: list[dict[str, str]] = []
+
+    class Broker:
+        def send_task(self, name: str, args: list[str], headers: dict[str, str]) -> None:
+            sent.append(headers)
+
+    celery_publisher(Broker())(stored)  # as beat's relay does, long after the request ended  # type: ignore[arg-type]
+    assert sent == [{"qimatch_event": str(stored[0].id), "qimatch_request": "trace-relay-0001"}]
