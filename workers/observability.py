@@ -23,6 +23,7 @@ from workers import instruments
 
 log = logging.getLogger("qimatch.tasks")
 _running: dict[str, tuple[object, float]] = {}
+_beat = False  # this process is beat: its sends are logged here, with their task ids
 
 
 @setup_logging.connect
@@ -30,15 +31,25 @@ def _logging(loglevel: Any = logging.INFO, **_: Any) -> None:
     role = "beat" if "beat" in sys.argv else "worker"
     level = loglevel if isinstance(loglevel, int) else logging.getLevelName(str(loglevel or "INFO").upper())
     log_lines.configure(Settings.from_env().log_format, role, level if isinstance(level, int) else logging.INFO)
+    if role == "beat":
+        # Beat's own "Sending due task" line names no task id: _carry_request_id says it with one.
+        logging.getLogger("celery.beat").addFilter(
+            lambda record: not record.getMessage().startswith("Scheduler: Sending due task")
+        )
+        global _beat
+        _beat = True
 
 
 @before_task_publish.connect
-def _carry_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+def _carry_request_id(sender: Any = None, headers: dict[str, Any] | None = None, **_: Any) -> None:
     if headers is None:
         return
     ids = log_lines.current()
     if ids.get("request_id"):
         headers.setdefault("qimatch_request", ids["request_id"])
+    if _beat:
+        with log_lines.bound(task_id=headers.get("id")):
+            log.info("%s sent by the schedule", sender)
 
 
 @task_prerun.connect

@@ -190,6 +190,10 @@ def test_metrics_count_a_submission_and_its_emails_and_one_grep_follows_it_witho
     assert any(
         line.get("task_id") and line["message"] == "qimatch.suggest_for_request started" for line in from_submission
     )
+    # Our own lines all say what they are about: a request, a task, or both.
+    ours = [json.loads(line) for line in lines if line.startswith("{")]
+    ours = [line for line in ours if line["logger"].startswith(("qimatch", "workers"))]
+    assert ours and all(line.get("request_id") or line.get("task_id") for line in ours)
     # The page submission's one grep: the form, its events, the task, the email sent.
     from_page = [json.loads(line) for line in lines if page_submission in line]
     assert any(line["message"] == f"POST /team/request 303 {line['message'].split()[-1]}" for line in from_page)
