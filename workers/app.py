@@ -17,7 +17,10 @@ Reliability settings, and why:
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import beat_init
 from kombu import Queue
 
 from matcher.config import Settings
@@ -82,5 +85,15 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 
 celery_app = make_celery()
+
+
+@beat_init.connect
+def _first_canaries(sender: Any = None, **_: Any) -> None:
+    """One canary to each queue as beat starts, so a fresh deployment is ready in seconds,
+    not after the first QIMATCH_CANARY_SECONDS."""
+    app = getattr(sender, "app", celery_app)
+    for queue in QUEUES:
+        app.send_task("qimatch.canary", args=[queue], queue=queue, expires=300)
+
 
 from workers import observability  # noqa: E402, F401 - connects the logging and metrics signals
