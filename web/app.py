@@ -87,10 +87,10 @@ def create_app(
 
     from web import health
 
-    app.register_blueprint(health.blp)
+    api.register_blueprint(health.blp)
     from web import metrics
 
-    metrics.register(app)
+    metrics.register(app, api)
     return app
 
 

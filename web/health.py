@@ -11,37 +11,54 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from matcher.adapters import operations
 from web.context import services
 from workers.schedule import QUEUES
 
-blp = Blueprint("health", __name__)
+blp = Blueprint("health", __name__, description="Health for orchestrators and monitors (outside /api/v1)")
 
 
-@blp.get("/healthz")
+class HealthOut(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok", "failing"]})
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "database, broker and worker:<queue>: 'ok' or 'failing: <why>'"},
+    )
+
+
+@blp.route("/healthz", methods=["GET"])
+@blp.response(200, HealthOut)
 def health() -> Any:
+    """The database answers (kept as it was)."""
     with services().engine.connect() as conn:  # type: ignore[union-attr]
         conn.execute(text("select 1"))
-    return jsonify(status="ok")
+    return {"status": "ok"}
 
 
-@blp.get("/healthz/live")
+@blp.route("/healthz/live", methods=["GET"])
+@blp.response(200, HealthOut)
 def live() -> Any:
-    return jsonify(status="ok")
+    """The process answers (liveness)."""
+    return {"status": "ok"}
 
 
-@blp.get("/healthz/ready")
+@blp.route("/healthz/ready", methods=["GET"])
+@blp.response(200, HealthOut)
+@blp.alt_response(503, schema=HealthOut, description="A check fails: checks says which")
 def ready() -> Any:
+    """The database, the broker, and a worker consuming each queue (a canary within QIMATCH_HEARTBEAT_MINUTES)."""
     checks = {"database": _database(), "broker": _broker()}
     if checks["database"] == "ok":
         checks.update(_workers())
     else:
         checks.update({f"worker:{queue}": "not checked: no database" for queue in QUEUES})
     healthy = all(value == "ok" for value in checks.values())
-    return jsonify(status="ok" if healthy else "failing", checks=checks), 200 if healthy else 503
+    return {"status": "ok" if healthy else "failing", "checks": checks}, 200 if healthy else 503
 
 
 def _database() -> str:

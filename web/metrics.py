@@ -14,7 +14,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Flask, Response, abort, request
+from flask_smorest import Api, Blueprint
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -23,7 +24,7 @@ from matcher.adapters import operations
 from web.context import services
 from workers.schedule import QUEUES
 
-blp = Blueprint("metrics", __name__)
+blp = Blueprint("metrics", __name__, description="Prometheus metrics (outside /api/v1)")
 
 SUBMISSIONS = Counter(
     "qimatch_submissions_total", "Offers and requests submitted, by kind and result", ["kind", "result"]
@@ -38,8 +39,8 @@ INTAKE = {
 LOCAL = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
 
-def register(app: Flask) -> None:
-    app.register_blueprint(blp)
+def register(app: Flask, api: Api) -> None:
+    api.register_blueprint(blp)
     app.after_request(_count_intake)
 
 
@@ -58,8 +59,13 @@ def _result(status: int) -> str:
     )
 
 
-@blp.get("/metrics")
+@blp.route("/metrics", methods=["GET"])
+@blp.response(200, {"type": "string"}, content_type=CONTENT_TYPE_LATEST, description="Prometheus text format")
+@blp.alt_response(401, description="QIMATCH_METRICS_TOKEN is set and the bearer token is missing or wrong")
+@blp.alt_response(403, description="No token is set and the request does not come from this machine")
+@blp.doc(security=[{"bearerAuth": []}, {}])
 def metrics() -> Any:
+    """Prometheus metrics: bearer QIMATCH_METRICS_TOKEN when set, else this machine only."""
     token = services().settings.metrics_token
     if token:
         given = request.headers.get("Authorization", "")
@@ -68,7 +74,7 @@ def metrics() -> Any:
     elif request.remote_addr not in LOCAL:
         abort(403, description="Without QIMATCH_METRICS_TOKEN the metrics answer only this machine.")
     registry = _registry()
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def _registry() -> CollectorRegistry:

@@ -30,7 +30,7 @@ def test_metrics_answer_this_machine_only_without_a_token(app: Flask) -> None:
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
     refused = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
-    assert refused.status_code == 403 and "QIMATCH_METRICS_TOKEN" in refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "QIMATCH_METRICS_TOKEN" in refused.json["message"]
 
 
 def test_metrics_want_the_bearer_token_when_one_is_set(services: Services) -> None:
