@@ -146,9 +146,10 @@ def send_email(key: str) -> None:
             s.settings.delivery_lease_seconds,
             s.settings.retention.grace_days,
         )
-    letter, _ = deliveries.letter_of(key)
-    # The letter's kind and the key's ids only: who it went to stays out of the log.
-    log.info("email %s %s (%s)", letter, "sent" if sent else "not sent: already sent or no longer owed", key)
+        letter, _ = deliveries.letter_of(key)
+        # Inside the held block, so a SIGTERM that came meanwhile cannot lose the line that
+        # says it went. The letter's kind and the key's ids only: who it went to stays out.
+        log.info("email %s %s (%s)", letter, "sent" if sent else "not sent: already sent or no longer owed", key)
 
 
 @celery_app.task(name="qimatch.dispatch_follow_ups")

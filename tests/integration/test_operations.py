@@ -173,6 +173,10 @@ def test_metrics_count_a_submission_and_its_emails_and_one_grep_follows_it_witho
         page_submission = answer.headers["X-Request-ID"]
     assert smtp.wait_for(3)[-1].message["To"] == "ottoline.vexley@nhs.example"
 
+    def logged(text: str, times: int) -> bool:
+        return sum(p.read_text(errors="replace").count(text) for p in tmp_path.glob("*.log")) >= times
+
+    eventually(lambda: logged("email introduction sent", 2) and logged("email private_link sent", 1), seconds=30)
     processes.stop_all()  # every line written and flushed
     lines = [
         line
