@@ -14,7 +14,7 @@ COPY web ./web
 COPY benchmarks ./benchmarks
 RUN pip install . \
     && useradd --create-home --uid 10001 qimatch \
-    && mkdir -p /var/lib/qimatch && chown qimatch /var/lib/qimatch
+    && mkdir -p /var/lib/qimatch/metrics && chown -R qimatch /var/lib/qimatch
 
 USER qimatch
 EXPOSE 8000

@@ -177,6 +177,14 @@ class Settings:
     # private link (offers entered by a signed-in coordinator or API client count as
     # confirmed). Off: every offer is matchable at once, as before.
     confirm_emails: bool = True
+    # Beat sends a canary task to each queue this often; /healthz/ready fails when a queue's
+    # canary has not completed for heartbeat_minutes (a worker alive but not consuming).
+    canary_seconds: float = 60.0
+    heartbeat_minutes: float = 5.0
+    # Log lines as JSON (one object a line, for a log shipper) or text (people).
+    log_format: str = "text"
+    # /metrics wants this as a bearer token; unset, it answers only this machine (127.0.0.1, ::1).
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -185,6 +193,8 @@ class Settings:
                 f" (they are {self.smtp_timeout}, {self.email_task_seconds}, {self.delivery_lease_seconds}):"
                 " a send must end before its lease does, or a second worker could send the same email"
             )
+        if self.log_format not in ("json", "text"):
+            raise ValueError(f"QIMATCH_LOG_FORMAT must be json or text, not {self.log_format!r}")
 
     @property
     def broker_dir(self) -> Path:
@@ -234,6 +244,10 @@ class Settings:
             retention_seconds=float(env.get("QIMATCH_RETENTION_SECONDS") or 3600),
             payment_second_approval_pence=int(env.get("QIMATCH_PAYMENT_SECOND_APPROVAL_PENCE") or 10000),
             confirm_emails=_flag(env.get("QIMATCH_CONFIRM_EMAILS"), default=True),
+            canary_seconds=float(env.get("QIMATCH_CANARY_SECONDS") or 60),
+            heartbeat_minutes=float(env.get("QIMATCH_HEARTBEAT_MINUTES") or 5),
+            log_format=(env.get("QIMATCH_LOG_FORMAT") or "text").strip().lower(),
+            metrics_token=env.get("QIMATCH_METRICS_TOKEN") or None,
         )
         values.update(overrides)
         return cls(**values)

@@ -709,6 +709,9 @@ class Event:
     follow_up_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     published_at: datetime | None = None
+    # The web request whose work made it (or whose task did): an id for following it in the
+    # logs, also when beat's relay publishes it later. Set by the store; never personal.
+    request_id: str | None = None
 
     def __post_init__(self) -> None:
         # A kind outside the closed set fails here, not silently downstream. Kept as the

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, abort, g, jsonify, request
-from sqlalchemy import text
+from flask import Flask, Response, abort, g, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
 from web import errors, openapi
-from web.context import services, set_codes_in_force
+from web.context import set_codes_in_force
 from web.limits import limiter
 
 
@@ -99,16 +98,19 @@ def create_app(
         # rate limits count people, not the proxy, and https is recognised.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
+    from web import request_ids
+
+    request_ids.register(app)
     app.before_request(_json_that_parses)
     app.before_request(set_codes_in_force)
     app.after_request(_headers)
 
-    @app.get("/healthz")
-    def health() -> Any:
-        with services().engine.connect() as conn:  # type: ignore[union-attr]
-            conn.execute(text("select 1"))
-        return jsonify(status="ok")
+    from web import health
 
+    api.register_blueprint(health.blp)
+    from web import metrics
+
+    metrics.register(app, api)
     return app
 
 

@@ -35,12 +35,14 @@ def migrate() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--concurrency", default=2, show_default=True, type=int, help="worker processes")
-def up(host: str, port: int, concurrency: int) -> None:
-    """The whole service on this machine: web, a Celery worker and the scheduler."""
-    from werkzeug.serving import run_simple
+@click.option("--verbose", is_flag=True, help="every process's log lines, not just what a person cares about")
+def up(host: str, port: int, concurrency: int, verbose: bool) -> None:
+    """The whole service on this machine: web, a Celery worker and the scheduler.
 
-    from web.app import create_app
-    from workers.wiring import wire
+    Quiet by default: one line on start, then one line per thing that happened (a request,
+    suggestions, an email sent). The processes' own log lines go to <data folder>/logs.
+    """
+    import logging
 
     settings = Settings.from_env()
     os.environ.setdefault("QIMATCH_DATA_DIR", str(settings.data_dir))
@@ -48,47 +50,91 @@ def up(host: str, port: int, concurrency: int) -> None:
     base = f"http://{host}:{port}"
     os.environ.setdefault("QIMATCH_BASE_URL", base)
     settings = Settings.from_env()
+    _metrics_dir(settings, fresh=True)  # before prometheus_client is imported; this command owns every process
+    logs = settings.data_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+
+    from werkzeug.serving import run_simple
+
+    from matcher.adapters import log_lines
+    from web import story
+    from web.app import create_app
+    from workers.wiring import wire
+
+    log_lines.configure(settings.log_format, "web", logging.INFO if verbose else logging.WARNING)
+    # The development-server warning: true in general, said below with the reason it is fine here.
+    logging.getLogger("werkzeug").addFilter(lambda record: "development server" not in record.getMessage())
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+    if settings.broker_url.startswith("filesystem://"):
+        # kombu warns that a filesystem URL names no host: true, and nothing to do about it.
+        logging.getLogger("kombu.connection").setLevel(logging.ERROR)
     services = wire(settings, migrate_database=True)
     app = create_app(services_=services)
 
+    def child(name: str, *args: str) -> subprocess.Popen[bytes]:
+        if verbose:
+            return subprocess.Popen(_celery(*args))
+        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
+        return subprocess.Popen(_celery(*args), stdout=out, stderr=subprocess.STDOUT)
+
     children = [
-        subprocess.Popen(_celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-n", "qimatch@%h")),
-        subprocess.Popen(
-            _celery("beat", "--loglevel=INFO", "--schedule", str(settings.data_dir / "celerybeat-schedule"))
-        ),
+        child("worker", "worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-n", "qimatch@%h"),
+        child("beat", "beat", "--loglevel=INFO", "--schedule", str(settings.data_dir / "celerybeat-schedule")),
     ]
 
     def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()  # warm shutdown: running tasks finish first
-        for child in children:
+        for proc in children:
+            if proc.poll() is None:
+                proc.terminate()  # warm shutdown: running tasks finish first
+        for proc in children:
             try:
-                child.wait(timeout=20)
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                child.kill()  # safe: tasks are idempotent and the database keeps the work
+                proc.kill()  # safe: tasks are idempotent and the database keeps the work
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     from matcher.services import coordinators
 
     has_coordinator = coordinators.any_coordinator(services.uow())
-    click.echo(f"\n  qimatch is running at {base}/  (API docs: {base}/api/docs)")
-    click.echo(f"  database: {_safe(settings.database_url)}   broker: {_safe(settings.broker_url)}")
-    click.echo(f"  emails: {'SMTP ' + _safe(settings.smtp_url) if settings.smtp_url else settings.mail_dir}")
-    if has_coordinator:
-        click.echo("  sign in: POST /api/v1/auth/token with a coordinator's email, password and otp")
-    else:
-        click.echo(
-            "  no coordinator yet; create one to sign in:\n"
-            "    qimatch create-coordinator --email you@example.nhs.uk --area tower_hamlets"
-            "   (it asks for the password)"
-        )
-    click.echo("  stop with Ctrl-C\n")
+    emails = f"SMTP {_safe(settings.smtp_url)}" if settings.smtp_url else f"files in {settings.mail_dir}"
+    sign_in = (
+        f"sign in at {base}/coordinator/sign-in"
+        if has_coordinator
+        else "no coordinator yet: qimatch create-coordinator --email you@example.nhs.uk --area <area>"
+    )
+    click.echo(
+        f"qimatch is running at {base}/ (API docs {base}/api/docs); emails go to {emails}; {sign_in};"
+        f" logs in {logs}{'' if verbose else ' (--verbose to show them)'}; Ctrl-C stops it."
+        " Served by Werkzeug's development server, which is fine for one machine and a few people;"
+        " `qimatch web` serves a trust under gunicorn."
+    )
+    assert services.engine is not None
+    sys.stdout.flush()
+
+    def say(line: str) -> None:
+        click.echo(f"  {line}")
+        sys.stdout.flush()  # a log file or a pipe sees each line as it happens
+
+    story.follow(services.engine, say)
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         stop()
+
+
+def _metrics_dir(settings: Settings, fresh: bool = False) -> None:
+    """PROMETHEUS_MULTIPROC_DIR, <data folder>/metrics unless set: every process's counters
+    go there and /metrics sums them. Emptied only by the command that starts them all."""
+    import shutil
+    from pathlib import Path
+
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = Path(chosen) if chosen else settings.data_dir / "metrics"
+    if fresh and not chosen and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 # gunicorn's threaded workers: a submission spends most of its time waiting on PostgreSQL
@@ -131,6 +177,7 @@ def gunicorn_argv(wsgi_app: str, host: str, port: int, workers: int, threads: in
 )
 def web(host: str, port: int, workers: int, threads: int, access_log: str | None) -> None:
     """The web app under gunicorn (Redis + PostgreSQL deployments)."""
+    _metrics_dir(Settings.from_env())
     argv = gunicorn_argv("web.wsgi:app", host, port, workers, threads)
     if access_log:
         argv = ["--access-logfile", access_log, *argv]
@@ -147,7 +194,43 @@ def web(host: str, port: int, workers: int, threads: int, access_log: str | None
 )
 def worker(concurrency: int, queues: str) -> None:
     """A Celery worker process."""
+    _metrics_dir(Settings.from_env())
     os.execvp(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues))
+
+
+@main.command("worker-health")
+@click.option("--node", default=None, help="the worker's node name (default: celery@ this host's name)")
+@click.option("--timeout", default=20.0, show_default=True, type=float, help="seconds to wait for the canary")
+def worker_health(node: str | None, timeout: float) -> None:
+    """Exit 0 only if this host's worker consumes: a canary sent to its own queue completes.
+
+    A process that is alive but no longer takes messages (celery#8030, after a Redis
+    reconnect) fails this, where a process check or a ping would pass. For compose and
+    Kubernetes liveness checks; it waits behind a task already running on the worker.
+    """
+    import socket
+    import time
+
+    from celery.utils import worker_direct
+
+    from matcher.adapters import operations
+    from matcher.bootstrap import bootstrap
+    from workers.app import celery_app
+
+    node = node or f"celery@{socket.gethostname()}"
+    services = bootstrap(Settings.from_env())
+    assert services.engine is not None
+    sent = services.clock.now()
+    celery_app.send_task("qimatch.canary", args=[""], queue=worker_direct(node), expires=timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = operations.last_beats(services.engine).get(f"node:{node}")
+        if done is not None and done >= sent:
+            click.echo(f"{node} consumed a canary in {(done - sent).total_seconds():.1f}s")
+            return
+        time.sleep(0.25)
+    click.echo(f"{node} did not consume a canary within {timeout:.0f}s", err=True)
+    sys.exit(1)
 
 
 @main.command()

@@ -32,7 +32,7 @@ def status_of(error: errors.QimatchError) -> int:
 
 def is_api(path: str) -> bool:
     """The JSON side of the site; every other address is a page and fails as one."""
-    return path.startswith(("/api/", "/healthz")) or path == "/api"
+    return path.startswith(("/api/", "/healthz", "/metrics")) or path == "/api"
 
 
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -17,13 +17,16 @@ Reliability settings, and why:
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
+from celery.signals import beat_init
 from kombu import Queue
 
 from matcher.config import Settings
-from workers.schedule import beat_schedule
+from workers.schedule import QUEUES, beat_schedule
 
-EMAIL_QUEUE, SCORING_QUEUE = "email", "scoring"
+EMAIL_QUEUE, SCORING_QUEUE = QUEUES
 # Small, urgent tasks that must never wait behind the engine; everything else is scoring.
 EMAIL_TASKS = (
     "qimatch.send_email",
@@ -36,6 +39,7 @@ EMAIL_TASKS = (
     "qimatch.dispatch_retention",
     "qimatch.dispatch_session_reminders",
     "qimatch.relay_outbox",
+    "qimatch.canary",  # beat names each queue; worker-health sends it to one worker's own queue
 )
 
 
@@ -75,8 +79,23 @@ def make_celery(settings: Settings | None = None) -> Celery:
         timezone="Europe/London",
         worker_hijack_root_logger=False,
         worker_enable_remote_control=remote_control,
+        # Each worker also consumes its own queue (<node>.dq): ``qimatch worker-health`` sends
+        # a canary there, so a healthy answer means this worker consumed, not just any.
+        worker_direct=True,
     )
     return app
 
 
 celery_app = make_celery()
+
+
+@beat_init.connect
+def _first_canaries(sender: Any = None, **_: Any) -> None:
+    """One canary to each queue as beat starts, so a fresh deployment is ready in seconds,
+    not after the first QIMATCH_CANARY_SECONDS."""
+    app = getattr(sender, "app", celery_app)
+    for queue in QUEUES:
+        app.send_task("qimatch.canary", args=[queue], queue=queue, expires=300)
+
+
+from workers import observability  # noqa: E402, F401 - connects the logging and metrics signals

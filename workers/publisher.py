@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 from celery import Celery
 
 from matcher.domain import Event, EventKind
 
+log = logging.getLogger(__name__)
 Task = tuple[str, Callable[[Event], list[str]]]
 
 # Which tasks each kind of event sets off, and the IDs each takes from the event. Every
@@ -81,7 +83,26 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
 def celery_publisher(app: Celery) -> Callable[[Iterable[Event]], None]:
     def publish(events: Iterable[Event]) -> None:
         for event in events:
-            for task_name, args in TASKS_FOR_EVENT[EventKind(event.kind)]:
-                app.send_task(task_name, args=args(event))
+            tasks = TASKS_FOR_EVENT[EventKind(event.kind)]
+            if tasks:
+                # Ids and codes only: the event's id, kind and subjects (never its people's details).
+                log.info("event %s %s published%s", event.id, event.kind, _subjects(event))
+            for task_name, args in tasks:
+                # The event's id rides in the message's headers (the request id is added by
+                # before_task_publish), so the task's log lines name what caused them.
+                headers = {"qimatch_event": str(event.id)}
+                if event.request_id:  # the relay's later publish too, not only the web's at commit
+                    headers["qimatch_request"] = event.request_id
+                app.send_task(task_name, args=args(event), headers=headers)
 
     return publish
+
+
+def _subjects(event: Event) -> str:
+    named = {
+        "request": event.team_request_id,
+        "volunteer": event.volunteer_id,
+        "match": event.match_id,
+        "key": event.data.get("key"),
+    }
+    return "".join(f" {name}={value}" for name, value in named.items() if value)

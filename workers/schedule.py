@@ -11,6 +11,9 @@ from typing import Any
 
 from matcher.config import Settings
 
+# The queues workers consume (workers.app names them); each gets its own canary.
+QUEUES = ("email", "scoring")
+
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     return {
@@ -38,5 +41,16 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "drain-rescores": {"task": "qimatch.drain_rescores", "schedule": settings.rescore_sweep_seconds},
         # Events rescore the requests they touch; this re-solves the whole programme at
         # once, so places go where they do most good across all requests.
+        # A canary on each queue: readiness fails when one has not completed for
+        # QIMATCH_HEARTBEAT_MINUTES (a worker alive but no longer consuming, celery#8030).
+        **{
+            f"canary-{queue}": {
+                "task": "qimatch.canary",
+                "schedule": settings.canary_seconds,
+                "args": [queue],
+                "options": {"queue": queue, "expires": settings.canary_seconds * 2},
+            }
+            for queue in QUEUES
+        },
         "propose-assignment": {"task": "qimatch.propose_assignment", "schedule": settings.assign_seconds},
     }

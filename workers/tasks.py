@@ -8,16 +8,20 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
+from celery import Task
 from celery.signals import worker_process_init
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from matcher.adapters import operations
 from matcher.bootstrap import Services
 from matcher.errors import Concurrent, Unavailable
 from matcher.services import (
+    deliveries,
     digest,
     feedback,
     follow_ups,
@@ -30,6 +34,7 @@ from matcher.services import (
     suggestions,
     volunteer_self,
 )
+from workers import instruments
 from workers.app import celery_app
 from workers.publisher import celery_publisher
 from workers.wiring import wire
@@ -107,8 +112,10 @@ def drain_rescores() -> None:
     """Every rescore due, many per engine run. When a burst queues hundreds of messages,
     the first few tasks take all the rows and the rest find nothing left to do."""
     s = services()
+    started = time.monotonic()
     runs = rescoring.drain(s.uow, s.settings.matching, s.clock, s.settings.rescore_batch, s.population)
-    if runs:
+    if runs:  # a drain that found nothing due ran no engine
+        instruments.ENGINE_SECONDS.labels("rescore").observe(time.monotonic() - started)
         log.info("rescored %s", [(r.taken, r.requests) for r in runs])
 
 
@@ -131,7 +138,7 @@ def send_email(key: str) -> None:
     """One owed email, by its delivery key: claimed, written, sent, marked."""
     s = services()
     with sigterm_held():
-        outgoing.send_owed(
+        sent = outgoing.send_owed(
             s.uow(),
             s.mailer,
             s.letters,
@@ -141,6 +148,10 @@ def send_email(key: str) -> None:
             s.settings.delivery_lease_seconds,
             s.settings.retention.grace_days,
         )
+        letter, _ = deliveries.letter_of(key)
+        # Inside the held block, so a SIGTERM that came meanwhile cannot lose the line that
+        # says it went. The letter's kind and the key's ids only: who it went to stays out.
+        log.info("email %s %s (%s)", letter, "sent" if sent else "not sent: already sent or no longer owed", key)
 
 
 @celery_app.task(name="qimatch.dispatch_follow_ups")
@@ -192,7 +203,8 @@ def dispatch_session_reminders() -> None:
 def propose_assignment() -> None:
     """The exact assignment across every open request, now and then (beat)."""
     s = services()
-    figures = suggestions.propose_assignment(s.uow(), s.settings.matching, s.clock, s.population)
+    with instruments.ENGINE_SECONDS.labels("assignment").time():
+        figures = suggestions.propose_assignment(s.uow(), s.settings.matching, s.clock, s.population)
     log.info("assignment proposed: %s", figures)
 
 
@@ -219,3 +231,18 @@ def sweep_stalled() -> None:
     s = services()
     for key in outgoing.stalled(s.uow(), s.clock, s.settings.delivery_lease_seconds):
         send_email.delay(key)
+
+
+@celery_app.task(name="qimatch.canary", bind=True)
+def canary(self: Task, queue: str) -> None:
+    """Proof of consumption: the queue it came from, and the worker that took it, are alive.
+
+    Beat sends one to each queue every QIMATCH_CANARY_SECONDS (readiness reads the queue's
+    row); ``qimatch worker-health`` sends one to a single worker's own queue (its node's row).
+    """
+    s = services()
+    assert s.engine is not None
+    now = s.clock.now()
+    if queue:  # worker-health's canary names no queue: it proves only its own worker
+        operations.beat(s.engine, f"queue:{queue}", now)
+    operations.beat(s.engine, f"node:{self.request.hostname}", now)

@@ -313,7 +313,18 @@ events = Table(
     Column("follow_up_id", String(32)),
     Column("data", JSON, nullable=False),
     Column("published_at", TZ),
+    # The request id its logs carry (matcher.adapters.log_lines): the relay publishes it with the event.
+    Column("request_id", String(64)),
     Index("ix_events_unpublished", "published_at", "id"),
+)
+
+# When each queue's canary task (beat, every minute) and each worker's own canary last
+# completed: what readiness and ``qimatch worker-health`` read. Names are queue and node names.
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("completed_at", TZ, nullable=False),
 )
 
 # The rescores due: a row per event that asked for one, in that event's transaction;

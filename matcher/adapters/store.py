@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from matcher import domain, outreach, payments, team_chats
-from matcher.adapters import orm
+from matcher.adapters import log_lines, orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.adapters.retention_reads import SqlRetentionReads
 from matcher.content import ContentVersion
@@ -90,6 +90,8 @@ class SqlEventLog(SqlRepository[domain.Event]):
         self.added: list[domain.Event] = []
 
     def add(self, obj: domain.Event) -> None:
+        if obj.request_id is None:
+            obj.request_id = log_lines.current().get("request_id")
         super().add(obj)
         self.added.append(obj)
         rescore = obj.rescore()

@@ -115,6 +115,23 @@ def test_qimatch_up_runs_the_whole_loop_on_the_embedded_default(tmp_path: Path) 
             ics = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
             assert Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
         assert recipients == {volunteer["email"], request["contact"]["email"]}
+        # Quiet: one start line, then a line per thing a person cares about.
+        told = wait(
+            lambda: (
+                "introduction sent to the volunteer" in (out := (tmp_path / "up.log").read_text())
+                and "introduction sent to the team" in out
+                and out
+            ),
+            seconds=30,
+        )
+        said = [line.strip() for line in told.splitlines() if line.strip()]
+        assert said[0].startswith(f"qimatch is running at {base}/") and "emails go to files in" in said[0]
+        assert "development server, which is fine for one machine" in said[0]
+        team = request["team_name"]
+        for expected in (f"request from {team}", f"suggestions for {team} (1)", f"suggestion approved for {team}"):
+            assert expected in said, (expected, said)
+        assert "WARNING: This is a development server" not in told and "relay_outbox" not in told
+        assert volunteer["name"] not in told and volunteer["email"] not in told
         match = wait(
             lambda: (m := call("GET", f"/api/v1/matches/{match_id}", token=token))["status"] == "introduced" and m
         )

@@ -48,6 +48,12 @@ def test_compose_file_shape() -> None:
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     for name in WORKERS:
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    # Health that means it: the web's liveness, and each worker proving it consumes.
+    assert "/healthz/live" in " ".join(services["web"]["healthcheck"]["test"])
+    for name in WORKERS:
+        assert services[name]["healthcheck"]["test"][1:3] == ["qimatch", "worker-health"]
+        assert "metrics" in services[name]["volumes"][0]
+    assert services["web"]["volumes"] == services["worker-email"]["volumes"]  # one metrics folder for /metrics
     # Emails never wait behind scoring: each queue has its own worker.
     assert [services[name]["command"][-1] for name in WORKERS] == ["email", "scoring"]
     assert (ROOT / "Dockerfile").read_text().count("FROM ") == 1
@@ -63,6 +69,8 @@ def local_env(service: dict[str, Any], stack_env: dict[str, str], hostname: str)
         QIMATCH_BASE_URL="http://localhost:8000",
         QIMATCH_DATA_DIR=stack_env["QIMATCH_DATA_DIR"],
         QIMATCH_RELAY_SECONDS="1",
+        QIMATCH_METRICS_TOKEN="compose-metrics",
+        PROMETHEUS_MULTIPROC_DIR=str(Path(stack_env["QIMATCH_DATA_DIR"]) / "compose-metrics"),
     )
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, **env, "PATH": f"{bin_dir}:{os.environ['PATH']}", "HOSTNAME": hostname}

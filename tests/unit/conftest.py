@@ -47,6 +47,7 @@ PROGRAMME_TABLES = (
     "meeting_suggestions",
     "team_chats",
     "content_versions",
+    "heartbeats",
 )
 
 

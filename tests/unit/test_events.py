@@ -45,13 +45,15 @@ def test_an_event_of_an_unknown_kind_is_refused() -> None:
 
 
 def test_the_publisher_sends_ids_only_and_nothing_for_a_timeline_entry() -> None:
-    sent: list[tuple[str, list[str]]] = []
+    sent: list[tuple[str, list[str], dict[str, str]]] = []
 
     class Recorder:
-        def send_task(self, name: str, args: list[str]) -> None:
-            sent.append((name, args))
+        def send_task(self, name: str, args: list[str], headers: dict[str, str]) -> None:
+            sent.append((name, args, headers))
 
     publish = celery_publisher(Recorder())  # type: ignore[arg-type]
     now = datetime.now(UTC)
-    publish([Event(EventKind.REQUEST_SUBMITTED, now, team_request_id="r1"), Event(EventKind.MATCH_CLOSED, now)])
-    assert sent == [("qimatch.suggest_for_request", ["r1"])]
+    submitted = Event(EventKind.REQUEST_SUBMITTED, now, team_request_id="r1", id=7)
+    publish([submitted, Event(EventKind.MATCH_CLOSED, now)])
+    # The event's id travels in the headers, so the task's log lines name what caused them.
+    assert sent == [("qimatch.suggest_for_request", ["r1"], {"qimatch_event": "7"})]
