@@ -249,6 +249,11 @@ class ConsentOut(Schema):
 class TrainingOut(Schema):
     code = Code("trainings")
     completed_on = fields.String(allow_none=True, metadata={"format": "date"})
+    # Set when a coordinator marked attendance at a session conferring it (docs/sessions.md);
+    # absent or null: declared by the volunteer, not yet verified.
+    verified_on = fields.String(allow_none=True, metadata={"format": "date"})
+    verified_by = fields.String(allow_none=True, metadata={"description": "The coordinator who marked attendance."})
+    session_id = fields.String(allow_none=True, metadata={"description": "The session whose attendance verified it."})
 
 
 class VolunteerOut(Schema):

@@ -59,15 +59,26 @@ def sigterm_held() -> Iterator[None]:
     included; a child that died between handing an email over and hearing the server's
     answer would leave it "possibly sent". The task's hard time limit (SIGKILL, below the
     lease) still bounds the wait.
+
+    A Python-level handler for the length of the send, not a blocked signal mask: a mask
+    holds for the thread that set it only, and a pool child has other threads (its
+    published-marks and warm-up threads), any of which the kernel may hand a process-wide
+    SIGTERM to. Python runs the handler in the main thread whichever thread took the
+    signal. It is installed here, not at process start, because billiard installs its own
+    after the worker's init hooks. (Found by the SIGTERM chaos scenario: emails left
+    "possibly sent" once a child had a second thread.)
     """
     if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach only the main thread; a threaded pool has nothing to hold
+        yield  # signals are handled in the main thread; a threaded pool has nothing to hold
         return
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    came: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: came.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a SIGTERM that came meanwhile lands now
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        if came:
+            signal.raise_signal(signal.SIGTERM)  # the SIGTERM that came meanwhile lands now
 
 
 @cache

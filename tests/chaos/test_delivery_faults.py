@@ -16,6 +16,7 @@ from email.message import Message
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from sqlalchemy import text
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
@@ -29,6 +30,14 @@ from workers.app import make_celery
 from workers.wiring import wire
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+
+
+def unsent(services: Services) -> list[tuple[str, str, int]]:
+    """The deliveries not sent, with their status and tries: what a stuck scenario shows."""
+    assert services.engine is not None
+    with services.engine.connect() as conn:
+        rows = conn.execute(text("select key, status, attempts from deliveries where status <> 'sent' order by key"))
+        return [(r[0], r[1], r[2]) for r in rows]
 
 
 def introduced(services: Services, match_ids: list[str]) -> int:
@@ -128,7 +137,10 @@ def test_sigterm_to_the_whole_worker_group_mid_burst_loses_nothing_and_sends_not
     stopping.wait(timeout=60)
     processes.worker(concurrency=2)
     processes.beat()
-    eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(150))
+    try:
+        eventually(lambda: introduced(services, match_ids) == len(match_ids), seconds=scaled(150))
+    except AssertionError:
+        raise AssertionError(f"not all introduced; emails not sent: {unsent(services)}") from None
     processes.stop_all()
     each_arrived_once(smtp, match_ids)
     assert events(services, "email.uncertain") == []

@@ -51,6 +51,14 @@ PROGRAMME_TABLES = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _own_metrics_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands that start processes (``qimatch web``, ``worker``) set PROMETHEUS_MULTIPROC_DIR
+    for their children; run in-process by a test, that would switch every later test's
+    metrics to multiprocess mode. Each test starts without it, and leaves without it."""
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+
+
 # -- use cases on fakes ---------------------------------------------------------------------
 
 
