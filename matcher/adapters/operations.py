@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, exists, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from matcher.adapters import orm
 from matcher.domain import MatchStatus, RequestStatus
@@ -22,10 +23,13 @@ UNSENT = ("owed", "claimed", "handing")
 
 def beat(engine: Engine, name: str, at: datetime) -> None:
     """Record that the canary called ``name`` (a queue or a worker node) completed at ``at``."""
-    with engine.begin() as conn:
-        # Delete then insert: one portable upsert; two canaries at once both end with a row.
-        conn.execute(delete(orm.heartbeats).where(orm.heartbeats.c.name == name))
-        conn.execute(insert(orm.heartbeats).values(name=name, completed_at=at))
+    try:
+        with engine.begin() as conn:
+            # Delete then insert: one portable upsert.
+            conn.execute(delete(orm.heartbeats).where(orm.heartbeats.c.name == name))
+            conn.execute(insert(orm.heartbeats).values(name=name, completed_at=at))
+    except IntegrityError:
+        pass  # two canaries at once: the other one's row says the same (a worker consumes)
 
 
 def last_beats(engine: Engine) -> dict[str, datetime]:
