@@ -31,13 +31,15 @@ The solve runs on a pruned candidate graph, and two proofs make that safe:
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+from itertools import count
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
-from matcher.engine.clashes import ClashGroups, add_to_groups, clashes_held, clique_groups
+from matcher.engine.clashes import ClashGroups, clashes_held, clique_groups, join_group
 from matcher.engine.grid import Pairing, in_sorted, in_threads
 from matcher.scoring import SCALE, fairness_fraction, weighted_micros
 
@@ -51,8 +53,9 @@ class Assignment:
     places_open: int
     repairs: int = 0  # times pruning had to be widened to keep every fillable place
     priced: int = 0  # times left-out pairs were added back because they could raise the score
-    clash_rounds: int = 0  # solves again because someone got two requests meeting at once (rule 10)
-    clash_merged: int = 0  # clash groups stricter than rule 10 (see ``keep_apart``)
+    clash_solves: int = 0  # solves again because someone got two requests meeting at once (rule 10)
+    clash_branches: int = 0  # of those, splits of the search on a chain of overlaps (see ``keep_apart``)
+    proven: bool = True  # False only when ``keep_apart``'s search was cut short (``BRANCH_LIMIT``)
     relaxed_objective: float | None = None  # the same solve without rule 10 between its requests
     relaxed_filled: int | None = None
 
@@ -88,18 +91,34 @@ class Network:
     vol_node: np.ndarray  # node of each volunteer, -1 if not in the graph
     pair_keys: np.ndarray  # request * V + volunteer, sorted, for pairs routed via a pair node
     pair_node: np.ndarray
+    group_keys: np.ndarray  # volunteer * R + request, sorted, for pairs routed via a clash node
+    group_node: np.ndarray  # the clash node of each key
 
 
 def solve(pairing: Pairing, edges: Edges, groups: ClashGroups | None = None) -> Assignment:
     return solve_network(pairing, edges, groups)[0]
 
 
+def banned_keys(pairing: Pairing, banned: frozenset[int]) -> np.ndarray:
+    """A branch's left-out (request, volunteer) pairs as sorted keys request * V + volunteer."""
+    return np.array(sorted(banned), dtype=np.int64)
+
+
+def without_banned(pairing: Pairing, edges: Edges, banned: frozenset[int]) -> Edges:
+    if not banned:
+        return edges
+    key = pairing.requests.row_request[edges.rows] * len(pairing.volunteers) + edges.cols
+    keep = ~in_sorted(key, banned_keys(pairing, banned))
+    return Edges(edges.rows[keep], edges.cols[keep], edges.score[keep], edges.bound)
+
+
 def solve_network(
-    pairing: Pairing, edges: Edges, groups: ClashGroups | None = None
+    pairing: Pairing, edges: Edges, groups: ClashGroups | None = None, banned: frozenset[int] = frozenset()
 ) -> tuple[Assignment, Network | None]:
     req, vol = pairing.requests, pairing.volunteers
     n_rows = len(req)
     places = int(req.row_open.sum())
+    edges = without_banned(pairing, edges, banned)
     if not len(edges):
         return _empty(places), None
     used_cols, col_of = np.unique(edges.cols, return_inverse=True)
@@ -183,17 +202,17 @@ def solve_network(
         all_caps,
         all_costs,
         np.asarray(flows),
-        2 + n_rows + n_vol + len(pair_keys),
+        2 + n_rows + n_vol + len(pair_keys) + len(group_vol),
         sink,
         row_node,
         vol_node_all,
         pair_keys,
         pair_node,
+        group_keys,
+        group_node[group_of_key] if len(group_keys) else np.zeros(0, dtype=np.int64),
     )
     result = Assignment(rows, cols, score, objective_of(pairing, cols, score), places)
-    # The proofs and pricing read only the pair and volunteer nodes: a solve with clash
-    # groups is never priced (see ``keep_apart``).
-    return result, None if len(group_vol) else network
+    return result, network
 
 
 def _clash_nodes(groups: ClashGroups, n_requests: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -237,7 +256,9 @@ def objective_of(pairing: Pairing, cols: np.ndarray, score: np.ndarray) -> float
     return (int(score.sum()) - penalty) / SCALE
 
 
-def augmenting_rows(pairing: Pairing, result: Assignment) -> np.ndarray | None:
+def augmenting_rows(
+    pairing: Pairing, result: Assignment, groups: ClashGroups | None = None, banned: frozenset[int] = frozenset()
+) -> np.ndarray | None:
     """Rows whose full candidate lists would let the solver fill one more place, or None.
 
     Breadth-first over the residual graph of the *unpruned* problem, from every
@@ -246,6 +267,10 @@ def augmenting_rows(pairing: Pairing, result: Assignment) -> np.ndarray | None:
     volunteer, on to the rows already holding them (they might let go and take
     someone else). No path from any unfilled row proves the place count is the
     maximum any assignment could reach.
+
+    Within a branch of ``keep_apart`` the search keeps to the branch: it skips
+    the pairs the branch leaves out, and a clash group whose one place is taken
+    leads on to the row holding it, not to the volunteer.
     """
     req, vol = pairing.requests, pairing.volunteers
     filled = np.bincount(result.rows, minlength=len(req))
@@ -258,6 +283,8 @@ def augmenting_rows(pairing: Pairing, result: Assignment) -> np.ndarray | None:
     for r, c in zip(result.rows.tolist(), result.cols.tolist(), strict=True):
         holders.setdefault(c, []).append(r)
         held_by[(int(req.row_request[r]), c)] = r
+    group_of = {(col, q): members for col, gs in (groups or {}).items() for members in gs for q in members}
+    n_vol = len(vol)
     seen_rows = set(frontier.tolist())
     seen_vols: set[int] = set()
     expanded: list[int] = []
@@ -269,11 +296,21 @@ def augmenting_rows(pairing: Pairing, result: Assignment) -> np.ndarray | None:
             rows, s = pairing.block(frontier[start : start + 256])
             for i, c in zip(*np.nonzero(np.isfinite(s)), strict=True):
                 row, col = int(rows[i]), int(c)
-                held = held_by.get((int(req.row_request[row]), col))
+                request = int(req.row_request[row])
+                if banned and request * n_vol + col in banned:
+                    continue
+                held = held_by.get((request, col))
                 if held is not None:
                     # They already serve this request in another role: that row might swap them.
                     if held != row and held not in seen_rows:
                         nxt.add(held)
+                    continue
+                members = group_of.get((col, request))
+                holding = [held_by[(m, col)] for m in sorted(members or ()) if (m, col) in held_by]
+                if holding:
+                    # Their one place in this clash group is taken: that row might let them go.
+                    if holding[0] not in seen_rows:
+                        nxt.add(holding[0])
                     continue
                 if col in seen_vols:
                     continue
@@ -320,10 +357,16 @@ NEAR = 20_000
 DOUBT = 5_000
 
 
-def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Edges | None:
-    """Left-out pairs with a negative reduced cost (they could raise the total), or None: optimal."""
+def price(
+    pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray, banned: frozenset[int] = frozenset()
+) -> Edges | None:
+    """Left-out pairs with a negative reduced cost (they could raise the total), or None: optimal.
+
+    A branch's left-out pairs are not in its problem, so they are never priced.
+    """
     req, vol = pairing.requests, pairing.volunteers
     n_vol = len(vol)
+    ban = banned_keys(pairing, banned)
     pi = potentials(net)
     top = max_cost(pairing)
     pi_row = pi[net.row_node]
@@ -353,6 +396,8 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
             return None
         rr, cc = rows[r], c
         new = ~in_sorted(rr * n_vol + cc, have)
+        if len(ban):
+            new &= ~in_sorted(req.row_request[rr] * n_vol + cc, ban)
         if not new.any():
             return None
         return Edges(rr[new], cc[new], s[r, c][new]).rescored(pairing)
@@ -369,6 +414,12 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
         via_pair = np.zeros(len(key), dtype=bool)
         via_pair[at_ok] = net.pair_keys[at[at_ok]] == key[at_ok]
         head_pi = pi_vol[cand.cols].copy()
+        if len(net.group_keys):
+            # Through the clash node when the request is in one of the volunteer's groups.
+            gkey = cand.cols * len(req.ids) + req.row_request[cand.rows]
+            gat = np.minimum(np.searchsorted(net.group_keys, gkey), len(net.group_keys) - 1)
+            in_group = net.group_keys[gat] == gkey
+            head_pi[in_group] = pi[net.group_node[gat[in_group]]]
         head_pi[via_pair] = pi[net.pair_node[at[via_pair]]]
         reduced_exact = cost + pi_row[cand.rows] - head_pi
         proof_fails = proof_fails or bool((reduced_exact < 0).any())
@@ -381,30 +432,37 @@ def price(pairing: Pairing, edges: Edges, net: Network, bound: np.ndarray) -> Ed
 
 def assign(pairing: Pairing, edges: Edges, prove: bool = True, prove_score: bool = True) -> Assignment:
     """The best assignment with rule 10 kept within the solve (see ``keep_apart``)."""
-    relaxed = assign_relaxed(pairing, edges, prove, prove_score)
-    return keep_apart(pairing, relaxed[1], relaxed[0])
+    relaxed, edges = assign_relaxed(pairing, edges, prove, prove_score)
+    return keep_apart(pairing, edges, relaxed, prove, prove_score)
 
 
 def assign_relaxed(
-    pairing: Pairing, edges: Edges, prove: bool = True, prove_score: bool = True
+    pairing: Pairing,
+    edges: Edges,
+    prove: bool = True,
+    prove_score: bool = True,
+    groups: ClashGroups | None = None,
+    banned: frozenset[int] = frozenset(),
 ) -> tuple[Assignment, Edges]:
     """Solve on the candidate graph; widen it until neither places nor score were lost to pruning.
 
     This solves the contract's assignment without rule 10 between the requests of one
-    solve (a relaxation of it). ``prove`` off trusts the graph as given (the unpruned graph
-    needs no proof); ``prove_score`` off keeps the place proof but skips the score proof,
-    which saves a solve or two for a total that is typically within 0.01% of optimal.
-    Returns the assignment and the graph it was proven on.
+    solve (a relaxation of it), or, given a branch of ``keep_apart`` (its clash groups and
+    left-out pairs), that branch's relaxation. ``prove`` off trusts the graph as given (the
+    unpruned graph needs no proof); ``prove_score`` off keeps the place proof but skips the
+    score proof, which saves a solve or two for a total that is typically within 0.01% of
+    optimal. Returns the assignment and the graph it was proven on.
     """
     repairs = priced = 0
     n_rows = len(pairing.requests)
     # Unknown bounds cannot certify anything: those rows are always rescored.
     bound = edges.bound.copy() if edges.bound is not None else np.full(n_rows, np.inf)
     while True:
-        result, net = solve_network(pairing, edges)
+        result, net = solve_network(pairing, edges, groups, banned)
+        proven = Edges(edges.rows, edges.cols, edges.score, bound)
         if not prove or net is None:
-            return _with(result, repairs, priced), edges
-        widen = augmenting_rows(pairing, result)
+            return _with(result, repairs, priced), proven
+        widen = augmenting_rows(pairing, result, groups, banned)
         if widen is not None:
             repairs += 1
             extra = []
@@ -420,41 +478,140 @@ def assign_relaxed(
                 raise RuntimeError("augmenting path inside the candidate graph; the flow was not maximum")
             edges = wider
             continue
-        better = price(pairing, edges, net, bound) if prove_score else None
+        better = price(pairing, edges, net, bound, banned) if prove_score else None
         if better is None:
-            return _with(result, repairs, priced), edges
+            return _with(result, repairs, priced), proven
         priced += 1
         edges = Edges.union([edges, better], len(pairing.volunteers))
 
 
-def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignment:
-    """Rule 10 within one solve: nobody gets two requests whose meetings overlap.
+@dataclass(frozen=True)
+class Branch:
+    """One node of ``keep_apart``'s search: clash groups (constraints of the problem) and left-out pairs."""
+
+    groups: ClashGroups
+    banned: frozenset[int]  # request * V + volunteer: this volunteer does not take this request here
+
+
+# A search that has not closed after this many solves keeps the best assignment found so far
+# (it keeps rule 10; ``proven`` then says its optimality was not proven). The benchmark's
+# populations close within a handful; the limit bounds a pathological one.
+BRANCH_LIMIT = 200
+
+
+def keep_apart(
+    pairing: Pairing, edges: Edges, relaxed: Assignment, prove: bool = True, prove_score: bool = True
+) -> Assignment:
+    """Rule 10 within one solve, exactly: nobody gets two requests whose meetings overlap.
 
     The relaxed optimum usually gives nobody such a pair, and then it is the
-    optimum of the whole problem too. Where it does, the clashing requests become
-    a clash group for that volunteer (a node of capacity 1 between their rows and
-    them) and the graph is solved again, until nobody holds two clashing requests.
-    A group whose requests all clash with each other (a clique) is a constraint
-    of the problem itself; one that is not (A clashes with B and B with C, A and C
-    apart) is stricter than the rule and is counted in ``clash_merged``. The
-    result's ``relaxed_objective`` bounds how much rule 10 can have cost: equal
-    objectives prove the result optimal.
+    optimum of the whole problem too. Where it does, a branch-and-bound search
+    closes the gap. Each branch is still a flow problem, solved and proven on the
+    whole eligible graph like the relaxed one:
+
+    - requests of one person that all meet at once (a clique) become a clash
+      group, a node of capacity 1 between their rows and the person: a
+      constraint of the problem itself, so nothing is lost;
+    - where a group cannot say it (a chain: A overlaps B, B overlaps C, A and C
+      apart), the search branches on one clashing pair the person was given:
+      one branch leaves A out for them, the other B. Every assignment that keeps
+      the rule lies in one of the two.
+
+    Branches are taken best bound first (most places, then the highest total
+    less the spread term, both exact integers), and a branch whose relaxed
+    optimum cannot beat the best assignment found is dropped, so the first
+    clash-free optimum taken is the best of all.
     """
-    groups: ClashGroups = {}
-    result, rounds, merged = relaxed, 0, 0
-    while True:
+    violations = clashes_held(pairing, relaxed)
+    if not violations:
+        return _finished(relaxed, relaxed, 0, 0, True)
+    # The clashing volunteers' candidate requests that all meet at once become groups in one go.
+    root = Branch(clique_groups(pairing, edges, set(violations)), frozenset())
+    order = count()
+    heap: list[tuple[tuple[int, int], int, Branch]] = [(_bound_key(relaxed), next(order), root)]
+    best: Assignment | None = None
+    solves = branches = 0
+    while heap:
+        key, _, branch = heapq.heappop(heap)
+        if best is not None and _bound_key(best) <= key:
+            break  # no branch left can beat it
+        if solves >= BRANCH_LIMIT:
+            break
+        result, edges = assign_relaxed(pairing, edges, prove, prove_score, branch.groups, branch.banned)
+        solves += 1
+        if best is not None and _bound_key(best) <= _bound_key(result):
+            continue
         violations = clashes_held(pairing, result)
         if not violations:
-            break
-        if not rounds:
-            # Once anyone clashes, the clashing volunteers' candidate requests that all meet
-            # at once become groups in one go (constraints of the problem: nothing is lost),
-            # which saves a round for each such set.
-            groups = clique_groups(pairing, edges, set(violations))
-        rounds += 1
-        for col, requests in violations.items():
-            merged += add_to_groups(pairing, groups.setdefault(col, []), requests)
-        result = solve(pairing, edges, groups)
+            best = result
+            continue
+        tighter = tightened(pairing, edges, branch.groups, violations)
+        if tighter is not None:
+            heapq.heappush(heap, (_bound_key(result), next(order), Branch(tighter, branch.banned)))
+            continue
+        branches += 1
+        col, a, b = _first_clash(pairing, violations)
+        n_vol = len(pairing.volunteers)
+        for left_out in (a, b):
+            child = Branch(branch.groups, branch.banned | {left_out * n_vol + col})
+            heapq.heappush(heap, (_bound_key(result), next(order), child))
+    proven = not heap or (best is not None and _bound_key(best) <= heap[0][0])
+    if best is None:
+        # Only a search cut short ends here: fall back to giving each clashing person one of each group.
+        best = _without_clashes(pairing, relaxed)
+        proven = False
+    return _finished(best, relaxed, solves, branches, proven)
+
+
+def _bound_key(result: Assignment) -> tuple[int, int]:
+    """Smaller is better (heapq is a min-heap): most places, then the highest objective, in millionths."""
+    return (-result.filled, -round(result.objective * SCALE))
+
+
+def tightened(
+    pairing: Pairing, edges: Edges, groups: ClashGroups, violations: dict[int, set[int]]
+) -> ClashGroups | None:
+    """The groups with each clashing pair given to one person put into a group, where that keeps groups cliques.
+
+    None when no clashing pair can be: every one needs a branch.
+    """
+    changed = False
+    out: ClashGroups = {col: list(gs) for col, gs in groups.items()}
+    for col in sorted(violations):
+        held = sorted(violations[col])
+        for i, a in enumerate(held):
+            for b in held[i + 1 :]:
+                if pairing.requests_clash(a, b) and join_group(pairing, out.setdefault(col, []), a, b):
+                    changed = True
+    return out if changed else None
+
+
+def _first_clash(pairing: Pairing, violations: dict[int, set[int]]) -> tuple[int, int, int]:
+    """The clashing pair to branch on: the first person's first pair, so runs agree."""
+    col = min(violations)
+    held = sorted(violations[col])
+    for i, a in enumerate(held):
+        for b in held[i + 1 :]:
+            if pairing.requests_clash(a, b):
+                return col, a, b
+    raise AssertionError("a violation without a clashing pair")
+
+
+def _without_clashes(pairing: Pairing, result: Assignment) -> Assignment:
+    """The assignment less, for each person, every request that clashes with one they keep (by row order)."""
+    keep = np.ones(len(result.rows), dtype=bool)
+    kept: dict[int, list[int]] = {}
+    for i in np.lexsort((result.rows, result.cols)).tolist():
+        col, request = int(result.cols[i]), int(pairing.requests.row_request[result.rows[i]])
+        if any(pairing.requests_clash(request, other) for other in kept.get(col, [])):
+            keep[i] = False
+        else:
+            kept.setdefault(col, []).append(request)
+    rows, cols, score = result.rows[keep], result.cols[keep], result.score[keep]
+    return Assignment(rows, cols, score, objective_of(pairing, cols, score), result.places_open)
+
+
+def _finished(result: Assignment, relaxed: Assignment, solves: int, branches: int, proven: bool) -> Assignment:
     return Assignment(
         result.rows,
         result.cols,
@@ -463,8 +620,9 @@ def keep_apart(pairing: Pairing, edges: Edges, relaxed: Assignment) -> Assignmen
         result.places_open,
         relaxed.repairs,
         relaxed.priced,
-        clash_rounds=rounds,
-        clash_merged=merged,
+        clash_solves=solves,
+        clash_branches=branches,
+        proven=proven,
         relaxed_objective=relaxed.objective,
         relaxed_filled=relaxed.filled,
     )

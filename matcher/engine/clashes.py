@@ -1,6 +1,6 @@
 """Rule 10 within one solve: which requests a person was given at once that meet at once,
-and the clash groups (at most one of these for this person) that ``engine.assign.keep_apart``
-adds to the flow network until nobody holds two.
+and the clash groups (at most one of these for this person: requests that all meet at
+once) that ``engine.assign.keep_apart`` adds to the flow network.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def clique_groups(pairing: Pairing, edges: Edges, volunteers: set[int]) -> Clash
 
     The clash graph of each one's candidate requests, split into connected
     components; a component that is a clique is a group. Components that are not
-    cliques are left to ``keep_apart``'s rounds.
+    cliques are left to ``keep_apart``'s search.
     """
     req = pairing.requests
     n_req = len(req.ids)
@@ -91,18 +91,20 @@ def clique_groups(pairing: Pairing, edges: Edges, volunteers: set[int]) -> Clash
     return groups
 
 
-def add_to_groups(pairing: Pairing, groups: list[frozenset[int]], requests: set[int]) -> int:
-    """Put clashing requests into the volunteer's groups, merging groups they touch; 1 if a merge is not a clique."""
-    members = set(requests)
-    keep = []
-    for g in groups:
-        if g & members:
-            members |= g
-        else:
-            keep.append(g)
+def join_group(pairing: Pairing, groups: list[frozenset[int]], a: int, b: int) -> bool:
+    """Put two clashing requests into one of the volunteer's groups if the result is still a clique.
+
+    Groups stay disjoint (each request reaches the volunteer through one node) and
+    each a clique, so every group is a constraint of the problem itself. False when
+    that is impossible: then the search must branch.
+    """
+    with_a = next((g for g in groups if a in g), None)
+    with_b = next((g for g in groups if b in g), None)
+    if with_a is not None and with_a is with_b:
+        return False
+    members = (with_a or frozenset({a})) | (with_b or frozenset({b}))
     ordered = sorted(members)
-    clique = all(pairing.requests_clash(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :])
-    groups[:] = [*keep, frozenset(members)]
-    return 0 if clique else 1
-
-
+    if not all(pairing.requests_clash(x, y) for i, x in enumerate(ordered) for y in ordered[i + 1 :]):
+        return False
+    groups[:] = [g for g in groups if g is not with_a and g is not with_b] + [frozenset(members)]
+    return True

@@ -239,8 +239,9 @@ def test_one_solve_never_gives_a_person_two_requests_that_meet_at_once():
     proposed = {rid for rid, items in outcome.proposals.items() if any(p.proposed for p in items)}
     assert len(proposed & {"r1", "r2"}) == 1
     assert {"r3", "r4"} <= proposed  # touching ends and another day are no clash
-    assert outcome.assignment.clash_rounds >= 1
-    assert outcome.assignment.clash_merged == 0  # two clashing requests are a clique: still exact
+    assert outcome.assignment.clash_solves >= 1
+    assert outcome.assignment.clash_branches == 0  # two clashing requests are a clique: a group, no search
+    assert outcome.assignment.proven
     _check(requests, candidates, counts, outcome.proposals)
 
 
