@@ -39,7 +39,7 @@ import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from matcher.engine.candidates import Edges
-from matcher.engine.clashes import ClashGroups, clashes_held, clique_groups, join_group
+from matcher.engine.clashes import ClashGroups, clashes_held, clique_groups, join_group, merge_into_groups
 from matcher.engine.grid import Pairing, in_sorted, in_threads
 from matcher.scoring import SCALE, fairness_fraction, weighted_micros
 
@@ -493,10 +493,11 @@ class Branch:
     banned: frozenset[int]  # request * V + volunteer: this volunteer does not take this request here
 
 
-# A search that has not closed after this many solves keeps the best assignment found so far
-# (it keeps rule 10; ``proven`` then says its optimality was not proven). The benchmark's
-# populations close within a handful; the limit bounds a pathological one.
-BRANCH_LIMIT = 200
+# A search that has not closed after this many solves is finished strictly (``_strictly_apart``):
+# the result keeps rule 10, and ``proven`` says its optimality was not proven. Each solve is a
+# whole proven flow solve, so this bounds the time: a few independent chains of overlaps can
+# need every combination of their splits.
+BRANCH_LIMIT = 24
 
 
 def keep_apart(
@@ -520,7 +521,9 @@ def keep_apart(
     Branches are taken best bound first (most places, then the highest total
     less the spread term, both exact integers), and a branch whose relaxed
     optimum cannot beat the best assignment found is dropped, so the first
-    clash-free optimum taken is the best of all.
+    clash-free optimum taken is the best of all. Among equal bounds the newest
+    branch goes first (depth first): scores tie often, and taking ties in turn
+    would try every equally good way around each clash before finishing one.
     """
     violations = clashes_held(pairing, relaxed)
     if not violations:
@@ -528,7 +531,7 @@ def keep_apart(
     # The clashing volunteers' candidate requests that all meet at once become groups in one go.
     root = Branch(clique_groups(pairing, edges, set(violations)), frozenset())
     order = count()
-    heap: list[tuple[tuple[int, int], int, Branch]] = [(_bound_key(relaxed), next(order), root)]
+    heap: list[tuple[tuple[int, int], int, Branch]] = [(_bound_key(relaxed), -next(order), root)]
     best: Assignment | None = None
     solves = branches = 0
     while heap:
@@ -547,20 +550,40 @@ def keep_apart(
             continue
         tighter = tightened(pairing, edges, branch.groups, violations)
         if tighter is not None:
-            heapq.heappush(heap, (_bound_key(result), next(order), Branch(tighter, branch.banned)))
+            heapq.heappush(heap, (_bound_key(result), -next(order), Branch(tighter, branch.banned)))
             continue
         branches += 1
         col, a, b = _first_clash(pairing, violations)
         n_vol = len(pairing.volunteers)
         for left_out in (a, b):
             child = Branch(branch.groups, branch.banned | {left_out * n_vol + col})
-            heapq.heappush(heap, (_bound_key(result), next(order), child))
+            heapq.heappush(heap, (_bound_key(result), -next(order), child))
     proven = not heap or (best is not None and _bound_key(best) <= heap[0][0])
-    if best is None:
-        # Only a search cut short ends here: fall back to giving each clashing person one of each group.
-        best = _without_clashes(pairing, relaxed)
-        proven = False
+    if not proven:
+        # Cut short: finish the most promising open branch by grouping each person's clashing
+        # requests whole (stricter than the rule for a chain), and keep the better result.
+        finished, extra = _strictly_apart(pairing, edges, heap[0][2], prove, prove_score)
+        solves += extra
+        if best is None or _bound_key(finished) < _bound_key(best):
+            best = finished
+    assert best is not None
     return _finished(best, relaxed, solves, branches, proven)
+
+
+def _strictly_apart(
+    pairing: Pairing, edges: Edges, branch: Branch, prove: bool, prove_score: bool
+) -> tuple[Assignment, int]:
+    """A branch solved until nobody holds two clashing requests, merging groups where a split was due."""
+    groups: ClashGroups = {col: list(gs) for col, gs in branch.groups.items()}
+    solves = 0
+    while True:
+        result, edges = assign_relaxed(pairing, edges, prove, prove_score, groups, branch.banned)
+        solves += 1
+        violations = clashes_held(pairing, result)
+        if not violations:
+            return result, solves
+        for col, requests in violations.items():
+            merge_into_groups(pairing, groups.setdefault(col, []), requests)
 
 
 def _bound_key(result: Assignment) -> tuple[int, int]:
@@ -595,20 +618,6 @@ def _first_clash(pairing: Pairing, violations: dict[int, set[int]]) -> tuple[int
             if pairing.requests_clash(a, b):
                 return col, a, b
     raise AssertionError("a violation without a clashing pair")
-
-
-def _without_clashes(pairing: Pairing, result: Assignment) -> Assignment:
-    """The assignment less, for each person, every request that clashes with one they keep (by row order)."""
-    keep = np.ones(len(result.rows), dtype=bool)
-    kept: dict[int, list[int]] = {}
-    for i in np.lexsort((result.rows, result.cols)).tolist():
-        col, request = int(result.cols[i]), int(pairing.requests.row_request[result.rows[i]])
-        if any(pairing.requests_clash(request, other) for other in kept.get(col, [])):
-            keep[i] = False
-        else:
-            kept.setdefault(col, []).append(request)
-    rows, cols, score = result.rows[keep], result.cols[keep], result.score[keep]
-    return Assignment(rows, cols, score, objective_of(pairing, cols, score), result.places_open)
 
 
 def _finished(result: Assignment, relaxed: Assignment, solves: int, branches: int, proven: bool) -> Assignment:

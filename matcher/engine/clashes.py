@@ -108,3 +108,20 @@ def join_group(pairing: Pairing, groups: list[frozenset[int]], a: int, b: int) -
         return False
     groups[:] = [g for g in groups if g is not with_a and g is not with_b] + [frozenset(members)]
     return True
+
+
+def merge_into_groups(pairing: Pairing, groups: list[frozenset[int]], requests: set[int]) -> None:
+    """Put clashing requests into one group with every group they touch, clique or not.
+
+    Stricter than rule 10 for a chain (A with B, B with C: at most one of the
+    three); used only to finish a search that was cut short, where a result that
+    keeps the rule is wanted at once.
+    """
+    members = set(requests)
+    keep = []
+    for g in groups:
+        if g & members:
+            members |= g
+        else:
+            keep.append(g)
+    groups[:] = [*keep, frozenset(members)]
