@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from matcher.calls import CallReason, CallSubject
 from matcher.config import MatchingConfig
 from matcher.domain import (
     AuditAction,
@@ -37,7 +38,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Invalid, NotFound
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
-from matcher.services import audit, deliveries, follow_ups, links
+from matcher.services import audit, calls, deliveries, follow_ups, links
 from matcher.services.visibility import visible_match
 
 FORM, REMINDER = "form", "reminder"
@@ -113,6 +114,18 @@ def _ask(uow: UnitOfWork, follow_up: FollowUp, now: datetime, config: MatchingCo
         )
         uow.feedback_forms.add(form)
         deliveries.owe(uow, delivery_key(form.id, FORM), now)
+        if party == "volunteer" and volunteer is not None and calls.prefers_phone(volunteer):
+            # The form still goes by email; they prefer the phone, so a coordinator rings for it too.
+            calls.owe(
+                uow,
+                volunteer,
+                CallReason.FEEDBACK,
+                CallSubject.FEEDBACK_FORM,
+                form.id,
+                now,
+                match_id=match.id,
+                team_request_id=match.team_request_id,
+            )
         asked += 1
     uow.events.add(Event.of_match(EventKind.FEEDBACK_ASKED, match, now, sequence=follow_up.sequence, forms=asked))
     return asked
@@ -297,6 +310,8 @@ def answer(uow: UnitOfWork, form_id: str, answers: dict[str, Any], clock: Clock)
                     answer=kept.id,
                 )
             )
+            if form.party == "volunteer":
+                _calls_after_answer(uow, form, kept, match, now)
             if kept.poor:
                 for coordinator in area_coordinators(uow, request.area):
                     deliveries.owe(uow, alert_key(kept.id, coordinator.id), now)
@@ -305,6 +320,32 @@ def answer(uow: UnitOfWork, form_id: str, answers: dict[str, Any], clock: Clock)
     except Concurrent:
         # The other submission's answer took the unique key first.
         return Answered(recorded=False)
+
+
+def _calls_after_answer(uow: UnitOfWork, form: FeedbackForm, kept: FeedbackAnswer, match: Match, now: datetime) -> None:
+    """Inside the answer's unit of work: the call for this form is no longer owed (they
+    answered it themselves); a call asked for, or a phone-preferring volunteer's wish to
+    stop, is owed now."""
+    calls.no_longer_owed(uow, match.volunteer_id, CallReason.FEEDBACK, form.id)
+    volunteer = uow.volunteers.get(match.volunteer_id)
+    if volunteer is None or volunteer.erased:
+        return
+    if kept.wants_call:
+        reason = CallReason.ASKED_FOR_CALL
+    elif kept.wants_stop and calls.prefers_phone(volunteer):
+        reason = CallReason.STOPPING
+    else:
+        return
+    calls.owe(
+        uow,
+        volunteer,
+        reason,
+        CallSubject.FEEDBACK_ANSWER,
+        kept.id,
+        now,
+        match_id=match.id,
+        team_request_id=match.team_request_id,
+    )
 
 
 def area_coordinators(uow: UnitOfWork, area: str) -> list[Coordinator]:
