@@ -165,7 +165,8 @@ def contents(
         if kept.rating <= POOR_RATING or kept.wants_stop:
             flags = [f"rating {kept.rating}"] + (["wants to stop"] if kept.wants_stop else [])
             out.items.append(Item("poor_feedback", path, title, f"{kept.party}: " + ", ".join(flags)))
-        if kept.wants_call:
+        if kept.wants_call and kept.party == "team":
+            # A volunteer's is on the call list (below); a team's contact is not on it.
             out.items.append(Item("call_request", path, title, f"{kept.party}, from the feedback form"))
     # Introductions before the call list (migration 0023) asked for a call by an event only.
     asked = uow.events.where(kind=EventKind.VOLUNTEER_CALL_REQUESTED, team_request_id=list(requests), order_by="id")
