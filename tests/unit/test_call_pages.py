@@ -32,9 +32,7 @@ def token(app: Any, email: str, password: str) -> dict[str, str]:
 
 
 def test_the_api_lists_calls_and_records_one_once_with_a_note(app, services: Services) -> None:
-    lead = coordinators.create_coordinator(
-        services.uow(), LEAD_EMAIL, LEAD_PASSWORD, ["tower_hamlets"], services.clock
-    )
+    lead = coordinators.create_coordinator(services.uow(), LEAD_EMAIL, LEAD_PASSWORD, ["tower_hamlets"], services.clock)
     coordinators.create_coordinator(services.uow(), "luton@nhs.example", LEAD_PASSWORD, ["luton"], services.clock)
     ids = phone_introduction(services, lead)
     client, auth = app.test_client(), token(app, LEAD_EMAIL, LEAD_PASSWORD)
