@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, fields, validate
 
 from matcher.calls import NOTE_MAX, CallReason, CallStatus, CallSubject
-from web.schemas import NOT_BLANK, Schema, coded
+from web.schemas import NOT_BLANK, Schema, StrictBoolean, coded
 from web.vocabulary import Code
 
 
@@ -32,6 +32,15 @@ class CalledIn(Schema):
         required=True,
         validate=[validate.Length(min=1, max=NOTE_MAX), NOT_BLANK],
         metadata={"description": "What was said, and what happens next. Shown on the timelines; erasure clears it."},
+    )
+    rating = fields.Integer(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(1, 5, error="Choose how it is going, from 1 to 5."),
+        metadata={"description": "A feedback call only: how it is going, 1 (badly) to 5 (very well), as they said."},
+    )
+    wants_stop = StrictBoolean(
+        load_default=False, metadata={"description": "A feedback call only: they said they want to stop."}
     )
 
 

@@ -108,14 +108,33 @@ def visible_call(uow: UnitOfWork, call_id: str, coordinator: Coordinator, for_up
     return call
 
 
-def record(uow: UnitOfWork, call_id: str, coordinator: Coordinator, note: Any, clock: Clock) -> Call:
+def record(
+    uow: UnitOfWork,
+    call_id: str,
+    coordinator: Coordinator,
+    note: Any,
+    clock: Clock,
+    rating: Any = None,
+    wants_stop: bool = False,
+) -> Call:
     """The coordinator rang: the call is done, with their note, on the timeline and the audit log.
 
     Marking it again is refused (409), so a second note never replaces the first; the
-    locked row makes two coordinators at once one after the other."""
+    locked row makes two coordinators at once one after the other. On a feedback call,
+    ``rating`` (1 to 5) and ``wants_stop`` are the volunteer's answers given on the phone:
+    kept as their form's answer in the same transaction (``feedback.take_by_phone``)."""
     text = checked_note(note)
     now = clock.now()
     with uow:
+        call = visible_call(uow, call_id, coordinator)
+        if rating is not None or wants_stop:
+            if call.reason != CallReason.FEEDBACK:
+                raise Invalid({"rating": ["Only a feedback call takes their answers: put anything else in the note."]})
+            if not call.done:
+                # The form's lock before the call's, as a volunteer answering it themselves takes them.
+                from matcher.services import feedback  # feedback owes calls: imported here, not at the top
+
+                feedback.take_by_phone(uow, call.subject_id, rating, wants_stop, coordinator, now)
         call = visible_call(uow, call_id, coordinator, for_update=True)
         call.mark_called(coordinator.id, text, now)
         match = uow.matches.get(call.match_id) if call.match_id else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from matcher.bootstrap import Services
-from matcher.calls import NOTE_MAX
+from matcher.calls import NOTE_MAX, Call, CallReason, CallSubject
 from matcher.services import coordinators, decisions, intake
 from tests import factories
 from tests.pages_support import LEAD_EMAIL, LEAD_PASSWORD, csrf, sign_in_coordinator
@@ -100,3 +100,33 @@ def test_the_call_list_page_and_recording_a_call_with_its_note(app, services: Se
     again = client.post(path, data={"csrf_token": csrf(client, path), "note": "Another"})
     assert again.status_code == 303
     assert "Another" not in client.get(f"/coordinator/matches/{ids['match']}").get_data(as_text=True)
+
+
+def test_a_feedback_call_takes_their_answers_on_its_page(app, services: Services) -> None:
+    from tests.unit.test_feedback_pages import held_chat
+
+    client = app.test_client()
+    sign_in_coordinator(client, services)
+    chat = held_chat(services)
+    with services.uow() as uow:
+        form = uow.feedback_forms.get(chat["forms"]["volunteer"])
+        match = uow.matches.get(chat["match_id"])
+        call = Call(match.volunteer_id, CallReason.FEEDBACK, CallSubject.FEEDBACK_FORM, form.id, services.clock.now())
+        call.match_id = match.id
+        uow.calls.add(call)
+        uow.commit()
+    path = f"/coordinator/calls/{call.id}"
+    page = client.get(path).get_data(as_text=True)
+    assert 'id="f-rating-2"' in page and "They want to stop" in page
+    bad = client.post(path, data={"csrf_token": csrf(client, path), "note": "Rang", "rating": "7"})
+    assert bad.status_code == 422 and 'id="f-rating-error"' in bad.get_data(as_text=True)
+    done = client.post(
+        path,
+        data={"csrf_token": csrf(client, path), "note": "Meetings keep moving", "rating": "2", "wants_stop": "yes"},
+    )
+    assert done.status_code == 303
+    with services.uow() as uow:
+        (kept,) = uow.feedback_answers.where(form_id=form.id)
+        assert (kept.rating, kept.wants_stop) == (2, True)
+    html = client.get(f"/coordinator/matches/{match.id}").get_data(as_text=True)
+    assert "by phone to a coordinator" in html and "Meetings keep moving" in html

@@ -173,3 +173,33 @@ def test_the_digest_lists_the_calls_still_owed_oldest_first(uow, clock, coordina
     assert [i.title for i in found] == ["Amina: Fewer restraints", "Bola: their offer"]
     assert all(i.path == "/coordinator/calls" for i in found)
     assert "introduction" in found[0].detail and "asked to stop" in found[1].detail
+
+
+def test_feedback_taken_by_phone_is_kept_as_their_forms_answer_with_the_call(tmp_path: Any) -> None:
+    uow, clock, mailer, letters, match, _ = chat_held(tmp_path)
+    coordinator = lead(uow)
+    uow.volunteers.get(match.volunteer_id).preferred_contact = "phone"  # type: ignore[union-attr]
+    feedback.dispatch_due(uow, clock, CONFIG)
+    (call,) = uow.calls.rows.values()
+    with pytest.raises(Invalid) as refused:
+        calls.record(uow, call.id, coordinator, "Rang", clock, rating=9)
+    assert list(refused.value.errors) == ["rating"] and not uow.feedback_answers.rows and not call.done
+    calls.record(uow, call.id, coordinator, "Meetings keep moving; she may stop", clock, rating=2, wants_stop=True)
+    (kept,) = uow.feedback_answers.rows.values()
+    assert (kept.party, kept.rating, kept.wants_stop, kept.wants_call, kept.note) == ("volunteer", 2, True, False, None)
+    assert call.done and call.note == "Meetings keep moving; she may stop"
+    assert [k for k in uow.deliveries.claims if k.startswith("feedback_alert:")]  # a poor answer alerts at once
+    (answered_event,) = [e for e in uow.events.rows.values() if e.kind == "feedback.answered"]
+    assert answered_event.data["by"] == coordinator.id
+    assert len(uow.calls.rows) == 1  # on the phone already: no further call owed for the wish to stop
+    # Their own form, opened later, is answered already: nothing more is kept.
+    form = next(f for f in uow.feedback_forms.rows.values() if f.party == "volunteer")
+    assert not feedback.answer(uow, form.id, {"rating": 5}, clock).recorded
+
+
+def test_only_a_feedback_call_takes_their_answers(uow, clock, coordinator) -> None:
+    approved_for_phone(uow, clock, coordinator)
+    (call,) = uow.calls.rows.values()
+    with pytest.raises(Invalid) as refused:
+        calls.record(uow, call.id, coordinator, "Rang", clock, rating=4)
+    assert list(refused.value.errors) == ["rating"] and not call.done

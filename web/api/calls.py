@@ -42,11 +42,17 @@ class Called(MethodView):
     @coordinator
     @blp.arguments(CalledIn)
     @blp.response(200, CallOut)
-    @conflicts(blp, "The call was marked as made already: its first note stands, and this one is not kept.")
+    @conflicts(
+        blp,
+        "The call was marked as made already (its first note stands, and this one is not kept), or the"
+        " volunteer answered the feedback form themselves meanwhile.",
+    )
     def post(self, body: dict[str, Any], call_id: str) -> Any:
         """Mark the call as made, with a note: it leaves the list, and the note shows on the
-        volunteer's timeline (and the match's). Marking it again is a 409 that changes nothing."""
+        volunteer's timeline (and the match's). Marking it again is a 409 that changes nothing.
+        On a feedback call, ``rating`` and ``wants_stop`` keep the answers they gave on the phone
+        as their feedback form's answer (a 409 if they answered the form themselves meanwhile)."""
         s = services()
         me = current_coordinator()
-        calls.record(s.uow(), call_id, me, body["note"], s.clock)
+        calls.record(s.uow(), call_id, me, body["note"], s.clock, body["rating"], body["wants_stop"])
         return queries.call_line(s.uow(), call_id, me)

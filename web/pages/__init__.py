@@ -141,6 +141,8 @@ def describe(event: Any) -> str:
         words += f" by the {data.get('party', '')} (chat {data.get('sequence', '')}): {data.get('rating')} out of 5"
         flags = [w for w, on in (("would like a call", data.get("call")), ("wants to stop", data.get("stop"))) if on]
         words += "".join(f"; {f}" for f in flags)
+        if data.get("by"):
+            words += ", by phone to a coordinator"
         if data.get("poor"):
             words += " (coordinators alerted)"
     elif event.kind == EventKind.FEEDBACK_ASKED and data.get("sequence"):

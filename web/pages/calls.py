@@ -3,6 +3,7 @@ Routes on the coordinator's blueprint (same sign-in, CSRF and error pages)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
@@ -50,14 +51,20 @@ def call_page(coordinator: Coordinator, call_id: str) -> ResponseReturnValue:
     """One call: whom to ring and why; the form that records it as made, with a note."""
     s = services()
     line = queries.call_line(s.uow(), call_id, coordinator)
-    form: dict[str, str] = {"note": ""}
+    form: Mapping[str, object] = {"note": ""}
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and not line.call.done:
-        form = {"note": request.form.get("note") or ""}
-        body, errors = forms.load(CalledIn(), {"note": form["note"]}, NOTE_WORDS)
+        form = request.form
+        data: dict[str, object] = {"note": request.form.get("note") or ""}
+        if line.call.reason == CallReason.FEEDBACK:
+            # Their answers on the phone, if the coordinator asked: both optional.
+            rating = (request.form.get("rating") or "").strip()
+            data["rating"] = int(rating) if rating.isdigit() else (rating or None)
+            data["wants_stop"] = request.form.get("wants_stop") == "yes"
+        body, errors = forms.load(CalledIn(), data, NOTE_WORDS)
         if body is not None:
             try:
-                calls.record(s.uow(), call_id, coordinator, body["note"], s.clock)
+                calls.record(s.uow(), call_id, coordinator, body["note"], s.clock, body["rating"], body["wants_stop"])
             except Invalid as exc:
                 errors = exc.errors
             except Conflict as exc:
