@@ -632,6 +632,10 @@ class EventKind(StrEnum):
     SESSION_ATTENDANCE_MARKED = "session.attendance_marked"
     # Attendance verified a training: the volunteer may now pass a role's training gate.
     VOLUNTEER_TRAINING_VERIFIED = "volunteer.training_verified"
+    # The call list (matcher.calls): data carries the call's id, reason and subject kind; the
+    # coordinator's note stays on the call's row, never here.
+    CALL_OWED = "call.owed"
+    CALL_MADE = "call.made"
 
 
 class Rescore(StrEnum):
@@ -943,6 +947,7 @@ class AuditAction(StrEnum):
     LINE_HELD = "payment.hold"
     FINANCE_EXPORTED = "payment.export"
     FINANCE_DOWNLOADED = "payment.download_export"
+    CALL_RECORDED = "call.record"  # a call on the call list made, with its note (subject: the volunteer)
 
 
 class AuditSubject(StrEnum):

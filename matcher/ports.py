@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from matcher import domain, outreach, payments, team_chats
+from matcher.calls import Call
 from matcher.content import ContentVersion
 from matcher.programme_sessions import Booking, ProgrammeSession
 
@@ -220,6 +221,7 @@ class UnitOfWork(Protocol):
     activities: Repository[payments.Activity]
     payment_lines: Repository[payments.PaymentLine]
     finance_exports: Repository[payments.FinanceExport]
+    calls: Repository[Call]
     deliveries: Deliveries
     rescores: Rescores
     matching_reads: MatchingReads

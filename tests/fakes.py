@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from matcher import domain, outreach, payments, team_chats
+from matcher import calls, domain, outreach, payments, team_chats
 from matcher.content import ContentVersion
 from matcher.ports import Email, Handing, NotHanded, NotSent
 from matcher.programme_sessions import Booking, ProgrammeSession
@@ -277,6 +277,7 @@ class FakeUnitOfWork:
         self.activities: FakeRepository[payments.Activity] = FakeRepository()
         self.payment_lines: FakeRepository[payments.PaymentLine] = FakeRepository()
         self.finance_exports: FakeRepository[payments.FinanceExport] = FakeRepository()
+        self.calls: FakeRepository[calls.Call] = FakeRepository()
         self.deliveries = FakeDeliveries()
         self.rescores = FakeRescores(self.events)
         self.commits = 0

@@ -69,6 +69,7 @@ def create_app(
     from web.api import (
         accounts,
         audit,
+        calls,
         docs,
         feedback,
         matches,
@@ -83,7 +84,7 @@ def create_app(
 
     for blueprint in (
         volunteers.blp, team_requests.blp, matches.blp, feedback.blp, sessions.blp, misc.blp, accounts.blp, audit.blp,
-        outreach.blp, team_chats.blp, payments.blp,
+        outreach.blp, team_chats.blp, payments.blp, calls.blp,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -684,6 +684,9 @@ class VolunteerExportOut(Schema):
         fields.Dict(),
         metadata={"description": "Their feedback forms after follow-up chats: asked, answered, rating, flags, words."},
     )
+    calls = fields.List(
+        fields.Dict(), metadata={"description": "Calls owed or made to them, with the coordinators' notes."}
+    )
     timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
     emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
     audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})

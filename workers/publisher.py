@@ -77,6 +77,9 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.SESSION_MOVED_UP: [],
     EventKind.SESSION_BOOKING_CANCELLED: [],
     EventKind.SESSION_ATTENDANCE_MARKED: [],
+    # Timeline entries only: a call is a row on the coordinators' call list, not a task.
+    EventKind.CALL_OWED: [],
+    EventKind.CALL_MADE: [],
 }
 
 

@@ -459,6 +459,7 @@ class TemplateLetters:
 DIGEST_SECTIONS = (
     ("poor_feedback", "Poor feedback"),
     ("call_request", "Asked for a call"),
+    ("owed_call", "Calls owed, oldest first"),
     ("failed_email", "Emails not delivered"),
     ("waiting", "Suggestions waiting more than {days} days for a decision"),
     ("new_suggestions", "New suggestions"),

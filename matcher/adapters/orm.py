@@ -39,6 +39,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
+from matcher import calls as calls_domain
 from matcher import content as content_domain
 from matcher import domain, outreach
 from matcher import payments as payments_domain
@@ -513,6 +514,23 @@ session_bookings = Table(
     UniqueConstraint("session_id", "volunteer_id", name="uq_session_bookings_session_volunteer"),
 )
 
+# Calls a coordinator owes a volunteer (matcher.calls): one per volunteer, reason and subject.
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("volunteer_id", ForeignKey("volunteers.id"), nullable=False, index=True),
+    Column("reason", String(30), nullable=False),
+    Column("subject_kind", String(30), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("match_id", ForeignKey("matches.id"), index=True),
+    Column("owed_at", TZ, nullable=False, index=True),
+    Column("called_at", TZ, index=True),
+    Column("called_by", String(32)),
+    Column("note", Text),  # the coordinator's words about the call: erasure clears them
+    UniqueConstraint("volunteer_id", "reason", "subject_id", name="uq_calls_volunteer_reason_subject"),
+)
+
 _mapped = False
 
 
@@ -635,6 +653,7 @@ def start_mappers() -> None:
         (payments_domain.Activity, activities),
         (payments_domain.PaymentLine, payment_lines),
         (payments_domain.FinanceExport, finance_exports),
+        (calls_domain.Call, calls),
     ):
         # change_mark is bookkeeping for kept populations, not part of the domain.
         mapper_registry.map_imperatively(cls, table, exclude_properties=["change_mark"])

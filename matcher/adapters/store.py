@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from matcher import domain, outreach, payments, team_chats
+from matcher import calls, domain, outreach, payments, team_chats
 from matcher.adapters import log_lines, orm
 from matcher.adapters.matching_reads import SqlMatchingReads
 from matcher.adapters.retention_reads import SqlRetentionReads
@@ -349,6 +349,7 @@ class SqlUnitOfWork:
         self.activities = SqlRepository(s, payments.Activity)
         self.payment_lines = SqlRepository(s, payments.PaymentLine)
         self.finance_exports = SqlRepository(s, payments.FinanceExport)
+        self.calls = SqlRepository(s, calls.Call)
         self.rescores = SqlRescores(s)
         self.matching_reads = SqlMatchingReads(s)
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from matcher.calls import CallReason, CallSubject
 from matcher.config import MatchingConfig
 from matcher.domain import (
     AuditAction,
@@ -25,7 +26,7 @@ from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
 from matcher.rules import REASONS, clashes, screen
 from matcher.scoring import score_pair
-from matcher.services import audit, introductions
+from matcher.services import audit, calls, introductions
 from matcher.services.standing import standings
 from matcher.services.suggestions import withdraw_suggestion
 from matcher.services.visibility import sees_volunteer, visible_match, visible_request
@@ -68,9 +69,19 @@ def _commit_to(uow: UnitOfWork, match: Match, request: TeamRequest, coordinator:
     uow.events.add(Event.of_match(EventKind.MATCH_APPROVED, match, now, by=coordinator.id, role=match.role))
     # Owed with the approval itself: a worker sends them, and the sweep finds them if it dies.
     introductions.owe_introductions(uow, match, now)
-    if volunteer.preferred_contact == "phone":
-        # The introduction still goes by email; the coordinator also rings, as the volunteer asked.
-        uow.events.add(Event.of_match(EventKind.VOLUNTEER_CALL_REQUESTED, match, now, route="phone"))
+    if calls.prefers_phone(volunteer):
+        # The introduction still goes by email; the coordinator also rings, as the volunteer asked:
+        # a call on the call list, owed with the approval itself.
+        calls.owe(
+            uow,
+            volunteer,
+            CallReason.INTRODUCTION,
+            CallSubject.MATCH,
+            match.id,
+            now,
+            match_id=match.id,
+            team_request_id=match.team_request_id,
+        )
     still_open = request.open_places(uow.matches.where(team_request_id=request.id))
     if all(n <= 0 for n in still_open.values()):
         request.fill(now)

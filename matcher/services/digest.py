@@ -9,7 +9,9 @@ was made up to the moment this one is, in the coordinator's areas:
   ``digest_pending_days`` (per request);
 - poor feedback (a rating of 2 or less, a wish to stop) and call requests (from a
   feedback form, or a volunteer who asked to be phoned about an introduction);
-- emails given up (``email.failed``).
+- emails given up (``email.failed``);
+- the call list: every call still owed in their areas, oldest first (``matcher.calls``),
+  however long ago it was owed: it stays in each digest until someone rings.
 
 Each item links to its page. An empty digest is not sent. The email is owed under
 ``digest:<coordinator>:<day>`` and goes through the delivery claim, so two dispatchers
@@ -25,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from matcher.calls import CallReason, CallStatus
 from matcher.config import MatchingConfig
 from matcher.domain import (
     POOR_RATING,
@@ -42,7 +45,7 @@ from matcher.domain import (
 from matcher.errors import Concurrent, Invalid, NotFound
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
 from matcher.scheduling import LONDON
-from matcher.services import audit, deliveries
+from matcher.services import audit, deliveries, queries
 
 LETTER = "digest"
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -106,7 +109,7 @@ def set_time(uow: UnitOfWork, coordinator_id: str, digest_time: str | None, cloc
 
 @dataclass(frozen=True)
 class Item:
-    kind: str  # new_suggestions | waiting | poor_feedback | call_request | failed_email
+    kind: str  # new_suggestions | waiting | poor_feedback | call_request | owed_call | failed_email
     path: str  # the page it links to, from the site's root
     title: str  # what it is about: a project title, in the coordinator's own workspace
     detail: str = ""  # codes and counts, put in words by the letter
@@ -127,7 +130,7 @@ class Contents:
         return not self.items
 
 
-KINDS = ("poor_feedback", "call_request", "waiting", "new_suggestions", "failed_email")
+KINDS = ("poor_feedback", "call_request", "owed_call", "waiting", "new_suggestions", "failed_email")
 
 
 def contents(
@@ -162,14 +165,23 @@ def contents(
         if kept.rating <= POOR_RATING or kept.wants_stop:
             flags = [f"rating {kept.rating}"] + (["wants to stop"] if kept.wants_stop else [])
             out.items.append(Item("poor_feedback", path, title, f"{kept.party}: " + ", ".join(flags)))
-        if kept.wants_call:
+        if kept.wants_call and kept.party == "team":
+            # A volunteer's is on the call list (below); a team's contact is not on it.
             out.items.append(Item("call_request", path, title, f"{kept.party}, from the feedback form"))
-    calls = uow.events.where(kind=EventKind.VOLUNTEER_CALL_REQUESTED, team_request_id=list(requests), order_by="id")
-    for event in calls:
+    # Introductions before the call list (migration 0023) asked for a call by an event only.
+    asked = uow.events.where(kind=EventKind.VOLUNTEER_CALL_REQUESTED, team_request_id=list(requests), order_by="id")
+    for event in asked:
         if within(event.occurred_at) and event.match_id:
             title = requests[event.team_request_id or ""].project_title
             path = f"/coordinator/matches/{event.match_id}"
             out.items.append(Item("call_request", path, title, "volunteer, about the introduction"))
+
+    # The call list: every call still owed in their areas, oldest first, however old (it is
+    # owed until someone rings). First names only: the list itself has the numbers.
+    for line in queries.calls_in_view(uow, coordinator, list(coordinator.areas), CallStatus.OWED):
+        about = line.request.project_title if line.request else "their offer"
+        detail = f"{CallReason.WORDS[line.call.reason].lower()}, owed since {_day(line.call.owed_at)}"
+        out.items.append(Item("owed_call", "/coordinator/calls", f"{line.volunteer.first_name}: {about}", detail))
 
     # Emails given up: the coordinator reaches the person another way.
     for event in uow.events.where(kind=EventKind.EMAIL_FAILED, order_by="id"):
@@ -179,6 +191,10 @@ def contents(
         if item is not None:
             out.items.append(item)
     return out
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%-d %b")
 
 
 def _failed(event: Event, requests: dict[str, TeamRequest]) -> Item | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from matcher.calls import CallReason, CallSubject
 from matcher.config import MatchingConfig
 from matcher.domain import (
     AuditAction,
@@ -35,9 +36,9 @@ from matcher.domain import (
     Volunteer,
     VolunteerStatus,
 )
-from matcher.errors import Concurrent, Invalid, NotFound
+from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
-from matcher.services import audit, deliveries, follow_ups, links
+from matcher.services import audit, calls, deliveries, follow_ups, links
 from matcher.services.visibility import visible_match
 
 FORM, REMINDER = "form", "reminder"
@@ -113,6 +114,18 @@ def _ask(uow: UnitOfWork, follow_up: FollowUp, now: datetime, config: MatchingCo
         )
         uow.feedback_forms.add(form)
         deliveries.owe(uow, delivery_key(form.id, FORM), now)
+        if party == "volunteer" and volunteer is not None and calls.prefers_phone(volunteer):
+            # The form still goes by email; they prefer the phone, so a coordinator rings for it too.
+            calls.owe(
+                uow,
+                volunteer,
+                CallReason.FEEDBACK,
+                CallSubject.FEEDBACK_FORM,
+                form.id,
+                now,
+                match_id=match.id,
+                team_request_id=match.team_request_id,
+            )
         asked += 1
     uow.events.add(Event.of_match(EventKind.FEEDBACK_ASKED, match, now, sequence=follow_up.sequence, forms=asked))
     return asked
@@ -265,46 +278,110 @@ def answer(uow: UnitOfWork, form_id: str, answers: dict[str, Any], clock: Clock)
                 raise Invalid({"form": ["This form is no longer on record."]})
             if form.status == FeedbackStatus.ANSWERED or uow.feedback_answers.count(form_id=form.id):
                 return Answered(recorded=False)
-            match = uow.matches.get(form.match_id)
-            follow_up = uow.follow_ups.get(form.follow_up_id)
-            assert match is not None and follow_up is not None
-            request = uow.requests.get(match.team_request_id)
-            assert request is not None
-            form.answer(now)
-            kept = FeedbackAnswer(
-                form_id=form.id,
-                match_id=match.id,
-                party=form.party,
-                rating=rating,
-                wants_call=wants_call,
-                wants_stop=wants_stop,
-                answered_at=now,
-                note=note,
-            )
-            uow.feedback_answers.add(kept)
-            # Codes only on the timeline: their words stay in the answer, which erasure clears.
-            uow.events.add(
-                Event.of_match(
-                    EventKind.FEEDBACK_ANSWERED,
-                    match,
-                    now,
-                    party=form.party,
-                    sequence=follow_up.sequence,
-                    rating=rating,
-                    call=wants_call,
-                    stop=wants_stop,
-                    poor=kept.poor,
-                    answer=kept.id,
-                )
-            )
-            if kept.poor:
-                for coordinator in area_coordinators(uow, request.area):
-                    deliveries.owe(uow, alert_key(kept.id, coordinator.id), now)
+            kept = keep_answer(uow, form, rating, note, wants_call, wants_stop, now)
             uow.commit()
             return Answered(recorded=True, poor=kept.poor)
     except Concurrent:
         # The other submission's answer took the unique key first.
         return Answered(recorded=False)
+
+
+def keep_answer(
+    uow: UnitOfWork,
+    form: FeedbackForm,
+    rating: int,
+    note: str | None,
+    wants_call: bool,
+    wants_stop: bool,
+    now: datetime,
+    by: str | None = None,
+) -> FeedbackAnswer:
+    """Inside the caller's unit of work, the form locked and not yet answered: the answer kept,
+    on the timeline (codes only), and a poor one owes each area coordinator an alert.
+
+    ``by``: the coordinator who took it by phone (``take_by_phone``); otherwise the form's
+    holder answered it, and the calls it settles or owes follow (``_calls_after_answer``)."""
+    match = uow.matches.get(form.match_id)
+    follow_up = uow.follow_ups.get(form.follow_up_id)
+    assert match is not None and follow_up is not None
+    request = uow.requests.get(match.team_request_id)
+    assert request is not None
+    form.answer(now)
+    kept = FeedbackAnswer(
+        form_id=form.id,
+        match_id=match.id,
+        party=form.party,
+        rating=rating,
+        wants_call=wants_call,
+        wants_stop=wants_stop,
+        answered_at=now,
+        note=note,
+    )
+    uow.feedback_answers.add(kept)
+    # Codes only on the timeline: their words stay in the answer, which erasure clears.
+    extra = {} if by is None else {"by": by}
+    uow.events.add(
+        Event.of_match(
+            EventKind.FEEDBACK_ANSWERED,
+            match,
+            now,
+            party=form.party,
+            sequence=follow_up.sequence,
+            rating=rating,
+            call=wants_call,
+            stop=wants_stop,
+            poor=kept.poor,
+            answer=kept.id,
+            **extra,
+        )
+    )
+    if form.party == "volunteer" and by is None:
+        _calls_after_answer(uow, form, kept, match, now)
+    if kept.poor:
+        for coordinator in area_coordinators(uow, request.area):
+            deliveries.owe(uow, alert_key(kept.id, coordinator.id), now)
+    return kept
+
+
+def take_by_phone(
+    uow: UnitOfWork, form_id: str, rating: Any, wants_stop: bool, coordinator: Coordinator, now: datetime
+) -> FeedbackAnswer:
+    """Inside the caller's unit of work (the call's): a volunteer's answers, given on the phone
+    to a coordinator, kept as their form's answer. Their words go in the call's note, not here;
+    "would like a call" is moot on a call. A form they answered meanwhile is refused (409)."""
+    checked, _ = _checked(rating, None)
+    form = uow.feedback_forms.get(form_id, for_update=True)
+    if form is None:
+        raise Invalid({"rating": ["This feedback form is no longer on record."]})
+    if form.status == FeedbackStatus.ANSWERED or uow.feedback_answers.count(form_id=form.id):
+        raise Conflict("they answered the feedback form themselves meanwhile; their answer stands")
+    return keep_answer(uow, form, checked, None, False, wants_stop, now, by=coordinator.id)
+
+
+def _calls_after_answer(uow: UnitOfWork, form: FeedbackForm, kept: FeedbackAnswer, match: Match, now: datetime) -> None:
+    """Inside the answer's unit of work: the call for this form is no longer owed (they
+    answered it themselves); a call asked for, or a phone-preferring volunteer's wish to
+    stop, is owed now."""
+    calls.no_longer_owed(uow, match.volunteer_id, CallReason.FEEDBACK, form.id)
+    volunteer = uow.volunteers.get(match.volunteer_id)
+    if volunteer is None or volunteer.erased:
+        return
+    if kept.wants_call:
+        reason = CallReason.ASKED_FOR_CALL
+    elif kept.wants_stop and calls.prefers_phone(volunteer):
+        reason = CallReason.STOPPING
+    else:
+        return
+    calls.owe(
+        uow,
+        volunteer,
+        reason,
+        CallSubject.FEEDBACK_ANSWER,
+        kept.id,
+        now,
+        match_id=match.id,
+        team_request_id=match.team_request_id,
+    )
 
 
 def area_coordinators(uow: UnitOfWork, area: str) -> list[Coordinator]:

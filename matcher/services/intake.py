@@ -29,7 +29,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Duplicate, Invalid, NotFound
 from matcher.ports import Clock, UnitOfWork
-from matcher.services import audit, link_emails, sessions
+from matcher.services import audit, calls, link_emails, sessions
 from matcher.services.endings import end_commitment
 from matcher.services.outreach import check_source
 from matcher.services.suggestions import withdraw_suggestion
@@ -161,9 +161,13 @@ def update_volunteer(
     changes: dict[str, Any],
     clock: Clock,
     coordinator: Coordinator | None = None,
+    by_volunteer: bool = False,
 ) -> Volunteer:
     """The volunteer changes their offer, or ``coordinator`` does for them if they may see them:
     the visibility check and the change in one unit of work.
+
+    ``by_volunteer``: the person did it themselves (their own page), so a phone-preferring
+    volunteer who stops is owed a call (``matcher.services.calls``) in the same transaction.
 
     The volunteer's row is not locked here: a withdrawal goes on to lock requests, and
     use cases lock a request before a volunteer, never after."""
@@ -200,6 +204,8 @@ def update_volunteer(
         )
         if volunteer.status == VolunteerStatus.WITHDRAWN and before != VolunteerStatus.WITHDRAWN:
             _withdraw(uow, volunteer, clock)
+        if by_volunteer and coordinator is None and volunteer.status != before:
+            calls.owe_for_stopping(uow, volunteer, volunteer.status, now)
         if coordinator is not None:
             # Which fields, never their values: the log outlives an erasure.
             audit.record(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from matcher.calls import Call, CallStatus
 from matcher.config import MatchingConfig
 from matcher.content import ContentVersion
 from matcher.domain import (
@@ -37,6 +38,7 @@ from matcher.ports import UnitOfWork
 from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession
 from matcher.rules import REASONS, Standing, screen, why_not
 from matcher.scheduling import LONDON
+from matcher.services.calls import visible_call
 from matcher.services.sessions import visible_session
 from matcher.services.standing import standings
 from matcher.services.visibility import (
@@ -360,6 +362,8 @@ class VolunteerView:
     requests: dict[str, TeamRequest]
     timeline: list[Event]
     paused_until: date | None
+    # The notes of the calls made that the timeline shows (call id -> the coordinator's words).
+    call_notes: dict[str, str | None] = field(default_factory=dict)
 
 
 def volunteer_view(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator) -> VolunteerView:
@@ -368,7 +372,15 @@ def volunteer_view(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator)
         matches = _decided(uow.matches.where(volunteer_id=volunteer.id))
         requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches])}
         events = uow.events.where(order_by="id", volunteer_id=volunteer.id)
-    return VolunteerView(volunteer, matches, requests, events, volunteer.paused_until)
+        notes = _call_notes(uow, events)
+    return VolunteerView(volunteer, matches, requests, events, volunteer.paused_until, notes)
+
+
+def _call_notes(uow: UnitOfWork, events: list[Event]) -> dict[str, str | None]:
+    """Inside a unit of work: the notes of the calls made on this timeline. The event holds
+    the call's id only; the words live on the call, which erasure clears."""
+    ids = [str(e.data["call"]) for e in events if e.kind == EventKind.CALL_MADE and e.data.get("call")]
+    return {c.id: c.note for c in uow.calls.where(id=ids)} if ids else {}
 
 
 @dataclass
@@ -380,6 +392,7 @@ class MatchView:
     follow_ups: list[FollowUp]
     # Emails possibly sent (handed over, no answer) or given up: each may be resent in one click.
     resendable: list[Event] = field(default_factory=list)
+    call_notes: dict[str, str | None] = field(default_factory=dict)  # as on VolunteerView
 
 
 def match_view(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> MatchView:
@@ -389,9 +402,10 @@ def match_view(uow: UnitOfWork, match_id: str, coordinator: Coordinator) -> Matc
         assert volunteer is not None  # a match's volunteer is kept (erasure anonymises, never deletes)
         events = uow.events.where(match_id=match.id, order_by="id")
         follow_ups = uow.follow_ups.where(match_id=match.id, order_by="sequence")
+        notes = _call_notes(uow, events)
     latest = {str(e.data["key"]): e for e in events if e.kind in RESENDABLE and e.data.get("key")}
     resendable = [e for key, e in latest.items() if uow.deliveries.status(key) in ("uncertain", "failed")]
-    return MatchView(match, request, volunteer, events, follow_ups, resendable)
+    return MatchView(match, request, volunteer, events, follow_ups, resendable, notes)
 
 
 RESENDABLE = (EventKind.EMAIL_UNCERTAIN, EventKind.EMAIL_FAILED)
@@ -539,6 +553,73 @@ def feedback_needing_attention(uow: UnitOfWork, coordinator: Coordinator) -> lis
     ]
     found.sort(key=lambda n: n.answer.answered_at, reverse=True)
     return found
+
+
+# --- The call list ------------------------------------------------------------------------------
+
+
+@dataclass
+class CallLine:
+    """One call on the list: whom to ring, why, and what about (a match and its request, if any)."""
+
+    call: Call
+    volunteer: Volunteer
+    match: Match | None
+    request: TeamRequest | None
+
+
+def calls_in_view(uow: UnitOfWork, coordinator: Coordinator, areas: list[str], status: str) -> list[CallLine]:
+    """Inside a unit of work: the calls owed (oldest first) or made (latest first) that the
+    coordinator sees in ``areas``: a call about a match by its request's area (the area rule),
+    any other by the volunteer rule (where they live or travel, or are matched)."""
+    if status == CallStatus.OWED:
+        found = uow.calls.where(called_at=None, order_by="owed_at")
+    else:
+        found = [c for c in uow.calls.where(order_by="called_at") if c.done]
+        found.reverse()
+    matches = {m.id: m for m in uow.matches.where(id=[c.match_id for c in found if c.match_id])}
+    requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in matches.values()])}
+    people = {v.id: v for v in uow.volunteers.where(id=list({c.volunteer_id for c in found}))}
+    unmatched = [c.volunteer_id for c in found if not c.match_id]
+    matched = matched_in(uow, unmatched) if unmatched else {}
+    wanted = set(areas)
+    lines = []
+    for c in found:
+        match = matches.get(c.match_id or "")
+        request = requests.get(match.team_request_id) if match else None
+        volunteer = people[c.volunteer_id]
+        if match is not None:
+            seen = request is not None and request.area in wanted
+        else:
+            seen = bool(volunteer.seen_from(matched.get(volunteer.id, set())) & wanted)
+        if seen:
+            lines.append(CallLine(c, volunteer, match, request))
+    return lines
+
+
+def call_line(uow: UnitOfWork, call_id: str, coordinator: Coordinator) -> CallLine:
+    """One call the coordinator sees, as the list shows it; else not found."""
+    with uow:
+        call = visible_call(uow, call_id, coordinator)
+        volunteer = uow.volunteers.get(call.volunteer_id)
+        assert volunteer is not None  # a call's volunteer is kept (erasure anonymises, never deletes)
+        match = uow.matches.get(call.match_id) if call.match_id else None
+        request = uow.requests.get(match.team_request_id) if match else None
+    return CallLine(call, volunteer, match, request)
+
+
+def list_calls(
+    uow: UnitOfWork,
+    coordinator: Coordinator,
+    status: str = CallStatus.OWED,
+    area: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """The call list: owed calls most overdue first, or the calls made, latest first."""
+    with uow:
+        found = calls_in_view(uow, coordinator, areas_in_view(coordinator, area), status)
+    return _page(found, page, per_page)
 
 
 # --- The audit log -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from matcher.errors import Invalid, NotFound
 from matcher.ports import Clock, Mailer, UnitOfWork
 from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession, SessionStatus
 from matcher.scheduling import LONDON
-from matcher.services import audit, deliveries, feedback, intake, payments, sessions
+from matcher.services import audit, calls, deliveries, feedback, intake, payments, sessions
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -122,6 +122,8 @@ def pause_until(uow: UnitOfWork, volunteer_id: str, until: date, clock: Clock) -
         # volunteer.updated rescoring drops their open suggestions; volunteer.paused is the timeline's.
         uow.events.add(Event(EventKind.VOLUNTEER_UPDATED, now, volunteer_id=volunteer.id, data={"fields": ["status"]}))
         uow.events.add(Event(PAUSED_EVENT, now, volunteer_id=volunteer.id, data={"until": until.isoformat()}))
+        # They asked to stop for a while, by themselves: a phone-preferring volunteer is rung.
+        calls.owe_for_stopping(uow, volunteer, VolunteerStatus.PAUSED, now)
         uow.commit()
     return volunteer
 
@@ -143,8 +145,12 @@ def resume_due(uow: UnitOfWork, clock: Clock) -> list[str]:
     return due
 
 
-def withdraw(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Volunteer:
-    return intake.update_volunteer(uow, volunteer_id, {"status": VolunteerStatus.WITHDRAWN}, clock)
+def withdraw(uow: UnitOfWork, volunteer_id: str, clock: Clock, by_volunteer: bool = True) -> Volunteer:
+    """They stop, by themselves (a phone-preferring volunteer is then owed a call), or as the
+    first step of an erasure (``by_volunteer=False``: nobody is rung who asked to be forgotten)."""
+    return intake.update_volunteer(
+        uow, volunteer_id, {"status": VolunteerStatus.WITHDRAWN}, clock, by_volunteer=by_volunteer
+    )
 
 
 def _iso(value: Any) -> Any:
@@ -252,6 +258,8 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             }
             for e in events
         ]
+        # The calls a coordinator owed or made them, with the notes (docs/calls.md).
+        their_calls = calls.export_for(uow, v.id)
         # Their own answers after follow-up chats, their words included (not the team's).
         answers = feedback.export_for(uow, [m.id for m in matches], "volunteer")
         their_forms = [f.id for f in uow.feedback_forms.where(match_id=[m.id for m in matches], party="volunteer")]
@@ -311,6 +319,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         "offer": offer,
         "involvements": involvements,
         "feedback": answers,
+        "calls": their_calls,
         "suggestions": suggestions,
         "suggestion_history": history,
         "session_bookings": bookings,
@@ -375,7 +384,7 @@ def erase(
     erasure is then in the audit log, committed with it. The log holds ids and codes
     only, so nothing of the person stays there either. Returns when they were erased.
     ``reason``: a code for the timeline when it was not at their request ("retention")."""
-    withdraw(uow, volunteer_id, clock)
+    withdraw(uow, volunteer_id, clock, by_volunteer=False)
     now = clock.now()
     with uow:
         # Locked in the use cases' order (their matches, then the volunteer), so two erasures
@@ -389,6 +398,8 @@ def erase(
             m.reject_reason = m.close_reason = None  # a coordinator's words about the person
         # Feedback words, theirs and the team's about them; the ratings stay for the counts.
         feedback.erase_notes(uow, [m.id for m in held])
+        # Calls still owed go; calls made lose the coordinators' notes (matcher.services.calls).
+        calls.erase(uow, v.id)
         for token in uow.access_tokens.where(subject_id=v.id, used_at=None):  # type: ignore[attr-defined]
             token.used_at = now
         data = {} if by is None else {"by": by.id}

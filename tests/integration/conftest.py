@@ -111,7 +111,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
                 " feedback_answers, feedback_forms, digests, audit_entries, access_tokens, follow_ups,"
                 " matches, events, deliveries, session_bookings, programme_sessions, coordinators, volunteers,"
                 " team_requests, rescores_due, outreach_events, meeting_suggestions, team_chats, retention_reviews,"
-                " content_versions, heartbeats"
+                " content_versions, heartbeats, calls"
             )
         )
     redis.Redis.from_url(redis_url).flushdb()

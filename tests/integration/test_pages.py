@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from matcher.bootstrap import Services
-from matcher.services import coordinators, decisions, endings, intake
+from matcher.services import calls, coordinators, decisions, endings, intake
 from tests import factories
 from tests.integration.conftest import Processes, eventually
 from tests.pages_support import csrf, request_form, volunteer_form
@@ -155,9 +155,16 @@ def test_volunteer_edits_their_offer_then_asks_for_erasure(
         services.uow(), "lead@nhs.example", "correct horse battery", ["tower_hamlets"], services.clock
     )
     team = intake.submit_request(services.uow(), factories.team_request(), services.clock)
+    # She prefers the phone: the approval owes a call, and the coordinator's note about it names her.
+    intake.update_volunteer(
+        services.uow(), v.id, {"phone": "020 7946 0000", "preferred_contact": "phone"}, services.clock
+    )
     ended = decisions.make_match(
         services.uow(), team.id, v.id, "focus_group", lead, services.settings.matching, services.clock
     )
+    with services.uow() as uow:
+        (call,) = uow.calls.where(volunteer_id=v.id)
+    calls.record(services.uow(), call.id, lead, "Rang Amina Begum: she will go on Tuesday", services.clock)
     endings.close_match(services.uow(), ended.id, lead, "Amina Begum moved to Leeds", services.clock)
     with services.uow() as uow:
         assert uow.matches.get(ended.id).close_reason == "Amina Begum moved to Leeds"
@@ -173,7 +180,10 @@ def test_volunteer_edits_their_offer_then_asks_for_erasure(
         assert v.experience == [] and v.home_area == "tower_hamlets"  # the counts stay
     assert client.get("/me").status_code == 302  # the session ended with the erasure
     # Nowhere in the database: every row of every table (the address's key, events, deliveries, tokens…).
-    assert rows_mentioning(services, ("amina", "begum")) == []
+    assert rows_mentioning(services, ("amina", "begum", "7946")) == []
+    with services.uow() as uow:
+        (kept,) = uow.calls.where(volunteer_id=v.id)  # the call made stays as a count, without its note
+        assert kept.called_at is not None and kept.note is None
 
 
 def rows_mentioning(services: Services, words: tuple[str, ...]) -> list[str]:

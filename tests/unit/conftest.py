@@ -22,6 +22,7 @@ from tests.fakes import FakeClock, FakeUnitOfWork
 
 # Tables a test may fill, emptied between tests (the vocabularies stay).
 PROGRAMME_TABLES = (
+    "calls",
     "payment_lines",
     "finance_exports",
     "activities",

@@ -102,15 +102,17 @@ def test_poor_feedback_and_calls_are_in_the_digest_of_that_day(tmp_path: Any) ->
     uow, clock, mailer, letters, form, _ = answered(tmp_path, rating=1, wants_call=True, wants_stop=True)
     coordinator = lead(uow)
     found = digest.contents(uow, coordinator, clock.now() - timedelta(days=1), clock.now() + timedelta(1), CONFIG)
-    assert [i.kind for i in found.items if i.kind in ("poor_feedback", "call_request")] == [
+    # The volunteer's call asked for is on the call list, which the digest holds.
+    assert [i.kind for i in found.items if i.kind in ("poor_feedback", "call_request", "owed_call")] == [
         "poor_feedback",
-        "call_request",
+        "owed_call",
     ]
     poor = found.of("poor_feedback")[0]
     assert poor.path == f"/coordinator/matches/{form.match_id}"
     assert "wants to stop" in poor.detail and "rating 1" in poor.detail
     letter = letters.digest(coordinator, found, "digest:x:2026-03-03")
-    assert "Poor feedback" in letter.text and "Asked for a call" in letter.text
+    assert "Poor feedback" in letter.text and "Calls owed, oldest first" in letter.text
+    assert "Amina: " in letter.text and "/coordinator/calls" in letter.text
     assert f"http://127.0.0.1:5000/coordinator/matches/{form.match_id}" in letter.text  # QIMATCH_BASE_URL
 
 

@@ -252,7 +252,9 @@ def test_a_volunteer_who_prefers_phone_is_also_called(uow, clock, coordinator) -
     volunteer = register(uow, clock, phone="020 7946 0000", preferred_contact="phone")
     request = submit(uow, clock)
     match = decisions.make_match(uow, request.id, volunteer.id, "focus_group", coordinator, CONFIG, clock)
-    assert "volunteer.call_requested" in uow.kinds(match_id=match.id)
+    assert "call.owed" in uow.kinds(match_id=match.id)
+    (call,) = uow.calls.where(volunteer_id=volunteer.id)
+    assert (call.reason, call.match_id, call.done) == ("introduction", match.id, False)
 
 
 def test_the_programme_wide_assignment_respects_capacity_across_requests(uow, clock) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request
 
+from matcher.calls import CallReason, CallSubject
 from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
@@ -72,6 +73,8 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.SESSION_BOOKING_CANCELLED: "Session booking cancelled",
     EventKind.SESSION_ATTENDANCE_MARKED: "Attendance at a session marked",
     EventKind.VOLUNTEER_TRAINING_VERIFIED: "Training verified by attendance",
+    EventKind.CALL_OWED: "A call is owed: on the call list",
+    EventKind.CALL_MADE: "Phoned by a coordinator",
 }
 
 KEPT_WORDS = {"answered": "they answered the email", "active": "they were active again before the date"}
@@ -138,6 +141,8 @@ def describe(event: Any) -> str:
         words += f" by the {data.get('party', '')} (chat {data.get('sequence', '')}): {data.get('rating')} out of 5"
         flags = [w for w, on in (("would like a call", data.get("call")), ("wants to stop", data.get("stop"))) if on]
         words += "".join(f"; {f}" for f in flags)
+        if data.get("by"):
+            words += ", by phone to a coordinator"
         if data.get("poor"):
             words += " (coordinators alerted)"
     elif event.kind == EventKind.FEEDBACK_ASKED and data.get("sequence"):
@@ -152,6 +157,11 @@ def describe(event: Any) -> str:
         words += f": {KEPT_WORDS.get(data['because'], data['because'])}"
     elif event.kind == EventKind.VOLUNTEER_ERASED and data.get("reason") == "retention":
         words = "Personal details erased: no activity for the retention period, and no answer to the email"
+    elif event.kind in (EventKind.CALL_OWED, EventKind.CALL_MADE) and data.get("reason"):
+        reason, subject = str(data["reason"]), str(data.get("subject", ""))
+        words += f" ({CallReason.WORDS.get(reason, reason).lower()})"
+        if event.kind == EventKind.CALL_OWED and (reason, subject) in CallSubject.WHY:
+            words += f": {CallSubject.WHY[(reason, subject)]}"
     elif event.kind == EventKind.VOCABULARY_TERM_SET and data.get("vocabulary"):
         words += f": {str(data['vocabulary']).replace('_', ' ')} {data.get('code', '')}"
         words += "" if data.get("active", True) else " (retired)"
@@ -163,9 +173,10 @@ def percent(value: float | None) -> str:
 
 
 def register(app: Flask) -> None:
-    # records, coordinator_feedback and content_admin add their routes to the coordinator's blueprint.
+    # records, coordinator_feedback, content_admin and calls add their routes to the coordinator's blueprint.
     from web.pages import (
         accounts,
+        calls,
         content_admin,
         coordinator,
         coordinator_feedback,
@@ -183,6 +194,7 @@ def register(app: Flask) -> None:
     assert records.bp is coordinator.bp  # the record pages' routes are on the coordinator blueprint
     assert coordinator_feedback.bp is coordinator.bp  # and so are the feedback and digest pages'
     assert content_admin.bp is coordinator.bp
+    assert calls.bp is coordinator.bp  # the call list's routes too
 
     for blueprint in (
         public.bp, volunteer.bp, coordinator.bp, sessions.bp, accounts.bp, outreach.bp, team_chats.bp, keep.bp,

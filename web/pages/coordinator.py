@@ -266,6 +266,7 @@ def volunteer_page(coordinator: Coordinator, volunteer_id: str) -> ResponseRetur
         matches=view.matches,
         requests=view.requests,
         timeline=view.timeline,
+        call_notes=view.call_notes,
         paused_until=view.paused_until,
     )
 
@@ -282,6 +283,7 @@ def match_page(coordinator: Coordinator, match_id: str) -> ResponseReturnValue:
         r=view.request,
         v=view.volunteer,
         timeline=view.timeline,
+        call_notes=view.call_notes,
         follow_ups=view.follow_ups,
         feedback=queries.match_feedback(s.uow(), match_id, coordinator),
         resendable=view.resendable,

@@ -58,6 +58,7 @@ AUDIT_WORDS: dict[str, str] = {
     AuditAction.LINE_HELD: "Held a payment line",
     AuditAction.FINANCE_EXPORTED: "Made a finance export",
     AuditAction.FINANCE_DOWNLOADED: "Downloaded a finance export",
+    AuditAction.CALL_RECORDED: "Phoned a volunteer from the call list, with a note",
 }
 SUBJECT_WORDS: dict[str, str] = {
     AuditSubject.VOLUNTEER: "Volunteer",
