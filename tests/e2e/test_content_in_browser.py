@@ -99,7 +99,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
 
     admin.get_by_role("button", name="Save").click()
     admin.wait_for_url(re.compile(r"/coordinator/content/faq$"))
-    assert "Saved, and in use now" in admin.inner_text(".notice")
+    assert "Saved, and in use now" in admin.inner_text("#flash")
     assert "(in use)" in admin.inner_text("table")
     pages.check(admin, "content-faq-saved")
 
@@ -152,7 +152,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     assert letter.subject == "Your own page, Amina" and "Open it here: " in letter.text
     admin.get_by_role("button", name="Go back to the text as shipped").click()
     admin.wait_for_url(re.compile(r"/email/private_link_volunteer.txt$"))
-    assert "The earlier version is back" in admin.inner_text(".notice")
+    assert "The earlier version is back" in admin.inner_text("#flash")
     assert services.letters.private_link(TokenPurpose.VOLUNTEER_LINK, amina, "s", "k2").subject != letter.subject
     pages.check(admin, "content-email-history")
 
@@ -193,7 +193,7 @@ def test_an_admin_adds_relabels_reorders_and_retires_a_code(
     topics.locator("#f-topics-label").fill("Peer support")
     topics.get_by_role("button", name="Add to topics").click()
     admin.wait_for_url(re.compile(r"/coordinator/vocabularies#v-topics$"))
-    assert "Saved: forms show it now." in admin.inner_text(".notice")
+    assert "Saved: forms show it now." in admin.inner_text("#flash")
 
     def topic_codes() -> list[str]:
         return [t.code for t in queries.vocabulary_terms(services.uow())["topics"]]
@@ -208,7 +208,7 @@ def test_an_admin_adds_relabels_reorders_and_retires_a_code(
     assert "Peer support and mentoring" in visitor.inner_text("main")
 
     submit(admin, admin.get_by_role("button", name=re.compile(rf"^Retire\W*{code}$")))
-    assert "Retired" in admin.inner_text(".notice")
+    assert "Retired" in admin.inner_text("#flash")
     pages.check(admin, "vocabularies-retired")
     visitor.goto(base + "/volunteer/sign-up")
     assert "Peer support and mentoring" not in visitor.inner_text("main")
