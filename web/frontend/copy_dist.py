@@ -34,7 +34,8 @@ def without_remote_fonts(css: bytes) -> bytes:
 def copy() -> str:
     version = json.loads((DIST.parent.parent / "package.json").read_text())["version"]
     STATIC.mkdir(parents=True, exist_ok=True)
-    (STATIC / "nhsuk-frontend.min.css").write_bytes(without_remote_fonts((DIST / "nhsuk-frontend.min.css").read_bytes()))
+    css = (DIST / "nhsuk-frontend.min.css").read_bytes()
+    (STATIC / "nhsuk-frontend.min.css").write_bytes(without_remote_fonts(css))
     shutil.copyfile(DIST / "nhsuk-frontend.min.js", STATIC / "nhsuk-frontend.min.js")
     images = STATIC / "assets" / "images"
     shutil.rmtree(STATIC / "assets", ignore_errors=True)
