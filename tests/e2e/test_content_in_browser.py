@@ -24,6 +24,7 @@ from matcher.bootstrap import Services
 from matcher.domain import TokenPurpose
 from matcher.services import coordinators, intake, queries
 from tests import factories
+from tests.e2e.navigation import follow_nav, nav_has
 from tests.e2e.test_pages_in_browser import DESKTOP, PHONE, Pages
 from tests.real_parts import free_port
 from web.app import create_app
@@ -77,7 +78,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     assert "Can I bring someone with me?" not in visitor.inner_text("main")
 
     admin = sign_in(browser, base, "admin@nhs.example")
-    admin.get_by_role("link", name="Pages and emails").click()
+    follow_nav(admin, "Pages and emails")
     admin.wait_for_url(base + "/coordinator/content")
     pages.check(admin, "content-list")
     admin.get_by_role("link", name="Questions and answers (the FAQ page)").click()
@@ -158,7 +159,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
 
     # A coordinator who is not an admin may not edit.
     lead = sign_in(browser, base, "lead@nhs.example")
-    assert lead.get_by_role("link", name="Pages and emails").count() == 0
+    assert not nav_has(lead, "Pages and emails")
     answer = lead.goto(base + "/coordinator/content/faq")
     assert answer is not None and answer.status == 403
 

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from matcher.bootstrap import Services
 from matcher.services import coordinators, feedback, outgoing, retention
 from tests import factories
+from tests.e2e.navigation import follow_nav
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
 
@@ -247,7 +248,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     assert lead.locator("svg.runchart").count() == 3
     pages.check(lead, "coordinator-programme")
     # The audit log: her sign-in, the approval and the resend, filtered by a GET form.
-    lead.get_by_role("link", name="Audit log").click()
+    follow_nav(lead, "Audit log")
     log = lead.inner_text("main")
     assert "Approved a suggestion" in log and "Resent an email" in log and "Signed in" in log
     pages.check(lead, "coordinator-audit")
@@ -418,7 +419,7 @@ def test_coordinator_accounts_in_the_browser(
     assert "revoked" in me.inner_text("#flash") and "Trust records system" not in me.inner_text("main")
 
     # --- Coordinators: invite, and the invited one sets up their account --------------------------
-    me.get_by_role("link", name="Accounts", exact=True).click()
+    follow_nav(me, "Accounts")
     pages.check(me, "coordinator-coordinators")
     me.fill("#f-email", "nia@nhs.example")
     me.get_by_role("button", name="Send invitation").click()
@@ -499,7 +500,7 @@ def test_sessions_in_the_browser(
     lead.fill("#f-password", "correct horse battery")
     lead.get_by_role("button", name="Sign in").click()
     lead.wait_for_url(base + "/coordinator/")
-    lead.get_by_role("link", name="Sessions", exact=True).click()
+    follow_nav(lead, "Sessions")
     lead.get_by_role("button", name="Schedule").click()  # nothing filled in: each field says what it needs
     assert lead.locator("#error-summary").is_visible()
     pages.check(lead, "coordinator-sessions-errors")

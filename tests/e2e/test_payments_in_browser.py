@@ -17,6 +17,7 @@ from matcher.domain import TokenPurpose
 from matcher.payments import four_weeks_of
 from matcher.services import coordinators, intake, links
 from tests import factories
+from tests.e2e.navigation import follow_nav
 from tests.e2e.test_pages_in_browser import DESKTOP, PHONE, Pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -67,7 +68,7 @@ def test_payments_in_the_browser(
     lead.fill("#f-password", "correct horse battery")
     lead.get_by_role("button", name="Sign in").click()
     lead.wait_for_url(base + "/coordinator/")
-    lead.get_by_role("link", name="Payments", exact=True).click()
+    follow_nav(lead, "Payments")
     lead.get_by_role("link", name="Rates", exact=True).click()
     lead.get_by_role("button", name="Set the rate").click()  # nothing filled in
     assert lead.locator("#error-summary").is_visible()
