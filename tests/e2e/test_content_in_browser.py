@@ -90,7 +90,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     )
     admin.fill("#f-body", edited)
     submit(admin, admin.get_by_role("button", name="Preview"))
-    preview = admin.locator(".preview")
+    preview = admin.locator(".app-preview")
     assert "Yes: a carer, friend or supporter is welcome" in preview.inner_text()
     assert preview.locator("strong", has_text="welcome").count() == 1
     assert admin.input_value("#f-body") == edited  # the text is kept for more editing

@@ -441,7 +441,7 @@ def test_coordinator_accounts_in_the_browser(
     nia.fill("#f-password_again", "nia's own passphrase")
     nia.fill("#f-otp", code(her_secret))
     nia.get_by_role("button", name="Set up my account").click()
-    assert len(nia.locator(".recovery-codes li").all()) == 10
+    assert len(nia.locator(".app-recovery-codes li").all()) == 10
     pages.check(nia, "coordinator-welcome")
     nia.goto(invitation)
     assert "does not work" in nia.inner_text("h1")
