@@ -119,7 +119,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     admin.get_by_role("button", name="Save").click()
     admin.wait_for_url(re.compile(r"/coordinator/content/home.intro$"))
     visitor.goto(other_base + "/")
-    assert "Teams across the trust want to hear from you." in visitor.inner_text(".lead")
+    assert "Teams across the trust want to hear from you." in visitor.inner_text(".nhsuk-body-l")
     pages.check(visitor, "home-edited")
 
     # Two admins editing one text: the second save does not silently undo the first.
@@ -144,7 +144,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     pages.check(admin, "content-email-refused")
     admin.fill("#f-body", "Subject: Your own page, {{ first_name }}\n\nOpen it here: {{ link }}\n")
     submit(admin, admin.get_by_role("button", name="Preview"))
-    assert "Your own page, [first_name]" in admin.inner_text(".preview")
+    assert "Your own page, [first_name]" in admin.inner_text(".app-preview")
     pages.check(admin, "content-email-preview")
     admin.get_by_role("button", name="Save").click()
     admin.wait_for_url(re.compile(r"/email/private_link_volunteer.txt$"))
