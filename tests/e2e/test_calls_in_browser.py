@@ -13,6 +13,7 @@ import pytest
 from matcher.bootstrap import Services
 from matcher.services import coordinators, decisions, intake, volunteer_self
 from tests import factories
+from tests.e2e.navigation import follow_nav
 from tests.e2e.test_pages_in_browser import DESKTOP, Pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -48,7 +49,7 @@ def test_the_call_list_in_the_browser(
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/coordinator/")
 
-    page.get_by_role("link", name="Calls", exact=True).click()
+    follow_nav(page, "Calls")
     page.wait_for_url(base + "/coordinator/calls")
     rows = page.locator("tbody tr")
     assert rows.count() == 2

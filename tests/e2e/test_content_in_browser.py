@@ -24,6 +24,7 @@ from matcher.bootstrap import Services
 from matcher.domain import TokenPurpose
 from matcher.services import coordinators, intake, queries
 from tests import factories
+from tests.e2e.navigation import follow_nav, nav_has
 from tests.e2e.test_pages_in_browser import DESKTOP, PHONE, Pages
 from tests.real_parts import free_port
 from web.app import create_app
@@ -77,7 +78,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     assert "Can I bring someone with me?" not in visitor.inner_text("main")
 
     admin = sign_in(browser, base, "admin@nhs.example")
-    admin.get_by_role("link", name="Pages and emails").click()
+    follow_nav(admin, "Pages and emails")
     admin.wait_for_url(base + "/coordinator/content")
     pages.check(admin, "content-list")
     admin.get_by_role("link", name="Questions and answers (the FAQ page)").click()
@@ -89,7 +90,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     )
     admin.fill("#f-body", edited)
     submit(admin, admin.get_by_role("button", name="Preview"))
-    preview = admin.locator(".preview")
+    preview = admin.locator(".app-preview")
     assert "Yes: a carer, friend or supporter is welcome" in preview.inner_text()
     assert preview.locator("strong", has_text="welcome").count() == 1
     assert admin.input_value("#f-body") == edited  # the text is kept for more editing
@@ -99,7 +100,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
 
     admin.get_by_role("button", name="Save").click()
     admin.wait_for_url(re.compile(r"/coordinator/content/faq$"))
-    assert "Saved, and in use now" in admin.inner_text(".notice")
+    assert "Saved, and in use now" in admin.inner_text("#flash")
     assert "(in use)" in admin.inner_text("table")
     pages.check(admin, "content-faq-saved")
 
@@ -118,7 +119,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     admin.get_by_role("button", name="Save").click()
     admin.wait_for_url(re.compile(r"/coordinator/content/home.intro$"))
     visitor.goto(other_base + "/")
-    assert "Teams across the trust want to hear from you." in visitor.inner_text(".lead")
+    assert "Teams across the trust want to hear from you." in visitor.inner_text(".nhsuk-body-l")
     pages.check(visitor, "home-edited")
 
     # Two admins editing one text: the second save does not silently undo the first.
@@ -143,7 +144,7 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     pages.check(admin, "content-email-refused")
     admin.fill("#f-body", "Subject: Your own page, {{ first_name }}\n\nOpen it here: {{ link }}\n")
     submit(admin, admin.get_by_role("button", name="Preview"))
-    assert "Your own page, [first_name]" in admin.inner_text(".preview")
+    assert "Your own page, [first_name]" in admin.inner_text(".app-preview")
     pages.check(admin, "content-email-preview")
     admin.get_by_role("button", name="Save").click()
     admin.wait_for_url(re.compile(r"/email/private_link_volunteer.txt$"))
@@ -152,13 +153,13 @@ def test_an_admin_edits_the_faq_and_a_visitor_sees_it_at_once(
     assert letter.subject == "Your own page, Amina" and "Open it here: " in letter.text
     admin.get_by_role("button", name="Go back to the text as shipped").click()
     admin.wait_for_url(re.compile(r"/email/private_link_volunteer.txt$"))
-    assert "The earlier version is back" in admin.inner_text(".notice")
+    assert "The earlier version is back" in admin.inner_text("#flash")
     assert services.letters.private_link(TokenPurpose.VOLUNTEER_LINK, amina, "s", "k2").subject != letter.subject
     pages.check(admin, "content-email-history")
 
     # A coordinator who is not an admin may not edit.
     lead = sign_in(browser, base, "lead@nhs.example")
-    assert lead.get_by_role("link", name="Pages and emails").count() == 0
+    assert not nav_has(lead, "Pages and emails")
     answer = lead.goto(base + "/coordinator/content/faq")
     assert answer is not None and answer.status == 403
 
@@ -193,7 +194,7 @@ def test_an_admin_adds_relabels_reorders_and_retires_a_code(
     topics.locator("#f-topics-label").fill("Peer support")
     topics.get_by_role("button", name="Add to topics").click()
     admin.wait_for_url(re.compile(r"/coordinator/vocabularies#v-topics$"))
-    assert "Saved: forms show it now." in admin.inner_text(".notice")
+    assert "Saved: forms show it now." in admin.inner_text("#flash")
 
     def topic_codes() -> list[str]:
         return [t.code for t in queries.vocabulary_terms(services.uow())["topics"]]
@@ -208,7 +209,7 @@ def test_an_admin_adds_relabels_reorders_and_retires_a_code(
     assert "Peer support and mentoring" in visitor.inner_text("main")
 
     submit(admin, admin.get_by_role("button", name=re.compile(rf"^Retire\W*{code}$")))
-    assert "Retired" in admin.inner_text(".notice")
+    assert "Retired" in admin.inner_text("#flash")
     pages.check(admin, "vocabularies-retired")
     visitor.goto(base + "/volunteer/sign-up")
     assert "Peer support and mentoring" not in visitor.inner_text("main")

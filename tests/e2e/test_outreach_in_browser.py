@@ -12,6 +12,7 @@ import pytest
 
 from matcher.bootstrap import Services
 from matcher.services import coordinators
+from tests.e2e.navigation import follow_nav
 from tests.e2e.test_pages_in_browser import DESKTOP, PHONE, Pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -49,7 +50,7 @@ def test_an_outreach_event_brings_in_sign_ups_in_the_browser(
     lead.wait_for_url(base + "/coordinator/")
 
     # --- The coordinator records the stall ----------------------------------------------------
-    lead.get_by_role("link", name="Outreach", exact=True).click()
+    follow_nav(lead, "Outreach")
     pages.check(lead, "coordinator-outreach-empty")
     lead.get_by_role("link", name="Record an event").click()
     lead.get_by_role("button", name="Record the event").click()

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from matcher.bootstrap import Services
 from matcher.services import coordinators, feedback, outgoing, retention
 from tests import factories
+from tests.e2e.navigation import follow_nav
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
 
@@ -200,7 +201,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     pages.check(lead, "coordinator-dashboard")
     lead.get_by_role("button", name="Approve Amina").click()
     lead.wait_for_load_state("load")
-    assert "Approved" in lead.inner_text(".notice")
+    assert "Approved" in lead.inner_text("#flash")
 
     # Three private links (Chris's and Amina's confirmations, the team's status), then both introductions.
     received = smtp.wait_for(5, seconds=60)
@@ -234,7 +235,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     pages.check(lead, "coordinator-match-possibly-sent")
     lead.get_by_role("button", name="Resend introduction to team").click()
     lead.wait_for_load_state("load")
-    assert "Queued again" in lead.inner_text(".notice")
+    assert "Queued again" in lead.inner_text("#flash")
     eventually(lambda: len([r for r in smtp.to("sam.lead@nhs.example") if r.message_id.startswith("<intro")]) == 2)
     lead.goto(base + "/coordinator/volunteers?status=active")
     pages.check(lead, "coordinator-volunteers")
@@ -247,7 +248,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     assert lead.locator("svg.runchart").count() == 3
     pages.check(lead, "coordinator-programme")
     # The audit log: her sign-in, the approval and the resend, filtered by a GET form.
-    lead.get_by_role("link", name="Audit log").click()
+    follow_nav(lead, "Audit log")
     log = lead.inner_text("main")
     assert "Approved a suggestion" in log and "Resent an email" in log and "Signed in" in log
     pages.check(lead, "coordinator-audit")
@@ -312,7 +313,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     lead.get_by_label("Amina Begum asked for their details to be erased").check()
     lead.get_by_role("button", name="Erase Amina Begum's details").click()
     lead.wait_for_url(re.compile(r"/coordinator/volunteers"))
-    assert "Erased" in lead.inner_text(".notice")
+    assert "Erased" in lead.inner_text("#flash")
     with services.uow() as uow:
         assert [v.name for v in uow.volunteers.where(email_key=None)] == ["Erased volunteer"]
     lead.goto(base + "/coordinator/audit?action=volunteer.erase")
@@ -415,10 +416,10 @@ def test_coordinator_accounts_in_the_browser(
     assert "most common" in me.inner_text("main")
     pages.check(me, "coordinator-account-errors")
     me.get_by_role("button", name=re.compile("Revoke Trust records system")).click()
-    assert "revoked" in me.inner_text(".notice") and "Trust records system" not in me.inner_text("main")
+    assert "revoked" in me.inner_text("#flash") and "Trust records system" not in me.inner_text("main")
 
     # --- Coordinators: invite, and the invited one sets up their account --------------------------
-    me.get_by_role("link", name="Accounts", exact=True).click()
+    follow_nav(me, "Accounts")
     pages.check(me, "coordinator-coordinators")
     me.fill("#f-email", "nia@nhs.example")
     me.get_by_role("button", name="Send invitation").click()
@@ -428,7 +429,7 @@ def test_coordinator_accounts_in_the_browser(
     me.fill("#f-name", "Nia Okafor")
     me.get_by_label("Newham").check()
     me.get_by_role("button", name="Send invitation").click()
-    assert "Invitation on its way" in me.inner_text(".notice")
+    assert "Invitation on its way" in me.inner_text("#flash")
 
     invitation = mail_link(smtp, "nia@nhs.example", "/coordinator/password/", base)
     nia = browser.new_context(viewport=PHONE).new_page()
@@ -440,7 +441,7 @@ def test_coordinator_accounts_in_the_browser(
     nia.fill("#f-password_again", "nia's own passphrase")
     nia.fill("#f-otp", code(her_secret))
     nia.get_by_role("button", name="Set up my account").click()
-    assert len(nia.locator(".recovery-codes li").all()) == 10
+    assert len(nia.locator(".app-recovery-codes li").all()) == 10
     pages.check(nia, "coordinator-welcome")
     nia.goto(invitation)
     assert "does not work" in nia.inner_text("h1")
@@ -448,7 +449,7 @@ def test_coordinator_accounts_in_the_browser(
 
     me.reload()
     me.get_by_role("button", name="Deactivate nia@nhs.example").click()
-    assert "deactivated" in me.inner_text(".notice")
+    assert "deactivated" in me.inner_text("#flash")
     assert "Deactivated" in me.inner_text("table")
 
     # --- A reset by email (the same answer for any address) ----------------------------------------
@@ -499,7 +500,7 @@ def test_sessions_in_the_browser(
     lead.fill("#f-password", "correct horse battery")
     lead.get_by_role("button", name="Sign in").click()
     lead.wait_for_url(base + "/coordinator/")
-    lead.get_by_role("link", name="Sessions", exact=True).click()
+    follow_nav(lead, "Sessions")
     lead.get_by_role("button", name="Schedule").click()  # nothing filled in: each field says what it needs
     assert lead.locator("#error-summary").is_visible()
     pages.check(lead, "coordinator-sessions-errors")
@@ -524,7 +525,7 @@ def test_sessions_in_the_browser(
     assert "Not yet verified" in mine.inner_text("#sessions")
     mine.get_by_role("button", name=re.compile("^Book a place")).click()
     mine.wait_for_url(re.compile(r"/me#sessions$"))
-    assert "Your place is booked" in mine.inner_text(".notice")
+    assert "Your place is booked" in mine.inner_text("#flash")
     mine.locator("#sessions").scroll_into_view_if_needed()
     pages.check(mine, "volunteer-sessions")
 
@@ -535,7 +536,7 @@ def test_sessions_in_the_browser(
     lead.check(f"#came-{amina.id}")
     lead.get_by_role("button", name="Save attendance").click()
     lead.wait_for_load_state("load")
-    assert "Attendance saved" in lead.inner_text(".notice")
+    assert "Attendance saved" in lead.inner_text("#flash")
     pages.check(lead, "coordinator-session-attendance")
     lead.goto(base + "/coordinator/sessions")
     pages.check(lead, "coordinator-sessions")
@@ -658,7 +659,7 @@ def test_feedback_form_and_digest_pages_in_the_browser(
     lead.fill("#f-digest_time", "07:45")
     lead.get_by_role("button", name="Save").click()
     lead.wait_for_load_state("load")
-    assert "07:45" in lead.inner_text(".notice")
+    assert "07:45" in lead.inner_text("#flash")
     with services.uow() as uow:
         assert uow.coordinators.where(email="lead@nhs.example")[0].digest_time == "07:45"
 

@@ -17,6 +17,7 @@ from matcher.domain import TokenPurpose
 from matcher.payments import four_weeks_of
 from matcher.services import coordinators, intake, links
 from tests import factories
+from tests.e2e.navigation import follow_nav
 from tests.e2e.test_pages_in_browser import DESKTOP, PHONE, Pages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -58,7 +59,7 @@ def test_payments_in_the_browser(
     mine.fill("#f-cap_four_weeks_pence", "100")
     mine.get_by_role("button", name="Save my payment choices").click()
     mine.wait_for_url(re.compile(r"/me#payments$"))
-    assert "Your payment choices are saved" in mine.inner_text(".notice")
+    assert "Your payment choices are saved" in mine.inner_text("#flash")
 
     # --- The coordinator sets a rate and records three activities --------------------------------
     lead = browser.new_context(viewport=DESKTOP).new_page()
@@ -67,7 +68,7 @@ def test_payments_in_the_browser(
     lead.fill("#f-password", "correct horse battery")
     lead.get_by_role("button", name="Sign in").click()
     lead.wait_for_url(base + "/coordinator/")
-    lead.get_by_role("link", name="Payments", exact=True).click()
+    follow_nav(lead, "Payments")
     lead.get_by_role("link", name="Rates", exact=True).click()
     lead.get_by_role("button", name="Set the rate").click()  # nothing filled in
     assert lead.locator("#error-summary").is_visible()
@@ -88,7 +89,7 @@ def test_payments_in_the_browser(
         lead.fill("#f-minutes", "120")
         lead.get_by_role("button", name="Record", exact=True).click()
         lead.wait_for_load_state("load")
-    assert "over the 4-weekly cap by £20.00" in lead.inner_text(".notice")
+    assert "over the 4-weekly cap by £20.00" in lead.inner_text("#flash")
     assert "over the 4-weekly cap by £20.00" in lead.inner_text("table")
     pages.check(lead, "coordinator-payment-claims")
     lead.get_by_role("link", name="Amina Begum").first.click()
@@ -98,19 +99,19 @@ def test_payments_in_the_browser(
     for _ in range(2):
         lead.get_by_role("button", name=re.compile("^Approve")).first.click()
         lead.wait_for_load_state("load")
-        assert "Approved: £40.00" in lead.inner_text(".notice")
+        assert "Approved: £40.00" in lead.inner_text("#flash")
 
     # --- The finance export, twice -------------------------------------------------------------
     lead.get_by_role("link", name="Finance export", exact=True).click()
     lead.fill("#f-month", month)
     lead.get_by_role("button", name="Export").click()
-    assert "Exported 2 lines, £80.00" in lead.inner_text(".notice")
+    assert "Exported 2 lines, £80.00" in lead.inner_text("#flash")
     with lead.expect_download() as first:
         lead.get_by_role("link", name=re.compile("^Download the CSV")).first.click()
     one = Path(first.value.path()).read_bytes()
     lead.fill("#f-month", month)
     lead.get_by_role("button", name="Export").click()
-    assert "here it is again, unchanged" in lead.inner_text(".notice")
+    assert "here it is again, unchanged" in lead.inner_text("#flash")
     assert lead.get_by_role("link", name=re.compile("^Download the CSV")).count() == 1
     with lead.expect_download() as second:
         lead.get_by_role("link", name=re.compile("^Download the CSV")).first.click()

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from matcher.bootstrap import Services
 from matcher.scheduling import LONDON
 from matcher.services import coordinators
+from tests.e2e.navigation import follow_nav
 from tests.e2e.test_pages_in_browser import DESKTOP, PHONE, Pages
 from tests.integration.conftest import Processes, eventually
 from tests.real_parts import SmtpSink
@@ -47,7 +48,7 @@ def test_a_team_books_an_informal_chat_in_the_browser(
     lead.wait_for_url(base + "/coordinator/")
 
     # --- The coordinator publishes a free half hour --------------------------------------------
-    lead.get_by_role("link", name="Team chats").click()
+    follow_nav(lead, "Team chats")
     pages.check(lead, "coordinator-team-chats-empty")
     day = (services.clock.now().astimezone(LONDON) + timedelta(days=3)).date()
     lead.fill("#f-day", day.isoformat())

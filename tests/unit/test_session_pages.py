@@ -32,6 +32,10 @@ def test_schedule_book_and_mark_attendance_on_the_pages(app, services) -> None:
     assert bad.status_code == 422
     body = bad.get_data(as_text=True)
     assert "Between 1 and 500 places" in body and "Give a place" in body
+    # Nothing chosen: the page says what to choose, not the API's list of codes.
+    unchosen = lead.post("/coordinator/sessions", data={**form, "kind": "", "area": ""}).get_data(as_text=True)
+    assert "Choose what kind of session it is." in unchosen and "Choose one of your areas." in unchosen
+    assert "Must be one of" not in unchosen and "/api/v1/taxonomy" not in unchosen
     made = lead.post("/coordinator/sessions", data=form)
     assert made.status_code == 303, made.get_data(as_text=True)[:2000]
     session_path = made.headers["Location"]

@@ -17,6 +17,7 @@ from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
 from web.access_log import redact_request_logs
+from web.pages import design_system
 from web.pages.common import csrf_token, label, labels
 
 PAGE_CSP = (
@@ -208,6 +209,7 @@ def register(app: Flask) -> None:
         flashed=get_flashed_messages, zip=zip, reasons=REASONS,
     )  # fmt: skip
     app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
+    design_system.register(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     # Request lines and paths in any log: no query strings (searches hold names and

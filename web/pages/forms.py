@@ -57,6 +57,10 @@ GENERIC = (
     "Length must be between",
     "Not a valid",
     "Field may not be null.",
+    # A choice outside the list (an empty select, a retired code): the API names the codes; a page
+    # says, in the field's own words, what to choose.
+    "Must be one of:",
+    "Unknown ",
 )
 
 

@@ -1,20 +1,9 @@
-// A little help, never needed: every page works without JavaScript.
-(function () {
-  "use strict";
-  document.addEventListener("DOMContentLoaded", function () {
-    // Move focus to the error summary, so a screen reader announces what went wrong.
-    var summary = document.getElementById("error-summary");
-    if (summary) { summary.focus(); }
-    // Links in the summary move focus to their field, not only the scroll position.
-    document.querySelectorAll(".error-summary a[href^='#']").forEach(function (a) {
-      a.addEventListener("click", function (e) {
-        var target = document.getElementById(a.getAttribute("href").slice(1));
-        if (!target) { return; }
-        e.preventDefault();
-        var control = target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea");
-        (control || target).focus();
-        target.scrollIntoView({ block: "center" });
-      });
-    });
-  });
-})();
+// Starts nhsuk-frontend's components (the header's "More" menu, the error summary's focus and links,
+// radios and checkboxes). A module file, never an inline script: the CSP allows scripts from 'self'
+// only. Every page still works without JavaScript.
+import { initAll } from "./nhsuk/nhsuk-frontend.min.js";
+
+// What nhsuk-frontend's page template does in an inline script: the CSS shows the JS-only parts
+// (the header's menu button) only when these classes are on the body.
+document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
+initAll();
