@@ -48,6 +48,11 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.EMAIL_SENT: "Email sent",
     EventKind.EMAIL_FAILED: "Email not delivered; reach them another way",
     EventKind.EMAIL_UNCERTAIN: "Email possibly sent: the mail server never answered; resend it if it did not arrive",
+    EventKind.TEXT_OWED: "Text due to go out",
+    EventKind.TEXT_SENT: "Text sent",
+    EventKind.TEXT_FAILED: "Text not sent; reach them another way",
+    EventKind.TEXT_UNCERTAIN: "Text possibly sent: GOV.UK Notify never answered; ring them if it matters",
+    EventKind.TEXT_UNDELIVERED: "Text not delivered",
     EventKind.MATCH_MEETING_CHANGED: "Introductory chat changed",
     EventKind.FOLLOW_UP_SCHEDULED: "Follow-up chat scheduled",
     EventKind.FOLLOW_UP_INVITATION_DUE: "Follow-up invitation due",
@@ -104,6 +109,14 @@ CLOSE_WORDS = {
 }
 
 
+# What Notify's final receipts mean, for the coordinator who must now ring instead.
+RECEIPT_WORDS = {
+    "permanent-failure": "the number is not in use, or is wrong; check it with them",
+    "temporary-failure": "the phone was off or out of signal for 3 days",
+    "technical-failure": "a fault at GOV.UK Notify, so it was not sent",
+}
+
+
 def describe(event: Any) -> str:
     words = EVENT_WORDS.get(event.kind, event.kind.replace(".", ": ").replace("_", " "))
     data = event.data or {}
@@ -134,6 +147,15 @@ def describe(event: Any) -> str:
             words += " (the mail server refused the address)"
         elif event.kind == EventKind.EMAIL_FAILED:
             words += " (given up after five tries)"
+    elif event.kind in (EventKind.TEXT_SENT, EventKind.TEXT_FAILED, EventKind.TEXT_UNCERTAIN):
+        words += f": {str(data.get('letter', '')).replace('_', ' ')} to the volunteer"
+        if data.get("reason") == "refused":
+            words += " (GOV.UK Notify refused it)"
+    elif event.kind == EventKind.TEXT_UNDELIVERED:
+        ending = f" ending {data['ending']}" if data.get("ending") else ""
+        why = RECEIPT_WORDS.get(str(data.get("receipt", "")), "GOV.UK Notify could not deliver it")
+        letter = str(data.get("letter", "")).replace("_", " ")
+        words = f"The {letter} text to the mobile{ending} was not delivered: {why}"
     elif event.kind == EventKind.FEEDBACK_ANSWERED:
         words += f" by the {data.get('party', '')} (chat {data.get('sequence', '')}): {data.get('rating')} out of 5"
         flags = [w for w, on in (("would like a call", data.get("call")), ("wants to stop", data.get("stop"))) if on]
