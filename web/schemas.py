@@ -25,6 +25,7 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.rules import REASONS
+from matcher.services import texts
 from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
 
@@ -733,4 +734,26 @@ class ErrorOut(Schema):
             "description": "On a 422 (and a 409 for a repeated email): each bad field by its path, "
             "e.g. availability.0.end, with its messages."
         },
+    )
+
+
+class NotifyReceiptIn(Schema):
+    """GOV.UK Notify's delivery receipt for one text (its callback's body). Notify sends more
+    fields (the number, its times, the template): they are read past, and not kept."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"format": "uuid"})
+    reference = fields.String(allow_none=True, validate=validate.Length(max=200))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(texts.RECEIPTS),
+    )
+    notification_type = fields.String(validate=validate.Length(max=20))
+
+
+class NotifyReceiptOut(Schema):
+    recorded = fields.Boolean(
+        metadata={"description": "False for a repeat of a receipt already kept, or an id that is not one of ours."}
     )
