@@ -210,7 +210,7 @@ def dispatch_retention() -> None:
     """People inactive for the retention period asked whether to keep their details; those
     who did not answer by the date erased; closed requests' contacts anonymised."""
     s = services()
-    counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer)
+    counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer, s.texts)
     if any(counts.values()):
         log.info("retention: %s", counts)
 
