@@ -41,6 +41,7 @@ class NotifyServer:
     service_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     secret: str = field(default_factory=lambda: str(uuid.uuid4()))
     received: list[Received] = field(default_factory=list)
+    url: str = ""
     refused_tokens: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Called with the request body before a text is recorded; a number returned is answered instead.
