@@ -7,7 +7,8 @@
 Every request must carry a JWT signed as notifications-python-client signs it: HS256 with the
 API key's secret, ``iss`` the service id, ``iat`` within 30 seconds of now. Anything else is
 answered 403 with Notify's error body. ``before_accept`` lets a test act on a send before it is
-recorded (kill the worker mid-send, say): returning a status answers that instead.
+recorded (kill the worker mid-send, say): returning a status answers that instead;
+``after_accept`` acts once it is recorded, before the answer goes back.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class NotifyServer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Called with the request body before a text is recorded; a number returned is answered instead.
     before_accept: Callable[[dict[str, Any]], int | None] | None = None
+    # Called once a text is recorded, before the answer goes back (a worker killed then never hears it).
+    after_accept: Callable[[Received], None] | None = None
 
     @property
     def api_key(self) -> str:
@@ -69,6 +72,7 @@ class NotifyServer:
             self.received.clear()
             self.refused_tokens = 0
         self.before_accept = None
+        self.after_accept = None
 
     def token_error(self, header: str) -> str | None:
         """Notify's check of the Authorization header: None when it is good."""
@@ -132,6 +136,8 @@ def _handler(server: NotifyServer) -> type[BaseHTTPRequestHandler]:
             )
             with server.lock:
                 server.received.append(text)
+            if server.after_accept is not None:
+                server.after_accept(text)
             self._answer(
                 201,
                 {
