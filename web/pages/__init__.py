@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request
 
+from matcher import phones
 from matcher.domain import EventKind
 from matcher.rules import REASONS
 from matcher.scheduling import LONDON
@@ -215,7 +216,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
-        flashed=get_flashed_messages, zip=zip, reasons=REASONS,
+        flashed=get_flashed_messages, zip=zip, reasons=REASONS, national_phone=phones.national,
     )  # fmt: skip
     app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
     app.jinja_env.trim_blocks = True
