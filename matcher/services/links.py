@@ -69,12 +69,11 @@ def _issue(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock, tt
     return secret
 
 
-def issue_alongside(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock) -> str:
+def issue_alongside(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock, ttl: timedelta) -> str:
     """Inside the caller's unit of work: a link for a text, leaving the emailed one usable (a
     person who gets both may open either). Expires like any private link."""
     now = clock.now()
     secret = secrets.token_urlsafe(32)
-    ttl = VOLUNTEER_LINK_TTL if purpose == TokenPurpose.VOLUNTEER_LINK else REQUEST_STATUS_TTL
     uow.access_tokens.add(
         AccessToken(
             id=hash_secret(secret), purpose=purpose, subject_id=subject_id, created_at=now, expires_at=now + ttl

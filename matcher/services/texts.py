@@ -1,9 +1,10 @@
 """Short texts to a volunteer who prefers the phone, beside the emails they still get.
 
 A volunteer whose preferred contact is the phone, with a UK mobile number, gets a text
-alongside their introduction email (the chat's time and a link to their own page), and
-alongside their follow-up chat reminders. The email still goes: it carries the calendar
-invitation. A landline gets no texts; the coordinator rings instead.
+alongside their introduction email (the chat's time and a link to their own page), their
+reminders (follow-up chats, sessions) and their feedback form and its reminder (a link to
+the form). The email still goes: it carries the calendar invitation. A landline gets no
+texts; the coordinator rings instead.
 
 A text's delivery key is its email's key with the channel in front,
 ``text:introduction:<match>:volunteer``, so it is owed in the same transaction as the
@@ -14,15 +15,17 @@ the same sweep, and is listed and counted with it.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from matcher import phones
 from matcher.config import MatchingConfig
 from matcher.domain import (
     Event,
     EventKind,
+    FeedbackStatus,
     FollowUpStatus,
-    Match,
     MatchStatus,
     RequestStatus,
     TokenPurpose,
@@ -30,11 +33,14 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.ports import Clock, Text, Texter, UnitOfWork
+from matcher.programme_sessions import BookingStatus
 from matcher.scheduling import LONDON
-from matcher.services import deliveries, links
+from matcher.services import deliveries
 from matcher.services.chats import schedule_introduction
 
 PREFIX = deliveries.TEXT + ":"
+# The emails' letters a text goes beside (their modules import this one, so named here).
+FEEDBACK_LETTER, FEEDBACK_REMINDER, SESSION_LETTER = "feedback", "reminder", "session"
 # Two fragments of a GSM 7-bit text (153 characters each once split): the most a text may be.
 MOST = 306
 
@@ -123,6 +129,88 @@ INTRODUCTION = (
     " Details: {link} We have emailed you too."
 )
 FOLLOW_UP_REMINDER = "NHS involvement reminder: your follow-up chat with {team} is {when}. Details: {link}"
+SESSION_REMINDER = "NHS involvement reminder: {session} is {when}, {place}. Details: {link}"
+FEEDBACK = {
+    "form": "NHS involvement: how did your chat with {team} go? Please tell us, it takes 2 minutes: {link}",
+    "reminder": "NHS involvement: a reminder to tell us how your chat with {team} went, if you can: {link}",
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a text says, before its link is made: the template, the names to fit, its link's
+    purpose and subject, and who its timeline event is about."""
+
+    template: str
+    names: dict[str, str]
+    purpose: str
+    subject_id: str
+    ttl: timedelta | None  # None: a private link's own lifetime
+    about: dict[str, Any]
+
+
+def _draft(uow: UnitOfWork, letter: str, ids: list[str], clock: Clock, config: MatchingConfig) -> Draft | None:
+    """Inside the unit of work: the text owed under an email's ``letter`` and ``ids``, if still wanted."""
+    now = clock.now()
+    if letter == SESSION_LETTER:
+        booking = uow.bookings.get(ids[0])
+        session = uow.programme_sessions.get(booking.session_id) if booking else None
+        volunteer = uow.volunteers.get(booking.volunteer_id) if booking else None
+        if booking is None or session is None or booking.status != BookingStatus.BOOKED:
+            return None
+        if not session.open_for_booking(now) or wants_texts(volunteer) is None:
+            return None
+        names = {"session": session.title or session.kind.replace("_", " "), "place": session.place or "online"}
+        return Draft(
+            SESSION_REMINDER.replace("{when}", _when(session.starts_at)), names, TokenPurpose.VOLUNTEER_LINK,
+            booking.volunteer_id, None,
+            {"volunteer_id": booking.volunteer_id, "booking_id": booking.id},
+        )  # fmt: skip
+    form = None
+    follow_up = None
+    if letter == "introduction":
+        match = uow.matches.get(ids[0], for_update=True)  # locked: agrees with the email on the time
+    elif letter == "follow_up":
+        follow_up = uow.follow_ups.get(ids[0])
+        match = uow.matches.get(follow_up.match_id) if follow_up else None
+    elif letter == FEEDBACK_LETTER:
+        form = uow.feedback_forms.get(ids[0])
+        if form is None or form.party != "volunteer" or form.status == FeedbackStatus.ANSWERED:
+            return None
+        match = uow.matches.get(form.match_id)
+    else:
+        return None
+    if match is None or match.status not in MatchStatus.COMMITTED:
+        return None
+    request = uow.requests.get(match.team_request_id)
+    volunteer = uow.volunteers.get(match.volunteer_id)
+    if request is None or volunteer is None or wants_texts(volunteer) is None:
+        return None  # they changed their mind, or their number: the email still went
+    if request.status == RequestStatus.CLOSED or volunteer.status == VolunteerStatus.WITHDRAWN:
+        return None
+    on_match = {"match_id": match.id, "team_request_id": match.team_request_id, "volunteer_id": match.volunteer_id}
+    if form is not None:
+        stage = ids[1]
+        if stage == FEEDBACK_REMINDER and match.status != MatchStatus.INTRODUCED:
+            return None  # the involvement ended meanwhile: no nudge about it
+        ttl = timedelta(days=config.feedback_link_days)
+        template = FEEDBACK.get(stage, FEEDBACK["form"])
+        return Draft(template, {"team": request.team_name}, TokenPurpose.FEEDBACK_FORM, form.id, ttl, on_match)
+    if follow_up is not None:
+        if follow_up.status not in (FollowUpStatus.INVITED, FollowUpStatus.REMINDED):
+            return None
+        template = FOLLOW_UP_REMINDER.replace("{when}", _when(follow_up.due_at))
+        names = {"team": request.team_name}
+    else:
+        if match.intro_at is None:
+            schedule_introduction(uow, match, request, volunteer, config, clock)
+        assert match.intro_at is not None
+        template = INTRODUCTION.replace("{when}", _when(match.intro_at))
+        names = {"team": request.team_name, "project": request.project_title}
+    return Draft(template, names, TokenPurpose.VOLUNTEER_LINK, volunteer.id, None, on_match)
+
+
+LINKS = {TokenPurpose.VOLUNTEER_LINK: "/v/", TokenPurpose.FEEDBACK_FORM: "/feedback/"}
 
 
 # --- Sending an owed text ---------------------------------------------------------------------
@@ -139,46 +227,32 @@ def send_owed(
 ) -> int:
     """Send the text under ``text_key`` if it is still owed and still wanted; 1 if it went now."""
     letter, ids = deliveries.letter_of(email_key_of(text_key))
-    about: list[Match] = []
+    drafted: list[Draft] = []
 
     def compose() -> Text | None:
         with uow:
-            if letter == "introduction":
-                match = uow.matches.get(ids[0], for_update=True)  # locked: agrees with the email on the time
-            elif letter == "follow_up":
-                follow_up = uow.follow_ups.get(ids[0])
-                match = uow.matches.get(follow_up.match_id) if follow_up else None
-            else:
+            draft = _draft(uow, letter, ids, clock, config)
+            if draft is None:
                 return None
-            if match is None or match.status not in MatchStatus.COMMITTED:
-                return None
-            request = uow.requests.get(match.team_request_id)
-            volunteer = uow.volunteers.get(match.volunteer_id)
+            volunteer = uow.volunteers.get(draft.about["volunteer_id"])
             number = wants_texts(volunteer)
-            if request is None or volunteer is None or number is None:
-                return None  # they changed their mind, or their number: the email still went
-            if request.status == RequestStatus.CLOSED or volunteer.status == VolunteerStatus.WITHDRAWN:
-                return None
-            if letter == "introduction" and match.intro_at is None:
-                schedule_introduction(uow, match, request, volunteer, config, clock)
-            if letter == "follow_up":
-                if follow_up is None or follow_up.status not in (FollowUpStatus.INVITED, FollowUpStatus.REMINDED):
-                    return None
-                moment = follow_up.due_at
-                template, names = FOLLOW_UP_REMINDER, {"team": request.team_name}
-            else:
-                assert match.intro_at is not None
-                moment = match.intro_at
-                template, names = INTRODUCTION, {"team": request.team_name, "project": request.project_title}
-            # Their own page, by a link of its own: the emailed one stays usable beside it.
-            secret = links.issue_alongside(uow, TokenPurpose.VOLUNTEER_LINK, volunteer.id, clock)
+            assert number is not None  # the draft checked it
+            # A link of its own: the emailed one stays usable beside it. Made only as the text
+            # is written, so its secret never waits in a table or a message.
+            from matcher.services import links  # here: links imports, through intake, this module
+
+            ttl = draft.ttl or links.VOLUNTEER_LINK_TTL
+            secret = links.issue_alongside(uow, draft.purpose, draft.subject_id, clock, ttl)
             uow.commit()
-        about.append(match)
-        link = f"{base_url}/v/{secret}"
-        return Text(to=number, body=fit(template.replace("{when}", _when(moment)), link, **names), reference=text_key)
+        drafted.append(draft)
+        link = f"{base_url}{LINKS[draft.purpose]}{secret}"
+        return Text(to=number, body=fit(draft.template, link, **draft.names), reference=text_key)
 
     def sent(at: datetime) -> Event:
-        return Event.of_match(EventKind.TEXT_SENT, about[0], at, letter=letter, to="volunteer")
+        about = dict(drafted[0].about)
+        booking = about.pop("booking_id", None)
+        data = {"letter": letter if letter != FEEDBACK_LETTER else f"feedback_{ids[1]}", "to": "volunteer"}
+        return Event(EventKind.TEXT_SENT, at, data={**data, **({"booking_id": booking} if booking else {})}, **about)
 
     return int(deliveries.deliver(uow, texter, text_key, compose, clock, lease_seconds, sent))
 
@@ -200,17 +274,23 @@ def receipt(uow: UnitOfWork, notification_id: str, status: str, clock: Clock) ->
         return True
     letter, ids = deliveries.letter_of(email_key_of(text_key))
     with uow:
-        match_id = ids[0]
+        match_id, volunteer_id = ids[0], None
         if letter == "follow_up":
             follow_up = uow.follow_ups.get(ids[0])
             match_id = follow_up.match_id if follow_up else ""
-        match = uow.matches.get(match_id)
-        volunteer = uow.volunteers.get(match.volunteer_id) if match else None
+        elif letter == FEEDBACK_LETTER:
+            form = uow.feedback_forms.get(ids[0])
+            match_id = form.match_id if form else ""
+        elif letter == SESSION_LETTER:
+            booking = uow.bookings.get(ids[0])
+            match_id, volunteer_id = "", booking.volunteer_id if booking else None
+        match = uow.matches.get(match_id) if match_id else None
+        volunteer = uow.volunteers.get(match.volunteer_id if match else volunteer_id or "")
         number = phones.national(volunteer.phone if volunteer else None).replace(" ", "")
         data = {"key": text_key, "letter": letter, "receipt": status, "ending": number[-3:] if number else ""}
         if match is not None:
             uow.events.add(Event.of_match(EventKind.TEXT_UNDELIVERED, match, now, **data))
         else:
-            uow.events.add(Event(EventKind.TEXT_UNDELIVERED, now, data=data))
+            uow.events.add(Event(EventKind.TEXT_UNDELIVERED, now, volunteer_id=volunteer_id, data=data))
         uow.commit()
     return True

@@ -228,6 +228,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             s.id: s
             for s in uow.programme_sessions.where(id=[b.session_id for b in uow.bookings.where(volunteer_id=v.id)])
         }
+        booking_ids = [b.id for b in uow.bookings.where(volunteer_id=v.id)]
         bookings = [
             {
                 "session": session_of[b.session_id].title or session_of[b.session_id].kind,
@@ -306,7 +307,9 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         ]
     # Read apart from the unit of work: delivery rows are read in a session of their own.
     emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs], their_forms)
-    sent_texts = _texts_to(uow, [m.id for m in matches], [f.id for fs in chats.values() for f in fs])
+    sent_texts = _texts_to(
+        uow, [m.id for m in matches], [f.id for fs in chats.values() for f in fs], their_forms, booking_ids
+    )
     return {
         "layout": EXPORT_LAYOUT,
         "exported_at": _iso(clock.now()),
@@ -362,18 +365,26 @@ def _emails_to(
     return found
 
 
-def _texts_to(uow: UnitOfWork, match_ids: list[str], follow_up_ids: list[str]) -> list[dict[str, Any]]:
+def _texts_to(
+    uow: UnitOfWork,
+    match_ids: list[str],
+    follow_up_ids: list[str],
+    feedback_form_ids: Sequence[str],
+    booking_ids: Sequence[str],
+) -> list[dict[str, Any]]:
     """The texts owed or sent to the volunteer's mobile: kind, status, when, Notify's id and its
     receipt. Their words are not kept: each is written from the records when it is sent."""
     prefixes = [texts.key_for(f"introduction:{m}:") for m in match_ids]
     prefixes += [texts.key_for(f"follow_up:{f}:") for f in follow_up_ids]
+    prefixes += [texts.key_for(f"{texts.FEEDBACK_LETTER}:{f}:") for f in feedback_form_ids]
+    prefixes += [texts.key_for(f"{texts.SESSION_LETTER}:{b}:") for b in booking_ids]
     found = []
     for d in uow.deliveries.listed(prefixes):
         letter, ids = deliveries.letter_of(texts.email_key_of(d.key))
         found.append(
             {
                 "kind": letter,
-                "about": ids[0],  # the match, or the follow-up chat
+                "about": ids[0],  # the match, follow-up chat, feedback form or session booking
                 "status": d.status,
                 "owed_at": _iso(d.claimed_at) if d.status == "owed" else None,
                 "sent_at": _iso(d.sent_at) if d.status == "sent" else None,

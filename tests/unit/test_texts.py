@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,43 @@ def test_a_landline_gets_no_text_owed() -> None:
     match_id = approved_phone_preferring(uow, clock, "020 7946 0000")
     assert EventKind.TEXT_OWED not in uow.kinds(match_id=match_id)
     assert EventKind.VOLUNTEER_CALL_REQUESTED in uow.kinds(match_id=match_id)  # the coordinator rings instead
+
+
+def test_reminders_and_the_feedback_request_go_by_text_too_each_short_with_its_link(tmp_path: Path) -> None:
+    from matcher.adapters.letters import TemplateLetters
+    from matcher.config import Settings
+    from matcher.services import feedback, follow_ups
+    from tests.fakes import FakeMailer
+
+    letters = TemplateLetters(Settings.from_env({"QIMATCH_DATA_DIR": str(tmp_path), "QIMATCH_SECRET_KEY": "k"}))
+    uow, clock, mailer, texter = FakeUnitOfWork(), FakeClock(), FakeMailer(), FakeTexter()
+    match_id = approved_phone_preferring(uow, clock, "07700 900 982")
+
+    def send_all() -> None:
+        for key in [k for k, (status, _) in uow.deliveries.claims.items() if status == "owed"]:
+            if key.startswith(texts.PREFIX):
+                texts.send_owed(uow, texter, key, clock, CONFIG, LEASE, BASE)
+            else:
+                outgoing.send_owed(uow, mailer, letters, key, clock, CONFIG, LEASE)
+
+    send_all()
+    assert [t.reference.split(":")[1] for t in texter.sent] == ["introduction"]
+    (chat, *_) = uow.follow_ups.where(match_id=match_id, order_by="sequence")
+    clock.current = chat.due_at - timedelta(days=CONFIG.invite_lead_days)
+    follow_ups.dispatch_due(uow, clock, CONFIG)  # the invitation: by email only (it carries the calendar entry)
+    send_all()
+    clock.current = chat.due_at - timedelta(hours=CONFIG.reminder_lead_hours)
+    follow_ups.dispatch_due(uow, clock, CONFIG)  # the reminder: by text too
+    send_all()
+    clock.current = chat.due_at + timedelta(minutes=CONFIG.feedback_after_minutes)
+    feedback.dispatch_due(uow, clock, CONFIG)  # the feedback request: by text too, to the volunteer only
+    send_all()
+
+    kinds = [(t.reference.split(":")[1], t.reference.split(":")[-1]) for t in texter.sent]
+    assert [k for k, _ in kinds] == ["introduction", "follow_up", "feedback"]
+    reminder, request = texter.sent[1].body, texter.sent[2].body
+    assert "reminder" in reminder and f"{BASE}/v/" in reminder
+    assert f"{BASE}/feedback/" in request  # straight to the form, by a link of its own
+    assert all(texts.length(t.body) <= texts.MOST for t in texter.sent)
+    assert all(t.to == "+447700900982" for t in texter.sent)
+    assert EventKind.TEXT_SENT in uow.kinds(match_id=match_id)
