@@ -711,6 +711,10 @@ class VolunteerExportOut(Schema):
     )
     timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
     emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
+    texts = fields.List(
+        fields.Dict(),
+        metadata={"description": "Texts owed or sent to their mobile: kind, status, times, Notify's id and receipt."},
+    )
     audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})
     session_bookings = fields.List(
         fields.Dict(), metadata={"description": "Sessions booked or waited for, and attendance."}
