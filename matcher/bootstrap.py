@@ -16,9 +16,10 @@ from matcher.adapters.clock import SystemClock
 from matcher.adapters.letters import TemplateLetters
 from matcher.adapters.mailers import FolderMailer, SmtpMailer
 from matcher.adapters.store import SqlUnitOfWork, make_engine, session_factory
+from matcher.adapters.texters import FolderTexter, NotifyTexter
 from matcher.config import Settings
 from matcher.content import EMAIL_PREFIX
-from matcher.ports import Clock, Letters, Mailer, Publisher, UnitOfWork
+from matcher.ports import Clock, Letters, Mailer, Publisher, Texter, UnitOfWork
 from matcher.services import queries
 from matcher.services.population import KeptVolunteers
 
@@ -30,6 +31,7 @@ class Services:
     clock: Clock
     mailer: Mailer
     letters: Letters
+    texter: Texter | None = None  # None: built from the settings (Notify, or the sms folder)
     engine: Engine | None = None
     # This process's own encoded copy of the active volunteers (workers rescore against it).
     population: KeptVolunteers = field(default_factory=KeptVolunteers)
@@ -39,6 +41,28 @@ class Services:
         uow: UnitOfWork = self.uow_factory()
         return uow
 
+    def __post_init__(self) -> None:
+        if self.texter is None:
+            self.texter = texter_for(self.settings)
+
+    @property
+    def texts(self) -> Texter:
+        assert self.texter is not None
+        return self.texter
+
+
+def texter_for(settings: Settings) -> Texter:
+    """GOV.UK Notify when its API key is set; else the embedded default's folder."""
+    if settings.notify_api_key:
+        assert settings.notify_sms_template_id is not None  # Settings refuses a key without one
+        return NotifyTexter(
+            settings.notify_api_key,
+            settings.notify_sms_template_id,
+            settings.notify_base_url,
+            timeout=settings.smtp_timeout,  # the same bound as a mail server's, below the task's limit
+        )
+    return FolderTexter(settings.sms_dir)
+
 
 def bootstrap(
     settings: Settings | None = None,
@@ -46,6 +70,7 @@ def bootstrap(
     *,
     migrate_database: bool = False,
     mailer: Mailer | None = None,
+    texter: Texter | None = None,
     clock: Clock | None = None,
 ) -> Services:
     settings = settings or Settings.from_env()
@@ -81,6 +106,7 @@ def bootstrap(
         clock=clock,
         mailer=mailer,
         letters=TemplateLetters(settings, role_labels, clock, edited_template),
+        texter=texter,
         engine=engine,
     )
 

@@ -185,6 +185,13 @@ class Settings:
     log_format: str = "text"
     # /metrics wants this as a bearer token; unset, it answers only this machine (127.0.0.1, ::1).
     metrics_token: str | None = None
+    # Texts go through GOV.UK Notify when its API key is set (else into $QIMATCH_DATA_DIR/sms):
+    # the base URL (a local test server in tests), the template whose content is ((body)),
+    # and the bearer token Notify sends with its delivery receipts.
+    notify_api_key: str | None = None
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    notify_sms_template_id: str | None = None
+    notify_callback_token: str | None = None
 
     def __post_init__(self) -> None:
         if not self.smtp_timeout < self.email_task_seconds < self.delivery_lease_seconds:
@@ -192,6 +199,11 @@ class Settings:
                 "QIMATCH_SMTP_TIMEOUT < QIMATCH_EMAIL_TASK_SECONDS < QIMATCH_DELIVERY_LEASE_SECONDS must hold"
                 f" (they are {self.smtp_timeout}, {self.email_task_seconds}, {self.delivery_lease_seconds}):"
                 " a send must end before its lease does, or a second worker could send the same email"
+            )
+        if self.notify_api_key and not self.notify_sms_template_id:
+            raise ValueError(
+                "QIMATCH_NOTIFY_API_KEY is set but QIMATCH_NOTIFY_SMS_TEMPLATE_ID is not: Notify sends texts"
+                " only through a template (one whose whole content is ((body)))"
             )
         if self.log_format not in ("json", "text"):
             raise ValueError(f"QIMATCH_LOG_FORMAT must be json or text, not {self.log_format!r}")
@@ -203,6 +215,10 @@ class Settings:
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    @property
+    def sms_dir(self) -> Path:
+        return self.data_dir / "sms"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -248,6 +264,12 @@ class Settings:
             heartbeat_minutes=float(env.get("QIMATCH_HEARTBEAT_MINUTES") or 5),
             log_format=(env.get("QIMATCH_LOG_FORMAT") or "text").strip().lower(),
             metrics_token=env.get("QIMATCH_METRICS_TOKEN") or None,
+            notify_api_key=env.get("QIMATCH_NOTIFY_API_KEY") or None,
+            notify_base_url=(env.get("QIMATCH_NOTIFY_BASE_URL") or "https://api.notifications.service.gov.uk").rstrip(
+                "/"
+            ),
+            notify_sms_template_id=env.get("QIMATCH_NOTIFY_SMS_TEMPLATE_ID") or None,
+            notify_callback_token=env.get("QIMATCH_NOTIFY_CALLBACK_TOKEN") or None,
         )
         values.update(overrides)
         return cls(**values)

@@ -610,6 +610,13 @@ class EventKind(StrEnum):
     EMAIL_SENT = "email.sent"
     EMAIL_FAILED = "email.failed"
     EMAIL_UNCERTAIN = "email.uncertain"
+    # Texts to a phone-preferring volunteer's mobile, through the same deliveries as emails.
+    TEXT_OWED = "text.owed"
+    TEXT_SENT = "text.sent"
+    TEXT_FAILED = "text.failed"
+    TEXT_UNCERTAIN = "text.uncertain"
+    # Notify's receipt said the text will never arrive (a number not in use, a phone off for days).
+    TEXT_UNDELIVERED = "text.undelivered"
     FOLLOW_UP_SCHEDULED = "follow_up.scheduled"
     FOLLOW_UP_INVITATION_DUE = "follow_up.invitation_due"
     FOLLOW_UP_REMINDER_DUE = "follow_up.reminder_due"
@@ -758,6 +765,7 @@ class Delivery:
     attempts: int = 1
     sent_at: datetime | None = None
     message_id: str | None = None
+    receipt: str | None = None  # a text's delivery receipt from Notify
 
 
 @dataclass(eq=False)

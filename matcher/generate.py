@@ -193,7 +193,7 @@ def _contact_and_needs(volunteer: Volunteer, rng: random.Random) -> None:
     needs, things they would rather avoid (in their own words). A generator of its own, so
     the fields matching reads stay as they were before these were added."""
     if rng.random() < 0.35:
-        volunteer.phone = f"07700 9{rng.randrange(100_000):05d}"
+        volunteer.phone = f"07700 900{rng.randrange(100_000) % 1000:03d}"  # Ofcom's drama range: nobody's
         if rng.random() < 0.4:
             volunteer.preferred_contact = "phone"
     if rng.random() < 0.12:

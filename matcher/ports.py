@@ -1,4 +1,4 @@
-"""The small interfaces use cases take as arguments: store, mail, clock.
+"""The small interfaces use cases take as arguments: store, mail, texts, clock.
 
 Production wires the SQLAlchemy store, an SMTP or folder mailer and the system
 clock (``matcher.bootstrap``); unit tests pass the fakes in ``tests/fakes.py``.
@@ -89,6 +89,24 @@ class Deliveries(Protocol):
     def uncertain(self, before: datetime) -> list[str]:
         """Keys handed over before ``before`` with no answer recorded: now "possibly sent",
         returned the one time each changes."""
+        ...
+
+    def handed(self, before: datetime, prefix: str) -> list[str]:
+        """Keys starting ``prefix`` handed over before ``before`` with no answer recorded."""
+        ...
+
+    def release(self, key: str) -> None:
+        """A handed-over message the service certainly never received: claimed again (stale), to
+        be sent by the sweep."""
+        ...
+
+    def settle(self, key: str, message_id: str, now: datetime) -> bool:
+        """Inside the unit of work: a handed-over message the service says it has: sent."""
+        ...
+
+    def receipt(self, message_id: str, receipt: str, now: datetime) -> str | None:
+        """A text's delivery receipt from Notify, by its notification id: the delivery's key the
+        first time this receipt is recorded for it, else None (a repeat, or an unknown id)."""
         ...
 
     def resend(self, key: str, now: datetime) -> bool:
@@ -297,6 +315,45 @@ class Mailer(Protocol):
         (``NotHanded`` if ``handing`` said no); any other failure after ``handing`` said
         yes leaves it unknown whether the email went."""
         ...
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text message (SMS) to a UK mobile number, in E.164."""
+
+    to: str
+    body: str
+    reference: str  # the delivery key: Notify keeps it with the text, and a duplicate is recognisable
+
+    @property
+    def message_id(self) -> str:
+        return self.reference  # until the texter names its own (Notify's notification id)
+
+
+class Texter(Protocol):
+    """Sends texts: GOV.UK Notify in production, a folder for the embedded default."""
+
+    def forget(self, number: str) -> int:
+        """Erasure: remove every copy of texts to this number this texter keeps; how many."""
+        ...
+
+    def send(self, text: Text, handing: Handing | None = None) -> str:
+        """Send one text; returns its id at the service (Notify's notification id). Raises
+        ``NotSent`` when the service certainly did not take it (``NotHanded`` if ``handing``
+        said no); any other failure after ``handing`` leaves it unknown whether it went."""
+        ...
+
+    def find(self, reference: str) -> str | None:
+        """The id of a text sent under ``reference`` (a delivery key), None if there is none:
+        what settles a send whose answer never came. Raises if the service cannot say."""
+        ...
+
+
+class Sender(Protocol):
+    """What the delivery loop sends through, one per channel: a ``Mailer`` or a ``Texter``.
+    ``send`` may return the service's own id for the message (kept on the delivery)."""
+
+    def send(self, message: Any, handing: Handing | None = None) -> str | None: ...
 
 
 # Hands events to the broker; raises if the broker cannot take them.

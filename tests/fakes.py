@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from matcher import calls, domain, outreach, payments, team_chats
 from matcher.content import ContentVersion
-from matcher.ports import Email, Handing, NotHanded, NotSent
+from matcher.ports import Email, Handing, NotHanded, NotSent, Text
 from matcher.programme_sessions import Booking, ProgrammeSession
 from matcher.taxonomy import STARTING_TERMS
 
@@ -82,6 +82,8 @@ class FakeDeliveries:
         self.attempts: dict[str, int] = {}
         self.owners: dict[str, str] = {}
         self.requeued: dict[str, datetime] = {}
+        self.message_ids: dict[str, str] = {}
+        self.receipts: dict[str, str] = {}
 
     def _status(self, key: str) -> str:
         return self.claims.get(key, ("", now_utc()))[0]
@@ -156,6 +158,30 @@ class FakeDeliveries:
 
     def mark_sent(self, key: str, message_id: str, now: datetime) -> None:
         self.claims[key] = ("sent", now)
+        self.message_ids[key] = message_id
+
+    def handed(self, before: datetime, prefix: str) -> list[str]:
+        return [
+            k for k, (status, at) in self.claims.items() if status == "handing" and at < before and k.startswith(prefix)
+        ]
+
+    def release(self, key: str) -> None:
+        if self._status(key) == "handing":
+            self.claims[key] = ("claimed", datetime.min.replace(tzinfo=now_utc().tzinfo))
+            self.owners.pop(key, None)
+
+    def settle(self, key: str, message_id: str, now: datetime) -> bool:
+        if self._status(key) != "handing":
+            return False
+        self.mark_sent(key, message_id, now)
+        return True
+
+    def receipt(self, message_id: str, receipt: str, now: datetime) -> str | None:
+        for key, mid in self.message_ids.items():
+            if mid == message_id and key.startswith("text:") and self.receipts.get(key) != receipt:
+                self.receipts[key] = receipt
+                return key
+        return None
 
     def status(self, key: str) -> str | None:
         return self._status(key) or None
@@ -171,6 +197,8 @@ class FakeDeliveries:
                 status=status,
                 attempts=self.attempts.get(key, 0),
                 sent_at=when if status == "sent" else None,
+                message_id=self.message_ids.get(key),
+                receipt=self.receipts.get(key),
             )
             for key, (status, when) in self.claims.items()
             if any(key.startswith(p) for p in prefixes)
@@ -346,3 +374,27 @@ class FakeMailer:
         if self.no_answer_on == self.tries:
             raise TimeoutError("the server took the message and never answered")
         self.sent.append(email)
+
+
+class FakeTexter:
+    """Texts kept in a list; ``refuse``: numbers Notify refuses for good (a 400)."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.sent: list[Text] = []
+        self.refuse = refuse or set()
+
+    def forget(self, number: str) -> int:
+        before = len(self.sent)
+        self.sent = [t for t in self.sent if t.to != number]
+        return before - len(self.sent)
+
+    def send(self, text: Text, handing: Handing | None = None) -> str:
+        if text.to in self.refuse:
+            raise NotSent("400 BadRequestError: not a valid phone number", permanent=True, code=400)
+        if handing is not None and not handing():
+            raise NotHanded()
+        self.sent.append(text)
+        return f"notify-{len(self.sent)}"
+
+    def find(self, reference: str) -> str | None:
+        return next((f"notify-{i + 1}" for i, t in enumerate(self.sent) if t.reference == reference), None)

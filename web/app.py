@@ -60,6 +60,14 @@ def create_app(
         openapi.BEARER,
         {"type": "http", "scheme": "bearer", "description": "A coordinator's token from POST /api/v1/auth/token."},
     )
+    api.spec.components.security_scheme(
+        "notifyCallbackToken",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "QIMATCH_NOTIFY_CALLBACK_TOKEN, given to GOV.UK Notify as its callbacks' bearer token.",
+        },
+    )
     openapi.register_answers(api.spec, errors.QimatchApi.ERROR_SCHEMA)
     openapi.register_shapes(api.spec)
     api.ma_plugin.converter.add_attribute_function(openapi.text_rules)  # type: ignore[union-attr]
@@ -74,6 +82,7 @@ def create_app(
         feedback,
         matches,
         misc,
+        notify,
         outreach,
         payments,
         sessions,
@@ -84,7 +93,7 @@ def create_app(
 
     for blueprint in (
         volunteers.blp, team_requests.blp, matches.blp, feedback.blp, sessions.blp, misc.blp, accounts.blp, audit.blp,
-        outreach.blp, team_chats.blp, payments.blp, calls.blp,
+        outreach.blp, team_chats.blp, payments.blp, calls.blp, notify.blp,
     ):  # fmt: skip
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

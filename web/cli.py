@@ -411,7 +411,9 @@ def retention_now() -> None:
     from workers.wiring import wire
 
     services = wire(Settings.from_env())
-    counts = retention.dispatch_due(services.uow(), services.clock, services.settings.retention, services.mailer)
+    counts = retention.dispatch_due(
+        services.uow(), services.clock, services.settings.retention, services.mailer, services.texts
+    )
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

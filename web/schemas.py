@@ -14,7 +14,7 @@ from typing import Any
 from marshmallow import EXCLUDE, ValidationError, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import Schema as _Schema
 
-from matcher import addresses
+from matcher import addresses, phones
 from matcher.domain import (
     AuditAction,
     AuditSubject,
@@ -25,6 +25,7 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.rules import REASONS
+from matcher.services import texts
 from matcher.taxonomy import STARTING_TERMS
 from web.vocabulary import Code
 
@@ -133,6 +134,30 @@ class EmailAddress(fields.Email):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class PhoneNumber(fields.String):
+    """A UK phone number (``matcher.phones``), loaded as E.164 (+447700900982) whatever its spaces
+    and prefix; a number that is not a valid UK one is refused saying how to write it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Length(max=40))
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": "A UK phone number, stored and answered in E.164 (+447700900982). Texts go"
+                " only to a mobile number, to a volunteer who prefers the phone.",
+                "example": "07700 900 982",
+            },
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return phones.normalise(text)
+        except ValueError as bad:
+            raise ValidationError(f"{bad}.") from None
+
+
 def _ownable(value: str) -> None:
     try:
         validate.Email()(value)
@@ -194,7 +219,7 @@ class VolunteerFields(Schema):
     """Fields an offer may carry, shared by registering and changing it."""
 
     name = fields.String(validate=SHORT)
-    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="Not a phone number."))
+    phone = PhoneNumber()
     preferred_contact = fields.String(validate=validate.OneOf(CONTACT_WAYS))
     roles = codes("roles", at_least=1)
     modes = codes("modes", at_least=1)
@@ -689,6 +714,10 @@ class VolunteerExportOut(Schema):
     )
     timeline = fields.List(fields.Dict(), metadata={"description": "Events about them, with their data."})
     emails = fields.List(fields.Dict(), metadata={"description": "Emails owed or sent to them: kind, status, times."})
+    texts = fields.List(
+        fields.Dict(),
+        metadata={"description": "Texts owed or sent to their mobile: kind, status, times, Notify's id and receipt."},
+    )
     audit = fields.List(fields.Dict(), metadata={"description": "Audit log entries about them."})
     session_bookings = fields.List(
         fields.Dict(), metadata={"description": "Sessions booked or waited for, and attendance."}
@@ -712,4 +741,26 @@ class ErrorOut(Schema):
             "description": "On a 422 (and a 409 for a repeated email): each bad field by its path, "
             "e.g. availability.0.end, with its messages."
         },
+    )
+
+
+class NotifyReceiptIn(Schema):
+    """GOV.UK Notify's delivery receipt for one text (its callback's body). Notify sends more
+    fields (the number, its times, the template): they are read past, and not kept."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"format": "uuid"})
+    reference = fields.String(allow_none=True, validate=validate.Length(max=200))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(texts.RECEIPTS),
+    )
+    notification_type = fields.String(validate=validate.Length(max=20))
+
+
+class NotifyReceiptOut(Schema):
+    recorded = fields.Boolean(
+        metadata={"description": "False for a repeat of a receipt already kept, or an id that is not one of ours."}
     )

@@ -30,6 +30,7 @@ EMAIL_QUEUE, SCORING_QUEUE = QUEUES
 # Small, urgent tasks that must never wait behind the engine; everything else is scoring.
 EMAIL_TASKS = (
     "qimatch.send_email",
+    "qimatch.send_text",
     "qimatch.send_introductions",
     "qimatch.send_follow_up",
     "qimatch.sweep_stalled",
@@ -75,7 +76,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_default_queue=SCORING_QUEUE,
         task_routes={name: {"queue": EMAIL_QUEUE} for name in EMAIL_TASKS},
         # Killed before its lease ends: another worker never sends while this one still might.
-        task_annotations={"qimatch.send_email": {"time_limit": settings.email_task_seconds}},
+        task_annotations={
+            name: {"time_limit": settings.email_task_seconds} for name in ("qimatch.send_email", "qimatch.send_text")
+        },
         timezone="Europe/London",
         worker_hijack_root_logger=False,
         worker_enable_remote_control=remote_control,

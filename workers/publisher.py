@@ -32,6 +32,8 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.MATCH_SUGGESTION_WITHDRAWN: [],
     # Every email, whoever owes it: the key names it (IDs only).
     EventKind.EMAIL_OWED: [("qimatch.send_email", lambda e: [str(e.data["key"])])],
+    # Every text, by the same delivery loop: its key starts "text:".
+    EventKind.TEXT_OWED: [("qimatch.send_text", lambda e: [str(e.data["key"])])],
     # Timeline entries only. Capacity given back (a close, a withdrawal) comes with a
     # request.reopened event where it matters; a pause or erasure withdraws the
     # suggestions in the same transaction; emails are owed by their own events.
@@ -49,6 +51,10 @@ TASKS_FOR_EVENT: dict[EventKind, list[Task]] = {
     EventKind.EMAIL_SENT: [],
     EventKind.EMAIL_FAILED: [],
     EventKind.EMAIL_UNCERTAIN: [],
+    EventKind.TEXT_SENT: [],
+    EventKind.TEXT_FAILED: [],
+    EventKind.TEXT_UNCERTAIN: [],
+    EventKind.TEXT_UNDELIVERED: [],
     EventKind.FOLLOW_UP_SCHEDULED: [],
     EventKind.FOLLOW_UP_INVITATION_DUE: [],
     EventKind.FOLLOW_UP_REMINDER_DUE: [],

@@ -32,6 +32,7 @@ from matcher.services import (
     retention,
     sessions,
     suggestions,
+    texts,
     volunteer_self,
 )
 from workers import instruments
@@ -165,6 +166,19 @@ def send_email(key: str) -> None:
         log.info("email %s %s (%s)", letter, "sent" if sent else "not sent: already sent or no longer owed", key)
 
 
+@celery_app.task(name="qimatch.send_text", **RETRY)
+def send_text(key: str) -> None:
+    """One owed text, by its delivery key: claimed, written, sent, marked (the email's loop)."""
+    s = services()
+    with sigterm_held():
+        sent = texts.send_owed(
+            s.uow(), s.texts, key, s.clock, s.settings.matching, s.settings.delivery_lease_seconds, s.settings.base_url
+        )
+        letter, _ = deliveries.letter_of(texts.email_key_of(key))
+        # The letter's kind and the key's ids only: the number stays out of the log.
+        log.info("text %s %s (%s)", letter, "sent" if sent else "not sent: already sent or no longer owed", key)
+
+
 @celery_app.task(name="qimatch.dispatch_follow_ups")
 def dispatch_follow_ups() -> None:
     s = services()
@@ -196,7 +210,7 @@ def dispatch_retention() -> None:
     """People inactive for the retention period asked whether to keep their details; those
     who did not answer by the date erased; closed requests' contacts anonymised."""
     s = services()
-    counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer)
+    counts = retention.dispatch_due(s.uow(), s.clock, s.settings.retention, s.mailer, s.texts)
     if any(counts.values()):
         log.info("retention: %s", counts)
 
@@ -237,11 +251,11 @@ def relay_outbox() -> None:
 
 @celery_app.task(name="qimatch.sweep_stalled")
 def sweep_stalled() -> None:
-    """Emails owed or claimed but left unsent (a dead worker, a lost message): queued again
-    once their lease ran out; given up, and shown on the timeline, after five tries."""
+    """Emails and texts owed or claimed but left unsent (a dead worker, a lost message): queued
+    again once their lease ran out; given up, and shown on the timeline, after five tries."""
     s = services()
-    for key in outgoing.stalled(s.uow(), s.clock, s.settings.delivery_lease_seconds):
-        send_email.delay(key)
+    for key in outgoing.stalled(s.uow(), s.clock, s.settings.delivery_lease_seconds, s.texts):
+        (send_text if deliveries.channel(key) == deliveries.TEXT else send_email).delay(key)
 
 
 @celery_app.task(name="qimatch.canary", bind=True)

@@ -57,16 +57,21 @@ def figures(engine: Engine, now: datetime) -> Figures:
     def age(oldest: datetime | None) -> float:
         return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
+    emails_only = ~dl.key.startswith("text:")  # texts share the table; these figures are the emails'
     with engine.connect() as conn:
         unpublished, oldest_event = conn.execute(
             select(func.count(), func.min(ev.occurred_at)).where(ev.published_at.is_(None))
         ).one()
         by_status: dict[str, int] = dict(
             conn.execute(
-                select(dl.status, func.count()).where(dl.status.in_(list(EMAIL_STATES))).group_by(dl.status)
+                select(dl.status, func.count())
+                .where(dl.status.in_(list(EMAIL_STATES)), emails_only)
+                .group_by(dl.status)
             ).all()
         )
-        oldest_unsent = conn.execute(select(func.min(dl.claimed_at)).where(dl.status.in_(UNSENT))).scalar()
+        oldest_unsent = conn.execute(
+            select(func.min(dl.claimed_at)).where(dl.status.in_(UNSENT), emails_only)
+        ).scalar()
         # Open requests that have never had a suggestion (any match row at all).
         no_match = ~exists().where(mt.team_request_id == rq.id)
         waiting, oldest_request = conn.execute(

@@ -350,7 +350,11 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False),
     Column("claimed_at", TZ, nullable=False),
     Column("sent_at", TZ),
-    Column("message_id", String(200)),
+    # An email's Message-ID (from its key); a text's GOV.UK Notify notification id.
+    Column("message_id", String(200), index=True),
+    # A text's delivery receipt from Notify: delivered, permanent-failure, temporary-failure, ...
+    Column("receipt", String(30)),
+    Column("receipt_at", TZ),
     # Which worker's attempt holds the claim: only it may hand the email over.
     Column("owner", String(120)),
     # Recorded just before the point of no return (SMTP's final dot).

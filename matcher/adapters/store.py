@@ -236,6 +236,44 @@ class SqlDeliveries:
             s.commit()
             return [row.key for row in sorted(rows, key=lambda r: r.id)]
 
+    def handed(self, before: datetime, prefix: str) -> list[str]:
+        c = orm.deliveries.c
+        stmt = select(c.key).where(
+            c.status == "handing", c.handed_at < before, c.key.startswith(prefix, autoescape=True)
+        )
+        with self.session_factory() as s:
+            return list(s.scalars(stmt.order_by(c.id)))
+
+    def release(self, key: str) -> None:
+        c = orm.deliveries.c
+        self._update(c.key == key, c.status == "handing", status="claimed", owner=None, handed_at=None)
+
+    def settle(self, key: str, message_id: str, now: datetime) -> bool:
+        # In the caller's unit of work, with its text.sent event: both or neither.
+        c = orm.deliveries.c
+        result = self.owner.session.execute(
+            update(orm.deliveries)
+            .where(c.key == key, c.status == "handing")
+            .values(status="sent", sent_at=now, message_id=message_id)
+        )
+        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+    def receipt(self, message_id: str, receipt: str, now: datetime) -> str | None:
+        c = orm.deliveries.c
+        with self.session_factory() as s:
+            key = s.execute(
+                update(orm.deliveries)
+                .where(
+                    c.message_id == message_id,
+                    c.key.startswith("text:"),
+                    or_(c.receipt.is_(None), c.receipt != receipt),
+                )
+                .values(receipt=receipt, receipt_at=now)
+                .returning(c.key)
+            ).scalar()
+            s.commit()
+            return key
+
     def resend(self, key: str, now: datetime) -> bool:
         c = orm.deliveries.c
         return (
@@ -282,7 +320,7 @@ class SqlDeliveries:
             return []
         c = orm.deliveries.c
         stmt = (
-            select(c.key, c.status, c.attempts, c.claimed_at, c.sent_at, c.message_id)
+            select(c.key, c.status, c.attempts, c.claimed_at, c.sent_at, c.message_id, c.receipt)
             .where(or_(*[c.key.startswith(p, autoescape=True) for p in prefixes]))
             .order_by(c.id)
         )
@@ -295,6 +333,7 @@ class SqlDeliveries:
                     attempts=row.attempts,
                     sent_at=row.sent_at,
                     message_id=row.message_id,
+                    receipt=row.receipt,
                 )
                 for row in s.execute(stmt)
             ]

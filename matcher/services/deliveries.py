@@ -15,6 +15,11 @@ Keys name the email and carry the IDs it is about, ``<letter>:<id>:...``:
 - ``private_link:<purpose>:<subject>:<nonce>`` (each asking is its own email)
 - ``invitation:<match>:<sequence>:<party>``, ``cancellation:<match>:<sequence>:<party>``
   (a changed or cancelled introductory chat; the sequence makes each change its own email)
+
+Texts go the same way, through a ``Texter`` instead of a ``Mailer``: their keys name
+the channel first, ``text:<letter>:<id>...`` (``matcher.services.texts``), and their
+events are ``text.*``. A text handed to GOV.UK Notify with no answer is settled by
+asking Notify for its reference (the key) before it is called possibly sent.
 """
 
 from __future__ import annotations
@@ -30,9 +35,27 @@ from typing import Any
 
 from matcher.domain import AuditEntry, Event, EventKind
 from matcher.errors import Unavailable
-from matcher.ports import Clock, Email, Mailer, NotHanded, NotSent, UnitOfWork
+from matcher.ports import Clock, Email, NotHanded, NotSent, Sender, Text, UnitOfWork
 
 OWED = EventKind.EMAIL_OWED
+TEXT = "text"  # the channel a key names first; any other key is an email's
+
+
+@dataclasses.dataclass(frozen=True)
+class Channel:
+    owed: EventKind
+    failed: EventKind
+    uncertain: EventKind
+
+
+CHANNELS = {
+    "email": Channel(EventKind.EMAIL_OWED, EventKind.EMAIL_FAILED, EventKind.EMAIL_UNCERTAIN),
+    TEXT: Channel(EventKind.TEXT_OWED, EventKind.TEXT_FAILED, EventKind.TEXT_UNCERTAIN),
+}
+
+
+def channel(delivery_key: str) -> str:
+    return TEXT if delivery_key.startswith(TEXT + ":") else "email"
 
 
 def key(letter: str, *ids: object) -> str:
@@ -44,11 +67,12 @@ def letter_of(delivery_key: str) -> tuple[str, list[str]]:
     return letter, ids
 
 
-def owe(uow: UnitOfWork, delivery_key: str, now: datetime) -> None:
-    """Inside the caller's unit of work: this email is owed. Nothing is sent here."""
+def owe(uow: UnitOfWork, delivery_key: str, now: datetime, **on_timeline: Any) -> None:
+    """Inside the caller's unit of work: this email (or text) is owed. Nothing is sent here."""
     uow.deliveries.owe(delivery_key, now)
     # The relay hands the key to a worker; the key holds IDs and codes only.
-    uow.events.add(Event(OWED, now, data={"key": delivery_key}))
+    kind = CHANNELS[channel(delivery_key)].owed
+    uow.events.add(Event(kind, now, data={"key": delivery_key}, **on_timeline))
 
 
 def claimant() -> str:
@@ -58,14 +82,17 @@ def claimant() -> str:
 
 def deliver(
     uow: UnitOfWork,
-    mailer: Mailer,
+    sender: Sender,
     delivery_key: str,
-    compose: Callable[[], Email | None],
+    compose: Callable[[], Email | Text | None],
     clock: Clock,
     lease_seconds: int,
     sent: Callable[[datetime], Event],
 ) -> bool:
-    """Claim, write, hand over, send, mark: True if this call sent the email.
+    """Claim, write, hand over, send, mark: True if this call sent the email (or text).
+
+    ``sender`` is the channel's: a ``Mailer`` for an email, a ``Texter`` for a text; what
+    its ``send`` returns (Notify's notification id) is kept as the delivery's message id.
 
     ``compose`` returns None when the email is no longer wanted (the chat was
     cancelled, the person erased): the delivery is dropped, never sent.
@@ -81,8 +108,8 @@ def deliver(
     owner = claimant()
     if not uow.deliveries.claim(delivery_key, clock.now(), lease_seconds, owner):
         return False  # sent already, or another worker holds a fresh claim
-    email = compose()
-    if email is None:
+    message = compose()
+    if message is None:
         uow.deliveries.drop(delivery_key, clock.now())
         return False
 
@@ -94,7 +121,7 @@ def deliver(
         return handed
 
     try:
-        mailer.send(email, handing)
+        answered = sender.send(message, handing)
     except NotHanded:
         return False  # another worker took the claim over: it sends, not us
     except NotSent as refusal:
@@ -105,7 +132,8 @@ def deliver(
             refused = sent(clock.now())
             data = {**refused.data, "key": delivery_key, "reason": "refused", "code": refusal.code}
             with uow:
-                uow.events.add(dataclasses.replace(refused, kind=EventKind.EMAIL_FAILED, data=data))
+                failed = CHANNELS[channel(delivery_key)].failed
+                uow.events.add(dataclasses.replace(refused, kind=failed, data=data))
                 uow.commit()
         return False
     except Exception:
@@ -116,7 +144,7 @@ def deliver(
             # instead of showing it as possibly sent.
             _retrying(lambda: uow.deliveries.unhand(delivery_key, owner), patience=lease_seconds / 2)
         raise
-    _record_sent(uow, delivery_key, email.message_id, clock, sent, patience=lease_seconds / 2)
+    _record_sent(uow, delivery_key, answered or message.message_id, clock, sent, patience=lease_seconds / 2)
     return True
 
 
@@ -164,7 +192,13 @@ def _record_sent(
             pause = min(pause * 2, 5.0)
 
 
-def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int, about: Callable[[str], dict[str, Any]]) -> list[str]:
+def stalled(
+    uow: UnitOfWork,
+    clock: Clock,
+    lease_seconds: int,
+    about: Callable[[str], dict[str, Any]],
+    find_text: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """Keys to send again: owed or claimed a lease ago, still unsent, not queued again since.
 
     An email tried MAX_ATTEMPTS times is given up instead, once: an
@@ -172,19 +206,52 @@ def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int, about: Callable[[
     coordinator can reach the person another way. An email handed to the
     server a lease ago with no answer recorded is never queued again: it
     becomes "possibly sent" (``email.uncertain``), for the coordinator to resend.
+
+    A text handed over with no answer is settled first by ``find_text(key)`` (Notify
+    looked up by the reference the text carries): found, it was sent; certainly not
+    found, it is claimed again and goes at the next sweep; if Notify cannot say, it is
+    possibly sent like an email.
     """
     now = clock.now()
     before = now - timedelta(seconds=lease_seconds)
+    if find_text is not None:
+        _settle_texts(uow, before, now, about, find_text)
     again = []
     for delivery_key in uow.deliveries.unsent(before, now):
         if not uow.deliveries.exhausted(delivery_key):
             again.append(delivery_key)
             continue
         if uow.deliveries.give_up(delivery_key):
-            _on_timeline(uow, EventKind.EMAIL_FAILED, delivery_key, now, about)
+            _on_timeline(uow, CHANNELS[channel(delivery_key)].failed, delivery_key, now, about)
     for delivery_key in uow.deliveries.uncertain(before):
-        _on_timeline(uow, EventKind.EMAIL_UNCERTAIN, delivery_key, now, about)
+        _on_timeline(uow, CHANNELS[channel(delivery_key)].uncertain, delivery_key, now, about)
     return again
+
+
+def _settle_texts(
+    uow: UnitOfWork,
+    before: datetime,
+    now: datetime,
+    about: Callable[[str], dict[str, Any]],
+    find_text: Callable[[str], str | None],
+) -> None:
+    """Texts handed to Notify a lease ago with no answer recorded: asked after by reference.
+
+    The sending task's hard time limit is below the lease, so whoever handed it is gone."""
+    for delivery_key in uow.deliveries.handed(before, TEXT + ":"):
+        try:
+            found = find_text(delivery_key)
+        except Exception:  # noqa: BLE001 - Notify cannot say: it stays for uncertain() below
+            continue
+        if found is None:
+            uow.deliveries.release(delivery_key)  # never reached Notify: sent again below, as a stalled claim
+            continue
+        fields = about(delivery_key)
+        data = {**fields.pop("data", {}), "key": delivery_key, "settled": True}
+        with uow:
+            if uow.deliveries.settle(delivery_key, found, now):
+                uow.events.add(Event(EventKind.TEXT_SENT, now, data=data, **fields))
+            uow.commit()
 
 
 def _on_timeline(
@@ -210,7 +277,8 @@ def resend(
     if not uow.deliveries.resend(delivery_key, now):
         return False
     with uow:
-        uow.events.add(Event(OWED, now, data={"key": delivery_key, "resend": True, "by": by}, **on_timeline))
+        kind = CHANNELS[channel(delivery_key)].owed
+        uow.events.add(Event(kind, now, data={"key": delivery_key, "resend": True, "by": by}, **on_timeline))
         if on_record is not None:
             uow.audit.add(on_record)
         uow.commit()

@@ -38,7 +38,7 @@ from matcher.domain import (
 )
 from matcher.errors import Concurrent, Conflict, Invalid, NotFound
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
-from matcher.services import audit, calls, deliveries, follow_ups, links
+from matcher.services import audit, calls, deliveries, follow_ups, links, texts
 from matcher.services.visibility import visible_match
 
 FORM, REMINDER = "form", "reminder"
@@ -90,6 +90,8 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
             form.remind(now)
             deliveries.owe(uow, delivery_key(form.id, REMINDER), now)
             match = uow.matches.get(form.match_id)
+            if form.party == "volunteer" and match is not None:  # and by text, if they prefer the phone
+                texts.owe_alongside(uow, delivery_key(form.id, REMINDER), uow.volunteers.get(match.volunteer_id), now)
             if match is not None:
                 uow.events.add(Event.of_match(EventKind.FEEDBACK_REMINDER_DUE, match, now, party=form.party))
             counts["reminded"] += 1
@@ -126,6 +128,8 @@ def _ask(uow: UnitOfWork, follow_up: FollowUp, now: datetime, config: MatchingCo
                 match_id=match.id,
                 team_request_id=match.team_request_id,
             )
+        if party == "volunteer":  # and by text, if they prefer the phone and have a mobile
+            texts.owe_alongside(uow, delivery_key(form.id, FORM), volunteer, now)
         asked += 1
     uow.events.add(Event.of_match(EventKind.FEEDBACK_ASKED, match, now, sequence=follow_up.sequence, forms=asked))
     return asked

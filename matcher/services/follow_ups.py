@@ -21,7 +21,7 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
-from matcher.services import deliveries
+from matcher.services import deliveries, texts
 
 INVITATION, REMINDER, CANCELLATION = "invitation", "reminder", "cancellation"
 PARTIES = ("team", "volunteer")
@@ -78,6 +78,10 @@ def dispatch_due(uow: UnitOfWork, clock: Clock, config: MatchingConfig) -> dict[
                 follow_up.remind(now)
             for party in PARTIES:
                 deliveries.owe(uow, delivery_key(follow_up.id, stage, party), now)
+            if stage == REMINDER:  # and by text, to a volunteer who prefers the phone
+                match = uow.matches.get(follow_up.match_id)
+                volunteer = uow.volunteers.get(match.volunteer_id) if match else None
+                texts.owe_alongside(uow, delivery_key(follow_up.id, stage, "volunteer"), volunteer, now)
             uow.events.add(
                 Event(
                     EventKind.FOLLOW_UP_INVITATION_DUE if stage == INVITATION else EventKind.FOLLOW_UP_REMINDER_DUE,

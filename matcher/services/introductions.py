@@ -13,7 +13,7 @@ from matcher.config import MatchingConfig
 from matcher.domain import Event, EventKind, Match, MatchStatus, RequestStatus, VolunteerStatus
 from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
 from matcher.scheduling import follow_ups_for
-from matcher.services import deliveries
+from matcher.services import deliveries, texts
 from matcher.services.chats import schedule_introduction
 
 PARTIES = ("team", "volunteer")
@@ -24,9 +24,15 @@ def delivery_key(match_id: str, party: str) -> str:
 
 
 def owe_introductions(uow: UnitOfWork, match: Match, now: datetime) -> None:
-    """Inside the approval's unit of work: both introductions are owed."""
+    """Inside the approval's unit of work: both introductions are owed, and a text to a
+    volunteer who prefers the phone and has a mobile."""
     for party in PARTIES:
         deliveries.owe(uow, delivery_key(match.id, party), now)
+    volunteer = uow.volunteers.get(match.volunteer_id)
+    texts.owe_alongside(
+        uow, delivery_key(match.id, "volunteer"), volunteer, now,
+        match_id=match.id, team_request_id=match.team_request_id, volunteer_id=match.volunteer_id,
+    )  # fmt: skip
 
 
 def send_introduction(

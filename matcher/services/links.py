@@ -69,6 +69,19 @@ def _issue(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock, tt
     return secret
 
 
+def issue_alongside(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock, ttl: timedelta) -> str:
+    """Inside the caller's unit of work: a link for a text, leaving the emailed one usable (a
+    person who gets both may open either). Expires like any private link."""
+    now = clock.now()
+    secret = secrets.token_urlsafe(32)
+    uow.access_tokens.add(
+        AccessToken(
+            id=hash_secret(secret), purpose=purpose, subject_id=subject_id, created_at=now, expires_at=now + ttl
+        )
+    )
+    return secret
+
+
 def issue(uow: TokenUnitOfWork, purpose: str, subject_id: str, clock: Clock, ttl: timedelta | None = None) -> str:
     """A new secret for ``subject_id``; returns it (the only time it exists in clear)."""
     default = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from matcher.domain import AuditAction, AuditSubject, Coordinator
 from matcher.errors import Conflict, NotFound
-from matcher.ports import Clock, Mailer, UnitOfWork
+from matcher.ports import Clock, Mailer, Texter, UnitOfWork
 from matcher.services import audit, volunteer_self
 from matcher.services.visibility import visible_volunteer
 
@@ -37,12 +37,17 @@ def export_for(uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator, clo
 
 
 def erase_for(
-    uow: UnitOfWork, volunteer_id: str, coordinator: Coordinator, clock: Clock, mailer: Mailer | None = None
+    uow: UnitOfWork,
+    volunteer_id: str,
+    coordinator: Coordinator,
+    clock: Clock,
+    mailer: Mailer | None = None,
+    texter: Texter | None = None,
 ) -> datetime:
     """Erase a volunteer who asked a coordinator to: anonymised, the statistics kept, on the audit log."""
     _check(uow, volunteer_id, coordinator, ALREADY_ERASED)
     try:
-        return volunteer_self.erase(uow, volunteer_id, clock, mailer, by=coordinator)
+        return volunteer_self.erase(uow, volunteer_id, clock, mailer, by=coordinator, texter=texter)
     except NotFound:
         # Erased by someone else between the check and the erasure.
         raise Conflict(ALREADY_ERASED) from None

@@ -8,7 +8,7 @@ from typing import Any
 from matcher.config import MatchingConfig, RetentionPolicy
 from matcher.domain import AuditAction, AuditEntry, AuditSubject, Coordinator, TokenPurpose
 from matcher.errors import Conflict
-from matcher.ports import Clock, Letters, Mailer, UnitOfWork
+from matcher.ports import Clock, Letters, Mailer, Texter, UnitOfWork
 from matcher.services import (
     accounts,
     deliveries,
@@ -22,6 +22,7 @@ from matcher.services import (
     retention,
     sessions,
     team_chats,
+    texts,
 )
 
 
@@ -67,8 +68,9 @@ def send_owed(
 
 
 def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
-    """The timeline an email belongs on, for the sweep's ``email.failed`` event."""
-    letter, ids = deliveries.letter_of(delivery_key)
+    """The timeline an email (or text) belongs on, for the sweep's ``email.failed`` event."""
+    # A text's key is its email's, with the channel in front: it belongs where the email does.
+    letter, ids = deliveries.letter_of(texts.email_key_of(delivery_key))
     to = ids[-1] if ids[-1] in ("team", "volunteer", "coordinator") else "self"
     fields: dict[str, Any] = {"data": {"letter": letter, "to": to}}
     if letter == accounts.LETTER:
@@ -107,9 +109,11 @@ def about(uow: UnitOfWork, delivery_key: str) -> dict[str, Any]:
     return fields
 
 
-def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int) -> list[str]:
-    """Every kind of email left unsent past its lease, for the sweep to queue again."""
-    return deliveries.stalled(uow, clock, lease_seconds, lambda k: about(uow, k))
+def stalled(uow: UnitOfWork, clock: Clock, lease_seconds: int, texter: Texter | None = None) -> list[str]:
+    """Every kind of email (and text) left unsent past its lease, for the sweep to queue again.
+    ``texter`` settles texts whose send had no answer, by asking it for their reference."""
+    find = texter.find if texter is not None else None
+    return deliveries.stalled(uow, clock, lease_seconds, lambda k: about(uow, k), find)
 
 
 def resend(uow: UnitOfWork, match_id: str, delivery_key: str, coordinator: Coordinator, clock: Clock) -> bool:

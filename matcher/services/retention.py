@@ -33,7 +33,7 @@ from matcher.domain import (
     normalise_email,
 )
 from matcher.errors import Concurrent
-from matcher.ports import Clock, Email, Letters, Mailer, UnitOfWork
+from matcher.ports import Clock, Email, Letters, Mailer, Texter, UnitOfWork
 from matcher.services import deliveries, links, team_chats, volunteer_self
 from matcher.team_chats import TeamChatStatus
 
@@ -60,7 +60,7 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 def dispatch_due(
-    uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, mailer: Mailer | None = None
+    uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, mailer: Mailer | None = None, texter: Texter | None = None
 ) -> dict[str, int]:
     """One dispatcher run: questions owed, erasures due, closed requests' contacts."""
     counts = {"asked": 0, "kept": 0, "erased": 0, "contacts_erased": 0, "chat_contacts_erased": 0}
@@ -68,7 +68,7 @@ def dispatch_due(
         return counts
     cutoff = months_before(clock.now(), policy.months)
     counts["asked"] = ask_inactive(uow, clock, policy, cutoff)
-    counts["kept"], counts["erased"] = erase_unanswered(uow, clock, policy, mailer)
+    counts["kept"], counts["erased"] = erase_unanswered(uow, clock, policy, mailer, texter)
     counts["contacts_erased"] = erase_closed_contacts(uow, clock, policy, cutoff, mailer)
     counts["chat_contacts_erased"] = erase_past_chat_contacts(uow, cutoff, policy.batch)
     return counts
@@ -114,7 +114,7 @@ def ask_inactive(uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, cutoff:
 
 
 def erase_unanswered(
-    uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, mailer: Mailer | None = None
+    uow: UnitOfWork, clock: Clock, policy: RetentionPolicy, mailer: Mailer | None = None, texter: Texter | None = None
 ) -> tuple[int, int]:
     """Reviews past their due time: kept if the volunteer was active since being asked,
     else erased. Returns (kept, erased)."""
@@ -162,7 +162,7 @@ def erase_unanswered(
                 continue  # another run moved it on meanwhile
             review.begin_erasing(now)
             uow.commit()
-        _erase(uow, review.volunteer_id, clock, mailer)
+        _erase(uow, review.volunteer_id, clock, mailer, texter)
         with uow:
             review = uow.reviews.get(review_id, for_update=True)
             if review is not None and review.status == ReviewStatus.ERASING:
@@ -172,14 +172,14 @@ def erase_unanswered(
     return kept, erased
 
 
-def _erase(uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None) -> None:
+def _erase(uow: UnitOfWork, volunteer_id: str, clock: Clock, mailer: Mailer | None, texter: Texter | None) -> None:
     # The volunteers' own erasure, so the counts stay as they do for any erasure; a run taking
     # over from one that died may find the work done already.
     with uow:
         volunteer = uow.volunteers.get(volunteer_id)
         done = volunteer is None or volunteer.erased
     if not done:
-        volunteer_self.erase(uow, volunteer_id, clock, mailer, reason=ERASED_BY_RETENTION)
+        volunteer_self.erase(uow, volunteer_id, clock, mailer, reason=ERASED_BY_RETENTION, texter=texter)
 
 
 def erase_closed_contacts(

@@ -27,7 +27,7 @@ from matcher.programme_sessions import (
     first_waiting,
 )
 from matcher.scheduling import LONDON
-from matcher.services import deliveries
+from matcher.services import deliveries, texts
 from matcher.services.visibility import areas_in_view, sees_volunteer
 
 LETTER = "session"
@@ -389,6 +389,8 @@ def dispatch_reminders(uow: UnitOfWork, clock: Clock) -> int:
                 continue
             booking.reminder = Reminder.SENT
             deliveries.owe(uow, delivery_key(booking, REMINDER), now)
+            # And by text, if they prefer the phone.
+            texts.owe_alongside(uow, delivery_key(booking, REMINDER), uow.volunteers.get(booking.volunteer_id), now)
             owed += 1
         uow.commit()
     return owed

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from matcher import phones
 from matcher.domain import (
     AuditAction,
     AuditSubject,
@@ -24,10 +25,10 @@ from matcher.domain import (
     VolunteerStatus,
 )
 from matcher.errors import Invalid, NotFound
-from matcher.ports import Clock, Mailer, UnitOfWork
+from matcher.ports import Clock, Mailer, Texter, UnitOfWork
 from matcher.programme_sessions import Booking, BookingStatus, ProgrammeSession, SessionStatus
 from matcher.scheduling import LONDON
-from matcher.services import audit, calls, deliveries, feedback, intake, payments, sessions
+from matcher.services import audit, calls, deliveries, feedback, intake, payments, sessions, texts
 
 PAUSED_EVENT = EventKind.VOLUNTEER_PAUSED
 
@@ -233,6 +234,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
             s.id: s
             for s in uow.programme_sessions.where(id=[b.session_id for b in uow.bookings.where(volunteer_id=v.id)])
         }
+        booking_ids = [b.id for b in uow.bookings.where(volunteer_id=v.id)]
         bookings = [
             {
                 "session": session_of[b.session_id].title or session_of[b.session_id].kind,
@@ -313,6 +315,9 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         ]
     # Read apart from the unit of work: delivery rows are read in a session of their own.
     emails = _emails_to(uow, v.id, [m.id for m in matches], [f.id for fs in chats.values() for f in fs], their_forms)
+    sent_texts = _texts_to(
+        uow, [m.id for m in matches], [f.id for fs in chats.values() for f in fs], their_forms, booking_ids
+    )
     return {
         "layout": EXPORT_LAYOUT,
         "exported_at": _iso(clock.now()),
@@ -325,6 +330,7 @@ def export(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> dict[str, Any]:
         "session_bookings": bookings,
         "timeline": timeline,
         "emails": emails,
+        "texts": sent_texts,
         "audit": audit_entries,
         "retention": retention,
         "payments": payment_record,
@@ -368,6 +374,36 @@ def _emails_to(
     return found
 
 
+def _texts_to(
+    uow: UnitOfWork,
+    match_ids: list[str],
+    follow_up_ids: list[str],
+    feedback_form_ids: Sequence[str],
+    booking_ids: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The texts owed or sent to the volunteer's mobile: kind, status, when, Notify's id and its
+    receipt. Their words are not kept: each is written from the records when it is sent."""
+    prefixes = [texts.key_for(f"introduction:{m}:") for m in match_ids]
+    prefixes += [texts.key_for(f"follow_up:{f}:") for f in follow_up_ids]
+    prefixes += [texts.key_for(f"{texts.FEEDBACK_LETTER}:{f}:") for f in feedback_form_ids]
+    prefixes += [texts.key_for(f"{texts.SESSION_LETTER}:{b}:") for b in booking_ids]
+    found = []
+    for d in uow.deliveries.listed(prefixes):
+        letter, ids = deliveries.letter_of(texts.email_key_of(d.key))
+        found.append(
+            {
+                "kind": letter,
+                "about": ids[0],  # the match, follow-up chat, feedback form or session booking
+                "status": d.status,
+                "owed_at": _iso(d.claimed_at) if d.status == "owed" else None,
+                "sent_at": _iso(d.sent_at) if d.status == "sent" else None,
+                "notification_id": d.message_id,  # GOV.UK Notify's, to ask them about it
+                "receipt": d.receipt,
+            }
+        )
+    return found
+
+
 def erase(
     uow: UnitOfWork,
     volunteer_id: str,
@@ -375,6 +411,7 @@ def erase(
     mailer: Mailer | None = None,
     by: Coordinator | None = None,
     reason: str | None = None,
+    texter: Texter | None = None,
 ) -> datetime:
     """Withdraw and anonymise (``Volunteer.erase``): what identifies the person goes; the
     counts stay, and so do the matches' dates and statuses. Copies of their emails the
@@ -391,7 +428,7 @@ def erase(
         # at once are one after the other: the second finds the person gone.
         held = uow.matches.where(volunteer_id=volunteer_id, for_update=True)
         v = _get(uow, volunteer_id, for_update=True)
-        address = v.email
+        address, number = v.email, phones.mobile(v.phone)
         v.erase(now)
         payments.forget(uow, v.id)  # what finance must keep stays, without the name
         for m in held:
@@ -412,4 +449,6 @@ def erase(
     uow.purge_residue()
     if mailer is not None:
         mailer.forget(address)
+    if texter is not None and number is not None:
+        texter.forget(number)  # the folder's texts (their page's links) go with the number
     return now

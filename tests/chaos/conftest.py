@@ -11,6 +11,7 @@ from tests.chaos import tally
 from tests.integration.conftest import (  # noqa: F401 - fixtures, found by pytest by name
     app,
     clean,
+    notify,
     pg_url,
     processes,
     redis_url,

@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 
 from matcher.bootstrap import Services
 from matcher.config import Settings
+from tests.notify_server import NotifyServer
 from tests.real_parts import PG_ADMIN_URL, REDIS_URL, SmtpSink, ensure_postgres, ensure_redis, free_port
 from web.app import create_app
 from workers.app import make_celery
@@ -70,8 +71,28 @@ def smtp() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="session")
-def stack_env(pg_url: str, redis_url: str, smtp: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def notify() -> Iterator[NotifyServer]:
+    """A local GOV.UK Notify: texts go there, by the real client, with its JWT checked."""
+    server = NotifyServer()
+    server.url = server.start()
+    yield server
+    server.stop()
+
+
+NOTIFY_TEMPLATE = "f33517ff-2a88-4f6e-b855-c550268ce08a"
+NOTIFY_CALLBACK_TOKEN = "notify-callback-integration-token"
+
+
+@pytest.fixture(scope="session")
+def stack_env(
+    pg_url: str, redis_url: str, smtp: SmtpSink, notify: NotifyServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     return {
+        # Texts to phone-preferring volunteers' mobiles go to the local Notify, as to the real one.
+        "QIMATCH_NOTIFY_API_KEY": notify.api_key,
+        "QIMATCH_NOTIFY_BASE_URL": notify.url,
+        "QIMATCH_NOTIFY_SMS_TEMPLATE_ID": NOTIFY_TEMPLATE,
+        "QIMATCH_NOTIFY_CALLBACK_TOKEN": NOTIFY_CALLBACK_TOKEN,
         "QIMATCH_DATABASE_URL": pg_url,
         "QIMATCH_BROKER_URL": redis_url,
         "QIMATCH_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
@@ -101,7 +122,7 @@ def services(stack_env: dict[str, str]) -> Services:
 
 
 @pytest.fixture
-def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
+def clean(services: Services, redis_url: str, smtp: SmtpSink, notify: NotifyServer) -> Iterator[None]:
     """Each test starts from an empty programme (the vocabularies stay) and an empty queue."""
     assert services.engine is not None
     with services.engine.begin() as conn:
@@ -119,6 +140,7 @@ def clean(services: Services, redis_url: str, smtp: SmtpSink) -> Iterator[None]:
         smtp.received.clear()
     smtp.before_accept = None
     smtp.on_rcpt = None
+    notify.clear()
     yield
 
 

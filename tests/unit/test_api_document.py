@@ -103,7 +103,8 @@ def test_every_operation_declares_who_may_call_it_and_the_app_agrees(app: Flask,
         if "security" not in operation:
             undeclared.append(name)
             continue
-        needs_token = operation["security"] == [{"bearerAuth": []}]
+        # GOV.UK Notify's receipts want a token of their own, as a coordinator's operations want theirs.
+        needs_token = operation["security"] in ([{"bearerAuth": []}], [{"notifyCallbackToken": []}])
         # Open to all, or open to all with a coordinator's token optional (OpenAPI's [{}, bearer]);
         # /metrics has a token of its own (QIMATCH_METRICS_TOKEN), which the test app does not set.
         optional = ([], [{}, {"bearerAuth": []}], [{}, {"metricsToken": []}])
@@ -116,7 +117,8 @@ def test_every_operation_declares_who_may_call_it_and_the_app_agrees(app: Flask,
     assert undeclared == [], f"no security declared: {undeclared}"
     assert wrong == []
     # The ones anybody may call, by name: the forms' submissions, the vocabularies and sign-in.
-    public = sorted(f"{m.upper()} {p}" for m, p, o in operations(spec) if o["security"] != [{"bearerAuth": []}])
+    tokens = ([{"bearerAuth": []}], [{"notifyCallbackToken": []}])
+    public = sorted(f"{m.upper()} {p}" for m, p, o in operations(spec) if o["security"] not in tokens)
     assert public == [
         "GET /api/v1/taxonomy",
         "GET /api/v1/team-chats/open",
@@ -135,6 +137,10 @@ def test_every_operation_declares_who_may_call_it_and_the_app_agrees(app: Flask,
     assert spec["paths"]["/api/v1/volunteers"]["post"]["security"] == [{}, {"bearerAuth": []}]
     forged = client.post("/api/v1/volunteers", json=factories.offer(), headers={"Authorization": "Bearer forged"})
     assert forged.status_code == 401
+    # GOV.UK Notify's receipts: their own scheme, documented; no token set here, so nobody gets in.
+    assert spec["components"]["securitySchemes"]["notifyCallbackToken"]["scheme"] == "bearer"
+    receipt = {"id": "740e5834-3a29-46b4-9a6f-16142fde533a", "status": "delivered"}
+    assert client.post("/api/v1/notify/receipts", json=receipt).status_code == 401
 
 
 def test_an_anonymous_caller_is_refused_before_the_body_is_read(app: Flask) -> None:

@@ -9,14 +9,17 @@ document and calls each operation without a token to hold the two together.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from copy import deepcopy
 from functools import wraps
 from typing import Any
 
+from flask import abort, request
 from flask_smorest import Blueprint
 
 from web.auth import current_coordinator
+from web.context import services
 from web.openapi import BEARER
 from web.schemas import ErrorOut
 
@@ -53,6 +56,25 @@ def coordinator(view: View) -> View:
         return view(*args, **kwargs)
 
     return _declare(signed_in, [{BEARER: []}])
+
+
+NOTIFY_CALLBACK = "notifyCallbackToken"
+
+
+def notify_callback(view: View) -> View:
+    """GOV.UK Notify's delivery receipts only: the bearer token set as QIMATCH_NOTIFY_CALLBACK_TOKEN
+    (and given to Notify as the callback's token), compared in constant time; else 401. With no
+    token set the endpoint answers nobody: receipts are off."""
+
+    @wraps(view)
+    def from_notify(*args: Any, **kwargs: Any) -> Any:
+        token = services().settings.notify_callback_token
+        given = request.headers.get("Authorization", "")
+        if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            abort(401, description="Delivery receipts want QIMATCH_NOTIFY_CALLBACK_TOKEN as a bearer token.")
+        return view(*args, **kwargs)
+
+    return _declare(from_notify, [{NOTIFY_CALLBACK: []}])
 
 
 def refused(blp: Blueprint, why: str) -> Callable[[View], View]:

@@ -107,7 +107,7 @@ class Erase(MethodView):
         """Erase a volunteer who asked you to (by phone or letter): their details are anonymised,
         the programme's statistics kept, and the erasure goes in the audit log."""
         s = services()
-        erased_at = on_request.erase_for(s.uow(), volunteer_id, current_coordinator(), s.clock, s.mailer)
+        erased_at = on_request.erase_for(s.uow(), volunteer_id, current_coordinator(), s.clock, s.mailer, s.texts)
         return {"id": volunteer_id, "erased_at": erased_at}
 
 

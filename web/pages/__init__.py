@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, get_flashed_messages, request
 
+from matcher import phones
 from matcher.calls import CallReason, CallSubject
 from matcher.domain import EventKind
 from matcher.rules import REASONS
@@ -50,6 +51,11 @@ EVENT_WORDS: dict[str, str] = {
     EventKind.EMAIL_SENT: "Email sent",
     EventKind.EMAIL_FAILED: "Email not delivered; reach them another way",
     EventKind.EMAIL_UNCERTAIN: "Email possibly sent: the mail server never answered; resend it if it did not arrive",
+    EventKind.TEXT_OWED: "Text due to go out",
+    EventKind.TEXT_SENT: "Text sent",
+    EventKind.TEXT_FAILED: "Text not sent; reach them another way",
+    EventKind.TEXT_UNCERTAIN: "Text possibly sent: GOV.UK Notify never answered; ring them if it matters",
+    EventKind.TEXT_UNDELIVERED: "Text not delivered",
     EventKind.MATCH_MEETING_CHANGED: "Introductory chat changed",
     EventKind.FOLLOW_UP_SCHEDULED: "Follow-up chat scheduled",
     EventKind.FOLLOW_UP_INVITATION_DUE: "Follow-up invitation due",
@@ -108,6 +114,14 @@ CLOSE_WORDS = {
 }
 
 
+# What Notify's final receipts mean, for the coordinator who must now ring instead.
+RECEIPT_WORDS = {
+    "permanent-failure": "the number is not in use, or is wrong; check it with them",
+    "temporary-failure": "the phone was off or out of signal for 3 days",
+    "technical-failure": "a fault at GOV.UK Notify, so it was not sent",
+}
+
+
 def describe(event: Any) -> str:
     words = EVENT_WORDS.get(event.kind, event.kind.replace(".", ": ").replace("_", " "))
     data = event.data or {}
@@ -138,6 +152,15 @@ def describe(event: Any) -> str:
             words += " (the mail server refused the address)"
         elif event.kind == EventKind.EMAIL_FAILED:
             words += " (given up after five tries)"
+    elif event.kind in (EventKind.TEXT_SENT, EventKind.TEXT_FAILED, EventKind.TEXT_UNCERTAIN):
+        words += f": {str(data.get('letter', '')).replace('_', ' ')} to the volunteer"
+        if data.get("reason") == "refused":
+            words += " (GOV.UK Notify refused it)"
+    elif event.kind == EventKind.TEXT_UNDELIVERED:
+        ending = f" ending {data['ending']}" if data.get("ending") else ""
+        why = RECEIPT_WORDS.get(str(data.get("receipt", "")), "GOV.UK Notify could not deliver it")
+        letter = str(data.get("letter", "")).replace("_", " ")
+        words = f"The {letter} text to the mobile{ending} was not delivered: {why}"
     elif event.kind == EventKind.FEEDBACK_ANSWERED:
         words += f" by the {data.get('party', '')} (chat {data.get('sequence', '')}): {data.get('rating')} out of 5"
         flags = [w for w, on in (("would like a call", data.get("call")), ("wants to stop", data.get("stop"))) if on]
@@ -206,7 +229,7 @@ def register(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         csrf_token=csrf_token, label=label, labels=labels, when=when, describe=describe, percent=percent,
-        flashed=get_flashed_messages, zip=zip, reasons=REASONS,
+        flashed=get_flashed_messages, zip=zip, reasons=REASONS, national_phone=phones.national,
     )  # fmt: skip
     app.jinja_env.filters["todate"] = date.fromisoformat  # dates kept as ISO text in JSON columns
     design_system.register(app)

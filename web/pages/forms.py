@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
+from matcher import phones
 from web.errors import flatten
 
 SLOT_ROWS = 6
@@ -188,6 +189,8 @@ def volunteer_form_values(volunteer: Any) -> MultiDict[str, str]:
     form: MultiDict[str, str] = MultiDict()
     for name in ("phone", "preferred_contact", "access_needs", "exclusions"):
         value = getattr(volunteer, name)
+        if name == "phone" and value:
+            value = phones.national(value)  # as they would write it; stored in E.164
         if value:
             form.add(name, str(value))
     form.add("max_commitments", str(volunteer.max_commitments))

@@ -158,6 +158,6 @@ def erase(coordinator: Coordinator, volunteer_id: str) -> ResponseReturnValue:
         view = queries.volunteer_view(s.uow(), volunteer_id, coordinator)
         errors = {"confirm": ["Tick the box to confirm that the person asked for their details to be erased."]}
         return render_template("coordinator/erase.html", c=coordinator, v=view.volunteer, errors=errors), 422
-    on_request.erase_for(s.uow(), volunteer_id, coordinator, s.clock, s.mailer)
+    on_request.erase_for(s.uow(), volunteer_id, coordinator, s.clock, s.mailer, s.texts)
     flash("Erased. Their details are gone; the programme's figures keep the count. It is in the audit log.")
     return redirect(url_for("coordinator.volunteers_page"), 303)

@@ -182,7 +182,7 @@ def erase(volunteer_id: str) -> ResponseReturnValue:
     s = services()
     if request.form.get("confirm_erase") != "yes":
         return _page(volunteer_id, pause_errors={"confirm_erase": ["Tick the box to confirm the erasure."]}, status=422)
-    volunteer_self.erase(uow(), volunteer_id, s.clock, s.mailer)
+    volunteer_self.erase(uow(), volunteer_id, s.clock, s.mailer, texter=s.texts)
     end_session()
     return redirect(url_for(EventKind.VOLUNTEER_ERASED), 303)
 
