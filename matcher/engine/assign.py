@@ -497,7 +497,7 @@ class Branch:
 # the result keeps rule 10, and ``proven`` says its optimality was not proven. Each solve is a
 # whole proven flow solve, so this bounds the time: a few independent chains of overlaps can
 # need every combination of their splits.
-BRANCH_LIMIT = 24
+BRANCH_LIMIT = 12
 
 
 def keep_apart(
