@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 from tests.integration.conftest import (  # noqa: F401 - fixtures, by name
     clean,
+    notify,
     pg_url,
     processes,
     redis_url,

@@ -145,7 +145,7 @@ def test_a_landline_gets_no_text_owed() -> None:
     uow, clock = FakeUnitOfWork(), FakeClock()
     match_id = approved_phone_preferring(uow, clock, "020 7946 0000")
     assert EventKind.TEXT_OWED not in uow.kinds(match_id=match_id)
-    assert EventKind.VOLUNTEER_CALL_REQUESTED in uow.kinds(match_id=match_id)  # the coordinator rings instead
+    assert EventKind.CALL_OWED in uow.kinds(match_id=match_id)  # on the call list: the coordinator rings instead
 
 
 def test_reminders_and_the_feedback_request_go_by_text_too_each_short_with_its_link(tmp_path: Path) -> None:
