@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from matcher.bootstrap import Services
-from matcher.domain import Coordinator, EventKind
-from matcher.services import decisions, intake, introductions, texts
-from tests import factories
+from matcher.domain import EventKind
+from matcher.services import introductions, texts
 from tests.chaos.tally import each_arrived_once, record, scaled
+from tests.chaos.test_worker_crash import approve_many
 from tests.integration.conftest import Processes, eventually
 from tests.notify_server import NotifyServer, Received
 from tests.real_parts import SmtpSink
@@ -30,23 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
 def approve_phone_preferring(services: Services, n: int) -> list[str]:
-    coordinator = Coordinator(
-        email="lead@nhs.example", password_hash="-", areas=["tower_hamlets"], created_at=services.clock.now()
-    )
-    with services.uow() as uow:
-        uow.coordinators.add(coordinator)
-        uow.commit()
-    config, clock = services.settings.matching, services.clock
-    match_ids = []
-    for i in range(n):
-        offer = factories.offer(phone=f"07700 900{i % 1000:03d}", preferred_contact="phone")
-        volunteer = intake.register_volunteer(services.uow(), offer, clock)
-        request = intake.submit_request(services.uow(), factories.team_request(), clock)
-        match = decisions.make_match(
-            services.uow(), request.id, volunteer.id, "focus_group", coordinator, config, clock
-        )
-        match_ids.append(match.id)
-    return match_ids
+    return approve_many(services, n, phone="07700 900{i:03d}", preferred_contact="phone")
 
 
 def test_kill_9_mid_text_then_restart_sends_every_introduction_text_exactly_once(

@@ -9,6 +9,7 @@ none missing, none repeated.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,8 @@ from tests.real_parts import SmtpSink
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
-def approve_many(services: Services, n: int) -> list[str]:
+def approve_many(services: Services, n: int, **offer: Any) -> list[str]:
+    """n approved matches, each a new volunteer (``offer`` fields; ``{i}`` in the phone is the index) and request."""
     coordinator = Coordinator(
         email="lead@nhs.example", password_hash="-", areas=["tower_hamlets"], created_at=services.clock.now()
     )
@@ -32,8 +34,9 @@ def approve_many(services: Services, n: int) -> list[str]:
         uow.commit()
     config, clock = services.settings.matching, services.clock
     match_ids = []
-    for _ in range(n):
-        volunteer = intake.register_volunteer(services.uow(), factories.offer(), clock)
+    for i in range(n):
+        fields = {**offer, "phone": offer["phone"].format(i=i % 1000)} if "phone" in offer else offer
+        volunteer = intake.register_volunteer(services.uow(), factories.offer(**fields), clock)
         request = intake.submit_request(services.uow(), factories.team_request(), clock)
         match = decisions.make_match(
             services.uow(), request.id, volunteer.id, "focus_group", coordinator, config, clock

@@ -102,11 +102,7 @@ def test_notify_receipts_need_the_callback_token_and_a_permanent_failure_shows_o
     services: Services, app: Flask, notify: NotifyServer
 ) -> None:
     match_id, volunteer_id = approve(services, phone=MOBILE, preferred_contact="phone")
-    settings = services.settings
-    texts.send_owed(
-        services.uow(), services.texts, text_key(match_id), services.clock, settings.matching,
-        settings.delivery_lease_seconds, settings.base_url,
-    )  # fmt: skip
+    send_the_text(services, match_id)
     (text,) = notify.received
     client = app.test_client()
     receipt = {"id": text.id, "reference": text.reference, "to": "+447700900982", "status": "permanent-failure",
@@ -137,11 +133,7 @@ def test_notify_receipts_need_the_callback_token_and_a_permanent_failure_shows_o
 
 def test_export_lists_the_texts_and_erasure_clears_the_number(services: Services, clean: None) -> None:
     match_id, volunteer_id = approve(services, phone=MOBILE, preferred_contact="phone")
-    settings = services.settings
-    texts.send_owed(
-        services.uow(), services.texts, text_key(match_id), services.clock, settings.matching,
-        settings.delivery_lease_seconds, settings.base_url,
-    )  # fmt: skip
+    send_the_text(services, match_id)
     exported = volunteer_self.export(services.uow(), volunteer_id, services.clock)
     (sent,) = exported["texts"]
     assert sent["kind"] == "introduction" and sent["status"] == "sent" and sent["notification_id"]
@@ -149,3 +141,12 @@ def test_export_lists_the_texts_and_erasure_clears_the_number(services: Services
     with services.uow() as uow:
         v = uow.volunteers.get(volunteer_id)
         assert v is not None and v.phone is None
+
+
+def send_the_text(services: Services, match_id: str) -> None:
+    """What the worker's ``qimatch.send_text`` does for the match's introduction text, in this process."""
+    settings = services.settings
+    texts.send_owed(
+        services.uow(), services.texts, text_key(match_id), services.clock, settings.matching,
+        settings.delivery_lease_seconds, settings.base_url,
+    )  # fmt: skip
