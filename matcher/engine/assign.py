@@ -99,7 +99,7 @@ def solve(pairing: Pairing, edges: Edges, groups: ClashGroups | None = None) -> 
     return solve_network(pairing, edges, groups)[0]
 
 
-def banned_keys(pairing: Pairing, banned: frozenset[int]) -> np.ndarray:
+def banned_keys(banned: frozenset[int]) -> np.ndarray:
     """A branch's left-out (request, volunteer) pairs as sorted keys request * V + volunteer."""
     return np.array(sorted(banned), dtype=np.int64)
 
@@ -108,7 +108,7 @@ def without_banned(pairing: Pairing, edges: Edges, banned: frozenset[int]) -> Ed
     if not banned:
         return edges
     key = pairing.requests.row_request[edges.rows] * len(pairing.volunteers) + edges.cols
-    keep = ~in_sorted(key, banned_keys(pairing, banned))
+    keep = ~in_sorted(key, banned_keys(banned))
     return Edges(edges.rows[keep], edges.cols[keep], edges.score[keep], edges.bound)
 
 
@@ -366,7 +366,7 @@ def price(
     """
     req, vol = pairing.requests, pairing.volunteers
     n_vol = len(vol)
-    ban = banned_keys(pairing, banned)
+    ban = banned_keys(banned)
     pi = potentials(net)
     top = max_cost(pairing)
     pi_row = pi[net.row_node]
@@ -548,7 +548,7 @@ def keep_apart(
         if not violations:
             best = result
             continue
-        tighter = tightened(pairing, edges, branch.groups, violations)
+        tighter = tightened(pairing, branch.groups, violations)
         if tighter is not None:
             heapq.heappush(heap, (_bound_key(result), -next(order), Branch(tighter, branch.banned)))
             continue
@@ -583,7 +583,7 @@ def _strictly_apart(
         if not violations:
             return result, solves
         for col, requests in violations.items():
-            merge_into_groups(pairing, groups.setdefault(col, []), requests)
+            merge_into_groups(groups.setdefault(col, []), requests)
 
 
 def _bound_key(result: Assignment) -> tuple[int, int]:
@@ -591,9 +591,7 @@ def _bound_key(result: Assignment) -> tuple[int, int]:
     return (-result.filled, -round(result.objective * SCALE))
 
 
-def tightened(
-    pairing: Pairing, edges: Edges, groups: ClashGroups, violations: dict[int, set[int]]
-) -> ClashGroups | None:
+def tightened(pairing: Pairing, groups: ClashGroups, violations: dict[int, set[int]]) -> ClashGroups | None:
     """The groups with each clashing pair given to one person put into a group, where that keeps groups cliques.
 
     None when no clashing pair can be: every one needs a branch.

@@ -110,7 +110,7 @@ def join_group(pairing: Pairing, groups: list[frozenset[int]], a: int, b: int) -
     return True
 
 
-def merge_into_groups(pairing: Pairing, groups: list[frozenset[int]], requests: set[int]) -> None:
+def merge_into_groups(groups: list[frozenset[int]], requests: set[int]) -> None:
     """Put clashing requests into one group with every group they touch, clique or not.
 
     Stricter than rule 10 for a chain (A with B, B with C: at most one of the
