@@ -110,7 +110,10 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     page.fill("#f-email", "amina@example.org")
     page.get_by_role("button", name="Send my offer").click()
     assert page.locator("#error-summary").is_visible()
-    assert page.evaluate("document.activeElement.id") == "error-summary"  # the problem is announced
+    # The problem is announced: nhsuk-frontend's error summary takes the focus once its module has run
+    # (deferred, so a moment after the page shows); a summary that never takes it fails here.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'", timeout=5000)
+    assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.input_value("#f-name") == "Amina Begum"  # what was typed stays
     assert page.locator("#f-roles-error").is_visible()
     pages.check(page, "volunteer-sign-up-errors")
