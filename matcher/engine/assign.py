@@ -56,6 +56,10 @@ class Assignment:
     clash_solves: int = 0  # solves again because someone got two requests meeting at once (rule 10)
     clash_branches: int = 0  # of those, splits of the search on a chain of overlaps (see ``keep_apart``)
     proven: bool = True  # False only when ``keep_apart``'s search was cut short (``BRANCH_LIMIT``)
+    # The most places and then the best objective any assignment keeping rule 10 could reach:
+    # this result's own when proven, else the best bound still open when the search stopped.
+    bound_filled: int | None = None
+    bound_objective: float | None = None
     relaxed_objective: float | None = None  # the same solve without rule 10 between its requests
     relaxed_filled: int | None = None
 
@@ -527,7 +531,7 @@ def keep_apart(
     """
     violations = clashes_held(pairing, relaxed)
     if not violations:
-        return _finished(relaxed, relaxed, 0, 0, True)
+        return _finished(relaxed, relaxed, 0, 0, None)
     # The clashing volunteers' candidate requests that all meet at once become groups in one go.
     root = Branch(clique_groups(pairing, edges, set(violations)), frozenset())
     order = count()
@@ -535,11 +539,11 @@ def keep_apart(
     best: Assignment | None = None
     solves = branches = 0
     while heap:
-        key, _, branch = heapq.heappop(heap)
-        if best is not None and _bound_key(best) <= key:
+        if best is not None and _bound_key(best) <= heap[0][0]:
             break  # no branch left can beat it
         if solves >= BRANCH_LIMIT:
-            break
+            break  # the open branches stay on the heap: the best of them bounds the optimum
+        _, _, branch = heapq.heappop(heap)
         result, edges = assign_relaxed(pairing, edges, prove, prove_score, branch.groups, branch.banned)
         solves += 1
         if best is not None and _bound_key(best) <= _bound_key(result):
@@ -559,6 +563,7 @@ def keep_apart(
             child = Branch(branch.groups, branch.banned | {left_out * n_vol + col})
             heapq.heappush(heap, (_bound_key(result), -next(order), child))
     proven = not heap or (best is not None and _bound_key(best) <= heap[0][0])
+    bound = None if proven else heap[0][0]
     if not proven:
         # Cut short: finish the most promising open branch by grouping each person's clashing
         # requests whole (stricter than the rule for a chain), and keep the better result.
@@ -567,7 +572,7 @@ def keep_apart(
         if best is None or _bound_key(finished) < _bound_key(best):
             best = finished
     assert best is not None
-    return _finished(best, relaxed, solves, branches, proven)
+    return _finished(best, relaxed, solves, branches, bound)
 
 
 def _strictly_apart(
@@ -618,7 +623,11 @@ def _first_clash(pairing: Pairing, violations: dict[int, set[int]]) -> tuple[int
     raise AssertionError("a violation without a clashing pair")
 
 
-def _finished(result: Assignment, relaxed: Assignment, solves: int, branches: int, proven: bool) -> Assignment:
+def _finished(
+    result: Assignment, relaxed: Assignment, solves: int, branches: int, bound: tuple[int, int] | None
+) -> Assignment:
+    """The result with the search's figures; ``bound`` is the best open branch's key when it was cut short."""
+    filled, objective = (result.filled, result.objective) if bound is None else (-bound[0], -bound[1] / SCALE)
     return Assignment(
         result.rows,
         result.cols,
@@ -629,7 +638,9 @@ def _finished(result: Assignment, relaxed: Assignment, solves: int, branches: in
         relaxed.priced,
         clash_solves=solves,
         clash_branches=branches,
-        proven=proven,
+        proven=bound is None,
+        bound_filled=filled,
+        bound_objective=objective,
         relaxed_objective=relaxed.objective,
         relaxed_filled=relaxed.filled,
     )

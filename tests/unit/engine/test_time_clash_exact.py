@@ -10,13 +10,15 @@ make them common.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from matcher.config import MatchingConfig
-from matcher.engine import run
+from matcher.engine import assign, run
 from matcher.engine.assign import spread_costs
 from matcher.engine.grid import Pairing
 from matcher.scoring import SCALE
@@ -138,3 +140,42 @@ def test_the_unpruned_solve_agrees(case):
     pruned = run(requests, candidates, open_counts, CONFIG)
     full = run(requests, candidates, open_counts, CONFIG, pruned=False)
     assert _engine(pruned) == _engine(full)
+
+
+def _bound(outcome) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    a = outcome.assignment
+    return a.bound_filled, round(a.bound_objective * SCALE)
+
+
+def test_a_search_cut_short_still_keeps_the_rule_and_says_how_far_off_it_may_be():
+    """The chain above with room for one solve: the search stops with its tightened branch still open.
+
+    It used to take that last branch off the heap before stopping, then call the
+    search proven with nothing found (an AssertionError in the live service).
+    """
+    requests = [_meeting_at("09:00", "10:00", 1), _meeting_at("09:30", "10:30", 2), _meeting_at("10:00", "11:00", 3)]
+    requests[1].topics = ["medication"]
+    person = _free_all_week(1, capacity=2)
+    person.volunteer.interests = ["medication"]
+    counts = {r.id: {"focus_group": 1} for r in requests}
+    with mock.patch.object(assign, "BRANCH_LIMIT", 1):
+        outcome = run(requests, [person], counts, CONFIG)
+    _check(requests, [person], counts, outcome.proposals)
+    assert not outcome.assignment.proven
+    best = best_keeping_rule_10(outcome.pairing)
+    assert _engine(outcome) <= best <= _bound(outcome)
+    assert _bound(outcome)[0] == 2  # both ends could be hers: the bound says so, the result does not
+
+
+@settings(max_examples=80, deadline=None)
+@given(crowded_morning())
+def test_a_search_cut_short_bounds_the_best_that_keeps_rule_10(case):
+    """With one solve allowed, the result keeps the rule and the best lies between it and the bound."""
+    requests, candidates, open_counts = case
+    with mock.patch.object(assign, "BRANCH_LIMIT", 1):
+        outcome = run(requests, candidates, open_counts, CONFIG)
+    _check(requests, candidates, open_counts, outcome.proposals)
+    best = best_keeping_rule_10(outcome.pairing)
+    assert _engine(outcome) <= best <= _bound(outcome)
+    if outcome.assignment.proven:
+        assert _engine(outcome) == best == _bound(outcome)
