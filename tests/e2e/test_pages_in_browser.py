@@ -532,8 +532,11 @@ def test_sessions_in_the_browser(
     mine.locator("#sessions").scroll_into_view_if_needed()
     pages.check(mine, "volunteer-sessions")
 
-    with services.engine.begin() as conn:  # type: ignore[union-attr]  # it took place this morning
-        conn.execute(text("UPDATE programme_sessions SET starts_at = starts_at - interval '6 days'"))
+    # It took place yesterday at 10:00. (Six days back made it today at 10:00, still to come when
+    # the suite ran between midnight and 10:00 in London, and the attendance boxes were not shown.)
+    with services.engine.begin() as conn:  # type: ignore[union-attr]
+        back = "interval '7 days'"
+        conn.execute(text(f"UPDATE programme_sessions SET starts_at = starts_at - {back}, ends_at = ends_at - {back}"))
     lead.goto(session_url)
     assert "Amina Begum" in lead.inner_text("main")
     lead.check(f"#came-{amina.id}")
