@@ -233,8 +233,9 @@ def print_table(rows: list[dict], out=sys.stdout) -> None:
     print("filled/max and score/opt compare the solve before rule 10 within one solve (what pruning's proofs "
           "cover) with the unpruned one; r10 solves: solves again to keep meetings apart (each proven on the "
           "whole eligible graph); splits: branches of the search on chains of overlaps; proven: the result is the "
-          "best assignment that keeps rule 10; r10 lost: places the rule cost; r10 score: total with / without it "
-          "(what the rule cost)", file=out)
+          "best assignment that keeps rule 10; r10 gap <=: how far below that best the result may be (the best "
+          "bound still open when the search stopped); r10 lost: places the rule cost; r10 score: total with / "
+          "without it (what the rule cost)", file=out)
     for r in rows:
         extra = [f"eligible pairs {r['eligible_pairs']:,}", f"candidate pairs {r['candidate_pairs']:,}",
                  f"max places proven by augmenting-path search: {r['proven_max']}"]
