@@ -25,8 +25,8 @@ from benchmarks.baselines import Baseline, greedy, hospital_resident
 from matcher.batch import run_batch
 from matcher.config import MatchingConfig
 from matcher.engine import run
-from matcher.engine.assign import assign_relaxed, augmenting_rows, objective_of
 from matcher.engine.candidates import everything
+from matcher.engine.flow import assign_relaxed, augmenting_rows, objective_of
 from matcher.engine.incremental import score_offer
 from matcher.generate import (
     generate,

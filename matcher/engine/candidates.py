@@ -6,7 +6,7 @@ best few volunteers, and each volunteer keeps their best few demand rows; the
 second list is what lets the solver move a person who is good for a crowded
 request to a scarce one they alone can fill.
 
-Pruning must never cost a filled place. ``matcher.engine.assign`` proves that
+Pruning must never cost a filled place. ``matcher.engine.flow`` proves that
 for every solve (an augmenting-path search over the *unpruned* eligible pairs
 from each unfilled row) and widens the graph where the proof fails, so the
 lists here only decide how often that repair is needed, never the result's

@@ -13,7 +13,7 @@ from matcher.engine.candidates import Edges
 from matcher.engine.grid import Pairing
 
 if TYPE_CHECKING:
-    from matcher.engine.assign import Assignment
+    from matcher.engine.flow import Assignment
 
 # Per volunteer (column), sets of requests (indices) of which they may take at most one.
 ClashGroups = dict[int, list[frozenset[int]]]

@@ -15,9 +15,10 @@ import numpy as np
 
 from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest
-from matcher.engine.assign import Assignment, assign
+from matcher.engine.assign import assign
 from matcher.engine.candidates import Edges, everything, prune
 from matcher.engine.encode import Vocabularies, encode_requests, encode_volunteers
+from matcher.engine.flow import Assignment
 from matcher.engine.grid import FACTORS, Pairing, in_sorted, rounded_all
 from matcher.proposals import Candidate, Proposal
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest, Volunteer, slots
 from matcher.engine import encode, propose_all, run
-from matcher.engine.assign import Assignment, assign_relaxed
 from matcher.engine.candidates import everything, prune
+from matcher.engine.flow import Assignment, assign_relaxed
 from matcher.generate import generate
 from matcher.proposals import Candidate, propose_for_request
 from matcher.rules import Standing, screen

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from matcher.config import MatchingConfig
 from matcher.engine import assign, run
-from matcher.engine.assign import spread_costs
+from matcher.engine.flow import spread_costs
 from matcher.engine.grid import Pairing
 from matcher.scoring import SCALE
 from tests.unit.engine.strategies import TOPICS, instance
