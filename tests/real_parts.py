@@ -24,7 +24,23 @@ import pytest
 import redis
 
 PG_ADMIN_URL = os.environ.get("QIMATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("QIMATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+def _redis_url() -> str:
+    """The tests' Redis database; under pytest-xdist each worker (gw0, gw1, ...) takes the next one.
+
+    Queues, leases and rate limits live there, so two workers sharing one would take
+    each other's tasks.
+    """
+    url = os.environ.get("QIMATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db or 0) + int(worker[2:])}"
+
+
+REDIS_URL = _redis_url()
 
 
 def _port_open(host: str, port: int) -> bool:
