@@ -58,7 +58,9 @@ def main() -> int:
         report = Path(tmp) / "chaos.jsonl"
         os.environ.update(QIMATCH_CHAOS_SCALE=str(args.scale), QIMATCH_CHAOS_REPORT=str(report))
         outcomes = Outcomes()
-        code = pytest.main(["-m", "chaos", "-p", "no:cacheprovider", *pytest_args, "tests/chaos"], plugins=[outcomes])
+        # One scenario at a time (not the suite's three processes): each one's seconds are a figure.
+        argv = ["-m", "chaos", "-p", "no:cacheprovider", "-n", "0", *pytest_args, "tests/chaos"]
+        code = pytest.main(argv, plugins=[outcomes])
         lines = [json.loads(x) for x in report.read_text().splitlines()] if report.exists() else []
     merged: dict[str, dict[str, Any]] = {}
     for line in lines:  # a scenario may record in several steps: one row each
