@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from matcher.batch import BatchRefused, run_batch
 from matcher.config import MatchingConfig
 from matcher.domain import TeamRequest, Volunteer
+from matcher.engine import assign
 from matcher.generate import generate, request_record, volunteer_record
 from matcher.rules import screen
 
@@ -60,9 +62,7 @@ def parse_request(record: dict[str, Any]) -> TeamRequest:
     )
 
 
-@pytest.fixture
-def files(tmp_path):
-    population = generate(30, 200, seed=9)
+def _written(tmp_path, population):  # type: ignore[no-untyped-def]
     vols = tmp_path / "v.jsonl"
     reqs = tmp_path / "r.jsonl"
     vols.write_text(
@@ -70,6 +70,11 @@ def files(tmp_path):
     )
     reqs.write_text("".join(json.dumps(request_record(r)) + "\n" for r in population.requests))
     return population, vols, reqs, tmp_path / "a.jsonl"
+
+
+@pytest.fixture
+def files(tmp_path):
+    return _written(tmp_path, generate(30, 200, seed=9))
 
 
 def test_writes_the_assignment_with_scores_and_factors(files):
@@ -88,6 +93,20 @@ def test_writes_the_assignment_with_scores_and_factors(files):
         standing = population.standings[x["volunteer_id"]]  # with the meetings they hold (rule 10)
         assert not screen(by_v[x["volunteer_id"]], by_r[x["team_request_id"]], x["role"], standing, MatchingConfig())
     assert any("places filled" in line for line in summary.lines())
+    assert "best possible:    proven" in summary.lines()
+
+
+def test_a_search_stopped_early_says_how_far_off_it_may_be(tmp_path):
+    """60 requests, 300 people: the first solve gives some people two meetings at once, and with
+    no further solve allowed the search stops; the summary says so, with the bound's distance."""
+    _, vols, reqs, out = _written(tmp_path, generate(60, 300, seed=9))
+    with mock.patch.object(assign, "BRANCH_LIMIT", 0):
+        summary = run_batch(
+            vols, reqs, out, parse_volunteer=parse_volunteer, parse_request=parse_request, progress=False
+        )
+    assert summary.places_in_doubt == 0 and 0 < summary.score_gap < 0.01
+    best = next(line for line in summary.lines() if line.startswith("best possible:"))
+    assert best.startswith("best possible:    within 0.") and "stopped early" in best
 
 
 def _spoil(path, number: int, text: str) -> None:
