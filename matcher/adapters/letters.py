@@ -19,6 +19,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, FunctionLoader
 from matcher import domain
 from matcher.adapters import ics
 from matcher.adapters.clock import SystemClock
+from matcher.chat_place import MODE_WORDS, chat_mode, place
 from matcher.config import Settings
 from matcher.email_templates import environment
 from matcher.ports import Attachment, Clock, Email
@@ -28,9 +29,6 @@ from matcher.services.links import VOLUNTEER_LINK_TTL
 from matcher.team_chats import TeamChat
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
-MODE_WORDS = {"in_person": "in person", "video": "by video call", "phone": "by phone"}
-
-
 def message_id(key: str) -> str:
     # Derived from the delivery key: a duplicate send would carry the same id.
     return "<" + key.replace(":", ".") + "@qimatch>"
@@ -70,27 +68,6 @@ def team_phrase(team_name: str) -> str:
 def intro_uid(match: domain.Match) -> str:
     # One calendar entry per introductory chat, for life: updates and cancellations name it.
     return f"introduction-{match.id}@qimatch"
-
-
-def chat_mode(match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> str:
-    """How the chat is held: a way both use, preferring the one whose place is known
-    (a video link, a venue), then video, which needs no travel."""
-    shared = [m for m in request.modes if m in volunteer.modes] or request.modes
-    if "video" in shared and (match.video_link or (request.video_link and not match.venue)):
-        return "video"
-    if "in_person" in shared and (match.venue or (request.venue and not match.video_link)):
-        return "in_person"
-    return "video" if "video" in shared else shared[0]
-
-
-def place(match: domain.Match, request: domain.TeamRequest, mode: str) -> str | None:
-    """Where the chat is: the match's own venue or link, else the request's; a video
-    chat prefers the link, any other the venue."""
-    venue = match.venue or request.venue
-    link = match.video_link or request.video_link
-    if match.venue or match.video_link:
-        venue, link = match.venue, match.video_link  # the coordinator's arrangement wins whole
-    return (link or venue) if mode == "video" else (venue or link)
 
 
 def no_edits(name: str) -> str | None:

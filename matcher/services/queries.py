@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from matcher.calls import Call, CallStatus
+from matcher.chat_place import chat_place
 from matcher.config import MatchingConfig
 from matcher.content import ContentVersion
 from matcher.domain import (
@@ -474,7 +475,8 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
         suggested = uow.matches.count(team_request_id=request.id, status=MatchStatus.SUGGESTED)
         introduced = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]
         # Only once introduced does the team learn who: until then, no volunteer's details.
-        names = {v.id: v.first_name for v in uow.volunteers.where(id=introduced)}
+        people_introduced = {v.id: v for v in uow.volunteers.where(id=introduced)}
+        names = {vid: v.first_name for vid, v in people_introduced.items()}
     # A closed match gave its place back: only current commitments fill places.
     filled = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
     places = [{"role": r["role"], "count": int(r["count"]), "filled": filled[r["role"]]} for r in request.roles]
@@ -485,6 +487,12 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
             "name": names.get(m.volunteer_id),
             "intro_at": m.intro_at,
             "match_id": m.id,
+            # Where the chat is, once the team knows who is coming (as their invitation says).
+            "place": (
+                chat_place(m, request, people_introduced[m.volunteer_id])
+                if m.volunteer_id in people_introduced
+                else None
+            ),
         }
         for m in matches
         if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)

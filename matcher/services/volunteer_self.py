@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from matcher import phones
+from matcher.chat_place import ChatPlace, chat_place
 from matcher.domain import (
     AuditAction,
     AuditSubject,
@@ -45,7 +46,8 @@ class Overview:
     volunteer: Volunteer
     paused_until: date | None
     involvements: list[Involvement]  # introduced (or approved, on its way) and past ones
-    upcoming: list[tuple[datetime, str, Involvement]]  # (when, what, which) ahead of now
+    # (when, what, which, where) ahead of now; where only for the introductory chat
+    upcoming: list[tuple[datetime, str, Involvement, ChatPlace | None]]
 
 
 def _get(uow: UnitOfWork, volunteer_id: str, for_update: bool = False) -> Volunteer:
@@ -64,7 +66,7 @@ def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
         )
         requests = {r.id: r for r in uow.requests.where(id=[m.team_request_id for m in shown])}
         involvements = []
-        upcoming: list[tuple[datetime, str, Involvement]] = []
+        upcoming: list[tuple[datetime, str, Involvement, ChatPlace | None]] = []
         for m in shown:
             chats = uow.follow_ups.where(match_id=m.id, order_by="sequence")
             inv = Involvement(m, requests[m.team_request_id], chats)
@@ -72,10 +74,11 @@ def overview(uow: UnitOfWork, volunteer_id: str, clock: Clock) -> Overview:
             if m.status == MatchStatus.CLOSED:
                 continue
             if m.intro_at is not None and m.intro_at >= now:
-                upcoming.append((m.intro_at, "Introductory chat", inv))
+                where = chat_place(m, inv.request, volunteer)
+                upcoming.append((m.intro_at, "Introductory chat", inv, where))
             for f in chats:
                 if f.status != FollowUpStatus.CANCELLED and f.due_at >= now:
-                    upcoming.append((f.due_at, f"Follow-up chat {f.sequence}", inv))
+                    upcoming.append((f.due_at, f"Follow-up chat {f.sequence}", inv, None))
         upcoming.sort(key=lambda item: item[0])
         return Overview(volunteer, volunteer.paused_until, involvements, upcoming)
 

@@ -160,6 +160,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     page.fill("#f-roles-focus_group", "1")
     page.check("#f-experience_sought-carer_experience")
     page.check("#f-modes-in_person")
+    page.fill("#f-venue", "Ward 5 day room, Royal London Hospital")
     page.select_option("#f-meeting_slots-0-day", "tue")
     page.fill("#f-meeting_slots-0-start", "14:00")
     page.fill("#f-meeting_slots-0-end", "15:00")
@@ -267,6 +268,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     # --- The volunteer opens their private link and pauses ------------------------------------
     page.goto(status_link)
     assert "Amina" in page.inner_text("main")  # introduced now: the team may see who
+    assert "in person: Ward 5 day room, Royal London Hospital" in page.inner_text("main")  # where they meet
     pages.check(page, "team-status-introduced")
     fresh = browser.new_context(viewport=PHONE)
     mine = fresh.new_page()
@@ -291,6 +293,7 @@ def test_volunteer_team_and_coordinator_in_the_browser(
     mine.wait_for_url(base + "/me")
     assert "Hello Amina" in mine.inner_text("h1")
     assert "Ward 5 team" in mine.inner_text("main")  # the introduction and the chat coming up
+    assert "in person: Ward 5 day room, Royal London Hospital" in mine.inner_text("section[aria-labelledby=h-chats]")
     pages.check(mine, "volunteer-page")
     until = (services.clock.now().date() + timedelta(days=28)).isoformat()
     mine.fill("#f-until", until)
