@@ -110,9 +110,8 @@ def one_size(label: str, n_requests: int, n_volunteers: int, seed: int, hr_timeo
     row["clash_branches"] = a.clash_branches
     row["rule10_proven"] = a.proven
     # How far from the best assignment keeping rule 10 the result may be (0 when proven).
-    row["rule10_bound_places"] = (a.bound_filled or a.filled) - a.filled
-    bound_objective = a.bound_objective if a.bound_objective is not None else a.objective
-    row["rule10_bound_gap"] = (bound_objective - a.objective) / bound_objective if bound_objective else 0.0
+    row["rule10_bound_places"] = a.places_in_doubt
+    row["rule10_bound_gap"] = a.score_gap
     row["rule10_places_lost"] = relaxed.filled - a.filled
     row["rule10_score_share"] = a.objective / relaxed.objective if relaxed.objective else 1.0
     if eligible <= UNPRUNED_LIMIT:

@@ -217,14 +217,10 @@ def run_batch(
         places_filled=a.filled,
         volunteers_used=len(np.unique(a.cols)),
         first_time_share=float(np.mean(previous == 0)) if a.filled else 0.0,
-        places_in_doubt=(a.bound_filled or a.filled) - a.filled,
-        score_gap=_score_gap(a.objective, a.bound_objective),
+        places_in_doubt=a.places_in_doubt,
+        score_gap=a.score_gap,
         seconds={"read": read_done - started, **outcome.seconds, "all": time.perf_counter() - started},
     )
-
-
-def _score_gap(objective: float, bound: float | None) -> float:
-    return (bound - objective) / bound if bound else 0.0
 
 
 def read_batch(

@@ -41,7 +41,7 @@ class ChatPlace:
     @property
     def is_link(self) -> bool:
         # Only a web address becomes a link: anything else is shown as words.
-        return bool(self.where) and str(self.where).startswith(("https://", "http://"))
+        return self.where is not None and self.where.startswith(("https://", "http://"))
 
 
 def chat_place(match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> ChatPlace:

@@ -19,7 +19,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, FunctionLoader
 from matcher import domain
 from matcher.adapters import ics
 from matcher.adapters.clock import SystemClock
-from matcher.chat_place import MODE_WORDS, chat_mode, place
+from matcher.chat_place import chat_place
 from matcher.config import Settings
 from matcher.email_templates import environment
 from matcher.ports import Attachment, Clock, Email
@@ -29,6 +29,8 @@ from matcher.services.links import VOLUNTEER_LINK_TTL
 from matcher.team_chats import TeamChat
 
 SHIPPED = Path(__file__).resolve().parent.parent / "templates" / "email"
+
+
 def message_id(key: str) -> str:
     # Derived from the delivery key: a duplicate send would carry the same id.
     return "<" + key.replace(":", ".") + "@qimatch>"
@@ -111,15 +113,15 @@ class TemplateLetters:
         )
 
     def _context(self, match: domain.Match, request: domain.TeamRequest, volunteer: domain.Volunteer) -> dict[str, Any]:
-        mode = chat_mode(match, request, volunteer)
+        where = chat_place(match, request, volunteer)
         return {
             "match": match,
             "request": request,
             "volunteer": volunteer,
             "volunteer_first_name": volunteer.first_name,
             "role_label": self.role_labels().get(match.role, match.role.replace("_", " ")),
-            "intro_mode": MODE_WORDS.get(mode, mode),
-            "place": place(match, request, mode),
+            "intro_mode": where.how,
+            "place": where.where,
             "team_phrase": team_phrase(request.team_name),
             "base_url": self.settings.base_url,
         }

@@ -68,6 +68,17 @@ class Assignment:
     def filled(self) -> int:
         return len(self.rows)
 
+    @property
+    def places_in_doubt(self) -> int:
+        """Places the best assignment keeping rule 10 might fill beyond these (0 when proven)."""
+        return (self.filled if self.bound_filled is None else self.bound_filled) - self.filled
+
+    @property
+    def score_gap(self) -> float:
+        """With as many places, how far below the best total this may be, as a share (0 when proven)."""
+        bound = self.objective if self.bound_objective is None else self.bound_objective
+        return (bound - self.objective) / bound if bound else 0.0
+
 
 def spread_costs(pairing: Pairing, cols: np.ndarray, units: int) -> np.ndarray:
     """(len(cols), units) cost in millionths of each volunteer's 1st, 2nd, ... place in this run."""

@@ -475,8 +475,7 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
         suggested = uow.matches.count(team_request_id=request.id, status=MatchStatus.SUGGESTED)
         introduced = [m.volunteer_id for m in matches if m.status in (MatchStatus.INTRODUCED, MatchStatus.CLOSED)]
         # Only once introduced does the team learn who: until then, no volunteer's details.
-        people_introduced = {v.id: v for v in uow.volunteers.where(id=introduced)}
-        names = {vid: v.first_name for vid, v in people_introduced.items()}
+        known = {v.id: v for v in uow.volunteers.where(id=introduced)}
     # A closed match gave its place back: only current commitments fill places.
     filled = Counter(m.role for m in matches if m.status in MatchStatus.COMMITTED)
     places = [{"role": r["role"], "count": int(r["count"]), "filled": filled[r["role"]]} for r in request.roles]
@@ -484,15 +483,11 @@ def team_status(uow: UnitOfWork, request_id: str) -> TeamStatus:
         {
             "role": m.role,
             "status": m.status,
-            "name": names.get(m.volunteer_id),
+            "name": known[m.volunteer_id].first_name if m.volunteer_id in known else None,
             "intro_at": m.intro_at,
             "match_id": m.id,
             # Where the chat is, once the team knows who is coming (as their invitation says).
-            "place": (
-                chat_place(m, request, people_introduced[m.volunteer_id])
-                if m.volunteer_id in people_introduced
-                else None
-            ),
+            "place": chat_place(m, request, known[m.volunteer_id]) if m.volunteer_id in known else None,
         }
         for m in matches
         if m.status in (*MatchStatus.COMMITTED, MatchStatus.CLOSED)
